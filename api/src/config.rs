@@ -1,0 +1,162 @@
+//! Configuration: built-in defaults (this file is where they are documented), then an optional
+//! TOML file, then `TANDEM_*` environment variables (`DATABASE_URL` is honoured too). Validated
+//! at start; an error names the setting.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the server listens (`TANDEM_LISTEN`).
+    pub listen: String,
+    /// `sqlite://path` (embedded default) or `postgres://…` (`TANDEM_DATABASE_URL` / `DATABASE_URL`).
+    pub database_url: String,
+    /// The URL clients reach this server at; sockets and SDK links are built from it.
+    /// Empty means `http://<listen>`.
+    pub public_url: String,
+    /// Accepted JWT `aud` values.
+    pub jwt_audiences: Vec<String>,
+    /// Clock skew tolerated on `exp`/`nbf`, in seconds.
+    pub jwt_leeway_secs: u64,
+    /// Live sessions without activity for this long are ended (5 minutes).
+    pub inactivity_timeout_secs: u64,
+    /// How often the reaper runs, in milliseconds.
+    pub reaper_interval_ms: u64,
+    /// Failed code/token redemptions allowed per agent, and per account, per minute.
+    pub redeem_failures_per_agent: u32,
+    pub redeem_failures_per_account: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Requests taking longer are answered 408; also the shutdown drain limit.
+    pub request_timeout_secs: u64,
+    /// Region id reported by `GET /api/1/regions/closest`.
+    pub region: String,
+    /// `text` or `json` logs.
+    pub log_format: String,
+    /// Name of the account created on first start when there is none ("" to create none).
+    pub bootstrap_account: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://data/tandem.db".into(),
+            public_url: String::new(),
+            jwt_audiences: vec!["tandem".into(), "https://cobrowse.io".into()],
+            jwt_leeway_secs: 30,
+            inactivity_timeout_secs: 300,
+            reaper_interval_ms: 5000,
+            redeem_failures_per_agent: 10,
+            redeem_failures_per_account: 100,
+            max_body_bytes: 64 * 1024,
+            request_timeout_secs: 30,
+            region: "default".into(),
+            log_format: "text".into(),
+            bootstrap_account: "Default".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The database URL may carry a password.
+        let db = match self.database_url.split_once('@') {
+            Some((_, host)) => format!("…@{host}"),
+            None => self.database_url.clone(),
+        };
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &db)
+            .field("public_url", &self.public_url)
+            .field("inactivity_timeout_secs", &self.inactivity_timeout_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then the environment, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!(
+                    "the configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            fig = fig.merge(("database_url", url));
+        }
+        fig = fig.merge(Env::prefixed("TANDEM_").ignore(&["config"]));
+        let config: Config = fig.extract().map_err(|e| ConfigError(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |setting: &str, why: &str| Err(ConfigError(format!("setting `{setting}` {why}")));
+        if self.listen.parse::<SocketAddr>().is_err() {
+            return bad("listen", "must be an address and port, e.g. 127.0.0.1:8080");
+        }
+        if tandem_core::store::Backend::from_url(&self.database_url).is_none() {
+            return bad("database_url", "must start with sqlite:// or postgres://");
+        }
+        let scheme_ok = ["http://", "https://"]
+            .iter()
+            .any(|p| self.public_url.starts_with(p));
+        if !self.public_url.is_empty() && !scheme_ok {
+            return bad("public_url", "must be an http:// or https:// URL");
+        }
+        if self.jwt_audiences.is_empty() {
+            return bad("jwt_audiences", "must name at least one audience");
+        }
+        if self.inactivity_timeout_secs == 0 {
+            return bad("inactivity_timeout_secs", "must be at least 1");
+        }
+        if self.reaper_interval_ms == 0 {
+            return bad("reaper_interval_ms", "must be at least 1");
+        }
+        if self.max_body_bytes < 1024 {
+            return bad("max_body_bytes", "must be at least 1024");
+        }
+        if self.request_timeout_secs == 0 {
+            return bad("request_timeout_secs", "must be at least 1");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return bad("log_format", "must be \"text\" or \"json\"");
+        }
+        Ok(())
+    }
+
+    /// The base URL clients use, without a trailing slash.
+    pub fn public_base(&self, bound: SocketAddr) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{bound}")
+        } else {
+            self.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+
+    pub fn service(&self) -> tandem_core::service::ServiceConfig {
+        tandem_core::service::ServiceConfig {
+            inactivity_timeout: Duration::from_secs(self.inactivity_timeout_secs),
+            reaper_interval: Duration::from_millis(self.reaper_interval_ms),
+            redeem_failures_per_agent: self.redeem_failures_per_agent,
+            redeem_failures_per_account: self.redeem_failures_per_account,
+            redeem_window: Duration::from_secs(60),
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The Tandem server: REST API, authentication and operations endpoints, served on a listener
+//! the caller provides, until a shutdown signal.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod keys;
+pub mod routes;
+pub mod telemetry;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, Method};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tandem_core::bus::InProcessBus;
+use tandem_core::model::User;
+use tandem_core::service::Service;
+use tokio::net::TcpListener;
+use tower_http::cors::{Any, CorsLayer};
+
+pub use config::Config;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    service: Arc<Service>,
+    config: Config,
+    public_base: String,
+    metrics: PrometheusHandle,
+    /// Recently seen agents, so a JWT does not cost a write per request.
+    users: Mutex<HashMap<(String, String), (User, Instant)>>,
+}
+
+impl AppState {
+    pub fn service(&self) -> &Arc<Service> {
+        &self.inner.service
+    }
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+    /// The base URL clients reach this server at, without a trailing slash.
+    pub fn public_base(&self) -> &str {
+        &self.inner.public_base
+    }
+    pub fn metrics_handle(&self) -> &PrometheusHandle {
+        &self.inner.metrics
+    }
+}
+
+/// Opens the store named by the configuration and applies its migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn tandem_core::store::Store>> {
+    tandem_core::store::open(&config.database_url)
+        .await
+        .with_context(|| format!("opening the database ({:?})", config))
+}
+
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-cobrowseplatform"),
+            HeaderName::from_static("x-cobrowsesdkversion"),
+            HeaderName::from_static("x-cobrowseapiversion"),
+            HeaderName::from_static("x-cobrowselicense"),
+            HeaderName::from_static("x-cobrowsedevice"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// Serves Tandem on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    config.validate()?;
+    let bound: SocketAddr = listener.local_addr()?;
+    let store = open_store(&config).await?;
+    let bus = Arc::new(InProcessBus::default());
+    let service = Arc::new(Service::new(store, bus, config.service()));
+    if !config.bootstrap_account.is_empty() {
+        cli::bootstrap(
+            &service,
+            &config.bootstrap_account,
+            &config.public_base(bound),
+        )
+        .await?;
+    }
+
+    let state = AppState {
+        inner: Arc::new(Inner {
+            service: service.clone(),
+            public_base: config.public_base(bound),
+            metrics: telemetry::metrics_handle(),
+            users: Mutex::new(HashMap::new()),
+            config: config.clone(),
+        }),
+    };
+    let app = telemetry::layers(
+        routes::router(state),
+        Duration::from_secs(config.request_timeout_secs),
+    )
+    .layer(DefaultBodyLimit::max(config.max_body_bytes))
+    .layer(cors());
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let reaper = tokio::spawn(service.clone().run_reaper({
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    }));
+
+    tracing::info!(listen = %bound, backend = service.store().backend().as_str(), "tandem is serving");
+    let drain = Duration::from_secs(config.request_timeout_secs);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: draining requests");
+        let _ = stop_tx.send(true);
+    });
+    let mut stopped = stop_rx.clone();
+    tokio::select! {
+        r = server => r.context("serving HTTP")?,
+        _ = async {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(drain).await;
+        } => tracing::warn!("requests still running after the drain limit; stopping anyway"),
+    }
+    reaper.await.ok();
+    Ok(())
+}

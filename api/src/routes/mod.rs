@@ -1,0 +1,65 @@
+//! The HTTP surface: REST under `/api/1`, health and metrics.
+
+mod account;
+mod devices;
+mod ops;
+mod sessions;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::AppState;
+
+/// Every REST route as `(method, path)`, in OpenAPI path syntax. The committed OpenAPI document
+/// must describe exactly these (checked by a test).
+pub const API_ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/1/sessions"),
+    ("post", "/api/1/sessions"),
+    ("get", "/api/1/sessions/{id}"),
+    ("put", "/api/1/sessions/{id}"),
+    ("get", "/api/1/sessions/{id}/tokens"),
+    ("get", "/api/1/devices"),
+    ("get", "/api/1/devices/{id}"),
+    ("post", "/api/1/devices/{id}"),
+    ("put", "/api/1/devices/{id}"),
+    ("get", "/api/1/users/me"),
+    ("get", "/api/1/users/{id}"),
+    ("get", "/api/1/accounts"),
+    ("get", "/api/1/policy/current"),
+    ("get", "/api/1/regions/closest"),
+    ("get", "/api/1/openapi.json"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+];
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/1/sessions",
+            get(sessions::list).post(sessions::create),
+        )
+        .route(
+            "/api/1/sessions/{id}",
+            get(sessions::get).put(sessions::update),
+        )
+        .route("/api/1/sessions/{id}/tokens", get(sessions::tokens))
+        .route("/api/1/devices", get(devices::list))
+        .route(
+            "/api/1/devices/{id}",
+            get(devices::get)
+                .post(devices::register)
+                .put(devices::register),
+        )
+        .route("/api/1/users/me", get(account::me))
+        .route("/api/1/users/{id}", get(account::user))
+        .route("/api/1/accounts", get(account::accounts))
+        .route("/api/1/policy/current", get(account::policy))
+        .route("/api/1/regions/closest", get(account::closest_region))
+        .route("/api/1/openapi.json", get(ops::openapi))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::not_found)
+        .with_state(state)
+}

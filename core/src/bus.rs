@@ -1,0 +1,58 @@
+//! The event bus: every change to a session or device is published here after it is stored, and
+//! realtime pushes it to subscribers. In-process now; a Redis backend joins in the realtime work.
+
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use crate::model::{Device, Session};
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Session(Arc<Session>),
+    Device(Arc<Device>),
+}
+
+impl Event {
+    pub fn account_id(&self) -> &str {
+        match self {
+            Event::Session(s) => &s.account_id,
+            Event::Device(d) => &d.account_id,
+        }
+    }
+}
+
+pub trait Bus: Send + Sync + 'static {
+    fn publish(&self, event: Event);
+    fn subscribe(&self) -> broadcast::Receiver<Event>;
+}
+
+/// A broadcast channel inside one process. Slow receivers lose the oldest events (they see
+/// `Lagged`) rather than holding memory.
+pub struct InProcessBus {
+    tx: broadcast::Sender<Event>,
+}
+
+impl InProcessBus {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            tx: broadcast::channel(capacity).0,
+        }
+    }
+}
+
+impl Default for InProcessBus {
+    fn default() -> Self {
+        Self::new(4096)
+    }
+}
+
+impl Bus for InProcessBus {
+    fn publish(&self, event: Event) {
+        // No receivers is normal (nobody is listening yet).
+        let _ = self.tx.send(event);
+    }
+    fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+}

@@ -1,0 +1,17 @@
+//! Tandem's domain: accounts, users, sessions and devices, the session state machine, codes and
+//! tokens, list queries and policies, the storage trait with its SQLite and PostgreSQL backends,
+//! the event bus, and the one service through which every change flows.
+
+pub mod bus;
+pub mod custom_data;
+pub mod error;
+pub mod model;
+pub mod policy;
+pub mod query;
+pub mod secrets;
+pub mod service;
+pub mod state;
+pub mod store;
+pub mod time;
+
+pub use error::{Error, Result};

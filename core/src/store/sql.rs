@@ -1,0 +1,779 @@
+//! The SQL both backends share. Placeholders are `$n` (sqlx maps them for SQLite too).
+
+use async_trait::async_trait;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Row};
+
+use super::{postgres, rows, sqlite, Backend, ReaperLease, Saved, Store, StreamToken};
+use crate::custom_data;
+use crate::model::{Account, AccountKey, AccountSettings, Device, Role, Session, User, COLOURS};
+use crate::query::{DeviceFilter, SessionFilter};
+use crate::secrets;
+use crate::time::{self, Micros};
+use crate::{Error, Result};
+
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+    url: String,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone)]
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// SQL text with its arguments, numbered as they are pushed.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    fn new(text: &str) -> Self {
+        Sql {
+            text: text.to_owned(),
+            args: vec![],
+        }
+    }
+    fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+    fn arg(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        self.text.push_str(&format!("${}", self.args.len()));
+        self
+    }
+    fn text(&mut self, s: &str) -> &mut Self {
+        self.arg(Arg::Text(s.to_owned()))
+    }
+    fn int(&mut self, i: i64) -> &mut Self {
+        self.arg(Arg::Int(i))
+    }
+    fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(&self.text);
+        for a in &self.args {
+            q = match a {
+                Arg::Text(s) => q.bind(s.as_str()),
+                Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
+fn unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn not_found<T>(what: &'static str) -> impl FnOnce(Option<T>) -> Result<T> {
+    move |o| o.ok_or(Error::NotFound(what))
+}
+
+fn json(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).expect("JSON values always serialise")
+}
+
+impl SqlStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url).ok_or_else(|| {
+            Error::invalid(
+                "invalid_database_url",
+                "the database URL must start with sqlite: or postgres://",
+            )
+        })?;
+        let pool = match backend {
+            Backend::Sqlite => sqlite::connect(url).await?,
+            Backend::Postgres => postgres::connect(url, 20).await?,
+        };
+        Ok(SqlStore {
+            pool,
+            backend,
+            url: url.to_owned(),
+        })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    async fn one(&self, sql: &Sql) -> Result<Option<AnyRow>> {
+        Ok(sql.query().fetch_optional(&self.pool).await?)
+    }
+
+    async fn all(&self, sql: &Sql) -> Result<Vec<AnyRow>> {
+        Ok(sql.query().fetch_all(&self.pool).await?)
+    }
+
+    async fn session_where(&self, account_id: &str, col: &str, value: &str) -> Result<Session> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM sessions s WHERE s.account_id = ",
+            rows::SESSION_COLUMNS
+        ));
+        sql.text(account_id)
+            .push(&format!(" AND s.{col} = "))
+            .text(value);
+        let row = not_found("session")(self.one(&sql).await?)?;
+        rows::session(&row)
+    }
+
+    /// Counts up to `cap` sessions carrying `key=value`: cheap, from the filter index alone.
+    async fn filter_count(
+        &self,
+        account_id: &str,
+        key: &str,
+        value: &str,
+        cap: i64,
+    ) -> Result<i64> {
+        let mut sql =
+            Sql::new("SELECT COUNT(*) FROM (SELECT 1 FROM session_filters WHERE account_id = ");
+        sql.text(account_id)
+            .push(" AND key = ")
+            .text(key)
+            .push(" AND value = ")
+            .text(value)
+            .push(" LIMIT ")
+            .int(cap)
+            .push(") t");
+        Ok(sql.query().fetch_one(&self.pool).await?.try_get(0)?)
+    }
+}
+
+/// Writes the filter rows and agent rows that index a session for lists.
+async fn write_session_index(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    s: &Session,
+    rewrite_filters: bool,
+) -> Result<()> {
+    if rewrite_filters {
+        sqlx::query("DELETE FROM session_filters WHERE session_id = $1")
+            .bind(&s.id)
+            .execute(&mut **tx)
+            .await?;
+        for (k, v) in custom_data::filter_pairs(&s.custom_data) {
+            sqlx::query(
+                "INSERT INTO session_filters (session_id, key, value, account_id, sort_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&s.id)
+            .bind(k)
+            .bind(v)
+            .bind(&s.account_id)
+            .bind(s.sort_at())
+            .execute(&mut **tx)
+            .await?;
+        }
+    } else {
+        sqlx::query(
+            "UPDATE session_filters SET sort_at = $1 WHERE session_id = $2 AND sort_at <> $1",
+        )
+        .bind(s.sort_at())
+        .bind(&s.id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for agent in &s.agents {
+        sqlx::query(
+            "INSERT INTO session_agents (session_id, user_id, account_id, sort_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (session_id, user_id) DO UPDATE SET sort_at = $4",
+        )
+        .bind(&s.id)
+        .bind(&agent.id)
+        .bind(&s.account_id)
+        .bind(s.sort_at())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn write_device_filters(tx: &mut sqlx::Transaction<'_, Any>, d: &Device) -> Result<()> {
+    sqlx::query("DELETE FROM device_filters WHERE account_id = $1 AND device_id = $2")
+        .bind(&d.account_id)
+        .bind(&d.id)
+        .execute(&mut **tx)
+        .await?;
+    for (k, v) in custom_data::filter_pairs(&d.custom_data) {
+        sqlx::query(
+            "INSERT INTO device_filters (account_id, device_id, key, value) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&d.account_id)
+        .bind(&d.id)
+        .bind(k)
+        .bind(v)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Appends `AND <col> IN (...)` for a set of ids.
+fn push_in(sql: &mut Sql, col: &str, ids: &[String]) {
+    sql.push(&format!(" AND {col} IN ("));
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.text(id);
+    }
+    sql.push(")");
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => sqlite::MIGRATOR.run(&self.pool).await?,
+            Backend::Postgres => postgres::MIGRATOR.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_account(&self, name: &str, settings: &AccountSettings) -> Result<Account> {
+        let account = Account {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.to_owned(),
+            license_key: secrets::bearer_token()[..24].to_owned(),
+            settings: settings.clone(),
+            created: time::now(),
+        };
+        sqlx::query(
+            "INSERT INTO accounts (id, name, license_key, settings, created) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&account.id)
+        .bind(&account.name)
+        .bind(&account.license_key)
+        .bind(json(&account.settings))
+        .bind(account.created)
+        .execute(&self.pool)
+        .await?;
+        Ok(account)
+    }
+
+    async fn account(&self, id: &str) -> Result<Account> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM accounts WHERE id = ",
+            rows::ACCOUNT_COLUMNS
+        ));
+        sql.text(id);
+        rows::account(&not_found("account")(self.one(&sql).await?)?)
+    }
+
+    async fn account_by_license(&self, license_key: &str) -> Result<Account> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM accounts WHERE license_key = ",
+            rows::ACCOUNT_COLUMNS
+        ));
+        sql.text(license_key);
+        rows::account(&not_found("account")(self.one(&sql).await?)?)
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>> {
+        let sql = Sql::new(&format!(
+            "SELECT {} FROM accounts ORDER BY created, id",
+            rows::ACCOUNT_COLUMNS
+        ));
+        self.all(&sql).await?.iter().map(rows::account).collect()
+    }
+
+    async fn update_account_settings(
+        &self,
+        id: &str,
+        settings: &AccountSettings,
+    ) -> Result<Account> {
+        let done = sqlx::query("UPDATE accounts SET settings = $1 WHERE id = $2")
+            .bind(json(settings))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound("account"));
+        }
+        self.account(id).await
+    }
+
+    async fn add_key(&self, key: &AccountKey) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO account_keys (account_id, kid, algorithm, public_pem, private_pem, created) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&key.account_id)
+        .bind(&key.kid)
+        .bind(&key.algorithm)
+        .bind(&key.public_pem)
+        .bind(key.private_pem.as_deref())
+        .bind(key.created)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if unique_violation(&e) {
+                Error::Conflict(format!("the account already has a key with kid {:?}", key.kid))
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(())
+    }
+
+    async fn keys(&self, account_id: &str) -> Result<Vec<AccountKey>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM account_keys WHERE account_id = ",
+            rows::KEY_COLUMNS
+        ));
+        sql.text(account_id).push(" ORDER BY created DESC, kid");
+        self.all(&sql).await?.iter().map(rows::key).collect()
+    }
+
+    async fn upsert_user(
+        &self,
+        account_id: &str,
+        email: &str,
+        name: &str,
+        role: Role,
+    ) -> Result<User> {
+        let now = time::now();
+        let id = uuid::Uuid::new_v4().to_string();
+        let colour = COLOURS[email.bytes().map(usize::from).sum::<usize>() % COLOURS.len()];
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (id, account_id, email, name, role, colour, notification_token, created, updated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+             ON CONFLICT (account_id, email) DO UPDATE SET name = $4, role = $5, updated = $8 \
+             RETURNING {}",
+            rows::USER_COLUMNS
+        ))
+        .bind(&id)
+        .bind(account_id)
+        .bind(email)
+        .bind(name)
+        .bind(role.as_str())
+        .bind(colour)
+        .bind(secrets::bearer_token())
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        rows::user(&row)
+    }
+
+    async fn user(&self, account_id: &str, id: &str) -> Result<User> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM users WHERE account_id = ",
+            rows::USER_COLUMNS
+        ));
+        sql.text(account_id).push(" AND id = ").text(id);
+        rows::user(&not_found("user")(self.one(&sql).await?)?)
+    }
+
+    async fn insert_session(&self, s: &Session) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO sessions (id, account_id, state, code, code_expires, access_token, \
+             control_token, custom_data, device_id, device, agents, full_device, remote_control, \
+             ended_reason, region, created, updated, activated, ended, last_activity, sort_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, $22)",
+        )
+        .bind(&s.id)
+        .bind(&s.account_id)
+        .bind(s.state.as_str())
+        .bind(s.code.as_deref())
+        .bind(s.expires)
+        .bind(s.access_token.as_deref())
+        .bind(&s.control_token)
+        .bind(json(&s.custom_data))
+        .bind(s.device_id.as_deref())
+        .bind(s.device.as_ref().map(json))
+        .bind(json(&s.agents))
+        .bind(s.full_device.as_str())
+        .bind(s.remote_control.as_str())
+        .bind(s.ended_reason.map(|r| r.as_str()))
+        .bind(s.region.as_deref())
+        .bind(s.created)
+        .bind(s.updated)
+        .bind(s.activated)
+        .bind(s.ended)
+        .bind(s.last_activity)
+        .bind(s.sort_at())
+        .bind(s.version)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if unique_violation(&e) => {
+                return Err(Error::Conflict(
+                    "session code or token already in use".into(),
+                ))
+            }
+            other => other?,
+        };
+        write_session_index(&mut tx, s, true).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session(&self, account_id: &str, id: &str) -> Result<Session> {
+        self.session_where(account_id, "id", id).await
+    }
+
+    async fn session_by_code(&self, account_id: &str, code: &str) -> Result<Session> {
+        self.session_where(account_id, "code", code).await
+    }
+
+    async fn session_by_access_token(&self, account_id: &str, token: &str) -> Result<Session> {
+        self.session_where(account_id, "access_token", token).await
+    }
+
+    async fn save_session(&self, s: &Session) -> Result<Saved> {
+        let mut tx = self.pool.begin().await?;
+        let old: Option<String> = sqlx::query_scalar(
+            "UPDATE sessions SET version = version + 1 \
+             WHERE id = $1 AND account_id = $2 AND version = $3 RETURNING custom_data",
+        )
+        .bind(&s.id)
+        .bind(&s.account_id)
+        .bind(s.version)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(old_custom_data) = old else {
+            return Ok(Saved::Stale);
+        };
+        sqlx::query(
+            "UPDATE sessions SET state = $1, code = $2, code_expires = $3, access_token = $4, \
+             custom_data = $5, device_id = $6, device = $7, agents = $8, full_device = $9, \
+             remote_control = $10, ended_reason = $11, region = $12, updated = $13, \
+             activated = $14, ended = $15, last_activity = $16, sort_at = $17 WHERE id = $18",
+        )
+        .bind(s.state.as_str())
+        .bind(s.code.as_deref())
+        .bind(s.expires)
+        .bind(s.access_token.as_deref())
+        .bind(json(&s.custom_data))
+        .bind(s.device_id.as_deref())
+        .bind(s.device.as_ref().map(json))
+        .bind(json(&s.agents))
+        .bind(s.full_device.as_str())
+        .bind(s.remote_control.as_str())
+        .bind(s.ended_reason.map(|r| r.as_str()))
+        .bind(s.region.as_deref())
+        .bind(s.updated)
+        .bind(s.activated)
+        .bind(s.ended)
+        .bind(s.last_activity)
+        .bind(s.sort_at())
+        .bind(&s.id)
+        .execute(&mut *tx)
+        .await?;
+        let rewrite = old_custom_data != json(&s.custom_data);
+        write_session_index(&mut tx, s, rewrite).await?;
+        tx.commit().await?;
+        Ok(Saved::Yes)
+    }
+
+    async fn list_sessions(&self, account_id: &str, f: &SessionFilter) -> Result<Vec<Session>> {
+        if f.ids.as_ref().is_some_and(|ids| ids.is_empty()) {
+            return Ok(vec![]);
+        }
+        // Drive the scan from the most selective filter's index, in page order, and check the
+        // rest per row: a page costs about `limit / selectivity` index entries, never a sort.
+        let mut driver: Option<(usize, i64)> = None;
+        if f.filters.len() > 1 {
+            for (i, (k, v)) in f.filters.iter().enumerate() {
+                let n = self.filter_count(account_id, k, v, 5000).await?;
+                if n == 0 {
+                    return Ok(vec![]);
+                }
+                if driver.is_none_or(|(_, best)| n < best) {
+                    driver = Some((i, n));
+                }
+            }
+        } else if !f.filters.is_empty() {
+            driver = Some((0, 0));
+        }
+
+        let mut sql = Sql::new(&format!("SELECT {} FROM ", rows::SESSION_COLUMNS));
+        let (sort, key) = if let Some((i, _)) = driver {
+            let (k, v) = &f.filters[i];
+            sql.push(
+                "session_filters d JOIN sessions s ON s.id = d.session_id WHERE d.account_id = ",
+            )
+            .text(account_id)
+            .push(" AND d.key = ")
+            .text(k)
+            .push(" AND d.value = ")
+            .text(v)
+            .push(" AND s.account_id = ")
+            .text(account_id);
+            ("d.sort_at", "d.session_id")
+        } else if let Some(agent) = &f.agent_id {
+            sql.push(
+                "session_agents d JOIN sessions s ON s.id = d.session_id WHERE d.account_id = ",
+            )
+            .text(account_id)
+            .push(" AND d.user_id = ")
+            .text(agent)
+            .push(" AND s.account_id = ")
+            .text(account_id);
+            ("d.sort_at", "d.session_id")
+        } else {
+            sql.push("sessions s WHERE s.account_id = ")
+                .text(account_id);
+            ("s.sort_at", "s.id")
+        };
+        for (i, (k, v)) in f.filters.iter().enumerate() {
+            if Some(i) == driver.map(|d| d.0) {
+                continue;
+            }
+            sql.push(" AND EXISTS (SELECT 1 FROM session_filters f WHERE f.session_id = s.id AND f.key = ")
+                .text(k)
+                .push(" AND f.value = ")
+                .text(v)
+                .push(")");
+        }
+        if let (Some(agent), Some(_)) = (&f.agent_id, driver) {
+            sql.push(" AND EXISTS (SELECT 1 FROM session_agents a WHERE a.session_id = s.id AND a.user_id = ")
+                .text(agent)
+                .push(")");
+        }
+        match f.states.as_slice() {
+            [] => {}
+            [one] => {
+                sql.push(" AND s.state = ").text(one.as_str());
+            }
+            many => {
+                let states: Vec<String> = many.iter().map(|s| s.as_str().to_owned()).collect();
+                push_in(&mut sql, "s.state", &states);
+            }
+        }
+        if let Some(ids) = &f.ids {
+            push_in(&mut sql, "s.id", ids);
+        }
+        if let Some(before) = f.page.before {
+            sql.push(&format!(" AND {sort} < ")).int(before);
+        }
+        if let Some(after) = f.page.after {
+            sql.push(&format!(" AND {sort} > ")).int(after);
+        }
+        sql.push(&format!(" ORDER BY {sort} DESC, {key} DESC LIMIT "))
+            .int(i64::from(f.page.limit));
+        self.all(&sql).await?.iter().map(rows::session).collect()
+    }
+
+    async fn touch_sessions(&self, batch: &[(String, Micros)]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for (id, at) in batch {
+            sqlx::query(
+                "UPDATE sessions SET last_activity = $1 \
+                 WHERE id = $2 AND state <> 'ended' AND last_activity < $1",
+            )
+            .bind(*at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn idle_sessions(
+        &self,
+        idle_before: Micros,
+        now: Micros,
+        limit: u32,
+    ) -> Result<Vec<Session>> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM sessions s WHERE s.state <> 'ended' AND s.last_activity < ",
+            rows::SESSION_COLUMNS
+        ));
+        sql.int(idle_before)
+            .push(&format!(
+                " UNION SELECT {} FROM sessions s WHERE s.code IS NOT NULL AND s.code_expires <= ",
+                rows::SESSION_COLUMNS
+            ))
+            .int(now)
+            .push(" AND s.state = 'pending' LIMIT ")
+            .int(i64::from(limit));
+        self.all(&sql).await?.iter().map(rows::session).collect()
+    }
+
+    async fn reaper_lease(&self) -> Result<Option<ReaperLease>> {
+        match self.backend {
+            // One process owns an SQLite file; it always reaps.
+            Backend::Sqlite => Ok(Some(ReaperLease(None))),
+            Backend::Postgres => Ok(postgres::try_lease(&self.url)
+                .await?
+                .map(|c| ReaperLease(Some(c)))),
+        }
+    }
+
+    async fn lease_alive(&self, lease: &mut ReaperLease) -> bool {
+        match &mut lease.0 {
+            None => true,
+            Some(conn) => sqlx::query("SELECT 1").execute(conn).await.is_ok(),
+        }
+    }
+
+    async fn live_counts(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) FROM sessions WHERE state <> 'ended' GROUP BY state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    async fn add_stream_token(&self, t: &StreamToken) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO stream_tokens (token_hash, account_id, session_id, user_id, expires) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&t.token_hash)
+        .bind(&t.account_id)
+        .bind(&t.session_id)
+        .bind(&t.user_id)
+        .bind(t.expires)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn stream_token(&self, token_hash: &str) -> Result<StreamToken> {
+        let row = sqlx::query(
+            "SELECT token_hash, account_id, session_id, user_id, expires FROM stream_tokens \
+             WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let row = not_found("stream token")(row)?;
+        Ok(StreamToken {
+            token_hash: row.try_get(0)?,
+            account_id: row.try_get(1)?,
+            session_id: row.try_get(2)?,
+            user_id: row.try_get(3)?,
+            expires: row.try_get(4)?,
+        })
+    }
+
+    async fn insert_device(&self, d: &Device) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO devices (account_id, id, info, custom_data, token_hash, notification_token, \
+             connectable, last_active, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&d.account_id)
+        .bind(&d.id)
+        .bind(json(&d.device))
+        .bind(json(&d.custom_data))
+        .bind(&d.token_hash)
+        .bind(&d.notification_token)
+        .bind(i64::from(d.connectable))
+        .bind(d.last_active)
+        .bind(d.created)
+        .bind(d.updated)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if unique_violation(&e) => {
+                return Err(Error::Conflict(format!(
+                    "device {} is already registered",
+                    d.id
+                )))
+            }
+            other => other?,
+        };
+        write_device_filters(&mut tx, d).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn device(&self, account_id: &str, id: &str) -> Result<Device> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM devices d WHERE d.account_id = ",
+            rows::DEVICE_COLUMNS
+        ));
+        sql.text(account_id).push(" AND d.id = ").text(id);
+        rows::device(&not_found("device")(self.one(&sql).await?)?)
+    }
+
+    async fn save_device(&self, d: &Device) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE devices SET info = $1, custom_data = $2, connectable = $3, last_active = $4, \
+             updated = $5 WHERE account_id = $6 AND id = $7",
+        )
+        .bind(json(&d.device))
+        .bind(json(&d.custom_data))
+        .bind(i64::from(d.connectable))
+        .bind(d.last_active)
+        .bind(d.updated)
+        .bind(&d.account_id)
+        .bind(&d.id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound("device"));
+        }
+        write_device_filters(&mut tx, d).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_devices(&self, account_id: &str, f: &DeviceFilter) -> Result<Vec<Device>> {
+        if f.ids.as_ref().is_some_and(|ids| ids.is_empty()) {
+            return Ok(vec![]);
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM devices d WHERE d.account_id = ",
+            rows::DEVICE_COLUMNS
+        ));
+        sql.text(account_id);
+        for (k, v) in &f.filters {
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM device_filters f WHERE f.account_id = d.account_id \
+                      AND f.device_id = d.id AND f.key = ",
+            )
+            .text(k)
+            .push(" AND f.value = ")
+            .text(v)
+            .push(")");
+        }
+        if let Some(ids) = &f.ids {
+            push_in(&mut sql, "d.id", ids);
+        }
+        if let Some(before) = f.page.before {
+            sql.push(" AND d.last_active < ").int(before);
+        }
+        if let Some(after) = f.page.after {
+            sql.push(" AND d.last_active > ").int(after);
+        }
+        sql.push(" ORDER BY d.last_active DESC, d.id DESC LIMIT ")
+            .int(i64::from(f.page.limit));
+        self.all(&sql).await?.iter().map(rows::device).collect()
+    }
+}
