@@ -160,3 +160,79 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Change = Box<dyn FnOnce(&mut Config)>;
+
+    fn with(f: impl FnOnce(&mut Config)) -> Result<(), ConfigError> {
+        let mut c = Config::default();
+        f(&mut c);
+        c.validate()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_errors_name_the_setting() {
+        assert!(Config::default().validate().is_ok());
+        let cases: Vec<(&str, Change)> = vec![
+            ("listen", Box::new(|c| c.listen = "localhost".into())),
+            (
+                "database_url",
+                Box::new(|c| c.database_url = "mysql://x".into()),
+            ),
+            ("public_url", Box::new(|c| c.public_url = "ftp://x".into())),
+            ("jwt_audiences", Box::new(|c| c.jwt_audiences.clear())),
+            (
+                "inactivity_timeout_secs",
+                Box::new(|c| c.inactivity_timeout_secs = 0),
+            ),
+            ("reaper_interval_ms", Box::new(|c| c.reaper_interval_ms = 0)),
+            ("max_body_bytes", Box::new(|c| c.max_body_bytes = 10)),
+            ("log_format", Box::new(|c| c.log_format = "xml".into())),
+        ];
+        for (setting, change) in cases {
+            let err = with(change).expect_err(setting).to_string();
+            assert!(err.contains(setting), "{err}");
+        }
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let dir = std::env::temp_dir().join(format!("tandem-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("tandem.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\ninactivity_timeout_secs = 60\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file)).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.inactivity_timeout_secs, 60);
+        assert_eq!(c.region, "default");
+        // Only this test reads TANDEM_* variables, so setting them here races with nothing.
+        std::env::set_var("TANDEM_REGION", "eu-west");
+        std::env::set_var("TANDEM_INACTIVITY_TIMEOUT_SECS", "90");
+        let c = Config::load(Some(&file));
+        std::env::remove_var("TANDEM_REGION");
+        std::env::remove_var("TANDEM_INACTIVITY_TIMEOUT_SECS");
+        let c = c.unwrap();
+        assert_eq!(
+            (c.region.as_str(), c.inactivity_timeout_secs),
+            ("eu-west", 90)
+        );
+        assert_eq!(
+            c.listen, "0.0.0.0:9000",
+            "the file still applies where the environment is silent"
+        );
+        std::fs::write(&file, "inactivity_timeout_secs = \"soon\"\n").unwrap();
+        let err = Config::load(Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("inactivity_timeout_secs"), "{err}");
+        std::fs::write(&file, "no_such_setting = 1\n").unwrap();
+        assert!(Config::load(Some(&file)).is_err());
+        assert!(Config::load(Some(&dir.join("missing.toml"))).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -72,6 +72,32 @@ async fn record_request(req: Request, next: Next) -> Response {
     response
 }
 
+/// Errors produced below our handlers (405 from routing, 408 from the timeout) come without a
+/// body; give them the `{id, message}` every client expects of a status ≥ 400.
+async fn error_body(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if status.as_u16() < 400
+        || response
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let id = match status {
+        axum::http::StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        axum::http::StatusCode::REQUEST_TIMEOUT => "timeout",
+        _ => "error",
+    };
+    let message = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let mut out = ApiError::new(status, id, message).into_response();
+    if let Some(allow) = response.headers().get(axum::http::header::ALLOW) {
+        out.headers_mut()
+            .insert(axum::http::header::ALLOW, allow.clone());
+    }
+    out
+}
+
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
     ApiError::new(
@@ -93,6 +119,7 @@ pub fn layers(router: Router, timeout: Duration) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(axum::middleware::from_fn(error_body))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req
                 .headers()

@@ -12,6 +12,8 @@ pub mod secrets;
 pub mod service;
 pub mod state;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 
 pub use error::{Error, Result};

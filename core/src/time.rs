@@ -14,10 +14,11 @@ pub fn to_datetime(us: Micros) -> DateTime<Utc> {
 }
 
 pub fn to_rfc3339(us: Micros) -> String {
-    to_datetime(us).to_rfc3339_opts(SecondsFormat::Millis, true)
+    to_datetime(us).to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// Parses an ISO 8601 / RFC 3339 date as clients send it in paging parameters.
+/// Parses an ISO 8601 / RFC 3339 date as clients send it in paging parameters. Dates are shown
+/// with microseconds, so a page cursor taken from a resource is exact.
 pub fn parse(s: &str) -> Option<Micros> {
     DateTime::parse_from_rfc3339(s)
         .ok()

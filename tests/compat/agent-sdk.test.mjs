@@ -122,7 +122,7 @@ function defineSuite (env) {
     const code = session.code
 
     // PUT with a partial body: only custom_data changes, the state stays as it was.
-    const data = { team, step: 'update', ticket: `T-${run}`, n: 2, nested: { ok: true } }
+    const data = { team, step: 'update', ticket: `T-${run}`, n: 2, vip: true }
     // Session.update()/end() refresh the object in place (they resolve to undefined in 2.16.2).
     await session.update({ custom_data: data })
     assert.deepEqual(session.custom_data, data)

@@ -29,6 +29,15 @@ fn agent_me(body: &Map<String, Value>) -> ApiResult<bool> {
     }
 }
 
+/// `agent: "me"` joins the caller; only agents can join.
+fn join(caller: &Caller, body: &Map<String, Value>) -> ApiResult<bool> {
+    let me = agent_me(body)?;
+    if me && matches!(caller, Caller::Device { .. }) {
+        return Err(ApiError::bad_request("a device cannot join as an agent"));
+    }
+    Ok(me)
+}
+
 fn custom_data(body: &Map<String, Value>) -> ApiResult<Option<Map<String, Value>>> {
     Ok(object_field(body, "custom_data")?)
 }
@@ -40,7 +49,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Session>)> {
     let input = NewSession {
         custom_data: custom_data(&body)?.unwrap_or_default(),
-        agent_me: agent_me(&body)?,
+        agent_me: join(&caller, &body)?,
         full_device: enum_field(&body, "full_device", Toggle::parse, TOGGLES)?,
         remote_control: enum_field(&body, "remote_control", Toggle::parse, TOGGLES)?,
         region: string_field(&body, "region", 64)?,
@@ -83,13 +92,10 @@ pub async fn update(
         custom_data: custom_data(&body)?,
         full_device: enum_field(&body, "full_device", Toggle::parse, TOGGLES)?,
         remote_control: enum_field(&body, "remote_control", Toggle::parse, TOGGLES)?,
-        agent_me: agent_me(&body)?,
+        agent_me: join(&caller, &body)?,
         device: object_field(&body, "device")?,
         region: string_field(&body, "region", 64)?,
     };
-    if matches!(caller, Caller::Device { .. }) && patch.agent_me {
-        return Err(ApiError::bad_request("a device cannot join as an agent"));
-    }
     let service = app.service();
     let session = service.get_session(&caller, &handle).await?;
     Ok(Json(

@@ -1,0 +1,34 @@
+# Tandem: `make run` starts the server on its embedded defaults; `make test` runs every test.
+
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
+CARGO ?= cargo
+
+.PHONY: run test lint fmt rust-test compat-deps bench openapi-check clean-data
+
+## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
+run:
+	$(CARGO) run -p tandem-api --bin tandem -- serve
+
+## Every gate CI runs: formatting, lints, Rust tests on both backends, the SDK compatibility run.
+test: lint compat-deps rust-test
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+compat-deps:
+	npm ci --prefix tests/compat --no-audit --no-fund
+
+## Needs PostgreSQL at 127.0.0.1:5432 (TANDEM_TEST_POSTGRES overrides the admin URL).
+rust-test:
+	$(CARGO) test --workspace
+
+## List-query latency at 1,000,000 sessions in PostgreSQL and 100,000 in SQLite.
+bench:
+	$(CARGO) run --release -p tandem-bench
+
+fmt:
+	$(CARGO) fmt --all
+
+clean-data:
+	rm -rf data

@@ -1,0 +1,240 @@
+//! The test harness: a real `tandem` server on port 0 over a fresh database of either backend,
+//! and fresh tenants with keys and tokens.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tandem_api::keys::{self, TokenSpec};
+use tandem_api::Config;
+use tandem_core::model::{Account, AccountKey, AccountSettings};
+use tandem_core::store::{self, Backend, Store};
+use tandem_core::testing::TestDb;
+
+pub(crate) use tandem_core::both_backends;
+
+/// A running server and a handle on its database for set-up.
+pub struct Server {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub store: std::sync::Arc<dyn Store>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// Dropped with the server: the database goes away.
+    _db: TestDb,
+}
+
+impl Server {
+    pub async fn start(backend: Backend) -> Server {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Server {
+        let db = TestDb::new(backend).await;
+        let mut config = Config {
+            database_url: db.url.clone(),
+            bootstrap_account: String::new(),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let store = store::open(&config.database_url)
+            .await
+            .expect("opening the store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding port 0");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(tandem_api::serve(config, listener, async {
+            let _ = stopped.await;
+        }));
+        let http = reqwest::Client::new();
+        let server = Server {
+            base,
+            http,
+            store,
+            stop: Some(stop),
+            task: Some(task),
+            _db: db,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..200 {
+            if let Ok(r) = self.http.get(format!("{}/readyz", self.base)).send().await {
+                if r.status() == StatusCode::OK {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the server did not become ready");
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server result");
+        }
+    }
+
+    /// A new account with a generated key and an administrator token.
+    pub async fn tenant(&self) -> Tenant {
+        self.tenant_with(AccountSettings::default()).await
+    }
+
+    pub async fn tenant_with(&self, settings: AccountSettings) -> Tenant {
+        let account = self
+            .store
+            .create_account("test", &settings)
+            .await
+            .expect("creating an account");
+        let key = keys::generate(&account.id).expect("generating a key");
+        self.store.add_key(&key).await.expect("storing the key");
+        let mut tenant = Tenant {
+            account,
+            key,
+            admin: String::new(),
+        };
+        tenant.admin = tenant.token("admin@example.com", Some("administrator"));
+        tenant
+    }
+
+    /// Sends a request; returns the status and the JSON body (`Null` when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("sending a request");
+        read(res).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, token, None).await
+    }
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, token, Some(body)).await
+    }
+
+    /// Creates a session as `token` and returns it.
+    pub async fn create_session(&self, token: &str, body: Value) -> Value {
+        let (status, session) = self.post("/api/1/sessions", token, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{session}");
+        session
+    }
+
+    /// Registers a device with the tenant's license key; returns the reply (with `device_token`).
+    pub async fn register_device(&self, tenant: &Tenant, id: &str, custom_data: Value) -> Value {
+        let res = self
+            .http
+            .post(format!("{}/api/1/devices/{id}", self.base))
+            .header("X-CobrowseLicense", &tenant.account.license_key)
+            .json(&json!({"device": {"platform": "web", "sdk_version": "test"}, "custom_data": custom_data}))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = read(res).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// A request authenticated as a device.
+    pub async fn device_call(
+        &self,
+        tenant: &Tenant,
+        device: &Value,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("X-CobrowseLicense", &tenant.account.license_key)
+            .header("X-CobrowseDevice", device["id"].as_str().unwrap())
+            .bearer_auth(device["device_token"].as_str().unwrap());
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.unwrap()).await
+    }
+}
+
+pub async fn read(res: reqwest::Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.expect("reading the body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("body is not JSON: {text}"))
+    };
+    if status.as_u16() >= 400 {
+        assert!(
+            body["id"].is_string() && body["message"].is_string(),
+            "an error must be {{id, message}}: {status} {body}"
+        );
+    }
+    (status, body)
+}
+
+pub struct Tenant {
+    pub account: Account,
+    pub key: AccountKey,
+    pub admin: String,
+}
+
+impl Tenant {
+    pub fn spec(&self, email: &str, role: Option<&str>) -> TokenSpec {
+        TokenSpec {
+            license_key: self.account.license_key.clone(),
+            email: email.into(),
+            audience: "tandem".into(),
+            ttl_secs: 600,
+            display_name: None,
+            role: role.map(str::to_owned),
+            policy: None,
+        }
+    }
+    pub fn token(&self, email: &str, role: Option<&str>) -> String {
+        keys::mint(&self.key, &self.spec(email, role)).expect("minting a token")
+    }
+    pub fn token_with(&self, spec: &TokenSpec) -> String {
+        keys::mint(&self.key, spec).expect("minting a token")
+    }
+}
+
+/// Polls `check` until it returns `Some`, for up to `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {secs}s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

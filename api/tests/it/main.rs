@@ -1,0 +1,16 @@
+//! End-to-end tests of the REST API: a real server on port 0 over HTTP, on both backends.
+
+mod common;
+
+mod auth;
+mod codes;
+mod compat;
+mod devices;
+mod input;
+mod lists;
+mod openapi;
+mod ops;
+mod policy;
+mod reaper;
+mod sessions;
+mod tenancy;
