@@ -549,6 +549,7 @@ impl Service {
         self.flush_activity().await?;
         let now = time::now();
         let idle_before = now - self.config.inactivity_timeout.as_micros() as i64;
+        self.store.purge_stream_tokens(now).await?;
         let mut ended = 0;
         for candidate in self.store.idle_sessions(idle_before, now, 1000).await? {
             if self.end_idle(candidate, idle_before, now).await? {

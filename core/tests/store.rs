@@ -409,6 +409,29 @@ async fn activity_and_idle(backend: Backend) {
         store.session(&account.id, &busy.id).await.unwrap().state,
         SessionState::Pending
     );
+    // Expired stream tokens are purged by the reaper pass; live ones stay.
+    for (hash, expires) in [("old", 1), ("new", i64::MAX)] {
+        let token = tandem_core::store::StreamToken {
+            token_hash: hash.into(),
+            account_id: account.id.clone(),
+            session_id: busy.id.clone(),
+            user_id: "u".into(),
+            expires,
+        };
+        store.add_stream_token(&token).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .purge_stream_tokens(tandem_core::time::now())
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(matches!(
+        store.stream_token("old").await,
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(store.stream_token("new").await.unwrap().session_id, busy.id);
     // Touching an ended session does not revive it.
     svc.touch(&idle.id);
     svc.flush_activity().await.unwrap();

@@ -116,3 +116,4 @@ CREATE TABLE stream_tokens (
     user_id    TEXT NOT NULL,
     expires    BIGINT NOT NULL
 );
+CREATE INDEX stream_tokens_expiry ON stream_tokens (expires);

@@ -122,6 +122,8 @@ pub trait Store: Send + Sync + 'static {
     /// Stores (the hash of) a session stream token for an agent.
     async fn add_stream_token(&self, token: &StreamToken) -> Result<()>;
     async fn stream_token(&self, token_hash: &str) -> Result<StreamToken>;
+    /// Forgets stream tokens that expired before `now`; returns how many.
+    async fn purge_stream_tokens(&self, now: Micros) -> Result<u64>;
 
     async fn insert_device(&self, device: &Device) -> Result<()>;
     async fn device(&self, account_id: &str, id: &str) -> Result<Device>;

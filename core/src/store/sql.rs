@@ -740,6 +740,14 @@ impl Store for SqlStore {
         })
     }
 
+    async fn purge_stream_tokens(&self, now: Micros) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM stream_tokens WHERE expires < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn insert_device(&self, d: &Device) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
