@@ -7,6 +7,8 @@
 //! `$n` placeholders, integers, text); each backend owns its connection set-up, its migrations
 //! and the reaper lease. Every method takes the account id, so nothing crosses tenants.
 
+mod builder;
+mod list;
 mod postgres;
 mod rows;
 mod sql;
