@@ -27,7 +27,11 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server (the default).
-    Serve,
+    Serve {
+        /// `all` (default), `api` (REST only) or `realtime` (sockets only); overrides `role`.
+        #[arg(long)]
+        role: Option<String>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Manage accounts.
@@ -116,7 +120,7 @@ async fn find_account(store: &dyn Store, id_or_license: &str) -> anyhow::Result<
 pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
     let store = crate::open_store(config).await?;
     let out = match command {
-        Command::Serve => unreachable!("serve is handled by main"),
+        Command::Serve { .. } => unreachable!("serve is handled by main"),
         Command::Migrate => json!({"migrated": true, "backend": store.backend().as_str()}),
         Command::Account(AccountCommand::Create { name, no_consent }) => {
             let settings = AccountSettings {

@@ -41,6 +41,18 @@ pub struct Config {
     pub log_format: String,
     /// Name of the account created on first start when there is none ("" to create none).
     pub bootstrap_account: String,
+    /// What this process serves: `all` (REST and sockets), `api` (REST only) or `realtime`
+    /// (sockets only). Split roles need `redis_url` so events reach the socket replicas.
+    pub role: String,
+    /// `redis://…`: events and session streams cross replicas through Redis pub/sub
+    /// (`TANDEM_REDIS_URL` / `REDIS_URL`). Empty: one process, in-process delivery.
+    pub redis_url: String,
+    /// Largest socket message a client may send, in bytes.
+    pub socket_max_message_bytes: usize,
+    /// Subscriptions one socket may hold.
+    pub socket_max_subscriptions: usize,
+    /// Frames queued for one socket before it is closed as too slow (close code 4008).
+    pub socket_queue_frames: usize,
 }
 
 impl Default for Config {
@@ -60,6 +72,11 @@ impl Default for Config {
             region: "default".into(),
             log_format: "text".into(),
             bootstrap_account: "Default".into(),
+            role: "all".into(),
+            redis_url: String::new(),
+            socket_max_message_bytes: 64 * 1024,
+            socket_max_subscriptions: 1000,
+            socket_queue_frames: 256,
         }
     }
 }
@@ -76,6 +93,8 @@ impl std::fmt::Debug for Config {
             .field("database_url", &db)
             .field("public_url", &self.public_url)
             .field("inactivity_timeout_secs", &self.inactivity_timeout_secs)
+            .field("role", &self.role)
+            .field("redis", &!self.redis_url.is_empty())
             .finish_non_exhaustive()
     }
 }
@@ -99,6 +118,9 @@ impl Config {
         }
         if let Ok(url) = std::env::var("DATABASE_URL") {
             fig = fig.merge(("database_url", url));
+        }
+        if let Ok(url) = std::env::var("REDIS_URL") {
+            fig = fig.merge(("redis_url", url));
         }
         fig = fig.merge(Env::prefixed("TANDEM_").ignore(&["config"]));
         let config: Config = fig.extract().map_err(|e| ConfigError(e.to_string()))?;
@@ -138,6 +160,30 @@ impl Config {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return bad("log_format", "must be \"text\" or \"json\"");
         }
+        if !matches!(self.role.as_str(), "all" | "api" | "realtime") {
+            return bad("role", "must be \"all\", \"api\" or \"realtime\"");
+        }
+        let redis_ok = ["redis://", "rediss://"]
+            .iter()
+            .any(|p| self.redis_url.starts_with(p));
+        if !self.redis_url.is_empty() && !redis_ok {
+            return bad("redis_url", "must be a redis:// or rediss:// URL");
+        }
+        if self.role != "all" && self.redis_url.is_empty() {
+            return bad(
+                "redis_url",
+                "is required when role is \"api\" or \"realtime\" (events must cross processes)",
+            );
+        }
+        if self.socket_max_message_bytes < 1024 {
+            return bad("socket_max_message_bytes", "must be at least 1024");
+        }
+        if self.socket_max_subscriptions == 0 {
+            return bad("socket_max_subscriptions", "must be at least 1");
+        }
+        if self.socket_queue_frames < 8 {
+            return bad("socket_queue_frames", "must be at least 8");
+        }
         Ok(())
     }
 
@@ -157,6 +203,28 @@ impl Config {
             redeem_failures_per_agent: self.redeem_failures_per_agent,
             redeem_failures_per_account: self.redeem_failures_per_account,
             redeem_window: Duration::from_secs(60),
+        }
+    }
+
+    /// The realtime hub's settings, for a server reachable at `public_base`.
+    pub fn realtime(&self, public_base: &str) -> tandem_realtime::Settings {
+        // The origin is the scheme, host and port of the public URL.
+        let origin = match public_base.find("://") {
+            Some(i) => match public_base[i + 3..].find('/') {
+                Some(j) => &public_base[..i + 3 + j],
+                None => public_base,
+            },
+            None => public_base,
+        };
+        tandem_realtime::Settings {
+            limits: tandem_realtime::Limits {
+                max_message_bytes: self.socket_max_message_bytes,
+                max_subscriptions: self.socket_max_subscriptions,
+                queue_frames: self.socket_queue_frames,
+                ..tandem_realtime::Limits::default()
+            },
+            public_origin: origin.to_owned(),
+            redis_url: (!self.redis_url.is_empty()).then(|| self.redis_url.clone()),
         }
     }
 }
@@ -191,6 +259,13 @@ mod tests {
             ("reaper_interval_ms", Box::new(|c| c.reaper_interval_ms = 0)),
             ("max_body_bytes", Box::new(|c| c.max_body_bytes = 10)),
             ("log_format", Box::new(|c| c.log_format = "xml".into())),
+            ("role", Box::new(|c| c.role = "worker".into())),
+            ("redis_url", Box::new(|c| c.redis_url = "http://x".into())),
+            ("redis_url", Box::new(|c| c.role = "realtime".into())),
+            (
+                "socket_queue_frames",
+                Box::new(|c| c.socket_queue_frames = 1),
+            ),
         ];
         for (setting, change) in cases {
             let err = with(change).expect_err(setting).to_string();

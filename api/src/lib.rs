@@ -39,6 +39,7 @@ struct Inner {
     config: Config,
     public_base: String,
     metrics: PrometheusHandle,
+    hub: Arc<tandem_realtime::Hub>,
     /// Recently seen agents, so a JWT does not cost a write per request.
     users: Mutex<HashMap<(String, String), (User, Instant)>>,
 }
@@ -56,6 +57,9 @@ impl AppState {
     }
     pub fn metrics_handle(&self) -> &PrometheusHandle {
         &self.inner.metrics
+    }
+    pub fn hub(&self) -> &Arc<tandem_realtime::Hub> {
+        &self.inner.hub
     }
 }
 
@@ -110,21 +114,26 @@ pub async fn serve(
         .await?;
     }
 
+    let public_base = config.public_base(bound);
+    let metrics = telemetry::metrics_handle();
+    let hub = tandem_realtime::Hub::start(service.clone(), config.realtime(&public_base));
     let state = AppState {
         inner: Arc::new(Inner {
             service: service.clone(),
-            public_base: config.public_base(bound),
-            metrics: telemetry::metrics_handle(),
+            public_base,
+            metrics,
+            hub: hub.clone(),
             users: Mutex::new(HashMap::new()),
             config: config.clone(),
         }),
     };
-    let app = telemetry::layers(
-        routes::router(state),
-        Duration::from_secs(config.request_timeout_secs),
-    )
-    .layer(DefaultBodyLimit::max(config.max_body_bytes))
-    .layer(cors());
+    let mut app = routes::router(state, config.role != "realtime");
+    if config.role != "api" {
+        app = tandem_realtime::router(hub.clone()).merge(app);
+    }
+    let app = telemetry::layers(app, Duration::from_secs(config.request_timeout_secs))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(cors());
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let reaper = tokio::spawn(service.clone().run_reaper({
@@ -134,12 +143,15 @@ pub async fn serve(
         }
     }));
 
-    tracing::info!(listen = %bound, backend = service.store().backend().as_str(), "tandem is serving");
+    tracing::info!(listen = %bound, backend = service.store().backend().as_str(), role = %config.role, "tandem is serving");
     let drain = Duration::from_secs(config.request_timeout_secs);
+    let sockets = hub.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
-        tracing::info!("shutting down: draining requests");
+        tracing::info!("shutting down: closing sockets and draining requests");
         let _ = stop_tx.send(true);
+        // Sockets get a close frame (1001) and reconnect to another replica.
+        sockets.shutdown(Duration::from_secs(5)).await;
     });
     let mut stopped = stop_rx.clone();
     tokio::select! {

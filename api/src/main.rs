@@ -7,10 +7,14 @@ use tandem_api::{telemetry, Config};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let config = Config::load(cli.config.as_deref())?;
+    let mut config = Config::load(cli.config.as_deref())?;
     telemetry::init_logs(&config.log_format);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
+    match cli.command.unwrap_or(Command::Serve { role: None }) {
+        Command::Serve { role } => {
+            if let Some(role) = role {
+                config.role = role;
+                config.validate()?;
+            }
             let listener = tokio::net::TcpListener::bind(&config.listen)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;

@@ -9,8 +9,34 @@ use crate::model::{Device, Session};
 
 #[derive(Debug, Clone)]
 pub enum Event {
+    /// A session changed; carries the whole session.
     Session(Arc<Session>),
+    /// A device changed; carries the whole device.
     Device(Arc<Device>),
+    /// A device came online or went offline.
+    Presence(Arc<Presence>),
+    /// An agent asks a device to join a session (`POST /devices/:id/notifications`).
+    Notify(Arc<Notification>),
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Presence {
+    #[serde(skip)]
+    pub account_id: String,
+    pub id: String,
+    pub present: bool,
+    #[serde(serialize_with = "crate::time::serialize")]
+    pub last_seen: crate::time::Micros,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Notification {
+    #[serde(skip)]
+    pub account_id: String,
+    #[serde(skip)]
+    pub device_id: String,
+    pub session: Session,
+    pub attempt: u32,
 }
 
 impl Event {
@@ -18,6 +44,8 @@ impl Event {
         match self {
             Event::Session(s) => &s.account_id,
             Event::Device(d) => &d.account_id,
+            Event::Presence(p) => &p.account_id,
+            Event::Notify(n) => &n.account_id,
         }
     }
 }

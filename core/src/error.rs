@@ -12,6 +12,9 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The request is valid but the state of things refuses it (409 with this id).
+    #[error("{message}")]
+    Refused { id: &'static str, message: String },
     #[error("too many failed attempts, try again later")]
     RateLimited,
     #[error("storage error: {0}")]
@@ -27,6 +30,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     pub fn invalid(id: &'static str, message: impl Into<String>) -> Self {
         Error::Invalid {
+            id,
+            message: message.into(),
+        }
+    }
+}
+
+impl Error {
+    pub fn refused(id: &'static str, message: impl Into<String>) -> Self {
+        Error::Refused {
             id,
             message: message.into(),
         }

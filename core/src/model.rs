@@ -37,6 +37,39 @@ impl Default for AccountSettings {
     }
 }
 
+impl AccountSettings {
+    /// Whether a browser origin (`scheme://host[:port]`) matches one of `trusted_origins`,
+    /// where `*` stands for any run of characters other than `/` (`https://*.example.com`),
+    /// and a lone `*` for any origin.
+    pub fn trusts_origin(&self, origin: &str) -> bool {
+        self.trusted_origins
+            .iter()
+            .any(|pattern| pattern == "*" || glob_match(pattern.as_bytes(), origin.as_bytes()))
+    }
+}
+
+/// `*`-only glob matching where `*` never spans a `/` (one backtrack point).
+fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if p < pattern.len() && pattern[p].eq_ignore_ascii_case(&text[t]) {
+            p += 1;
+            t += 1;
+        } else if let Some((sp, st)) = star.filter(|&(_, st)| text[st] != b'/') {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Account {
     pub id: String,
@@ -293,6 +326,8 @@ pub struct Device {
     pub device: Json,
     pub custom_data: Json,
     pub connectable: bool,
+    /// Whether the device holds a notification socket on some replica right now.
+    pub online: bool,
     pub notification_token: String,
     #[serde(skip)]
     pub token_hash: String,
@@ -302,4 +337,33 @@ pub struct Device {
     pub created: Micros,
     #[serde(serialize_with = "time::serialize")]
     pub updated: Micros,
+    /// Presence lease: online while this is in the future.
+    #[serde(skip)]
+    pub online_until: Micros,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trusting(patterns: &[&str]) -> AccountSettings {
+        AccountSettings {
+            trusted_origins: patterns.iter().map(|p| p.to_string()).collect(),
+            ..AccountSettings::default()
+        }
+    }
+
+    #[test]
+    fn origins_match_exactly_or_by_wildcard() {
+        let s = trusting(&["https://crm.example.com", "https://*.helpdesk.io"]);
+        assert!(s.trusts_origin("https://crm.example.com"));
+        assert!(s.trusts_origin("HTTPS://CRM.example.com"));
+        assert!(s.trusts_origin("https://acme.helpdesk.io"));
+        assert!(!s.trusts_origin("https://helpdesk.io"));
+        assert!(!s.trusts_origin("https://crm.example.com.evil.net"));
+        assert!(!s.trusts_origin("http://crm.example.com"));
+        assert!(!s.trusts_origin("https://evil.net/?https://acme.helpdesk.io"));
+        assert!(!trusting(&[]).trusts_origin("https://crm.example.com"));
+        assert!(trusting(&["*"]).trusts_origin("https://anything.example"));
+    }
 }

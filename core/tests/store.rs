@@ -9,7 +9,9 @@ use tandem_core::both_backends;
 use tandem_core::bus::{Bus, Event, InProcessBus};
 use tandem_core::model::{AccountSettings, Role, SessionState};
 use tandem_core::query::{Page, SessionFilter};
-use tandem_core::service::{Caller, NewSession, Service, ServiceConfig, SessionPatch};
+use tandem_core::service::{
+    Caller, DeviceRegistration, NewSession, Service, ServiceConfig, SessionPatch, Subscription,
+};
 use tandem_core::store::{self, Backend, Saved, Store};
 use tandem_core::testing::TestDb;
 use tandem_core::Error;
@@ -20,7 +22,8 @@ both_backends!(
     lists_and_filters,
     activity_and_idle,
     reaper_lease_is_exclusive,
-    service_publishes_every_change
+    service_publishes_every_change,
+    socket_tokens_and_presence
 );
 
 async fn open(backend: Backend) -> (TestDb, Arc<dyn Store>) {
@@ -522,4 +525,67 @@ async fn service_publishes_every_change(backend: Backend) {
         .await;
     assert!(matches!(err, Err(Error::Conflict(_))));
     assert!(rx.try_recv().is_err());
+}
+
+async fn socket_tokens_and_presence(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let settings = AccountSettings::default();
+    let a = store.create_account("A", &settings).await.unwrap();
+    let b = store.create_account("B", &settings).await.unwrap();
+    let caller = agent(&store, &a.id, "a@example.com").await;
+    let (svc, bus) = service(&store, ServiceConfig::default());
+    let Caller::Agent { user, .. } = &caller else {
+        unreachable!()
+    };
+    // The socket token names its user and account; anything else names nobody.
+    let (account, found) = svc.socket_agent(&user.notification_token).await.unwrap();
+    assert_eq!(
+        (account.id.as_str(), found.id.as_str()),
+        (a.id.as_str(), user.id.as_str())
+    );
+    for bad in ["", "nope"] {
+        assert!(matches!(
+            svc.socket_agent(bad).await,
+            Err(Error::NotFound(_))
+        ));
+    }
+
+    let s = svc
+        .create_session(&caller, NewSession::default())
+        .await
+        .unwrap();
+    let (d, _) = svc
+        .register_device(&a, "dev-1", None, DeviceRegistration::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        svc.subscription(&a.id, &s.control_token).await,
+        Ok(Subscription::Session(x)) if x.id == s.id
+    ));
+    assert!(matches!(
+        svc.subscription(&a.id, &d.notification_token).await,
+        Ok(Subscription::Device(x)) if x.id == "dev-1"
+    ));
+    // Tokens are scoped to their account.
+    for token in [&s.control_token, &d.notification_token] {
+        assert!(matches!(
+            svc.subscription(&b.id, token).await,
+            Err(Error::NotFound(_))
+        ));
+    }
+
+    let mut rx = bus.subscribe();
+    assert!(!svc.presence(&a.id, "dev-1").await.unwrap().present);
+    svc.device_presence(&a.id, "dev-1", true).await.unwrap();
+    assert!(store.device(&a.id, "dev-1").await.unwrap().online);
+    assert!(matches!(rx.try_recv(), Ok(Event::Presence(p)) if p.present && p.id == "dev-1"));
+    svc.refresh_presence(&[(a.id.clone(), "dev-1".into())])
+        .await
+        .unwrap();
+    assert!(svc.presence(&a.id, "dev-1").await.unwrap().present);
+    svc.device_presence(&a.id, "dev-1", false).await.unwrap();
+    assert!(!store.device(&a.id, "dev-1").await.unwrap().online);
+    assert!(matches!(rx.try_recv(), Ok(Event::Presence(p)) if !p.present));
+    // Presence of another account's device is not there to read.
+    assert!(svc.presence(&b.id, "dev-1").await.is_err());
 }

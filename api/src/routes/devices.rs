@@ -33,6 +33,34 @@ pub async fn get(
     Ok(Json(app.service().get_device(&caller, &id).await?))
 }
 
+/// `POST /devices/:id/notifications {session, attempt}`: asks an online device to join a
+/// session. The request reaches the device's notification socket on whichever replica holds it.
+pub async fn notify(
+    State(app): State<AppState>,
+    AgentAuth(caller): AgentAuth,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let session = body
+        .get("session")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request("session must be a session id"))?;
+    let attempt = match body.get("attempt") {
+        None | Some(Value::Null) => 1,
+        Some(v) => v
+            .as_u64()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| ApiError::bad_request("attempt must be a number from 1 to 100"))?
+            as u32,
+    };
+    app.service()
+        .notify_device(&caller, &id, session, attempt)
+        .await?;
+    Ok(Json(
+        json!({"device": id, "session": session, "attempt": attempt}),
+    ))
+}
+
 /// `POST|PUT /devices/:id` from the device SDK: `{device, custom_data}` with the license key.
 /// The first call registers the device and returns its `device_token`; later calls present it.
 pub async fn register(

@@ -22,6 +22,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/1/devices/{id}"),
     ("post", "/api/1/devices/{id}"),
     ("put", "/api/1/devices/{id}"),
+    ("post", "/api/1/devices/{id}/notifications"),
     ("get", "/api/1/users/me"),
     ("get", "/api/1/users/{id}"),
     ("get", "/api/1/accounts"),
@@ -33,7 +34,17 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/metrics"),
 ];
 
-pub fn router(state: AppState) -> Router {
+/// The REST API and the operations endpoints; `rest: false` serves only the latter (the
+/// `realtime` role).
+pub fn router(state: AppState, rest: bool) -> Router {
+    let ops = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::not_found);
+    if !rest {
+        return ops.with_state(state);
+    }
     Router::new()
         .route(
             "/api/1/sessions",
@@ -51,15 +62,16 @@ pub fn router(state: AppState) -> Router {
                 .post(devices::register)
                 .put(devices::register),
         )
+        .route(
+            "/api/1/devices/{id}/notifications",
+            axum::routing::post(devices::notify),
+        )
         .route("/api/1/users/me", get(account::me))
         .route("/api/1/users/{id}", get(account::user))
         .route("/api/1/accounts", get(account::accounts))
         .route("/api/1/policy/current", get(account::policy))
         .route("/api/1/regions/closest", get(account::closest_region))
         .route("/api/1/openapi.json", get(ops::openapi))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .fallback(ops::not_found)
+        .merge(ops)
         .with_state(state)
 }

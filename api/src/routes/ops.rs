@@ -15,18 +15,28 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers. A Redis outage leaves the replica ready (it still serves
+/// its own sockets) but shows as `"redis": "down"` and `"status": "degraded"`.
 pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
+    let redis = match app.hub().redis_up() {
+        None => "off",
+        Some(true) => "ok",
+        Some(false) => "down",
+    };
     match app.service().store().ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(json!({"status": "ready", "database": "ok"})),
+            Json(json!({
+                "status": if redis == "down" { "degraded" } else { "ready" },
+                "database": "ok",
+                "redis": redis,
+            })),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "database": "unreachable"})),
+                Json(json!({"status": "unavailable", "database": "unreachable", "redis": redis})),
             )
         }
     }

@@ -20,8 +20,8 @@ pub struct Server {
     pub store: std::sync::Arc<dyn Store>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    /// Dropped with the server: the database goes away.
-    _db: TestDb,
+    /// Dropped with the server: the database goes away (unless another server owns it).
+    _db: Option<TestDb>,
 }
 
 impl Server {
@@ -31,8 +31,16 @@ impl Server {
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Server {
         let db = TestDb::new(backend).await;
+        let url = db.url.clone();
+        let mut server = Self::start_on(&url, tweak).await;
+        server._db = Some(db);
+        server
+    }
+
+    /// A server on an existing database (a second replica of a cluster, say).
+    pub async fn start_on(database_url: &str, tweak: impl FnOnce(&mut Config)) -> Server {
         let mut config = Config {
-            database_url: db.url.clone(),
+            database_url: database_url.to_owned(),
             bootstrap_account: String::new(),
             ..Config::default()
         };
@@ -55,7 +63,7 @@ impl Server {
             store,
             stop: Some(stop),
             task: Some(task),
-            _db: db,
+            _db: None,
         };
         server.wait_ready().await;
         server
@@ -121,6 +129,28 @@ impl Server {
         }
         let res = req.send().await.expect("sending a request");
         read(res).await
+    }
+
+    /// The text of `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The sum of a Prometheus metric over all its label sets.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self.metrics_text().await;
+        text.lines()
+            .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+            .filter(|l| l[name.len()..].starts_with([' ', '{']))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {

@@ -7,35 +7,20 @@ use tandem_core::store::Backend;
 
 use crate::common::{both_backends, Server};
 
-both_backends!(cobrowse_agent_sdk_works_unchanged);
-
-async fn cobrowse_agent_sdk_works_unchanged(backend: Backend) {
+/// Runs one Node test file of tests/compat with `env`; fails with Node's output.
+async fn node_test(script: &str, env: Vec<(&'static str, String)>) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let compat = root.join("tests/compat");
     assert!(
-        compat.join("node_modules/cobrowse-agent-sdk").exists(),
+        root.join("tests/compat/node_modules/cobrowse-agent-sdk")
+            .exists(),
         "run `npm ci --prefix tests/compat` first (make test does)"
     );
-    let server = Server::start(backend).await;
-    let t = server.tenant().await;
-    let agent = t.token("agent@example.com", None);
-    let mut expired = t.spec("agent@example.com", None);
-    expired.ttl_secs = -3600;
-    let expired = t.token_with(&expired);
-    let base = server.base.clone();
-    let admin = t.admin.clone();
+    let script = format!("tests/compat/{script}");
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
-            .args([
-                "--experimental-websocket",
-                "--test",
-                "tests/compat/agent-sdk.test.mjs",
-            ])
+            .args(["--experimental-websocket", "--test", &script])
             .current_dir(&root)
-            .env("TANDEM_API", base)
-            .env("TANDEM_TOKEN", admin)
-            .env("TANDEM_AGENT_TOKEN", agent)
-            .env("TANDEM_EXPIRED_TOKEN", expired)
+            .envs(env)
             .output()
             .expect("running node (Node.js 20+ is required)")
     })
@@ -48,5 +33,48 @@ async fn cobrowse_agent_sdk_works_unchanged(backend: Backend) {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("# fail 0"), "{stdout}");
+    assert!(!stdout.contains("# pass 0\n"), "no scenario ran:\n{stdout}");
+}
+
+both_backends!(cobrowse_agent_sdk_works_unchanged);
+
+async fn cobrowse_agent_sdk_works_unchanged(backend: Backend) {
+    let server = Server::start(backend).await;
+    let t = server.tenant().await;
+    let agent = t.token("agent@example.com", None);
+    let mut expired = t.spec("agent@example.com", None);
+    expired.ttl_secs = -3600;
+    let expired = t.token_with(&expired);
+    node_test(
+        "agent-sdk.test.mjs",
+        vec![
+            ("TANDEM_API", server.base.clone()),
+            ("TANDEM_TOKEN", t.admin.clone()),
+            ("TANDEM_AGENT_TOKEN", agent),
+            ("TANDEM_EXPIRED_TOKEN", expired),
+        ],
+    )
+    .await;
+    server.stop().await;
+}
+
+both_backends!(cobrowse_agent_sdk_receives_realtime_updates);
+
+async fn cobrowse_agent_sdk_receives_realtime_updates(backend: Backend) {
+    let server = Server::start_with(backend, |c| {
+        c.inactivity_timeout_secs = 3;
+        c.reaper_interval_ms = 250;
+    })
+    .await;
+    let t = server.tenant().await;
+    node_test(
+        "realtime.test.mjs",
+        vec![
+            ("TANDEM_API", server.base.clone()),
+            ("TANDEM_TOKEN", t.admin.clone()),
+            ("TANDEM_LICENSE", t.account.license_key.clone()),
+        ],
+    )
+    .await;
     server.stop().await;
 }

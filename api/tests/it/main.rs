@@ -3,6 +3,7 @@
 mod common;
 
 mod auth;
+mod cluster;
 mod codes;
 mod compat;
 mod devices;
@@ -11,6 +12,8 @@ mod lists;
 mod openapi;
 mod ops;
 mod policy;
+mod realtime;
 mod reaper;
 mod sessions;
 mod tenancy;
+mod ws;

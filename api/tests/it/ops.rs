@@ -21,15 +21,7 @@ async fn health_metrics_cors_and_ids(backend: Backend) {
         assert_eq!(res.status(), StatusCode::OK, "{path}");
     }
     server.create_session(&t.admin, json!({})).await;
-    let metrics = server
-        .http
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics_text().await;
     for name in [
         "tandem_sessions_created_total",
         "tandem_sessions_live{state=\"pending\"}",

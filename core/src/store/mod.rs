@@ -95,12 +95,15 @@ pub trait Store: Send + Sync + 'static {
         role: Role,
     ) -> Result<User>;
     async fn user(&self, account_id: &str, id: &str) -> Result<User>;
+    /// The user whose socket token this is (any account: the token chooses it).
+    async fn user_by_notification_token(&self, token: &str) -> Result<User>;
 
     /// Inserts a new session. A clash of code or access token is `Error::Conflict`.
     async fn insert_session(&self, session: &Session) -> Result<()>;
     async fn session(&self, account_id: &str, id: &str) -> Result<Session>;
     async fn session_by_code(&self, account_id: &str, code: &str) -> Result<Session>;
     async fn session_by_access_token(&self, account_id: &str, token: &str) -> Result<Session>;
+    async fn session_by_control_token(&self, account_id: &str, token: &str) -> Result<Session>;
     /// Writes `session` if the stored version is still `session.version`, bumping it.
     async fn save_session(&self, session: &Session) -> Result<Saved>;
     async fn list_sessions(&self, account_id: &str, filter: &SessionFilter)
@@ -129,6 +132,14 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_device(&self, device: &Device) -> Result<()>;
     async fn device(&self, account_id: &str, id: &str) -> Result<Device>;
+    async fn device_by_notification_token(&self, account_id: &str, token: &str) -> Result<Device>;
+    /// Sets the presence lease of devices `(account id, device id)` and their `last_active`.
+    async fn set_presence(
+        &self,
+        devices: &[(String, String)],
+        online_until: Micros,
+        now: Micros,
+    ) -> Result<()>;
     async fn save_device(&self, device: &Device) -> Result<()>;
     async fn list_devices(&self, account_id: &str, filter: &DeviceFilter) -> Result<Vec<Device>>;
 }

@@ -14,7 +14,7 @@ pub const KEY_COLUMNS: &str = "account_id, kid, algorithm, public_pem, private_p
 pub const USER_COLUMNS: &str =
     "id, account_id, email, name, role, colour, notification_token, created";
 pub const DEVICE_COLUMNS: &str = "d.account_id, d.id, d.info, d.custom_data, d.token_hash, \
-     d.notification_token, d.connectable, d.last_active, d.created, d.updated";
+     d.notification_token, d.connectable, d.last_active, d.created, d.updated, d.online_until";
 pub const SESSION_COLUMNS: &str = "s.id, s.account_id, s.state, s.code, s.code_expires, \
      s.access_token, s.control_token, s.custom_data, s.device_id, s.device, s.agents, \
      s.full_device, s.remote_control, s.ended_reason, s.region, s.created, s.updated, \
@@ -64,6 +64,7 @@ pub fn user(row: &AnyRow) -> Result<User> {
 }
 
 pub fn device(row: &AnyRow) -> Result<Device> {
+    let online_until: i64 = row.try_get("online_until")?;
     Ok(Device {
         account_id: row.try_get("account_id")?,
         id: row.try_get("id")?,
@@ -72,6 +73,8 @@ pub fn device(row: &AnyRow) -> Result<Device> {
         token_hash: row.try_get("token_hash")?,
         notification_token: row.try_get("notification_token")?,
         connectable: row.try_get::<i64, _>("connectable")? != 0,
+        online: online_until > crate::time::now(),
+        online_until,
         last_active: row.try_get("last_active")?,
         created: row.try_get("created")?,
         updated: row.try_get("updated")?,

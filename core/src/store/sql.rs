@@ -305,6 +305,15 @@ impl Store for SqlStore {
         rows::user(&not_found("user")(self.one(&sql).await?)?)
     }
 
+    async fn user_by_notification_token(&self, token: &str) -> Result<User> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM users WHERE notification_token = ",
+            rows::USER_COLUMNS
+        ));
+        sql.text(token);
+        rows::user(&not_found("user")(self.one(&sql).await?)?)
+    }
+
     async fn insert_session(&self, s: &Session) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
@@ -361,6 +370,10 @@ impl Store for SqlStore {
 
     async fn session_by_access_token(&self, account_id: &str, token: &str) -> Result<Session> {
         self.session_where(account_id, "access_token", token).await
+    }
+
+    async fn session_by_control_token(&self, account_id: &str, token: &str) -> Result<Session> {
+        self.session_where(account_id, "control_token", token).await
     }
 
     async fn save_session(&self, s: &Session) -> Result<Saved> {
@@ -561,6 +574,40 @@ impl Store for SqlStore {
         ));
         sql.text(account_id).push(" AND d.id = ").text(id);
         rows::device(&not_found("device")(self.one(&sql).await?)?)
+    }
+
+    async fn device_by_notification_token(&self, account_id: &str, token: &str) -> Result<Device> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM devices d WHERE d.account_id = ",
+            rows::DEVICE_COLUMNS
+        ));
+        sql.text(account_id)
+            .push(" AND d.notification_token = ")
+            .text(token);
+        rows::device(&not_found("device")(self.one(&sql).await?)?)
+    }
+
+    async fn set_presence(
+        &self,
+        devices: &[(String, String)],
+        online_until: Micros,
+        now: Micros,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (account_id, id) in devices {
+            sqlx::query(
+                "UPDATE devices SET online_until = $1, last_active = $2 \
+                 WHERE account_id = $3 AND id = $4",
+            )
+            .bind(online_until)
+            .bind(now)
+            .bind(account_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn save_device(&self, d: &Device) -> Result<()> {

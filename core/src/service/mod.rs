@@ -1,6 +1,10 @@
 //! The one path for every change: sessions and devices are created and changed here, written to
 //! the Store, then published on the Bus. REST, sockets and the reaper all come through this.
 
+mod sockets;
+
+pub use sockets::{Subscription, PRESENCE_TTL};
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -678,6 +682,8 @@ impl Service {
                     device: reg.device.unwrap_or_default(),
                     custom_data: reg.custom_data.unwrap_or_default(),
                     connectable: true,
+                    online: false,
+                    online_until: 0,
                     notification_token: secrets::bearer_token(),
                     token_hash: secrets::hash_token(&token),
                     last_active: now,

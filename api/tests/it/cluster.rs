@@ -1,0 +1,210 @@
+//! Two `tandem` replicas sharing PostgreSQL and a Redis of the test's own (a `redis-server` it
+//! starts, stops and restarts): events, presence and connect requests cross replicas, and a
+//! Redis outage degrades to single-replica delivery and recovers by itself.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tandem_core::store::Backend;
+use tandem_core::testing::TestDb;
+
+use crate::common::{eventually, Server, Tenant};
+use crate::ws::Socket;
+
+/// A private `redis-server` on a free port, for tests that stop it.
+struct Redis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut r = Redis { port, child: None };
+        r.spawn();
+        r
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (make test needs it)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn replica(db: &TestDb, redis: &Redis) -> Server {
+    let url = redis.url();
+    let server = Server::start_on(&db.url, |c| c.redis_url = url).await;
+    wait_redis(&server, "ok").await;
+    server
+}
+
+/// Two replicas on one PostgreSQL database and one private Redis, both linked.
+async fn cluster() -> (TestDb, Redis, Server, Server) {
+    let db = TestDb::new(Backend::Postgres).await;
+    let redis = Redis::start();
+    let a = replica(&db, &redis).await;
+    let b = replica(&db, &redis).await;
+    (db, redis, a, b)
+}
+
+async fn redis_state(server: &Server) -> String {
+    let res = server
+        .http
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    body["redis"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn wait_redis(server: &Server, state: &str) {
+    eventually(15, || async {
+        (redis_state(server).await == state).then_some(())
+    })
+    .await;
+}
+
+async fn session_on(server: &Server, t: &Tenant) -> Value {
+    server.create_session(&t.admin, json!({})).await
+}
+
+async fn set_ticket(server: &Server, t: &Tenant, session: &Value, ticket: &str) {
+    let (status, body) = server
+        .put(
+            &format!("/api/1/sessions/{}", session["id"].as_str().unwrap()),
+            &t.admin,
+            json!({"custom_data": {"ticket": ticket}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn events_presence_and_connect_requests_cross_replicas() {
+    let (_db, _redis, a, b) = cluster().await;
+    let t = a.tenant().await;
+
+    // A change made on A reaches a subscriber on B.
+    let s = session_on(&a, &t).await;
+    let mut on_b = Socket::agent(&b, &t.admin).await;
+    on_b.subscribe(s["control_token"].as_str().unwrap()).await;
+    set_ticket(&a, &t, &s, "from-a").await;
+    on_b.until("session", |d| d["custom_data"]["ticket"] == "from-a")
+        .await;
+
+    // A device connected to A is present for an agent on B.
+    let device = a.register_device(&t, "dev-1", json!({})).await;
+    on_b.subscribe(device["notification_token"].as_str().unwrap())
+        .await;
+    let mut dev = Socket::device(&a, &t, &device).await;
+    let p = on_b.until("presence", |d| d["id"] == "dev-1").await;
+    assert_eq!(p["present"], true);
+
+    // A connect request made on B reaches the device's socket on A.
+    let (status, body) = b
+        .post(
+            "/api/1/devices/dev-1/notifications",
+            &t.admin,
+            json!({"session": s["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let n = dev.until("notification", |_| true).await;
+    assert_eq!(n["session"]["id"], s["id"]);
+
+    dev.ws.close(None).await.unwrap();
+    let p = on_b.until("presence", |d| d["id"] == "dev-1").await;
+    assert_eq!(p["present"], false);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn a_redis_outage_keeps_local_delivery_and_heals() {
+    let (_db, mut redis, a, b) = cluster().await;
+    let t = a.tenant().await;
+    let s = session_on(&a, &t).await;
+    let token = s["control_token"].as_str().unwrap();
+    let mut on_a = Socket::agent(&a, &t.admin).await;
+    on_a.subscribe(token).await;
+    let mut on_b = Socket::agent(&b, &t.admin).await;
+    on_b.subscribe(token).await;
+
+    redis.stop();
+    wait_redis(&a, "down").await;
+    let (status, ready) = a.get("/readyz", "").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a Redis outage does not take the replica out"
+    );
+    assert_eq!(ready["status"], "degraded");
+    assert!(a.metric("tandem_redis_errors_total").await >= 1.0);
+
+    // Subscribers on the replica that made the change still hear about it.
+    set_ticket(&a, &t, &s, "during-outage").await;
+    on_a.until("session", |d| d["custom_data"]["ticket"] == "during-outage")
+        .await;
+
+    redis.spawn();
+    wait_redis(&a, "ok").await;
+    wait_redis(&b, "ok").await;
+    // Both links are back: a change on A reaches B again (retrying covers the moment between
+    // B's link reporting up and its subscription taking effect).
+    let mut n = 0;
+    let got = loop {
+        n += 1;
+        let ticket = format!("after-{n}");
+        set_ticket(&a, &t, &s, &ticket).await;
+        let seen = tokio::time::timeout(
+            Duration::from_secs(2),
+            on_b.until("session", |d| d["custom_data"]["ticket"] == ticket.as_str()),
+        )
+        .await;
+        if seen.is_ok() || n == 10 {
+            break seen.is_ok();
+        }
+    };
+    assert!(
+        got,
+        "cross-replica delivery did not come back after Redis returned"
+    );
+    a.stop().await;
+    b.stop().await;
+}

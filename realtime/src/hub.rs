@@ -1,0 +1,354 @@
+//! The hub: which sockets are open, which topics each follows, and delivery of encoded frames to
+//! them. Every event is encoded once and the same bytes go to every receiver; each socket has a
+//! bounded queue, and a socket whose queue is full is closed rather than allowed to grow.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tandem_core::bus::Event;
+use tandem_core::service::{Service, PRESENCE_TTL};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
+
+use crate::bridge::Bridge;
+use crate::frame;
+use crate::meters::Meters;
+
+/// A delivery address: `s:<account>:<session>` (session changes), `d:<account>:<device>`
+/// (device changes and presence), `n:<account>:<device>` (the device's own inbox).
+pub type Topic = String;
+
+pub fn session_topic(account_id: &str, id: &str) -> Topic {
+    format!("s:{account_id}:{id}")
+}
+pub fn device_topic(account_id: &str, id: &str) -> Topic {
+    format!("d:{account_id}:{id}")
+}
+pub fn inbox_topic(account_id: &str, id: &str) -> Topic {
+    format!("n:{account_id}:{id}")
+}
+
+/// The topic and the encoded frame for an event.
+pub fn route(event: &Event) -> (Topic, Bytes) {
+    match event {
+        Event::Session(s) => (
+            session_topic(&s.account_id, &s.id),
+            frame::event("session", &**s),
+        ),
+        Event::Device(d) => (
+            device_topic(&d.account_id, &d.id),
+            frame::event("device", &**d),
+        ),
+        Event::Presence(p) => (
+            device_topic(&p.account_id, &p.id),
+            frame::event("presence", &**p),
+        ),
+        Event::Notify(n) => (
+            inbox_topic(&n.account_id, &n.device_id),
+            frame::event("notification", &**n),
+        ),
+    }
+}
+
+/// Limits on what one socket may cost.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest client message (and frame) accepted; bigger ones close the socket with 1009.
+    pub max_message_bytes: usize,
+    /// Subscriptions one socket may hold.
+    pub max_subscriptions: usize,
+    /// Frames waiting to be written to one socket; a full queue closes it with 4008.
+    pub queue_frames: usize,
+    /// The initial read buffer of a socket (it grows for bigger messages).
+    pub read_buffer_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 64 * 1024,
+            max_subscriptions: 1000,
+            queue_frames: 256,
+            read_buffer_bytes: 4 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub limits: Limits,
+    /// The server's own origin (`scheme://host[:port]`), always trusted for browser sockets.
+    pub public_origin: String,
+    /// With a Redis URL, events cross replicas through Redis pub/sub.
+    pub redis_url: Option<String>,
+}
+
+/// The sending side of one socket, held by every topic it follows.
+#[derive(Clone)]
+pub struct Outbox {
+    tx: mpsc::Sender<Bytes>,
+    overflow: Arc<Notify>,
+}
+
+impl Outbox {
+    /// Queues a frame without waiting. A full queue tells the socket to close (it is not keeping
+    /// up); returns whether the frame was queued.
+    pub(crate) fn try_push(&self, frame: Bytes) -> bool {
+        match self.tx.try_send(frame) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.overflow.notify_one();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// The receiving side, owned by the socket's task.
+pub struct Inbox {
+    pub id: u64,
+    pub rx: mpsc::Receiver<Bytes>,
+    pub overflow: Arc<Notify>,
+    pub outbox: Outbox,
+}
+
+pub struct Hub {
+    service: Arc<Service>,
+    settings: Settings,
+    topics: RwLock<HashMap<Topic, HashMap<u64, Outbox>>>,
+    next_id: AtomicU64,
+    /// Devices with notification sockets on this replica, and how many each has.
+    devices: Mutex<HashMap<(String, String), usize>>,
+    open: AtomicUsize,
+    closed: Notify,
+    stop: watch::Sender<bool>,
+    bridge: Option<Bridge>,
+    pub(crate) meters: Meters,
+}
+
+impl Hub {
+    /// Starts the hub: it follows the service's bus (and Redis, when configured) and keeps the
+    /// presence of its devices fresh.
+    pub fn start(service: Arc<Service>, settings: Settings) -> Arc<Hub> {
+        let (stop, _) = watch::channel(false);
+        let bridge = settings.redis_url.clone().map(Bridge::new);
+        let hub = Arc::new(Hub {
+            service: service.clone(),
+            settings,
+            topics: RwLock::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            devices: Mutex::new(HashMap::new()),
+            open: AtomicUsize::new(0),
+            closed: Notify::new(),
+            stop,
+            bridge,
+            meters: Meters::new(),
+        });
+        tokio::spawn(hub.clone().pump(service.bus().subscribe()));
+        tokio::spawn(hub.clone().heartbeat());
+        if let Some(bridge) = &hub.bridge {
+            bridge.spawn(hub.clone());
+        }
+        hub
+    }
+
+    pub fn service(&self) -> &Arc<Service> {
+        &self.service
+    }
+    pub fn limits(&self) -> &Limits {
+        &self.settings.limits
+    }
+    pub fn public_origin(&self) -> &str {
+        &self.settings.public_origin
+    }
+
+    /// `None` without Redis; otherwise whether the Redis link is up.
+    pub fn redis_up(&self) -> Option<bool> {
+        self.bridge.as_ref().map(Bridge::is_up)
+    }
+
+    /// A receiver that turns true when the hub is shutting down.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Asks every socket to close (1001, going away) and waits up to `grace` for them to go.
+    pub async fn shutdown(&self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.open.load(Ordering::Acquire) > 0 {
+            if tokio::time::timeout_at(deadline, self.closed.notified())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    open = self.open.load(Ordering::Acquire),
+                    "sockets still open at the end of the shutdown grace period"
+                );
+                break;
+            }
+        }
+    }
+
+    /// Registers a new socket and returns its queue.
+    pub(crate) fn open(&self) -> Inbox {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.settings.limits.queue_frames);
+        let overflow = Arc::new(Notify::new());
+        self.open.fetch_add(1, Ordering::AcqRel);
+        Inbox {
+            id,
+            rx,
+            outbox: Outbox {
+                tx,
+                overflow: overflow.clone(),
+            },
+            overflow,
+        }
+    }
+
+    /// Forgets a socket: its topics, and the count of open sockets.
+    pub(crate) fn close(&self, id: u64, topics: &[Topic]) {
+        self.leave(id, topics);
+        self.open.fetch_sub(1, Ordering::AcqRel);
+        self.closed.notify_waiters();
+    }
+
+    pub(crate) fn join(&self, id: u64, topic: Topic, outbox: &Outbox) {
+        let mut topics = self.topics.write().expect("topics lock");
+        topics.entry(topic).or_default().insert(id, outbox.clone());
+        self.meters.subscriptions.increment(1.0);
+    }
+
+    fn leave(&self, id: u64, left: &[Topic]) {
+        if left.is_empty() {
+            return;
+        }
+        let mut topics = self.topics.write().expect("topics lock");
+        for topic in left {
+            if let Some(subs) = topics.get_mut(topic) {
+                if subs.remove(&id).is_some() {
+                    self.meters.subscriptions.decrement(1.0);
+                }
+                if subs.is_empty() {
+                    topics.remove(topic);
+                }
+            }
+        }
+    }
+
+    /// Hands `frame` to every socket following `topic` on this replica. Never waits: a socket
+    /// whose queue is full is told to close.
+    pub fn deliver(&self, topic: &str, frame: &Bytes) -> usize {
+        let topics = self.topics.read().expect("topics lock");
+        let Some(subs) = topics.get(topic) else {
+            return 0;
+        };
+        subs.values()
+            .filter(|outbox| outbox.try_push(frame.clone()))
+            .count()
+    }
+
+    /// Follows the local bus: each event is delivered here and, with Redis, to other replicas.
+    async fn pump(self: Arc<Self>, mut events: broadcast::Receiver<Event>) {
+        let mut stop = self.stopping();
+        loop {
+            let event = tokio::select! {
+                e = events.recv() => e,
+                _ = stop.wait_for(|s| *s) => return,
+            };
+            match event {
+                Ok(event) => {
+                    let started = Instant::now();
+                    let (topic, frame) = route(&event);
+                    self.deliver(&topic, &frame);
+                    self.meters
+                        .fanout_seconds
+                        .record(started.elapsed().as_secs_f64());
+                    if let Some(bridge) = &self.bridge {
+                        bridge.publish(&self.meters, topic, frame);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    self.meters.bus_lagged.increment(n);
+                    tracing::warn!(missed = n, "realtime fell behind the event bus");
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    /// A device's notification socket opened: the first one on this replica makes it present.
+    pub(crate) async fn device_opened(&self, account_id: &str, device_id: &str) {
+        let first = {
+            let mut devices = self.devices.lock().expect("devices lock");
+            let n = devices
+                .entry((account_id.to_owned(), device_id.to_owned()))
+                .or_insert(0);
+            *n += 1;
+            *n == 1
+        };
+        if first {
+            if let Err(e) = self
+                .service
+                .device_presence(account_id, device_id, true)
+                .await
+            {
+                tracing::warn!(error = %e, device = device_id, "could not record presence");
+            }
+        }
+    }
+
+    pub(crate) async fn device_closed(&self, account_id: &str, device_id: &str) {
+        let last = {
+            let mut devices = self.devices.lock().expect("devices lock");
+            let key = (account_id.to_owned(), device_id.to_owned());
+            match devices.get_mut(&key) {
+                Some(n) if *n > 1 => {
+                    *n -= 1;
+                    false
+                }
+                Some(_) => {
+                    devices.remove(&key);
+                    true
+                }
+                None => false,
+            }
+        };
+        if last {
+            if let Err(e) = self
+                .service
+                .device_presence(account_id, device_id, false)
+                .await
+            {
+                tracing::warn!(error = %e, device = device_id, "could not record absence");
+            }
+        }
+    }
+
+    /// Renews the presence lease of this replica's devices, a few times per lease.
+    async fn heartbeat(self: Arc<Self>) {
+        let mut stop = self.stopping();
+        let mut tick = tokio::time::interval(PRESENCE_TTL / 3);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let held: Vec<(String, String)> = self
+                .devices
+                .lock()
+                .expect("devices lock")
+                .keys()
+                .cloned()
+                .collect();
+            if let Err(e) = self.service.refresh_presence(&held).await {
+                tracing::warn!(error = %e, "could not renew device presence");
+            }
+        }
+    }
+}

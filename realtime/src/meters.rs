@@ -1,0 +1,51 @@
+//! Metric handles, looked up once: the hot paths only touch atomics.
+
+use metrics::{Counter, Gauge, Histogram};
+
+pub struct Meters {
+    pub agent_sockets: Gauge,
+    pub device_sockets: Gauge,
+    pub frames_in: Counter,
+    pub frames_out: Counter,
+    pub bytes_in: Counter,
+    pub bytes_out: Counter,
+    pub subscriptions: Gauge,
+    pub queue_drops: Counter,
+    pub auth_failures: Counter,
+    pub bad_frames: Counter,
+    pub fanout_seconds: Histogram,
+    pub bridge_seconds: Histogram,
+    pub bus_lagged: Counter,
+    pub redis_up: Gauge,
+    pub redis_errors: Counter,
+    pub redis_dropped: Counter,
+}
+
+impl Meters {
+    pub fn new() -> Self {
+        Self {
+            agent_sockets: metrics::gauge!("tandem_websocket_connections", "kind" => "agent"),
+            device_sockets: metrics::gauge!("tandem_websocket_connections", "kind" => "device"),
+            frames_in: metrics::counter!("tandem_websocket_messages_total", "direction" => "in"),
+            frames_out: metrics::counter!("tandem_websocket_messages_total", "direction" => "out"),
+            bytes_in: metrics::counter!("tandem_websocket_bytes_total", "direction" => "in"),
+            bytes_out: metrics::counter!("tandem_websocket_bytes_total", "direction" => "out"),
+            subscriptions: metrics::gauge!("tandem_websocket_subscriptions"),
+            queue_drops: metrics::counter!("tandem_websocket_slow_consumer_closes_total"),
+            auth_failures: metrics::counter!("tandem_websocket_auth_failures_total"),
+            bad_frames: metrics::counter!("tandem_websocket_bad_frames_total"),
+            fanout_seconds: metrics::histogram!("tandem_realtime_fanout_seconds", "path" => "local"),
+            bridge_seconds: metrics::histogram!("tandem_realtime_fanout_seconds", "path" => "redis"),
+            bus_lagged: metrics::counter!("tandem_realtime_bus_lagged_events_total"),
+            redis_up: metrics::gauge!("tandem_redis_up"),
+            redis_errors: metrics::counter!("tandem_redis_errors_total"),
+            redis_dropped: metrics::counter!("tandem_redis_dropped_events_total"),
+        }
+    }
+}
+
+impl Default for Meters {
+    fn default() -> Self {
+        Self::new()
+    }
+}
