@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: run test lint fmt rust-test compat-deps bench openapi-check clean-data
+.PHONY: run test lint fmt rust-test compat-deps bench bench-realtime openapi-check clean-data
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run:
@@ -26,6 +26,11 @@ rust-test:
 ## List-query latency at 1,000,000 sessions in PostgreSQL and 100,000 in SQLite.
 bench:
 	$(CARGO) run --release -p tandem-bench
+
+## The socket hub under load: memory per idle socket, 10,000-socket fan-out latency.
+bench-realtime:
+	$(CARGO) build --release -p tandem-api --bin tandem
+	$(CARGO) run --release -p tandem-bench --bin tandem-bench-realtime
 
 fmt:
 	$(CARGO) fmt --all

@@ -221,7 +221,6 @@ impl Config {
                 max_message_bytes: self.socket_max_message_bytes,
                 max_subscriptions: self.socket_max_subscriptions,
                 queue_frames: self.socket_queue_frames,
-                ..tandem_realtime::Limits::default()
             },
             public_origin: origin.to_owned(),
             redis_url: (!self.redis_url.is_empty()).then(|| self.redis_url.clone()),

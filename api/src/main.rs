@@ -1,6 +1,12 @@
 //! The `tandem` binary: parse the command line, load configuration, run.
 
 use clap::Parser;
+
+// Many small, long-lived allocations per socket: mimalloc keeps them dense, where the system
+// allocator leaves handshake garbage between them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use tandem_api::cli::{self, Cli, Command};
 use tandem_api::{telemetry, Config};
 

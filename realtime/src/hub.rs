@@ -10,11 +10,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tandem_core::bus::Event;
 use tandem_core::service::{Service, PRESENCE_TTL};
-use tokio::sync::{broadcast, mpsc, watch, Notify};
+use tokio::sync::{broadcast, watch, Notify};
 
 use crate::bridge::Bridge;
 use crate::frame;
 use crate::meters::Meters;
+use crate::peer::Peer;
+use crate::wire;
 
 /// A delivery address: `s:<account>:<session>` (session changes), `d:<account>:<device>`
 /// (device changes and presence), `n:<account>:<device>` (the device's own inbox).
@@ -30,9 +32,9 @@ pub fn inbox_topic(account_id: &str, id: &str) -> Topic {
     format!("n:{account_id}:{id}")
 }
 
-/// The topic and the encoded frame for an event.
+/// The topic and the framed message (WebSocket frame around CBOR) for an event.
 pub fn route(event: &Event) -> (Topic, Bytes) {
-    match event {
+    let (topic, cbor) = match event {
         Event::Session(s) => (
             session_topic(&s.account_id, &s.id),
             frame::event("session", &**s),
@@ -49,7 +51,8 @@ pub fn route(event: &Event) -> (Topic, Bytes) {
             inbox_topic(&n.account_id, &n.device_id),
             frame::event("notification", &**n),
         ),
-    }
+    };
+    (topic, wire::binary(&cbor))
 }
 
 /// Limits on what one socket may cost.
@@ -61,8 +64,6 @@ pub struct Limits {
     pub max_subscriptions: usize,
     /// Frames waiting to be written to one socket; a full queue closes it with 4008.
     pub queue_frames: usize,
-    /// The initial read buffer of a socket (it grows for bigger messages).
-    pub read_buffer_bytes: usize,
 }
 
 impl Default for Limits {
@@ -71,7 +72,6 @@ impl Default for Limits {
             max_message_bytes: 64 * 1024,
             max_subscriptions: 1000,
             queue_frames: 256,
-            read_buffer_bytes: 4 * 1024,
         }
     }
 }
@@ -85,40 +85,10 @@ pub struct Settings {
     pub redis_url: Option<String>,
 }
 
-/// The sending side of one socket, held by every topic it follows.
-#[derive(Clone)]
-pub struct Outbox {
-    tx: mpsc::Sender<Bytes>,
-    overflow: Arc<Notify>,
-}
-
-impl Outbox {
-    /// Queues a frame without waiting. A full queue tells the socket to close (it is not keeping
-    /// up); returns whether the frame was queued.
-    pub(crate) fn try_push(&self, frame: Bytes) -> bool {
-        match self.tx.try_send(frame) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.overflow.notify_one();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    }
-}
-
-/// The receiving side, owned by the socket's task.
-pub struct Inbox {
-    pub id: u64,
-    pub rx: mpsc::Receiver<Bytes>,
-    pub overflow: Arc<Notify>,
-    pub outbox: Outbox,
-}
-
 pub struct Hub {
     service: Arc<Service>,
     settings: Settings,
-    topics: RwLock<HashMap<Topic, HashMap<u64, Outbox>>>,
+    topics: RwLock<HashMap<Topic, HashMap<u64, Arc<Peer>>>>,
     next_id: AtomicU64,
     /// Devices with notification sockets on this replica, and how many each has.
     devices: Mutex<HashMap<(String, String), usize>>,
@@ -193,21 +163,10 @@ impl Hub {
         }
     }
 
-    /// Registers a new socket and returns its queue.
-    pub(crate) fn open(&self) -> Inbox {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.settings.limits.queue_frames);
-        let overflow = Arc::new(Notify::new());
+    /// Registers a new socket; returns its id.
+    pub(crate) fn open(&self) -> u64 {
         self.open.fetch_add(1, Ordering::AcqRel);
-        Inbox {
-            id,
-            rx,
-            outbox: Outbox {
-                tx,
-                overflow: overflow.clone(),
-            },
-            overflow,
-        }
+        self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Forgets a socket: its topics, and the count of open sockets.
@@ -217,9 +176,9 @@ impl Hub {
         self.closed.notify_waiters();
     }
 
-    pub(crate) fn join(&self, id: u64, topic: Topic, outbox: &Outbox) {
+    pub(crate) fn join(&self, id: u64, topic: Topic, peer: &Arc<Peer>) {
         let mut topics = self.topics.write().expect("topics lock");
-        topics.entry(topic).or_default().insert(id, outbox.clone());
+        topics.entry(topic).or_default().insert(id, peer.clone());
         self.meters.subscriptions.increment(1.0);
     }
 
@@ -240,16 +199,20 @@ impl Hub {
         }
     }
 
-    /// Hands `frame` to every socket following `topic` on this replica. Never waits: a socket
-    /// whose queue is full is told to close.
+    /// Writes `frame` to every socket following `topic` on this replica. Never waits: what a
+    /// socket cannot take at once is queued, and a socket whose queue is full is closed.
     pub fn deliver(&self, topic: &str, frame: &Bytes) -> usize {
         let topics = self.topics.read().expect("topics lock");
         let Some(subs) = topics.get(topic) else {
             return 0;
         };
-        subs.values()
-            .filter(|outbox| outbox.try_push(frame.clone()))
-            .count()
+        let sent = subs
+            .values()
+            .filter(|peer| peer.push(frame.clone()))
+            .count();
+        self.meters.frames_out.increment(sent as u64);
+        self.meters.bytes_out.increment((sent * frame.len()) as u64);
+        sent
     }
 
     /// Follows the local bus: each event is delivered here and, with Redis, to other replicas.

@@ -9,7 +9,9 @@ mod bridge;
 pub mod frame;
 pub mod hub;
 mod meters;
+mod peer;
 pub mod socket;
+pub mod wire;
 
 use std::sync::Arc;
 

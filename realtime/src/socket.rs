@@ -13,18 +13,20 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use bytes::Bytes;
-use futures_util::SinkExt;
+use hyper_util::rt::TokioIo;
 use tandem_core::model::{Account, Device, User};
 use tandem_core::service::Subscription;
+use tokio::net::TcpStream;
 
 use crate::frame::{self, ClientFrame};
-use crate::hub::{device_topic, inbox_topic, session_topic, Hub, Inbox, Outbox, Topic};
+use crate::hub::{device_topic, inbox_topic, session_topic, Hub, Topic};
+use crate::peer::Peer;
+use crate::wire::{self, Incoming, Reader, WireError};
 
 /// How long a close frame may wait behind unread data before the connection is dropped.
 const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -32,7 +34,9 @@ const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 const BEARER_PREFIX: &str = "cbio.http.headers.authorization.bearer.";
 
 pub mod close {
+    pub const NORMAL: u16 = 1000;
     pub const GOING_AWAY: u16 = 1001;
+    pub const PROTOCOL: u16 = 1002;
     pub const UNSUPPORTED: u16 = 1003;
     pub const TOO_BIG: u16 = 1009;
     pub const SERVER_ERROR: u16 = 1011;
@@ -47,10 +51,24 @@ pub enum Identity {
     Device { account: Account, device: Device },
 }
 
-impl Identity {
-    fn account(&self) -> &Account {
-        match self {
-            Identity::Agent { account, .. } | Identity::Device { account, .. } => account,
+/// What an open socket keeps of its identity: ids only, so idle sockets stay small.
+struct Who {
+    account_id: Box<str>,
+    /// Set for a device's notification socket.
+    device_id: Option<Box<str>>,
+}
+
+impl From<Identity> for Who {
+    fn from(id: Identity) -> Self {
+        match id {
+            Identity::Agent { account, .. } => Who {
+                account_id: account.id.into(),
+                device_id: None,
+            },
+            Identity::Device { account, device } => Who {
+                account_id: account.id.into(),
+                device_id: Some(device.id.into()),
+            },
         }
     }
 }
@@ -124,17 +142,65 @@ async fn authenticate(
     }
 }
 
-/// The upgrade handler.
-pub async fn upgrade(
-    State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    ws: WebSocketUpgrade,
-) -> Response {
-    let query: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
-    let auth = authenticate(&hub, bearer(&headers).as_deref(), &query).await;
+fn refuse(status: StatusCode, id: &str, message: String) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({"id": id, "message": message})),
+    )
+        .into_response()
+}
+
+fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().eq_ignore_ascii_case(token))
+}
+
+/// The upgrade handler: checks the handshake and the credentials, answers 101 and hands the
+/// connection to its own task.
+pub async fn upgrade(State(hub): State<Arc<Hub>>, mut req: Request) -> Response {
+    let headers = req.headers();
+    if !header_has(headers, header::UPGRADE, "websocket")
+        || !header_has(headers, header::CONNECTION, "upgrade")
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "not_a_websocket",
+            "this endpoint takes WebSocket upgrades only".into(),
+        );
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_none_or(|v| v != "13")
+    {
+        let mut res = refuse(
+            StatusCode::UPGRADE_REQUIRED,
+            "websocket_version",
+            "WebSocket version 13 is required".into(),
+        );
+        res.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        return res;
+    }
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "not_a_websocket",
+            "Sec-WebSocket-Key is missing".into(),
+        );
+    };
+    let accept = wire::accept_key(key.as_bytes());
+    let cbor = header_has(headers, header::SEC_WEBSOCKET_PROTOCOL, "cbor");
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let auth = authenticate(&hub, bearer(headers).as_deref(), &query).await;
     if let Ok(Identity::Agent { account, .. }) = &auth {
         // A browser always sends Origin; a page the account does not trust must not be able to
         // ride an agent's credentials (cross-site WebSocket hijacking).
@@ -142,71 +208,129 @@ pub async fn upgrade(
             let origin = origin.to_str().unwrap_or("");
             if origin != hub.public_origin() && !account.settings.trusts_origin(origin) {
                 hub.meters.auth_failures.increment(1);
-                return (
+                return refuse(
                     StatusCode::FORBIDDEN,
-                    axum::Json(serde_json::json!({
-                        "id": "untrusted_origin",
-                        "message": format!("sockets from {origin} are not allowed for this account"),
-                    })),
-                )
-                    .into_response();
+                    "untrusted_origin",
+                    format!("sockets from {origin} are not allowed for this account"),
+                );
             }
         }
     }
-    let limits = hub.limits().clone();
-    ws.protocols(["cbor"])
-        .read_buffer_size(limits.read_buffer_bytes)
-        .write_buffer_size(0)
-        .max_message_size(limits.max_message_bytes)
-        .max_frame_size(limits.max_message_bytes)
-        .on_upgrade(move |socket| run(hub, socket, auth))
+    // Keep only ids from here on: the task lives as long as the socket.
+    let who = auth.map(Who::from);
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            // axum serves through hyper-util's auto (HTTP/1 or 2) builder, which wraps the IO.
+            Ok(upgraded) => match hyper_util::server::conn::auto::upgrade::downcast::<
+                TokioIo<TcpStream>,
+            >(upgraded)
+            {
+                Ok(parts) => run(hub, parts.io.into_inner(), parts.read_buf, who).await,
+                Err(_) => tracing::error!("upgraded connection is not a TCP stream"),
+            },
+            Err(e) => tracing::debug!(error = %e, "upgrade failed"),
+        }
+    });
+    let mut res = StatusCode::SWITCHING_PROTOCOLS.into_response();
+    let h = res.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    h.insert(
+        header::SEC_WEBSOCKET_ACCEPT,
+        HeaderValue::from_str(&accept).expect("base64 is a valid header value"),
+    );
+    if cbor {
+        h.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static("cbor"),
+        );
+    }
+    res
 }
 
-fn close_message(code: u16, reason: &str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }))
+/// Why a socket's loop ended, and the close frame to send for it (if any).
+enum End {
+    Close(u16, &'static str),
+    /// The client closed, or the connection broke: nothing more to say.
+    Quiet,
 }
 
-enum Step {
-    Incoming(Option<Result<Message, axum::Error>>),
-    Outgoing(Option<Bytes>),
-    Overflow,
-    Stop,
+/// Sends a last frame and gives it `CLOSE_GRACE` to leave, then drops the connection.
+async fn finish(peer: &Peer, frame: Bytes) {
+    peer.push_final(frame);
+    let drain = async {
+        loop {
+            match peer.flush() {
+                Ok(true) | Err(_) => return,
+                Ok(false) => {
+                    if peer.stream().writable().await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_GRACE, drain).await;
 }
 
-async fn run(hub: Arc<Hub>, mut ws: WebSocket, auth: Result<Identity, Refusal>) {
-    let who = match auth {
+/// Reads what the kernel has for this socket into `reader`. `Ok(false)` at end of stream.
+fn read_available(stream: &TcpStream, reader: &mut Reader) -> std::io::Result<bool> {
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stream.try_read(&mut chunk) {
+            Ok(0) => return Ok(false),
+            Ok(n) => {
+                reader.extend(&chunk[..n]);
+                if n < chunk.len() {
+                    return Ok(true);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(true),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, Refusal>) {
+    // Bytes the server read past the handshake; copied so hyper's read buffer can go.
+    let mut reader = Reader::default();
+    reader.extend(&prefix);
+    drop(prefix);
+    let peer = Arc::new(Peer::new(stream, hub.limits().queue_frames));
+    let who = match who {
         Ok(who) => who,
         Err((code, reason)) => {
             hub.meters.auth_failures.increment(1);
-            let _ = ws.send(close_message(code, reason)).await;
+            Box::pin(finish(&peer, wire::close(code, reason))).await;
             return;
         }
     };
-    let inbox = hub.open();
+    let id = hub.open();
     let mut conn = Conn {
         hub: hub.clone(),
-        id: inbox.id,
-        outbox: inbox.outbox.clone(),
+        id,
+        peer: peer.clone(),
         who,
         topics: Vec::new(),
     };
-    let gauge = match &conn.who {
-        Identity::Agent { .. } => &hub.meters.agent_sockets,
-        Identity::Device { .. } => &hub.meters.device_sockets,
+    let gauge = match &conn.who.device_id {
+        None => &hub.meters.agent_sockets,
+        Some(_) => &hub.meters.device_sockets,
     };
     gauge.increment(1.0);
-    if let Identity::Device { account, device } = &conn.who {
-        let (a, d) = (account.id.clone(), device.id.clone());
-        conn.join(inbox_topic(&a, &d));
-        hub.device_opened(&a, &d).await;
+    if let Some(device_id) = conn.who.device_id.clone() {
+        let account_id = conn.who.account_id.clone();
+        conn.join(inbox_topic(&account_id, &device_id));
+        Box::pin(hub.device_opened(&account_id, &device_id)).await;
     }
-    conn.serve(&mut ws, inbox).await;
+    let end = Box::pin(conn.serve(&mut reader)).await;
     hub.close(conn.id, &conn.topics);
-    if let Identity::Device { account, device } = &conn.who {
-        hub.device_closed(&account.id, &device.id).await;
+    if let End::Close(code, reason) = end {
+        Box::pin(finish(&peer, wire::close(code, reason))).await;
+    }
+    if let Some(device_id) = &conn.who.device_id {
+        Box::pin(hub.device_closed(&conn.who.account_id, device_id)).await;
     }
     gauge.decrement(1.0);
 }
@@ -214,125 +338,129 @@ async fn run(hub: Arc<Hub>, mut ws: WebSocket, auth: Result<Identity, Refusal>) 
 struct Conn {
     hub: Arc<Hub>,
     id: u64,
-    outbox: Outbox,
-    who: Identity,
+    peer: Arc<Peer>,
+    who: Who,
     topics: Vec<Topic>,
+}
+
+enum Step {
+    Stop,
+    Write,
+    Read,
 }
 
 impl Conn {
     fn join(&mut self, topic: Topic) {
         if !self.topics.contains(&topic) {
-            self.hub.join(self.id, topic.clone(), &self.outbox);
+            self.hub.join(self.id, topic.clone(), &self.peer);
             self.topics.push(topic);
         }
     }
 
-    /// Queues a reply behind any events already queued, so the socket has one writer and one
-    /// order.
-    fn reply(&self, frame: Bytes) {
-        self.outbox.try_push(frame);
+    /// Sends a CBOR reply behind anything already queued for this socket.
+    fn reply(&self, cbor: Bytes) {
+        let framed = wire::binary(&cbor);
+        let len = framed.len() as u64;
+        if self.peer.push(framed) {
+            self.hub.meters.frames_out.increment(1);
+            self.hub.meters.bytes_out.increment(len);
+        }
     }
 
-    async fn serve(&mut self, ws: &mut WebSocket, mut inbox: Inbox) {
+    async fn serve(&mut self, reader: &mut Reader) -> End {
         let hub = self.hub.clone();
+        let peer = self.peer.clone();
         let mut stop = hub.stopping();
-        let overflow = inbox.overflow.clone();
+        let max = hub.limits().max_message_bytes;
         loop {
-            let step = tokio::select! {
-                biased;
-                _ = overflow.notified() => Step::Overflow,
-                _ = stop.wait_for(|s| *s) => Step::Stop,
-                out = inbox.rx.recv() => Step::Outgoing(out),
-                msg = ws.recv() => Step::Incoming(msg),
-            };
-            let step = match step {
-                // A write waits for the client to read; a full queue or a shutdown cuts it short.
-                Step::Outgoing(Some(first)) => tokio::select! {
-                    biased;
-                    _ = overflow.notified() => Step::Overflow,
-                    _ = stop.wait_for(|s| *s) => Step::Stop,
-                    r = self.write(ws, first, &mut inbox) => match r {
-                        Ok(()) => continue,
-                        Err(_) => return,
-                    },
-                },
-                other => other,
-            };
-            match step {
-                Step::Overflow => {
-                    hub.meters.queue_drops.increment(1);
-                    tracing::info!(socket = self.id, "closing a socket that does not keep up");
-                    let bye = close_message(close::TOO_SLOW, "too slow: the send queue is full");
-                    // The close frame waits behind unread data; give the client a little time.
-                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.send(bye)).await;
-                    return;
-                }
-                Step::Stop => {
-                    let bye = close_message(close::GOING_AWAY, "server shutting down");
-                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.send(bye)).await;
-                    return;
-                }
-                Step::Outgoing(_) => return,
-                Step::Incoming(None) => return,
-                Step::Incoming(Some(Err(e))) => {
-                    // Oversized messages surface here; the socket cannot continue.
-                    let text = e.to_string();
-                    let code = if text.contains("too long") || text.contains("too big") {
-                        close::TOO_BIG
-                    } else {
-                        close::UNSUPPORTED
-                    };
-                    hub.meters.bad_frames.increment(1);
-                    let bye = close_message(code, "message too big");
-                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.send(bye)).await;
-                    return;
-                }
-                Step::Incoming(Some(Ok(msg))) => match msg {
-                    Message::Binary(bytes) => {
-                        hub.meters.frames_in.increment(1);
-                        hub.meters.bytes_in.increment(bytes.len() as u64);
-                        match ClientFrame::decode(&bytes) {
-                            Ok(f) => self.handle(f).await,
-                            Err(e) => {
-                                hub.meters.bad_frames.increment(1);
-                                self.reply(frame::error(e.id(), &e.to_string(), None));
-                            }
+            // Everything already read, first.
+            loop {
+                match reader.next(max) {
+                    Ok(Some(msg)) => {
+                        // Boxed: an idle socket's task should not carry the size of the
+                        // deepest request it might handle.
+                        if let Some(end) = Box::pin(self.receive(msg)).await {
+                            return end;
                         }
                     }
-                    Message::Text(_) => {
+                    Ok(None) => break,
+                    Err(WireError::TooBig) => {
                         hub.meters.bad_frames.increment(1);
-                        let bye = close_message(close::UNSUPPORTED, "send binary CBOR frames");
-                        let _ = tokio::time::timeout(CLOSE_GRACE, ws.send(bye)).await;
-                        return;
+                        return End::Close(close::TOO_BIG, "message too big");
                     }
-                    Message::Close(_) => return,
-                    Message::Ping(_) | Message::Pong(_) => {}
+                    Err(WireError::Protocol(why)) => {
+                        hub.meters.bad_frames.increment(1);
+                        return End::Close(close::PROTOCOL, why);
+                    }
+                }
+            }
+            let step = tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => Step::Stop,
+                _ = peer.notified() => Step::Write,
+                r = peer.stream().readable() => match r {
+                    Ok(()) => Step::Read,
+                    Err(_) => return End::Quiet,
+                },
+            };
+            match step {
+                Step::Stop => return End::Close(close::GOING_AWAY, "server shutting down"),
+                Step::Read => match read_available(peer.stream(), reader) {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => return End::Quiet,
+                },
+                Step::Write => loop {
+                    if peer.overflowed() {
+                        hub.meters.queue_drops.increment(1);
+                        tracing::info!(socket = self.id, "closing a socket that does not keep up");
+                        return End::Close(close::TOO_SLOW, "too slow: the send queue is full");
+                    }
+                    match peer.flush() {
+                        Ok(true) => break,
+                        Ok(false) => {}
+                        Err(_) => return End::Quiet,
+                    }
+                    // The kernel is full: wait for room, a shutdown, or an overflow.
+                    tokio::select! {
+                        biased;
+                        _ = stop.wait_for(|s| *s) => {
+                            return End::Close(close::GOING_AWAY, "server shutting down")
+                        }
+                        _ = peer.notified() => {}
+                        r = peer.stream().writable() => if r.is_err() { return End::Quiet },
+                    }
                 },
             }
         }
     }
 
-    /// Writes `first` and whatever else is already queued, then flushes once.
-    async fn write(
-        &self,
-        ws: &mut WebSocket,
-        first: Bytes,
-        inbox: &mut Inbox,
-    ) -> Result<(), axum::Error> {
+    /// Handles one client message; `Some` ends the socket.
+    async fn receive(&mut self, msg: Incoming) -> Option<End> {
         let meters = &self.hub.meters;
-        let mut n = 1u64;
-        let mut bytes = first.len() as u64;
-        ws.feed(Message::Binary(first)).await?;
-        while n < 64 {
-            let Ok(more) = inbox.rx.try_recv() else { break };
-            n += 1;
-            bytes += more.len() as u64;
-            ws.feed(Message::Binary(more)).await?;
+        match msg {
+            Incoming::Binary(bytes) => {
+                meters.frames_in.increment(1);
+                meters.bytes_in.increment(bytes.len() as u64);
+                match ClientFrame::decode(&bytes) {
+                    Ok(f) => self.handle(f).await,
+                    Err(e) => {
+                        meters.bad_frames.increment(1);
+                        self.reply(frame::error(e.id(), &e.to_string(), None));
+                    }
+                }
+                None
+            }
+            Incoming::Text => {
+                meters.bad_frames.increment(1);
+                Some(End::Close(close::UNSUPPORTED, "send binary CBOR frames"))
+            }
+            Incoming::Ping(payload) => {
+                self.peer.push(wire::frame(wire::OP_PONG, &payload));
+                None
+            }
+            Incoming::Pong => None,
+            Incoming::Close => Some(End::Close(close::NORMAL, "")),
         }
-        ws.flush().await?;
-        meters.frames_out.increment(n);
-        meters.bytes_out.increment(bytes);
-        Ok(())
     }
 
     /// Answers one client frame: an `ack` when it had an id and succeeded, an `error` (with
@@ -363,7 +491,7 @@ impl Conn {
                 format!("a socket may hold {max} subscriptions"),
             ));
         }
-        let account_id = self.who.account().id.clone();
+        let account_id = self.who.account_id.to_string();
         let service = self.hub.service().clone();
         match service.subscription(&account_id, token).await {
             Ok(Subscription::Session(s)) => {
@@ -403,7 +531,7 @@ impl Conn {
             "invalid_sync_presence",
             "sync-presence takes a device id".to_string(),
         ))?;
-        let account_id = &self.who.account().id;
+        let account_id = &self.who.account_id;
         match self.hub.service().presence(account_id, device_id).await {
             Ok(p) => {
                 self.reply(frame::event("presence", &p));

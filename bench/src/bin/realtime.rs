@@ -1,0 +1,359 @@
+//! `make bench-realtime`: the socket hub under load, with the `tandem` server in a process of its
+//! own (release build, SQLite in a temporary directory) and the load generator in this one.
+//!
+//! Prints:
+//! - memory per idle authenticated socket: the server's RSS delta, and the kernel's (slab plus
+//!   TCP buffer pages, both ends of each loopback connection, so also shown halved);
+//! - one session update fanned out to N subscribed sockets: delivery latency from the start of the
+//!   `PUT` to each socket's receipt (p50/p99/max over every delivery), and deliveries per second
+//!   of server CPU during that phase.
+//!
+//! ```text
+//! cargo run --release -p tandem-bench --bin tandem-bench-realtime -- [--sockets N] [--updates U]
+//! ```
+//! It measures; it asserts nothing about time.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use base64::Engine;
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tandem_api::keys::{self, TokenSpec};
+use tandem_core::model::AccountSettings;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Parser)]
+#[command(about = "Benchmarks the realtime socket hub")]
+struct Args {
+    /// Sockets to open (each process needs one file descriptor per socket).
+    #[arg(long, default_value_t = 10_000)]
+    sockets: usize,
+    /// Session updates to fan out.
+    #[arg(long, default_value_t = 30)]
+    updates: usize,
+    /// The `tandem` binary (default: next to this one).
+    #[arg(long)]
+    tandem: Option<PathBuf>,
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    field_kib(&status, "VmRSS:")
+}
+
+fn field_kib(text: &str, name: &str) -> Result<u64> {
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("no {name}"))
+}
+
+/// Kernel memory that grows with sockets: slab plus TCP buffer pages, in KiB.
+fn kernel_kib() -> Result<u64> {
+    let slab = field_kib(&std::fs::read_to_string("/proc/meminfo")?, "Slab:")?;
+    let sockstat = std::fs::read_to_string("/proc/net/sockstat")?;
+    let pages: u64 = sockstat
+        .lines()
+        .find(|l| l.starts_with("TCP:"))
+        .and_then(|l| {
+            let parts: Vec<&str> = l.split_whitespace().collect();
+            let i = parts.iter().position(|p| *p == "mem")?;
+            parts.get(i + 1)?.parse().ok()
+        })
+        .unwrap_or(0);
+    Ok(slab + pages * 4)
+}
+
+/// CPU time (user + system) a process has used, in seconds.
+fn cpu_secs(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after = &stat[stat.rfind(')').context("stat")? + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
+    Ok(ticks / 100.0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+async fn start_server(tandem: PathBuf) -> Result<(Server, String)> {
+    let dir = std::env::temp_dir().join(format!("tandem-bench-realtime-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let db = format!("sqlite://{}/bench.db", dir.display());
+    let store = tandem_core::store::open(&db).await?;
+    let account = store
+        .create_account("bench", &AccountSettings::default())
+        .await?;
+    let key = keys::generate(&account.id)?;
+    store.add_key(&key).await?;
+    let jwt = keys::mint(
+        &key,
+        &TokenSpec {
+            license_key: account.license_key.clone(),
+            email: "bench@example.com".into(),
+            audience: "tandem".into(),
+            ttl_secs: 3600,
+            display_name: None,
+            role: Some("administrator".into()),
+            policy: None,
+        },
+    )?;
+    drop(store);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = Command::new(&tandem)
+        .arg("serve")
+        .env("TANDEM_DATABASE_URL", &db)
+        .env("TANDEM_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TANDEM_BOOTSTRAP_ACCOUNT", "")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", tandem.display()))?;
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        dir,
+    };
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = http.get(format!("{}/readyz", server.base)).send().await {
+            if r.status().is_success() {
+                return Ok((server, jwt));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the server did not become ready")
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(url: &str, token: &str) -> Result<Ws> {
+    let mut req = url.into_client_request()?;
+    let bearer = base64::engine::general_purpose::STANDARD_NO_PAD.encode(token);
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_str(&format!(
+            "cbor, cbio.http.headers.authorization.bearer.{bearer}"
+        ))?,
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+    Ok(ws)
+}
+
+fn cbor(v: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::into_writer(v, &mut out).expect("encoding to a Vec");
+    out
+}
+
+/// Finds `seq-NNNNNN` in a raw frame.
+fn seq_in(frame: &[u8]) -> Option<usize> {
+    let at = frame.windows(4).position(|w| w == b"seq-")?;
+    std::str::from_utf8(frame.get(at + 4..at + 10)?)
+        .ok()?
+        .parse()
+        .ok()
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let tandem = match args.tandem {
+        Some(p) => p,
+        None => std::env::current_exe()?
+            .parent()
+            .context("exe dir")?
+            .join("tandem"),
+    };
+    let (server, jwt) = start_server(tandem).await?;
+    let pid = server.child.id();
+    let http = reqwest::Client::new();
+    let me: Value = http
+        .get(format!("{}/api/1/users/me", server.base))
+        .bearer_auth(&jwt)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = me["notification_token"]
+        .as_str()
+        .context("notification_token")?
+        .to_owned();
+    let session: Value = http
+        .post(format!("{}/api/1/sessions", server.base))
+        .bearer_auth(&jwt)
+        .json(&json!({"custom_data": {"seq": "seq-000000"}}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let session_id = session["id"].as_str().context("session id")?.to_owned();
+    let control = session["control_token"]
+        .as_str()
+        .context("control")?
+        .to_owned();
+    let url = format!(
+        "{}/sockets/1/ws?X-CobrowsePlatform=agent-sdk",
+        server.base.replacen("http", "ws", 1)
+    );
+
+    println!(
+        "tandem realtime benchmark: {} sockets, {} updates",
+        args.sockets, args.updates
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss0 = rss_kib(pid)?;
+    let kern0 = kernel_kib()?;
+    let opened = Instant::now();
+    let mut sockets = Vec::with_capacity(args.sockets);
+    let limit = Arc::new(tokio::sync::Semaphore::new(256));
+    let mut pending = Vec::new();
+    for _ in 0..args.sockets {
+        let (url, token, limit) = (url.clone(), token.clone(), limit.clone());
+        pending.push(tokio::spawn(async move {
+            let _permit = limit.acquire().await;
+            connect(&url, &token).await
+        }));
+    }
+    for p in pending {
+        sockets.push(p.await??);
+    }
+    let open_secs = opened.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss1 = rss_kib(pid)?;
+    let kern1 = kernel_kib()?;
+    let n = args.sockets as f64;
+    let server_per = (rss1.saturating_sub(rss0)) as f64 / n;
+    let kernel_per = (kern1.saturating_sub(kern0)) as f64 / n;
+    println!(
+        "memory per idle authenticated socket: server RSS {:.2} KiB, kernel {:.2} KiB for both \
+         ends ({:.2} KiB per end); server side total {:.2} KiB = {:.0} sockets per GiB \
+         ({} opened in {:.1} s)",
+        server_per,
+        kernel_per,
+        kernel_per / 2.0,
+        server_per + kernel_per / 2.0,
+        1024.0 * 1024.0 / (server_per + kernel_per / 2.0),
+        args.sockets,
+        open_secs
+    );
+
+    // Subscribe every socket, then read in one task per socket.
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Instant)>();
+    let subscribe =
+        Message::Binary(cbor(&json!({"event": "subscribe", "id": 1, "data": control})).into());
+    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
+    for mut ws in sockets.drain(..) {
+        let (tx, ready_tx, subscribe) = (tx.clone(), ready_tx.clone(), subscribe.clone());
+        tokio::spawn(async move {
+            if ws.send(subscribe).await.is_err() {
+                return;
+            }
+            let mut acked = false;
+            while let Some(Ok(msg)) = ws.next().await {
+                let at = Instant::now();
+                if let Message::Binary(b) = msg {
+                    if !acked && b.windows(3).any(|w| w == b"ack") {
+                        acked = true;
+                        let _ = ready_tx.send(());
+                    } else if let Some(seq) = seq_in(&b) {
+                        let _ = tx.send((seq, at));
+                    }
+                }
+            }
+        });
+    }
+    drop(tx);
+    for _ in 0..args.sockets {
+        ready_rx
+            .recv()
+            .await
+            .context("a socket failed to subscribe")?;
+    }
+    // Drain the snapshot each subscription pushed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while rx.try_recv().is_ok() {}
+
+    let mut latencies = Vec::with_capacity(args.sockets * args.updates);
+    let mut missing = 0usize;
+    let cpu0 = cpu_secs(pid)?;
+    for k in 1..=args.updates {
+        let started = Instant::now();
+        let res = http
+            .put(format!("{}/api/1/sessions/{session_id}", server.base))
+            .bearer_auth(&jwt)
+            .json(&json!({"custom_data": {"seq": format!("seq-{k:06}")}}))
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("update failed: {}", res.status());
+        }
+        let mut got = 0;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while got < args.sockets {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some((seq, at))) if seq == k => {
+                    latencies.push(at.duration_since(started).as_secs_f64() * 1000.0);
+                    got += 1;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+        missing += args.sockets - got;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cpu = cpu_secs(pid)? - cpu0;
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "fan-out of one session update to {} sockets, {} updates: delivery p50 {:.1} ms, \
+         p99 {:.1} ms, max {:.1} ms (from the start of the PUT; {} deliveries missing)",
+        args.sockets,
+        args.updates,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or(f64::NAN),
+        missing
+    );
+    println!(
+        "server CPU during fan-out: {:.2} s for {} deliveries = {:.0} deliveries per CPU-second",
+        cpu,
+        latencies.len(),
+        latencies.len() as f64 / cpu.max(0.01)
+    );
+    drop(server);
+    Ok(())
+}
