@@ -194,7 +194,7 @@ impl Link {
                     match decode(payload) {
                         Some(r) if r.origin == self.origin => {}
                         Some(r) => {
-                            hub.deliver(&r.topic, &r.frame);
+                            hub.remote(&r.topic, &r.frame);
                             let lag = now_micros().saturating_sub(r.sent) as f64 / 1e6;
                             hub.meters.bridge_seconds.record(lag);
                         }

@@ -31,6 +31,28 @@ pub fn device_topic(account_id: &str, id: &str) -> Topic {
 pub fn inbox_topic(account_id: &str, id: &str) -> Topic {
     format!("n:{account_id}:{id}")
 }
+/// Session stream traffic for the agents in a session (`a`) or for its device (`d`).
+pub fn stream_topic(account_id: &str, session_id: &str, side: Side) -> Topic {
+    let side = match side {
+        Side::Agent => 'a',
+        Side::Device => 'd',
+    };
+    format!("r:{account_id}:{session_id}:{side}")
+}
+/// Not a delivery address: tells every replica to close the sockets of an ended session.
+fn ended_topic(account_id: &str, session_id: &str) -> Topic {
+    format!("k:{account_id}:{session_id}")
+}
+
+/// The two ends of a session stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Agent,
+    Device,
+}
+
+/// Close code for stream sockets of a session that has ended.
+pub const SESSION_ENDED: u16 = 4004;
 
 /// The topic and the framed message (WebSocket frame around CBOR) for an event.
 pub fn route(event: &Event) -> (Topic, Bytes) {
@@ -215,6 +237,38 @@ impl Hub {
         sent
     }
 
+    /// Delivers on this replica and, with Redis, on the others.
+    pub fn relay(&self, topic: Topic, frame: Bytes) {
+        self.deliver(&topic, &frame);
+        if let Some(bridge) = &self.bridge {
+            bridge.publish(&self.meters, topic, frame);
+        }
+    }
+
+    /// What another replica published.
+    pub(crate) fn remote(&self, topic: &str, frame: &Bytes) {
+        if topic.starts_with("k:") {
+            self.end_streams(topic);
+        } else {
+            self.deliver(topic, frame);
+        }
+    }
+
+    /// Closes this replica's stream sockets of an ended session (`k:<account>:<session>`).
+    fn end_streams(&self, ended: &str) {
+        let Some(rest) = ended.strip_prefix("k:") else {
+            return;
+        };
+        let topics = self.topics.read().expect("topics lock");
+        for side in ["a", "d"] {
+            if let Some(subs) = topics.get(&format!("r:{rest}:{side}")) {
+                for peer in subs.values() {
+                    peer.close_with(SESSION_ENDED, "the session has ended");
+                }
+            }
+        }
+    }
+
     /// Follows the local bus: each event is delivered here and, with Redis, to other replicas.
     async fn pump(self: Arc<Self>, mut events: broadcast::Receiver<Event>) {
         let mut stop = self.stopping();
@@ -227,12 +281,18 @@ impl Hub {
                 Ok(event) => {
                     let started = Instant::now();
                     let (topic, frame) = route(&event);
-                    self.deliver(&topic, &frame);
+                    self.relay(topic, frame);
                     self.meters
                         .fanout_seconds
                         .record(started.elapsed().as_secs_f64());
-                    if let Some(bridge) = &self.bridge {
-                        bridge.publish(&self.meters, topic, frame);
+                    if let Event::Session(s) = &event {
+                        if !s.is_live() {
+                            let ended = ended_topic(&s.account_id, &s.id);
+                            self.end_streams(&ended);
+                            if let Some(bridge) = &self.bridge {
+                                bridge.publish(&self.meters, ended, Bytes::new());
+                            }
+                        }
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {

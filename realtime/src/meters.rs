@@ -5,6 +5,8 @@ use metrics::{Counter, Gauge, Histogram};
 pub struct Meters {
     pub agent_sockets: Gauge,
     pub device_sockets: Gauge,
+    pub agent_streams: Gauge,
+    pub device_streams: Gauge,
     pub frames_in: Counter,
     pub frames_out: Counter,
     pub bytes_in: Counter,
@@ -26,6 +28,8 @@ impl Meters {
         Self {
             agent_sockets: metrics::gauge!("tandem_websocket_connections", "kind" => "agent"),
             device_sockets: metrics::gauge!("tandem_websocket_connections", "kind" => "device"),
+            agent_streams: metrics::gauge!("tandem_websocket_connections", "kind" => "agent_stream"),
+            device_streams: metrics::gauge!("tandem_websocket_connections", "kind" => "device_stream"),
             frames_in: metrics::counter!("tandem_websocket_messages_total", "direction" => "in"),
             frames_out: metrics::counter!("tandem_websocket_messages_total", "direction" => "out"),
             bytes_in: metrics::counter!("tandem_websocket_bytes_total", "direction" => "in"),

@@ -25,6 +25,8 @@ struct Out {
     offset: usize,
     overflow: bool,
     broken: bool,
+    /// Set when the server ends the socket from outside its task (its session ended, say).
+    closing: Option<(u16, &'static str)>,
 }
 
 impl Peer {
@@ -95,6 +97,16 @@ impl Peer {
 
     pub fn overflowed(&self) -> bool {
         self.out.lock().expect("peer lock").overflow
+    }
+
+    /// Asks the socket's task to close the socket with this code.
+    pub fn close_with(&self, code: u16, reason: &'static str) {
+        self.out.lock().expect("peer lock").closing = Some((code, reason));
+        self.wake.notify_one();
+    }
+
+    pub fn closing(&self) -> Option<(u16, &'static str)> {
+        self.out.lock().expect("peer lock").closing
     }
 
     /// Writes queued frames until the queue is empty (`Ok(true)`) or the kernel is full

@@ -12,6 +12,7 @@
 //! going away, 1003 text frame, 1009 message too big, 1011 server error.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -21,10 +22,12 @@ use bytes::Bytes;
 use hyper_util::rt::TokioIo;
 use tandem_core::model::{Account, Device, User};
 use tandem_core::service::Subscription;
+use tandem_core::store::StreamToken;
+use tandem_core::time::Micros;
 use tokio::net::TcpStream;
 
 use crate::frame::{self, ClientFrame};
-use crate::hub::{device_topic, inbox_topic, session_topic, Hub, Topic};
+use crate::hub::{device_topic, inbox_topic, session_topic, stream_topic, Hub, Side, Topic};
 use crate::peer::Peer;
 use crate::wire::{self, Incoming, Reader, WireError};
 
@@ -41,14 +44,36 @@ pub mod close {
     pub const TOO_BIG: u16 = 1009;
     pub const SERVER_ERROR: u16 = 1011;
     pub const UNAUTHORIZED: u16 = 4001;
+    pub const TOKEN_EXPIRED: u16 = 4002;
+    pub const SESSION_ENDED: u16 = crate::hub::SESSION_ENDED;
     pub const TOO_SLOW: u16 = 4008;
 }
 
 /// Who is on the other end of a socket.
 #[derive(Debug, Clone)]
 pub enum Identity {
+    /// An agent's socket for subscriptions (bearer: the user's `notification_token`).
     Agent { account: Account, user: User },
+    /// A device's notification socket (bearer: the device token).
     Device { account: Account, device: Device },
+    /// An agent on a session's stream (bearer: a stream token from `/sessions/:id/tokens`).
+    AgentStream {
+        account: Account,
+        token: StreamToken,
+    },
+    /// A device on its session's stream (device token, plus `X-CobrowseSession` in the query).
+    DeviceStream {
+        account_id: String,
+        session_id: String,
+    },
+}
+
+/// One end of a session stream.
+struct Stream {
+    session_id: Box<str>,
+    side: Side,
+    /// When the credential expires; the socket is closed then (4002).
+    expires: Option<Micros>,
 }
 
 /// What an open socket keeps of its identity: ids only, so idle sockets stay small.
@@ -56,19 +81,41 @@ struct Who {
     account_id: Box<str>,
     /// Set for a device's notification socket.
     device_id: Option<Box<str>>,
+    /// Set for session stream sockets.
+    stream: Option<Stream>,
 }
 
 impl From<Identity> for Who {
     fn from(id: Identity) -> Self {
-        match id {
-            Identity::Agent { account, .. } => Who {
-                account_id: account.id.into(),
-                device_id: None,
-            },
-            Identity::Device { account, device } => Who {
-                account_id: account.id.into(),
-                device_id: Some(device.id.into()),
-            },
+        let (account_id, device_id, stream) = match id {
+            Identity::Agent { account, .. } => (account.id, None, None),
+            Identity::Device { account, device } => (account.id, Some(device.id.into()), None),
+            Identity::AgentStream { account, token } => (
+                account.id,
+                None,
+                Some(Stream {
+                    session_id: token.session_id.into(),
+                    side: Side::Agent,
+                    expires: Some(token.expires),
+                }),
+            ),
+            Identity::DeviceStream {
+                account_id,
+                session_id,
+            } => (
+                account_id,
+                None,
+                Some(Stream {
+                    session_id: session_id.into(),
+                    side: Side::Device,
+                    expires: None,
+                }),
+            ),
+        };
+        Who {
+            account_id: account_id.into(),
+            device_id,
+            stream,
         }
     }
 }
@@ -114,6 +161,14 @@ async fn authenticate(
     let service = hub.service();
     let refused = |e: Error| match e {
         Error::NotFound(_) | Error::Forbidden(_) => (close::UNAUTHORIZED, "invalid token"),
+        Error::Refused {
+            id: "token_expired",
+            ..
+        } => (close::TOKEN_EXPIRED, "token expired"),
+        Error::Refused {
+            id: "session_ended",
+            ..
+        } => (close::SESSION_ENDED, "the session has ended"),
         e => {
             tracing::error!(error = %e, "socket authentication failed");
             (close::SERVER_ERROR, "could not check the token; try again")
@@ -133,12 +188,31 @@ async fn authenticate(
                 .authenticate_device(&account, device_id, token)
                 .await
                 .map_err(refused)?;
+            if let Some(session_id) = query_value(query, "X-CobrowseSession") {
+                let s = service
+                    .device_stream(&account.id, &device.id, session_id)
+                    .await
+                    .map_err(refused)?;
+                return Ok(Identity::DeviceStream {
+                    account_id: account.id,
+                    session_id: s.id,
+                });
+            }
             Ok(Identity::Device { account, device })
         }
-        _ => {
-            let (account, user) = service.socket_agent(token).await.map_err(refused)?;
-            Ok(Identity::Agent { account, user })
-        }
+        _ => match service.socket_agent(token).await {
+            Ok((account, user)) => Ok(Identity::Agent { account, user }),
+            Err(Error::NotFound(_)) => {
+                let (token, _) = service.stream_agent(token).await.map_err(refused)?;
+                let account = service
+                    .store()
+                    .account(&token.account_id)
+                    .await
+                    .map_err(refused)?;
+                Ok(Identity::AgentStream { account, token })
+            }
+            Err(e) => Err(refused(e)),
+        },
     }
 }
 
@@ -201,7 +275,7 @@ pub async fn upgrade(State(hub): State<Arc<Hub>>, mut req: Request) -> Response 
             .into_owned()
             .collect();
     let auth = authenticate(&hub, bearer(headers).as_deref(), &query).await;
-    if let Ok(Identity::Agent { account, .. }) = &auth {
+    if let Ok(Identity::Agent { account, .. } | Identity::AgentStream { account, .. }) = &auth {
         // A browser always sends Origin; a page the account does not trust must not be able to
         // ride an agent's credentials (cross-site WebSocket hijacking).
         if let Some(origin) = headers.get(header::ORIGIN) {
@@ -314,11 +388,22 @@ async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, R
         who,
         topics: Vec::new(),
     };
-    let gauge = match &conn.who.device_id {
-        None => &hub.meters.agent_sockets,
-        Some(_) => &hub.meters.device_sockets,
+    let gauge = match (&conn.who.device_id, &conn.who.stream) {
+        (_, Some(Stream { side, .. })) => match side {
+            Side::Agent => &hub.meters.agent_streams,
+            Side::Device => &hub.meters.device_streams,
+        },
+        (None, None) => &hub.meters.agent_sockets,
+        (Some(_), None) => &hub.meters.device_sockets,
     };
     gauge.increment(1.0);
+    if let Some(stream) = &conn.who.stream {
+        let account_id = &conn.who.account_id;
+        let session = session_topic(account_id, &stream.session_id);
+        let own = stream_topic(account_id, &stream.session_id, stream.side);
+        conn.join(session);
+        conn.join(own);
+    }
     if let Some(device_id) = conn.who.device_id.clone() {
         let account_id = conn.who.account_id.clone();
         conn.join(inbox_topic(&account_id, &device_id));
@@ -372,6 +457,13 @@ impl Conn {
         let peer = self.peer.clone();
         let mut stop = hub.stopping();
         let max = hub.limits().max_message_bytes;
+        let expires = self.who.stream.as_ref().and_then(|s| s.expires);
+        let deadline = tokio::time::Instant::now()
+            + expires.map_or(Duration::from_secs(86_400 * 365), |e| {
+                Duration::from_micros(e.saturating_sub(tandem_core::time::now()).max(0) as u64)
+            });
+        let expiry = tokio::time::sleep_until(deadline);
+        tokio::pin!(expiry);
         loop {
             // Everything already read, first.
             loop {
@@ -397,6 +489,9 @@ impl Conn {
             let step = tokio::select! {
                 biased;
                 _ = stop.wait_for(|s| *s) => Step::Stop,
+                _ = &mut expiry, if expires.is_some() => {
+                    return End::Close(close::TOKEN_EXPIRED, "token expired")
+                }
                 _ = peer.notified() => Step::Write,
                 r = peer.stream().readable() => match r {
                     Ok(()) => Step::Read,
@@ -410,6 +505,9 @@ impl Conn {
                     Ok(false) | Err(_) => return End::Quiet,
                 },
                 Step::Write => loop {
+                    if let Some((code, reason)) = peer.closing() {
+                        return End::Close(code, reason);
+                    }
                     if peer.overflowed() {
                         hub.meters.queue_drops.increment(1);
                         tracing::info!(socket = self.id, "closing a socket that does not keep up");
@@ -442,7 +540,7 @@ impl Conn {
                 meters.frames_in.increment(1);
                 meters.bytes_in.increment(bytes.len() as u64);
                 match ClientFrame::decode(&bytes) {
-                    Ok(f) => self.handle(f).await,
+                    Ok(f) => self.handle(f, &bytes).await,
                     Err(e) => {
                         meters.bad_frames.increment(1);
                         self.reply(frame::error(e.id(), &e.to_string(), None));
@@ -465,12 +563,28 @@ impl Conn {
 
     /// Answers one client frame: an `ack` when it had an id and succeeded, an `error` (with
     /// `ref` = its id) when it failed.
-    async fn handle(&mut self, f: ClientFrame) {
-        let done = match f.event.as_str() {
-            "ping" => Ok(()),
-            "subscribe" => self.subscribe(&f).await,
-            "sync-presence" => self.sync_presence(&f).await,
-            other => Err(("unknown_event", format!("unknown event {other:?}"))),
+    /// On a session stream, events the server does not handle itself go to the other side of
+    /// the session, byte for byte.
+    async fn handle(&mut self, f: ClientFrame, raw: &[u8]) {
+        let done = match (f.event.as_str(), &self.who.stream) {
+            ("ping", _) => Ok(()),
+            ("subscribe", _) => self.subscribe(&f).await,
+            ("sync-presence", _) => self.sync_presence(&f).await,
+            ("probe", Some(_)) => {
+                self.reply(frame::event("alive", &f.data));
+                Ok(())
+            }
+            (_, Some(stream)) => {
+                let other = match stream.side {
+                    Side::Agent => Side::Device,
+                    Side::Device => Side::Agent,
+                };
+                let topic = stream_topic(&self.who.account_id, &stream.session_id, other);
+                self.hub.relay(topic, wire::binary(raw));
+                self.hub.service().touch(&stream.session_id);
+                Ok(())
+            }
+            (other, None) => Err(("unknown_event", format!("unknown event {other:?}"))),
         };
         match (done, f.id) {
             (Ok(()), Some(id)) => self.reply(frame::ack(id)),

@@ -5,13 +5,13 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tandem_core::store::Backend;
 use tandem_core::testing::TestDb;
 
 use crate::common::{eventually, Server, Tenant};
-use crate::ws::Socket;
+use crate::ws::{Ended, Socket};
 
 /// A private `redis-server` on a free port, for tests that stop it.
 struct Redis {
@@ -151,6 +151,25 @@ async fn events_presence_and_connect_requests_cross_replicas() {
     dev.ws.close(None).await.unwrap();
     let p = on_b.until("presence", |d| d["id"] == "dev-1").await;
     assert_eq!(p["present"], false);
+
+    // The customer's stream on A and the agent's on B are in the same session.
+    let id = s["id"].as_str().unwrap();
+    let path = format!("/api/1/sessions/{id}");
+    let (status, _) = a
+        .device_call(&t, &device, Method::PUT, &path, Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut customer = Socket::device_stream(&a, &t, &device, id).await;
+    let mut agent = Socket::agent_stream(&b, &t.admin, id).await;
+    agent.send("probe", json!({"timestamp": 1})).await;
+    agent.until("alive", |_| true).await;
+    customer.send("frame", json!({"n": 1})).await;
+    assert_eq!(agent.until("frame", |_| true).await, json!({"n": 1}));
+    agent.send("highlight", json!({"x": 1})).await;
+    assert_eq!(customer.until("highlight", |_| true).await, json!({"x": 1}));
+    // Ending it on B closes the customer's stream on A.
+    b.put(&path, &t.admin, json!({"state": "ended"})).await;
+    assert!(matches!(customer.closed().await, Ended::Closed(4004, _)));
     a.stop().await;
     b.stop().await;
 }

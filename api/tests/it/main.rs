@@ -15,5 +15,6 @@ mod policy;
 mod realtime;
 mod reaper;
 mod sessions;
+mod streams;
 mod tenancy;
 mod ws;

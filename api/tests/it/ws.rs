@@ -107,6 +107,34 @@ impl Socket {
         .expect("device socket")
     }
 
+    /// An agent's session stream socket, with a token from `/sessions/:id/tokens`.
+    pub async fn agent_stream(server: &Server, jwt: &str, session_id: &str) -> Socket {
+        let (status, tokens) = server
+            .get(&format!("/api/1/sessions/{session_id}/tokens"), jwt)
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{tokens}");
+        let token = tokens["stream_token"].as_str().unwrap();
+        try_connect(&ws_url(&server.base, ""), Some(token), None)
+            .await
+            .expect("agent stream socket")
+    }
+
+    /// The device's end of its session's stream.
+    pub async fn device_stream(
+        server: &Server,
+        tenant: &Tenant,
+        device: &Value,
+        session_id: &str,
+    ) -> Socket {
+        let url = format!(
+            "{}&X-CobrowseSession={session_id}",
+            device_url(server, tenant, device)
+        );
+        try_connect(&url, device["device_token"].as_str(), None)
+            .await
+            .expect("device stream socket")
+    }
+
     pub async fn send(&mut self, event: &str, data: Value) -> u64 {
         let id = self.next_id;
         self.next_id += 1;

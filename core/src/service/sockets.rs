@@ -7,6 +7,8 @@ use std::time::Duration;
 use super::{Caller, Service};
 use crate::bus::{Event, Notification, Presence};
 use crate::model::{Account, Device, Session, User};
+use crate::secrets;
+use crate::store::StreamToken;
 use crate::time::{self, Micros};
 use crate::{Error, Result};
 
@@ -56,6 +58,43 @@ impl Service {
             Err(Error::NotFound(_)) => Err(Error::NotFound("subscription")),
             Err(e) => Err(e),
         }
+    }
+
+    /// The agent and session a stream token (from `/sessions/:id/tokens`) opens. Expired
+    /// tokens are refused as `token_expired`, ended sessions as `session_ended`.
+    pub async fn stream_agent(&self, token: &str) -> Result<(StreamToken, Session)> {
+        if token.is_empty() {
+            return Err(Error::NotFound("stream token"));
+        }
+        let t = self.store.stream_token(&secrets::hash_token(token)).await?;
+        if t.expires <= time::now() {
+            return Err(Error::refused(
+                "token_expired",
+                "the stream token has expired",
+            ));
+        }
+        let s = self.store.session(&t.account_id, &t.session_id).await?;
+        if !s.is_live() {
+            return Err(Error::refused("session_ended", "the session has ended"));
+        }
+        Ok((t, s))
+    }
+
+    /// The session a device's stream socket joins: live, and joined by this device.
+    pub async fn device_stream(
+        &self,
+        account_id: &str,
+        device_id: &str,
+        session_id: &str,
+    ) -> Result<Session> {
+        let s = self.store.session(account_id, session_id).await?;
+        if s.device_id.as_deref() != Some(device_id) {
+            return Err(Error::NotFound("session"));
+        }
+        if !s.is_live() {
+            return Err(Error::refused("session_ended", "the session has ended"));
+        }
+        Ok(s)
     }
 
     /// The presence of a device as subscribers see it.

@@ -1,0 +1,195 @@
+//! Session stream sockets: the device's end and the agents' ends of one session, relayed both
+//! ways, with probes, activity that keeps the session alive, token expiry and session end.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tandem_core::secrets;
+use tandem_core::store::{Backend, StreamToken};
+use tandem_core::time;
+
+use crate::common::{both_backends, Server, Tenant};
+use crate::ws::{try_connect, ws_url, Ended, Socket};
+
+/// A session created by the admin agent and joined by a freshly registered device.
+async fn joined_session(server: &Server, t: &Tenant) -> (Value, Value) {
+    let device = server.register_device(t, "dev-1", json!({})).await;
+    let s = server
+        .create_session(&t.admin, json!({"agent": "me"}))
+        .await;
+    let id = s["id"].as_str().unwrap();
+    let (status, joined) = server
+        .device_call(
+            t,
+            &device,
+            Method::PUT,
+            &format!("/api/1/sessions/{id}"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{joined}");
+    (joined, device)
+}
+
+both_backends!(streams_relay_both_ways);
+
+async fn streams_relay_both_ways(backend: Backend) {
+    let server = Server::start(backend).await;
+    let t = server.tenant().await;
+    let (s, device) = joined_session(&server, &t).await;
+    let id = s["id"].as_str().unwrap();
+    let mut agent1 = Socket::agent_stream(&server, &t.admin, id).await;
+    let mut agent2 = Socket::agent_stream(&server, &t.admin, id).await;
+    let mut dev = Socket::device_stream(&server, &t, &device, id).await;
+    // Let the joins settle: a probe round trip on each proves the socket is serving.
+    for sock in [&mut agent1, &mut agent2, &mut dev] {
+        sock.send("probe", json!({"timestamp": 1})).await;
+        let alive = sock.until("alive", |_| true).await;
+        assert_eq!(alive, json!({"timestamp": 1}));
+    }
+
+    dev.send("frame", json!({"n": 1, "html": "<p>hello</p>"}))
+        .await;
+    for sock in [&mut agent1, &mut agent2] {
+        let f = sock.until("frame", |_| true).await;
+        assert_eq!(
+            f,
+            json!({"n": 1, "html": "<p>hello</p>"}),
+            "relayed byte for byte"
+        );
+    }
+    agent1.send("highlight", json!({"x": 10})).await;
+    assert_eq!(dev.until("highlight", |_| true).await, json!({"x": 10}));
+    // Agents hear the device, not each other.
+    agent2.send("ping", Value::Null).await;
+    let id2 = agent2.send("ping", Value::Null).await;
+    loop {
+        let f = agent2.next(5).await.unwrap();
+        assert_ne!(
+            f["event"], "highlight",
+            "an agent's frame went to another agent"
+        );
+        if f["ack"] == id2 {
+            break;
+        }
+    }
+
+    // Stream sockets also get the session itself; ending it closes them all with 4004.
+    server
+        .put(
+            &format!("/api/1/sessions/{id}"),
+            &t.admin,
+            json!({"state": "ended"}),
+        )
+        .await;
+    for sock in [&mut agent1, &mut agent2, &mut dev] {
+        assert!(matches!(sock.closed().await, Ended::Closed(4004, _)));
+    }
+    // And an ended session's stream is closed to newcomers.
+    let mut late = try_connect(
+        &format!(
+            "{}&X-CobrowseSession={id}",
+            crate::ws::device_url(&server, &t, &device)
+        ),
+        device["device_token"].as_str(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(late.closed().await, Ended::Closed(4004, _)));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn stream_traffic_keeps_a_session_alive() {
+    let server = Server::start_with(Backend::Sqlite, |c| {
+        c.inactivity_timeout_secs = 2;
+        c.reaper_interval_ms = 200;
+    })
+    .await;
+    let t = server.tenant().await;
+    let (s, device) = joined_session(&server, &t).await;
+    let id = s["id"].as_str().unwrap();
+    let mut dev = Socket::device_stream(&server, &t, &device, id).await;
+    for n in 0..12 {
+        dev.send("frame", json!({"n": n})).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let (_, now) = server.get(&format!("/api/1/sessions/{id}"), &t.admin).await;
+    assert_ne!(
+        now["state"], "ended",
+        "3.6 s of traffic outlived a 2 s timeout"
+    );
+    // Quiet: the reaper ends it and the socket hears.
+    assert!(matches!(dev.closed().await, Ended::Closed(4004, _)));
+    let (_, now) = server.get(&format!("/api/1/sessions/{id}"), &t.admin).await;
+    assert_eq!(now["state"], "ended");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn stream_credentials_are_checked_and_expire() {
+    let server = Server::start(Backend::Sqlite).await;
+    let t = server.tenant().await;
+    let other = server.tenant().await;
+    let (s, _device) = joined_session(&server, &t).await;
+    let id = s["id"].as_str().unwrap();
+    let url = ws_url(&server.base, "");
+    let stream_token = |expires| {
+        let token = secrets::bearer_token();
+        let row = StreamToken {
+            token_hash: secrets::hash_token(&token),
+            account_id: t.account.id.clone(),
+            session_id: id.to_owned(),
+            user_id: "u".into(),
+            expires,
+        };
+        (token, row)
+    };
+
+    let mut bad = try_connect(&url, Some("not-a-stream-token"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        bad.closed().await,
+        Ended::Closed(4001, "invalid token".into())
+    );
+
+    let (expired, row) = stream_token(time::now() - 1_000_000);
+    server.store.add_stream_token(&row).await.unwrap();
+    let mut s1 = try_connect(&url, Some(&expired), None).await.unwrap();
+    assert_eq!(
+        s1.closed().await,
+        Ended::Closed(4002, "token expired".into())
+    );
+
+    // A token that runs out while connected closes the socket then.
+    let (short, row) = stream_token(time::now() + 1_000_000);
+    server.store.add_stream_token(&row).await.unwrap();
+    let mut s2 = try_connect(&url, Some(&short), None).await.unwrap();
+    s2.send("probe", json!({"timestamp": 2})).await;
+    s2.until("alive", |_| true).await;
+    assert_eq!(
+        s2.closed().await,
+        Ended::Closed(4002, "token expired".into())
+    );
+
+    // A device can only stream a session it joined; another account's device not at all.
+    let stranger = server.register_device(&t, "dev-2", json!({})).await;
+    let foreign = server.register_device(&other, "dev-1", json!({})).await;
+    for (tenant, dev) in [(&t, &stranger), (&other, &foreign)] {
+        let u = format!(
+            "{}&X-CobrowseSession={id}",
+            crate::ws::device_url(&server, tenant, dev)
+        );
+        let mut sock = try_connect(&u, dev["device_token"].as_str(), None)
+            .await
+            .unwrap();
+        assert!(matches!(sock.closed().await, Ended::Closed(4001, _)));
+    }
+    // Stream tokens are per session: the agent of another account cannot get one.
+    let (status, _) = server
+        .get(&format!("/api/1/sessions/{id}/tokens"), &other.admin)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    server.stop().await;
+}
