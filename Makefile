@@ -27,7 +27,8 @@ rust-test:
 bench:
 	$(CARGO) run --release -p tandem-bench
 
-## The socket hub under load: memory per idle socket, 10,000-socket fan-out latency.
+## The socket hub under load: memory per idle socket, 10,000-socket fan-out latency, and a
+## 1→4 relay against nats-server's WebSocket listener (needs the Debian package nats-server).
 bench-realtime:
 	$(CARGO) build --release -p tandem-api --bin tandem
 	$(CARGO) run --release -p tandem-bench --bin tandem-bench-realtime

@@ -1,7 +1,8 @@
-//! The sending side of one socket. A frame is written straight to the TCP socket by whoever
-//! delivers it (the fan-out loop, usually) when nothing is waiting; only what the kernel does not
-//! take at once is queued for the socket's own task. The queue is bounded: when a reader falls
-//! that far behind, the socket is marked overflowed and its task closes it.
+//! The sending side of one socket: a bounded queue of framed messages that the socket's own task
+//! writes out, as many per system call as have gathered by the time it runs. Delivering is
+//! cheap and never waits (the fan-out loop only queues and wakes), the writes of a large fan-out
+//! spread over every worker thread, and under load frames leave in batches. When a reader falls
+//! so far behind that the queue is full, the socket is marked overflowed and its task closes it.
 
 use std::collections::VecDeque;
 use std::io;
@@ -62,31 +63,19 @@ impl Peer {
         if out.broken || out.overflow {
             return false;
         }
-        if out.queue.is_empty() {
-            match self.stream.try_write(&frame) {
-                Ok(n) if n == frame.len() => return true,
-                Ok(n) => out.offset = n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => out.offset = 0,
-                Err(_) => {
-                    out.broken = true;
-                    drop(out);
-                    self.wake.notify_one();
-                    return false;
-                }
-            }
-            out.queue.push_back(frame);
-            drop(out);
-            // The socket's task finishes the write once the kernel has room.
-            self.wake.notify_one();
-            return true;
-        }
         if bounded && out.queue.len() >= self.limit {
             out.overflow = true;
             drop(out);
             self.wake.notify_one();
             return false;
         }
+        let first = out.queue.is_empty();
         out.queue.push_back(frame);
+        drop(out);
+        if first {
+            // The socket's task writes everything queued by the time it runs, in one call.
+            self.wake.notify_one();
+        }
         true
     }
 
@@ -109,21 +98,39 @@ impl Peer {
         self.out.lock().expect("peer lock").closing
     }
 
-    /// Writes queued frames until the queue is empty (`Ok(true)`) or the kernel is full
-    /// (`Ok(false)`).
+    /// Writes queued frames, several per system call, until the queue is empty (`Ok(true)`) or
+    /// the kernel is full (`Ok(false)`).
     pub fn flush(&self) -> io::Result<bool> {
+        const BATCH: usize = 64;
         let mut out = self.out.lock().expect("peer lock");
         if out.broken {
             return Err(io::ErrorKind::BrokenPipe.into());
         }
-        while let Some(front) = out.queue.front() {
-            let offset = out.offset;
-            match self.stream.try_write(&front[offset..]) {
-                Ok(n) if offset + n == front.len() => {
-                    out.queue.pop_front();
-                    out.offset = 0;
+        while !out.queue.is_empty() {
+            let written = {
+                let mut slices = [io::IoSlice::new(&[]); BATCH];
+                let mut n = 0;
+                for (i, frame) in out.queue.iter().take(BATCH).enumerate() {
+                    let from = if i == 0 { out.offset } else { 0 };
+                    slices[i] = io::IoSlice::new(&frame[from..]);
+                    n += 1;
                 }
-                Ok(n) => out.offset += n,
+                self.stream.try_write_vectored(&slices[..n])
+            };
+            match written {
+                Ok(mut n) => {
+                    while n > 0 {
+                        let left = out.queue[0].len() - out.offset;
+                        if n >= left {
+                            n -= left;
+                            out.queue.pop_front();
+                            out.offset = 0;
+                        } else {
+                            out.offset += n;
+                            n = 0;
+                        }
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) => {
                     out.broken = true;

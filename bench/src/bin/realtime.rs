@@ -6,10 +6,15 @@
 //!   TCP buffer pages, both ends of each loopback connection, so also shown halved);
 //! - one session update fanned out to N subscribed sockets: delivery latency from the start of the
 //!   `PUT` to each socket's receipt (p50/p99/max over every delivery), and deliveries per second
-//!   of server CPU during that phase.
+//!   of server CPU during that phase;
+//! - a 1→4 relay of 200-byte frames (a customer's stream to four agents) for a few seconds, as
+//!   deliveries per second of server CPU, and the same load through `nats-server`'s WebSocket
+//!   listener (Debian package `nats-server`), with the ratio. The producer keeps at most a window
+//!   of frames in flight, so neither server is asked to buffer without bound.
 //!
 //! ```text
-//! cargo run --release -p tandem-bench --bin tandem-bench-realtime -- [--sockets N] [--updates U]
+//! cargo run --release -p tandem-bench --bin tandem-bench-realtime -- \
+//!     [--sockets N] [--updates U] [--relay-secs S] [--nats PATH]
 //! ```
 //! It measures; it asserts nothing about time.
 
@@ -39,6 +44,12 @@ struct Args {
     /// Session updates to fan out.
     #[arg(long, default_value_t = 30)]
     updates: usize,
+    /// Seconds of 1→4 relay traffic, through Tandem and through nats-server.
+    #[arg(long, default_value_t = 5)]
+    relay_secs: u64,
+    /// The `nats-server` binary for the comparison.
+    #[arg(long, default_value = "nats-server")]
+    nats: String,
     /// The `tandem` binary (default: next to this one).
     #[arg(long)]
     tandem: Option<PathBuf>,
@@ -105,7 +116,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-async fn start_server(tandem: PathBuf) -> Result<(Server, String)> {
+async fn start_server(tandem: PathBuf) -> Result<(Server, String, String)> {
     let dir = std::env::temp_dir().join(format!("tandem-bench-realtime-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let db = format!("sqlite://{}/bench.db", dir.display());
@@ -149,7 +160,7 @@ async fn start_server(tandem: PathBuf) -> Result<(Server, String)> {
     for _ in 0..200 {
         if let Ok(r) = http.get(format!("{}/readyz", server.base)).send().await {
             if r.status().is_success() {
-                return Ok((server, jwt));
+                return Ok((server, jwt, account.license_key));
             }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -198,7 +209,7 @@ async fn main() -> Result<()> {
             .context("exe dir")?
             .join("tandem"),
     };
-    let (server, jwt) = start_server(tandem).await?;
+    let (server, jwt, license) = start_server(tandem).await?;
     let pid = server.child.id();
     let http = reqwest::Client::new();
     let me: Value = http
@@ -276,9 +287,10 @@ async fn main() -> Result<()> {
     let subscribe =
         Message::Binary(cbor(&json!({"event": "subscribe", "id": 1, "data": control})).into());
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
+    let mut sockets_left = Vec::with_capacity(args.sockets);
     for mut ws in sockets.drain(..) {
         let (tx, ready_tx, subscribe) = (tx.clone(), ready_tx.clone(), subscribe.clone());
-        tokio::spawn(async move {
+        sockets_left.push(tokio::spawn(async move {
             if ws.send(subscribe).await.is_err() {
                 return;
             }
@@ -294,7 +306,7 @@ async fn main() -> Result<()> {
                     }
                 }
             }
-        });
+        }));
     }
     drop(tx);
     for _ in 0..args.sockets {
@@ -354,6 +366,269 @@ async fn main() -> Result<()> {
         latencies.len(),
         latencies.len() as f64 / cpu.max(0.01)
     );
+    for sock in sockets_left.drain(..) {
+        sock.abort();
+    }
+    // Let the server finish closing them before measuring its CPU again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let relay = RelayLoad {
+        secs: args.relay_secs,
+        payload: 200,
+    };
+    let tandem = tandem_relay(&server, &jwt, &license, &relay).await?;
     drop(server);
+    let nats = nats_relay(&args.nats, &relay).await?;
+    println!(
+        "1→4 relay of {}-byte frames for {} s: Tandem {:.0} deliveries per server CPU-second \
+         ({} deliveries, {:.2} CPU-s); nats-server WebSocket {:.0} ({} deliveries, {:.2} CPU-s); \
+         Tandem/NATS = {:.2}",
+        relay.payload,
+        relay.secs,
+        tandem.per_cpu(),
+        tandem.deliveries,
+        tandem.cpu,
+        nats.per_cpu(),
+        nats.deliveries,
+        nats.cpu,
+        tandem.per_cpu() / nats.per_cpu()
+    );
     Ok(())
+}
+
+struct RelayLoad {
+    secs: u64,
+    /// Bytes per frame on the wire (the message the producer sends).
+    payload: usize,
+}
+
+struct RelayResult {
+    deliveries: u64,
+    cpu: f64,
+}
+
+impl RelayResult {
+    fn per_cpu(&self) -> f64 {
+        self.deliveries as f64 / self.cpu.max(0.001)
+    }
+}
+
+/// How far the producer may run ahead of the slowest consumer, in frames.
+const WINDOW: u64 = 128;
+
+/// One producer, four consumers: the producer sends `frame` as fast as the slowest consumer
+/// allows (a window), consumers count what arrives with `count`. Returns deliveries and the
+/// server's CPU seconds over the run.
+async fn one_to_four(
+    pid: u32,
+    mut producer: Ws,
+    consumers: Vec<Ws>,
+    frame: Message,
+    count: fn(&Message, &mut Vec<u8>) -> u64,
+    secs: u64,
+) -> Result<RelayResult> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let counters: Vec<Arc<AtomicU64>> = (0..consumers.len())
+        .map(|_| Arc::new(AtomicU64::new(0)))
+        .collect();
+    let mut readers = Vec::new();
+    for (mut ws, counter) in consumers.into_iter().zip(counters.iter().cloned()) {
+        readers.push(tokio::spawn(async move {
+            let mut carry = Vec::new();
+            while let Some(Ok(msg)) = ws.next().await {
+                counter.fetch_add(count(&msg, &mut carry), Ordering::Relaxed);
+            }
+        }));
+    }
+    let cpu0 = cpu_secs(pid)?;
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let first: Vec<u64> = counters.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+    while started.elapsed() < Duration::from_secs(secs) {
+        let slowest = counters
+            .iter()
+            .zip(&first)
+            .map(|(c, f)| c.load(Ordering::Relaxed) - f)
+            .min()
+            .unwrap_or(0);
+        if sent - slowest >= WINDOW {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+            continue;
+        }
+        producer.send(frame.clone()).await?;
+        sent += 1;
+    }
+    // Let what is in flight arrive, then count.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cpu = cpu_secs(pid)? - cpu0;
+    let deliveries = counters
+        .iter()
+        .zip(&first)
+        .map(|(c, f)| c.load(Ordering::Relaxed) - f)
+        .sum();
+    for r in readers {
+        r.abort();
+    }
+    Ok(RelayResult { deliveries, cpu })
+}
+
+async fn tandem_relay(
+    server: &Server,
+    jwt: &str,
+    license: &str,
+    load: &RelayLoad,
+) -> Result<RelayResult> {
+    let http = reqwest::Client::new();
+    let base = &server.base;
+    let device: Value = http
+        .post(format!("{base}/api/1/devices/bench-device"))
+        .header("X-CobrowseLicense", license)
+        .json(&json!({"device": {"platform": "web"}}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let device_token = device["device_token"].as_str().context("device token")?;
+    let session: Value = http
+        .post(format!("{base}/api/1/sessions"))
+        .bearer_auth(jwt)
+        .json(&json!({"agent": "me"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = session["id"].as_str().context("session id")?;
+    let joined = http
+        .put(format!("{base}/api/1/sessions/{id}"))
+        .header("X-CobrowseLicense", license)
+        .header("X-CobrowseDevice", "bench-device")
+        .bearer_auth(device_token)
+        .json(&json!({}))
+        .send()
+        .await?;
+    if !joined.status().is_success() {
+        bail!("the device could not join: {}", joined.status());
+    }
+    let ws_base = base.replacen("http", "ws", 1);
+    let mut agents = Vec::new();
+    for _ in 0..4 {
+        let tokens: Value = http
+            .get(format!("{base}/api/1/sessions/{id}/tokens"))
+            .bearer_auth(jwt)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = tokens["stream_token"].as_str().context("stream token")?;
+        agents.push(connect(&format!("{ws_base}/sockets/1/ws?"), token).await?);
+    }
+    let producer = connect(
+        &format!(
+            "{ws_base}/sockets/1/ws?X-CobrowseLicense={license}&X-CobrowseDevice=bench-device\
+             &X-CobrowseSession={id}"
+        ),
+        device_token,
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A CBOR frame of exactly `payload` bytes: {event: "frame", data: <bytes>}.
+    let mut frame = cbor(&json!({"event": "frame", "data": ""}));
+    let pad = load.payload.saturating_sub(frame.len() + 1);
+    frame = cbor(&json!({"event": "frame", "data": "x".repeat(pad)}));
+    fn count(msg: &Message, _: &mut Vec<u8>) -> u64 {
+        u64::from(matches!(msg, Message::Binary(b) if b.windows(5).any(|w| w == b"frame")))
+    }
+    one_to_four(
+        server.child.id(),
+        producer,
+        agents,
+        Message::Binary(frame.into()),
+        count,
+        load.secs,
+    )
+    .await
+}
+
+/// The same load through nats-server's WebSocket listener: one publisher, four subscribers of
+/// one subject, payloads sized so the published message is `payload` bytes.
+async fn nats_relay(nats: &str, load: &RelayLoad) -> Result<RelayResult> {
+    let dir = std::env::temp_dir().join(format!("tandem-bench-nats-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let free = || -> Result<u16> {
+        Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port())
+    };
+    let (port, ws_port) = (free()?, free()?);
+    let conf = dir.join("nats.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen: 127.0.0.1:{port}\nwebsocket {{\n  listen: \"127.0.0.1:{ws_port}\"\n  no_tls: true\n}}\n"
+        ),
+    )?;
+    let child = Command::new(nats)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {nats} (Debian package nats-server)"))?;
+    let server = Server {
+        child,
+        base: String::new(),
+        dir,
+    };
+    let url = format!("ws://127.0.0.1:{ws_port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", ws_port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    async fn nats_client(url: &str, sub: bool) -> Result<Ws> {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+        ws.next().await.context("INFO")??;
+        let mut hello =
+            b"CONNECT {\"verbose\":false,\"pedantic\":false,\"protocol\":1}\r\n".to_vec();
+        if sub {
+            hello.extend_from_slice(b"SUB bench 1\r\n");
+        }
+        hello.extend_from_slice(b"PING\r\n");
+        ws.send(Message::Binary(hello.into())).await?;
+        loop {
+            let m = ws.next().await.context("PONG")??;
+            if m.into_data().windows(4).any(|w| w == b"PONG") {
+                return Ok(ws);
+            }
+        }
+    }
+    let mut subs = Vec::new();
+    for _ in 0..4 {
+        subs.push(nats_client(&url, true).await?);
+    }
+    let producer = nats_client(&url, false).await?;
+    let header = b"PUB bench ";
+    let body_len = load.payload.saturating_sub(header.len() + 4 + 4);
+    let mut msg = format!("PUB bench {body_len}\r\n").into_bytes();
+    msg.extend(std::iter::repeat_n(b'x', body_len));
+    msg.extend_from_slice(b"\r\n");
+    fn count(msg: &Message, carry: &mut Vec<u8>) -> u64 {
+        // Messages may be split or coalesced across frames: count "MSG " across boundaries.
+        let Message::Binary(b) = msg else { return 0 };
+        carry.extend_from_slice(b);
+        let n = carry.windows(4).filter(|w| *w == b"MSG ").count() as u64;
+        let keep = carry.len().min(3);
+        carry.drain(..carry.len() - keep);
+        n
+    }
+    one_to_four(
+        server.child.id(),
+        producer,
+        subs,
+        Message::Binary(msg.into()),
+        count,
+        load.secs,
+    )
+    .await
 }
