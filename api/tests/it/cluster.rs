@@ -11,7 +11,7 @@ use tandem_core::store::Backend;
 use tandem_core::testing::TestDb;
 
 use crate::common::{eventually, Server, Tenant};
-use crate::ws::{Ended, Socket};
+use crate::ws::{try_connect, ws_url, Ended, Socket};
 
 /// A private `redis-server` on a free port, for tests that stop it.
 struct Redis {
@@ -226,4 +226,53 @@ async fn a_redis_outage_keeps_local_delivery_and_heals() {
     );
     a.stop().await;
     b.stop().await;
+}
+
+#[tokio::test]
+async fn split_roles_run_as_two_tandem_processes() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let redis = Redis::start();
+    let env = [("TANDEM_REDIS_URL", redis.url())];
+    let api = Server::spawn(&db.url, &env, &["--role", "api"]).await;
+    let rt = Server::spawn(&db.url, &env, &["--role", "realtime"]).await;
+    wait_redis(&api, "ok").await;
+    wait_redis(&rt, "ok").await;
+    let t = api.tenant().await;
+
+    // Each process serves its own part.
+    let (status, _) = rt.get("/api/1/users/me", &t.admin).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "no REST on the realtime role"
+    );
+    let (_, me) = api.get("/api/1/users/me", &t.admin).await;
+    let token = me["notification_token"].as_str().unwrap();
+    let query = "X-CobrowsePlatform=agent-sdk";
+    assert_eq!(
+        try_connect(&ws_url(&api.base, query), Some(token), None)
+            .await
+            .err(),
+        Some(404),
+        "no sockets on the api role"
+    );
+
+    // A change made over REST on one process reaches a socket on the other.
+    let s = session_on(&api, &t).await;
+    let mut sock = try_connect(&ws_url(&rt.base, query), Some(token), None)
+        .await
+        .expect("socket on the realtime process");
+    sock.subscribe(s["control_token"].as_str().unwrap()).await;
+    set_ticket(&api, &t, &s, "split").await;
+    sock.until("session", |d| d["custom_data"]["ticket"] == "split")
+        .await;
+
+    // SIGTERM: the socket is told to go elsewhere, and the process exits cleanly.
+    let closed = tokio::spawn(async move { sock.closed().await });
+    rt.stop().await;
+    assert_eq!(
+        closed.await.unwrap(),
+        Ended::Closed(1001, "server shutting down".into())
+    );
+    api.stop().await;
 }

@@ -20,6 +20,8 @@ pub struct Server {
     pub store: std::sync::Arc<dyn Store>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// A `tandem` process, for servers started with [`Server::spawn`].
+    process: Option<std::process::Child>,
     /// Dropped with the server: the database goes away (unless another server owns it).
     _db: Option<TestDb>,
 }
@@ -63,6 +65,39 @@ impl Server {
             store,
             stop: Some(stop),
             task: Some(task),
+            process: None,
+            _db: None,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    /// The real `tandem` binary in a process of its own, on an existing database, configured
+    /// by `TANDEM_*` variables and started with `args` (after `serve`).
+    pub async fn spawn(database_url: &str, env: &[(&str, String)], args: &[&str]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .arg("serve")
+            .args(args)
+            .env("TANDEM_DATABASE_URL", database_url)
+            .env("TANDEM_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TANDEM_BOOTSTRAP_ACCOUNT", "")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .spawn()
+            .expect("starting the tandem binary");
+        let store = store::open(database_url).await.expect("opening the store");
+        let server = Server {
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+            store,
+            stop: None,
+            task: None,
+            process: Some(child),
             _db: None,
         };
         server.wait_ready().await;
@@ -82,6 +117,17 @@ impl Server {
     }
 
     pub async fn stop(mut self) {
+        if let Some(mut child) = self.process.take() {
+            // SIGTERM: the graceful path a process manager takes.
+            let _ = std::process::Command::new("kill")
+                .arg(child.id().to_string())
+                .status();
+            let status = tokio::task::spawn_blocking(move || child.wait())
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(status.success(), "tandem exited with {status}");
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -204,6 +250,16 @@ impl Server {
             req = req.json(&body);
         }
         read(req.send().await.unwrap()).await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A failed test must not leave a tandem process behind.
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
