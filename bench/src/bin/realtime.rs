@@ -101,11 +101,16 @@ fn kernel_kib() -> Result<u64> {
 
 /// CPU time (user + system) a process has used, in seconds.
 fn cpu_secs(pid: u32) -> Result<f64> {
+    let (user, system) = cpu_split(pid)?;
+    Ok(user + system)
+}
+
+/// User and system CPU seconds of a process.
+fn cpu_split(pid: u32) -> Result<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     let after = &stat[stat.rfind(')').context("stat")? + 2..];
     let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
-    Ok(ticks / 100.0)
+    Ok((f[11].parse::<f64>()? / 100.0, f[12].parse::<f64>()? / 100.0))
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -321,7 +326,8 @@ async fn main() -> Result<()> {
 
     let mut latencies = Vec::with_capacity(args.sockets * args.updates);
     let mut missing = 0usize;
-    let cpu0 = cpu_secs(pid)?;
+    let split0 = cpu_split(pid)?;
+    let cpu0 = split0.0 + split0.1;
     for k in 1..=args.updates {
         let started = Instant::now();
         let res = http
@@ -348,7 +354,8 @@ async fn main() -> Result<()> {
         missing += args.sockets - got;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let cpu = cpu_secs(pid)? - cpu0;
+    let split1 = cpu_split(pid)?;
+    let cpu = split1.0 + split1.1 - cpu0;
     latencies.sort_by(f64::total_cmp);
     println!(
         "fan-out of one session update to {} sockets, {} updates: delivery p50 {:.1} ms, \
@@ -361,8 +368,11 @@ async fn main() -> Result<()> {
         missing
     );
     println!(
-        "server CPU during fan-out: {:.2} s for {} deliveries = {:.0} deliveries per CPU-second",
+        "server CPU during fan-out: {:.2} s ({:.2} user, {:.2} system) for {} deliveries = {:.0} \
+         deliveries per CPU-second",
         cpu,
+        split1.0 - split0.0,
+        split1.1 - split0.1,
         latencies.len(),
         latencies.len() as f64 / cpu.max(0.01)
     );
