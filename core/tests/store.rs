@@ -14,6 +14,7 @@ use tandem_core::service::{
 };
 use tandem_core::store::{self, Backend, Saved, Store};
 use tandem_core::testing::TestDb;
+use tandem_core::time;
 use tandem_core::Error;
 
 both_backends!(
@@ -588,4 +589,21 @@ async fn socket_tokens_and_presence(backend: Backend) {
     assert!(matches!(rx.try_recv(), Ok(Event::Presence(p)) if !p.present));
     // Presence of another account's device is not there to read.
     assert!(svc.presence(&b.id, "dev-1").await.is_err());
+
+    // A lease nobody renews (its replica died) lapses: the reaper marks the device offline and
+    // tells subscribers, once.
+    let key = [(a.id.clone(), "dev-1".to_owned())];
+    store
+        .set_presence(&key, time::now() - 1, time::now())
+        .await
+        .unwrap();
+    while rx.try_recv().is_ok() {}
+    svc.reap_once().await.unwrap();
+    assert!(matches!(rx.try_recv(), Ok(Event::Presence(p)) if !p.present && p.id == "dev-1"));
+    assert!(!store.device(&a.id, "dev-1").await.unwrap().online);
+    svc.reap_once().await.unwrap();
+    assert!(
+        rx.try_recv().is_err(),
+        "an offline device is not reported again"
+    );
 }

@@ -560,6 +560,7 @@ impl Service {
                 ended += 1;
             }
         }
+        self.expire_presence(now).await?;
         Ok(ended)
     }
 

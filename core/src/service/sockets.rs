@@ -134,6 +134,20 @@ impl Service {
         Ok(())
     }
 
+    /// Devices whose presence lease ran out (the replica holding their socket died without
+    /// saying goodbye) go offline, and subscribers hear it. Part of the reaper's pass.
+    pub(crate) async fn expire_presence(&self, now: Micros) -> Result<()> {
+        for (account_id, id, last_seen) in self.store.lapsed_presence(now, 1000).await? {
+            self.bus.publish(Event::Presence(Arc::new(Presence {
+                account_id,
+                id,
+                present: false,
+                last_seen,
+            })));
+        }
+        Ok(())
+    }
+
     /// Renews the presence lease of devices whose sockets this replica holds.
     pub async fn refresh_presence(&self, devices: &[(String, String)]) -> Result<()> {
         if devices.is_empty() {

@@ -140,6 +140,13 @@ pub trait Store: Send + Sync + 'static {
         online_until: Micros,
         now: Micros,
     ) -> Result<()>;
+    /// Marks offline up to `limit` devices whose presence lease lapsed before `now`; returns
+    /// `(account id, device id, last_active)` of each.
+    async fn lapsed_presence(
+        &self,
+        now: Micros,
+        limit: u32,
+    ) -> Result<Vec<(String, String, Micros)>>;
     async fn save_device(&self, device: &Device) -> Result<()>;
     async fn list_devices(&self, account_id: &str, filter: &DeviceFilter) -> Result<Vec<Device>>;
 }

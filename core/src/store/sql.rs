@@ -610,6 +610,39 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn lapsed_presence(
+        &self,
+        now: Micros,
+        limit: u32,
+    ) -> Result<Vec<(String, String, Micros)>> {
+        let rows = sqlx::query(
+            "SELECT account_id, id, last_active FROM devices \
+             WHERE online_until > 0 AND online_until <= $1 LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut lapsed = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (account_id, id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            // Only if still lapsed: a replica may have renewed it in between.
+            let done = sqlx::query(
+                "UPDATE devices SET online_until = 0 \
+                 WHERE account_id = $1 AND id = $2 AND online_until > 0 AND online_until <= $3",
+            )
+            .bind(&account_id)
+            .bind(&id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+            if done.rows_affected() == 1 {
+                lapsed.push((account_id, id, row.try_get(2)?));
+            }
+        }
+        Ok(lapsed)
+    }
+
     async fn save_device(&self, d: &Device) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
