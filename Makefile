@@ -3,14 +3,15 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: run test lint fmt rust-test compat-deps bench bench-realtime openapi-check clean-data
+.PHONY: run test lint fmt rust-test compat-deps sdk js-check bench bench-realtime openapi-check clean-data
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
-run:
+run: sdk
 	$(CARGO) run -p tandem-api --bin tandem -- serve
 
-## Every gate CI runs: formatting, lints, Rust tests on both backends, the SDK compatibility run.
-test: lint compat-deps rust-test
+## Every gate CI runs: formatting, lints, type checks, Rust tests on both backends, the SDK
+## compatibility run and the end-to-end tests in Chromium.
+test: lint compat-deps sdk js-check rust-test
 
 lint:
 	$(CARGO) fmt --all --check
@@ -18,6 +19,14 @@ lint:
 
 compat-deps:
 	npm ci --prefix tests/compat --no-audit --no-fund
+
+## The web SDK and the agent viewer, bundled into sdk-js/dist (served under /sdk-js/).
+sdk:
+	npm ci --prefix sdk-js --no-audit --no-fund
+	npm run --prefix sdk-js build
+
+js-check:
+	npm run --prefix sdk-js typecheck
 
 ## Needs PostgreSQL at 127.0.0.1:5432 (TANDEM_TEST_POSTGRES overrides the admin URL).
 rust-test:

@@ -252,6 +252,13 @@ pub async fn bootstrap(
          `tandem token --account {} --email you@example.com --role administrator`",
         account.license_key
     );
-    println!("\nFirst account created. License key: {}\nAdministrator token (valid 1 hour):\n{token}\n\nTry: curl -H 'Authorization: Bearer <token>' {public_base}/api/1/users/me\n", account.license_key);
+    println!(
+        "\nFirst account created. License key: {license}\nAdministrator token (valid 1 hour):\n{token}\n\n\
+         Customer demo page: {public_base}/demo?license={license}\n\
+         Click \"Get a support code\" there, then open the session as the agent:\n  \
+         curl -H 'Authorization: Bearer <token>' {public_base}/api/1/sessions/<code>   (gives the id)\n  \
+         {public_base}/session/<id>?token=<token>\n",
+        license = account.license_key
+    );
     Ok(())
 }

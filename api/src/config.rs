@@ -53,6 +53,8 @@ pub struct Config {
     pub socket_max_subscriptions: usize,
     /// Frames queued for one socket before it is closed as too slow (close code 4008).
     pub socket_queue_frames: usize,
+    /// Where the built web SDK and viewer bundles are (`make sdk` builds them there).
+    pub assets_dir: String,
 }
 
 impl Default for Config {
@@ -77,6 +79,7 @@ impl Default for Config {
             socket_max_message_bytes: 64 * 1024,
             socket_max_subscriptions: 1000,
             socket_queue_frames: 256,
+            assets_dir: "sdk-js/dist".into(),
         }
     }
 }

@@ -3,6 +3,7 @@
 mod account;
 mod devices;
 mod ops;
+mod pages;
 mod sessions;
 
 use axum::routing::get;
@@ -72,6 +73,9 @@ pub fn router(state: AppState, rest: bool) -> Router {
         .route("/api/1/policy/current", get(account::policy))
         .route("/api/1/regions/closest", get(account::closest_region))
         .route("/api/1/openapi.json", get(ops::openapi))
+        .route("/sdk-js/{file}", get(pages::asset))
+        .route("/session/{id}", get(pages::viewer))
+        .route("/demo", get(pages::demo))
         .merge(ops)
         .with_state(state)
 }

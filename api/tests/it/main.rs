@@ -7,6 +7,7 @@ mod cluster;
 mod codes;
 mod compat;
 mod devices;
+mod e2e;
 mod input;
 mod lists;
 mod openapi;

@@ -1,0 +1,82 @@
+// The agent viewer at /session/:id?token=<JWT>: joins the session as the agent, opens the
+// session's stream and replays the customer's page live with rrweb's Replayer, in a sandboxed
+// frame the page's CSP also covers.
+import { Replayer } from '@rrweb/replay'
+import { decode, encode } from 'cbor-x'
+
+const statusEl = document.getElementById('status') as HTMLElement
+const screen = document.getElementById('screen') as HTMLElement
+const endButton = document.getElementById('end') as HTMLButtonElement
+
+function status (text: string): void {
+  statusEl.textContent = text
+}
+
+const params = new URLSearchParams(location.search)
+const token = params.get('token') ?? ''
+const sessionId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '')
+
+async function api<T = any> (method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  const json = await res.json().catch(() => ({}))
+  if (!res.ok) throw new Error(json.message ?? res.statusText)
+  return json as T
+}
+
+let replayer: Replayer | null = null
+let ended = false
+
+function onRrweb (event: any): void {
+  if (!replayer) {
+    // Live mode starts from the first event; the full snapshot the customer sends on request
+    // (`sync`) brings a newcomer the current page.
+    replayer = new Replayer([], { root: screen, liveMode: true, mouseTail: false })
+    replayer.startLive(event.timestamp)
+  }
+  replayer.addEvent(event)
+}
+
+function onSession (s: any): void {
+  if (s.state === 'ended') {
+    ended = true
+    status(`Session ended (${s.ended_reason ?? 'ended'})`)
+    endButton.disabled = true
+  } else if (s.state === 'authorizing') {
+    status('Waiting for the customer to accept…')
+  } else if (s.state === 'active') {
+    status('Connected')
+  }
+}
+
+async function connect (): Promise<void> {
+  let s = await api('GET', `/api/1/sessions/${encodeURIComponent(sessionId)}`)
+  if (s.state === 'ended') return onSession(s)
+  s = await api('PUT', `/api/1/sessions/${s.id}`, { agent: 'me' })
+  onSession(s)
+  const tokens = await api('GET', `/api/1/sessions/${s.id}/tokens`)
+  const url = new URL('sockets/1/ws', new URL(tokens.stream_url, location.href))
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
+  const bearer = btoa(tokens.stream_token).replace(/=+$/, '')
+  const ws = new WebSocket(url, ['cbor', `cbio.http.headers.authorization.bearer.${bearer}`])
+  ws.binaryType = 'arraybuffer'
+  let id = 0
+  const send = (event: string, data?: unknown): void => { ws.send(encode({ event, id: ++id, data })) }
+  ws.onopen = () => send('sync', { type: 'Sync', id: String(Math.random()) })
+  ws.onmessage = (e) => {
+    const msg = decode(new Uint8Array(e.data as ArrayBuffer))
+    if (msg?.event === 'rrweb') onRrweb(msg.data)
+    if (msg?.event === 'session') onSession(msg.data)
+  }
+  ws.onclose = (e) => {
+    if (!ended) status(e.code === 4004 ? 'Session ended' : `Disconnected (${e.code})`)
+  }
+  endButton.onclick = async () => {
+    onSession(await api('PUT', `/api/1/sessions/${s.id}`, { state: 'ended' }))
+  }
+}
+
+connect().catch((e) => status(`Could not open the session: ${(e as Error).message}`))

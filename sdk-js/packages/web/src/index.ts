@@ -1,0 +1,204 @@
+// Tandem's customer-side SDK: registers the browser as a device, keeps its notification socket
+// open (presence and connect requests), offers 6-digit codes, asks the customer's consent, and
+// while a session is active streams the page to the agents with rrweb.
+import { record } from '@rrweb/record'
+import { ApiError, type Device, DeviceApi } from './api'
+import { Socket, socketUrl } from './socket'
+import * as ui from './ui'
+
+export { ApiError } from './api'
+
+export interface StartOptions {
+  /** The account's license key. */
+  license: string
+  /** The Tandem server; defaults to this page's origin. */
+  api?: string
+  /** Flat key/value data agents can find this device by (`filter_user_id=…`). */
+  customData?: Record<string, string | number | boolean | null>
+  /** Skip the built-in code, consent and banner UI and listen to events instead. */
+  disableBuiltInUI?: boolean
+}
+
+export interface SessionResource {
+  id: string
+  code?: string | null
+  state: 'pending' | 'authorizing' | 'active' | 'ended'
+  control_token: string
+  agent?: { name: string } | null
+  ended_reason?: string | null
+}
+
+const STORAGE = 'tandem.device'
+
+function deviceInfo (): Record<string, string> {
+  return {
+    platform: 'web',
+    sdk_version: '0.1.0',
+    device: navigator.userAgent.slice(0, 200),
+    device_locale: navigator.language,
+    device_timezone: Intl.DateTimeFormat().resolvedOptions().timeZone ?? ''
+  }
+}
+
+function loadDevice (): Device | null {
+  try {
+    const saved = JSON.parse(localStorage.getItem(STORAGE) ?? 'null')
+    return saved && typeof saved.id === 'string' && typeof saved.token === 'string' ? saved : null
+  } catch {
+    return null
+  }
+}
+
+/** Starts Tandem on this page. */
+export async function start (options: StartOptions): Promise<Tandem> {
+  if (!options?.license) throw new Error('Tandem.start needs { license }')
+  const api = new DeviceApi(options.api ?? location.origin, options.license)
+  const body = { device: deviceInfo(), custom_data: options.customData ?? {} }
+  const saved = loadDevice()
+  if (saved) {
+    api.device = saved
+    try {
+      await api.request('PUT', `/api/1/devices/${encodeURIComponent(saved.id)}`, body)
+    } catch (e) {
+      // Another account, or a device the server no longer knows: register afresh.
+      if (!(e instanceof ApiError) || e.status >= 500) throw e
+      api.device = null
+    }
+  }
+  if (!api.device) {
+    const id = crypto.randomUUID()
+    const reg = await api.request('POST', `/api/1/devices/${id}`, body)
+    api.device = { id, token: reg.device_token }
+    try { localStorage.setItem(STORAGE, JSON.stringify(api.device)) } catch {}
+  }
+  return new Tandem(api, options)
+}
+
+export class Tandem extends EventTarget {
+  readonly #api: DeviceApi
+  readonly #builtInUI: boolean
+  #notifications: Socket
+  #session: SessionResource | null = null
+  #stream: Socket | null = null
+  #stopRecording: (() => void) | null = null
+  #consent: 'none' | 'asked' | 'given' = 'none'
+
+  constructor (api: DeviceApi, options: StartOptions) {
+    super()
+    this.#api = api
+    this.#builtInUI = !options.disableBuiltInUI
+    const device = api.device as Device
+    this.#notifications = new Socket(
+      socketUrl(api.base, { 'X-CobrowseLicense': api.license, 'X-CobrowseDevice': device.id, 'X-CobrowsePlatform': 'web' }),
+      device.token,
+      (event, data) => this.#onEvent(event, data),
+      () => { if (this.#session) this.#notifications.send('subscribe', this.#session.control_token) }
+    )
+  }
+
+  get deviceId (): string { return (this.#api.device as Device).id }
+  get session (): SessionResource | null { return this.#session }
+
+  /** Creates a session and returns its 6-digit code for the customer to read to an agent. */
+  async createSessionCode (): Promise<string> {
+    const s = await this.#api.request<SessionResource>('POST', '/api/1/sessions', {})
+    this.#track(s)
+    if (this.#builtInUI && s.code) ui.showCode(s.code)
+    return s.code ?? ''
+  }
+
+  /** Ends the current session. */
+  async end (): Promise<void> {
+    if (this.#session) await this.#update({ state: 'ended' })
+  }
+
+  /** Answers the consent question (for sites with their own UI). */
+  async consent (yes: boolean): Promise<void> {
+    this.#consent = yes ? 'given' : 'asked'
+    await this.#update({ state: yes ? 'active' : 'ended' })
+  }
+
+  async #update (patch: Record<string, unknown>): Promise<void> {
+    const s = this.#session
+    if (!s) return
+    const next = await this.#api.request<SessionResource>('PUT', `/api/1/sessions/${s.id}`, patch)
+    this.#onSession(next)
+  }
+
+  #track (s: SessionResource): void {
+    this.#session = s
+    this.#consent = 'none'
+    this.#notifications.send('subscribe', s.control_token)
+    this.#onSession(s)
+  }
+
+  #emit (name: string, detail: unknown): void {
+    this.dispatchEvent(new CustomEvent(name, { detail }))
+  }
+
+  #onEvent (event: string, data: any): void {
+    if (event === 'session') this.#onSession(data)
+    if (event === 'notification' && data?.session) void this.#joinRequested(data.session)
+  }
+
+  /** An agent asked this device to join their session. */
+  async #joinRequested (session: SessionResource): Promise<void> {
+    if (this.#session && this.#session.state !== 'ended') return
+    this.#session = session
+    const joined = await this.#api.request<SessionResource>('PUT', `/api/1/sessions/${session.id}`, {})
+    this.#track(joined)
+  }
+
+  #onSession (s: SessionResource): void {
+    if (!this.#session || s.id !== this.#session.id) return
+    this.#session = s
+    this.#emit('session.updated', s)
+    const agent = s.agent?.name || 'A support agent'
+    if (s.state === 'authorizing' && this.#consent === 'none') {
+      this.#consent = 'asked'
+      this.#emit('consent.requested', s)
+      if (this.#builtInUI) ui.askConsent(agent, (yes) => { void this.consent(yes) })
+    }
+    if (s.state === 'active' && !this.#stream) {
+      this.#startStream(s)
+      this.#emit('session.started', s)
+      if (this.#builtInUI) ui.showBanner(agent, () => { void this.end() })
+    }
+    if (s.state === 'ended') {
+      this.#stopStream()
+      if (this.#builtInUI) ui.clear()
+      this.#emit('session.ended', { session: s, reason: s.ended_reason })
+      this.#session = null
+    }
+  }
+
+  #startStream (s: SessionResource): void {
+    const device = this.#api.device as Device
+    const stream = new Socket(
+      socketUrl(this.#api.base, {
+        'X-CobrowseLicense': this.#api.license,
+        'X-CobrowseDevice': device.id,
+        'X-CobrowseSession': s.id
+      }),
+      device.token,
+      (event) => {
+        // An agent joined or lost its place: send the whole page again.
+        if (event === 'sync') record.takeFullSnapshot(true)
+      }
+    )
+    this.#stream = stream
+    this.#stopRecording = record({
+      emit: (e) => stream.send('rrweb', e),
+      blockClass: ui.serviceClass,
+      maskInputOptions: { password: true },
+      sampling: { mousemove: 50 }
+    }) ?? null
+  }
+
+  #stopStream (): void {
+    this.#stopRecording?.()
+    this.#stopRecording = null
+    this.#stream?.close()
+    this.#stream = null
+  }
+}
