@@ -46,6 +46,26 @@ async function sessionByCode (code) {
   return res.json()
 }
 
+/** The agent's viewer for a session, in a browser context of its own. */
+async function viewerPage (sessionId) {
+  const agent = await (await browser.newContext()).newPage()
+  await agent.goto(`${api}/session/${sessionId}?token=${encodeURIComponent(token)}`)
+  return agent
+}
+
+/** A customer with a code, an agent in the viewer, consent given, the page on screen. */
+async function activeSession () {
+  const { page: customer, sent } = await customerPage()
+  await customer.click('#get-code')
+  const code = (await customer.textContent('#tandem-code-value', { timeout: 10_000 })).replace(/\s/g, '')
+  const session = await sessionByCode(code)
+  const agent = await viewerPage(session.id)
+  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
+  const screen = agent.frameLocator('#screen iframe')
+  await screen.locator('#headline').waitFor({ timeout: 15_000 })
+  return { customer, agent, screen, session, sent }
+}
+
 test('environment is configured', () => {
   assert.deepEqual(missing, [], `missing environment variables: ${missing.join(', ')}`)
 })
@@ -94,5 +114,84 @@ test('code flow: consent, then the agent sees the page, its changes and its inpu
   // The customer ends it; the agent sees why.
   await customer.click('#tandem-banner button')
   await agent.waitForSelector('#status:has-text("Session ended")', { timeout: 10_000 })
+  await customer.waitForSelector('#tandem-banner', { state: 'detached' })
+})
+
+test('declining consent ends the session and the agent sees nothing of the page', async () => {
+  const { page: customer, sent } = await customerPage()
+  await customer.click('#get-code')
+  const code = (await customer.textContent('#tandem-code-value', { timeout: 10_000 })).replace(/\s/g, '')
+  const session = await sessionByCode(code)
+  const agent = await viewerPage(session.id)
+  await customer.click('#tandem-consent button:has-text("Decline")', { timeout: 10_000 })
+  await agent.waitForSelector('#status:has-text("Session ended")', { timeout: 10_000 })
+  assert.equal(await agent.locator('#screen iframe').count(), 0, 'no page was replayed')
+  assert.ok(!Buffer.concat(sent).includes('Your basket'), 'no page content left the browser')
+})
+
+test('the agent enters a code on /code and lands in the session', async () => {
+  const { page: customer } = await customerPage()
+  await customer.click('#get-code')
+  const code = (await customer.textContent('#tandem-code-value', { timeout: 10_000 })).replace(/\s/g, '')
+  const agent = await (await browser.newContext()).newPage()
+  await agent.goto(`${api}/code?token=${encodeURIComponent(token)}`)
+  await agent.fill('#code', code)
+  await agent.click('#open')
+  await agent.waitForURL(/\/session\/[^/?]+\?token=/, { timeout: 10_000 })
+  await customer.waitForSelector('#tandem-consent', { timeout: 10_000 })
+  // A wrong code says so and stays.
+  const other = await (await browser.newContext()).newPage()
+  await other.goto(`${api}/code?token=${encodeURIComponent(token)}`)
+  await other.fill('#code', code === '000000' ? '000001' : '000000')
+  await other.click('#open')
+  await other.waitForSelector('#status:has-text("No session")', { timeout: 10_000 })
+})
+
+test('a script, handler or javascript: URL planted in the page never runs for the agent', async () => {
+  const { customer, agent, screen } = await activeSession()
+  await customer.evaluate(() => {
+    const s = document.createElement('script')
+    s.textContent = 'try { top.__planted = "script" } catch (e) {}'
+    document.body.appendChild(s)
+    const img = document.createElement('img')
+    img.id = 'trap'
+    img.setAttribute('src', 'data:image/gif;base64,R0lGODlhAQABAAAAACw=')
+    img.setAttribute('onload', 'top.__planted = "onload"')
+    img.setAttribute('onerror', 'top.__planted = "onerror"')
+    document.body.appendChild(img)
+    const a = document.createElement('a')
+    a.id = 'jslink'
+    a.href = 'javascript:top.__planted="href"'
+    a.textContent = 'link'
+    document.body.appendChild(a)
+    const meta = document.createElement('meta')
+    meta.httpEquiv = 'refresh'
+    meta.content = '0;url=javascript:top.__planted="meta"'
+    document.head.appendChild(meta)
+  })
+  await screen.locator('#jslink').waitFor({ timeout: 10_000 })
+  await agent.evaluate(() => {
+    document.querySelector('#screen iframe').contentDocument.getElementById('jslink').click()
+  })
+  await agent.waitForTimeout(500)
+  assert.equal(await agent.evaluate(() => window.__planted), undefined)
+  assert.ok(await agent.url().includes('/session/'), 'the viewer did not navigate')
+})
+
+test('a second agent joining late sees the current page at once; an agent end reaches the customer', async () => {
+  const { customer, screen } = await activeSession()
+  await customer.evaluate(() => {
+    document.getElementById('message').textContent = 'Changed before the second agent came'
+    window.tandem.addEventListener('session.ended', (e) => { window.__endedReason = e.detail.reason })
+  })
+  await screen.locator('#message', { hasText: 'before the second agent' }).waitFor({ timeout: 10_000 })
+  const session = await customer.evaluate(() => window.tandem.session)
+  const second = await viewerPage(session.id)
+  const late = second.frameLocator('#screen iframe')
+  await late.locator('#message', { hasText: 'before the second agent' }).waitFor({ timeout: 10_000 })
+
+  await second.click('#end')
+  await customer.waitForFunction(() => window.__endedReason !== undefined, null, { timeout: 10_000 })
+  assert.equal(await customer.evaluate(() => window.__endedReason), 'agent_ended')
   await customer.waitForSelector('#tandem-banner', { state: 'detached' })
 })

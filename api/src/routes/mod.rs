@@ -75,6 +75,7 @@ pub fn router(state: AppState, rest: bool) -> Router {
         .route("/api/1/openapi.json", get(ops::openapi))
         .route("/sdk-js/{file}", get(pages::asset))
         .route("/session/{id}", get(pages::viewer))
+        .route("/code", get(pages::code))
         .route("/demo", get(pages::demo))
         .merge(ops)
         .with_state(state)

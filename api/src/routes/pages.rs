@@ -85,6 +85,11 @@ pub async fn viewer(Path(_id): Path<String>) -> Response {
     html(VIEWER, Some(VIEWER_CSP))
 }
 
+/// `/code?token=<JWT>`: the agent enters a 6-digit code (the viewer's own page).
+pub async fn code() -> Response {
+    html(VIEWER, Some(VIEWER_CSP))
+}
+
 /// `/demo?license=<key>`: a customer page with the SDK on it.
 pub async fn demo() -> Response {
     html(DEMO, None)

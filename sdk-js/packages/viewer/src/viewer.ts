@@ -79,4 +79,34 @@ async function connect (): Promise<void> {
   }
 }
 
-connect().catch((e) => status(`Could not open the session: ${(e as Error).message}`))
+/** `/code`: the agent types the customer's 6-digit code and opens that session. */
+function codeForm (): void {
+  endButton.hidden = true
+  status('Enter the code the customer reads to you')
+  const form = document.createElement('form')
+  const input = document.createElement('input')
+  input.id = 'code'
+  input.inputMode = 'numeric'
+  input.autocomplete = 'off'
+  input.placeholder = '123 456'
+  const open = document.createElement('button')
+  open.id = 'open'
+  open.type = 'submit'
+  open.textContent = 'Open session'
+  form.append(input, open)
+  screen.appendChild(form)
+  form.addEventListener('submit', (e) => {
+    e.preventDefault()
+    const code = input.value.replace(/\s/g, '')
+    if (!/^\d{6}$/.test(code)) return status('A code is six digits')
+    api('GET', `/api/1/sessions/${code}`)
+      .then((s) => { location.href = `/session/${encodeURIComponent(s.id)}?token=${encodeURIComponent(token)}` })
+      .catch(() => status('No session has that code (codes expire after 20 minutes)'))
+  })
+}
+
+if (location.pathname.replace(/\/$/, '') === '/code') {
+  codeForm()
+} else {
+  connect().catch((e) => status(`Could not open the session: ${(e as Error).message}`))
+}
