@@ -29,11 +29,11 @@ after(async () => {
 })
 
 /** A customer page with the SDK started, and every frame it sends on a socket. */
-async function customerPage () {
+async function customerPage (userId = '') {
   const page = await (await browser.newContext()).newPage()
   const sent = []
   page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(Buffer.from(f.payload))))
-  await page.goto(`${api}/demo?license=${encodeURIComponent(license)}`)
+  await page.goto(`${api}/demo?license=${encodeURIComponent(license)}&user_id=${encodeURIComponent(userId)}`)
   await page.waitForFunction(() => window.tandem !== undefined, null, { timeout: 10_000 })
   return { page, sent }
 }
@@ -194,4 +194,95 @@ test('a second agent joining late sees the current page at once; an agent end re
   await customer.waitForFunction(() => window.__endedReason !== undefined, null, { timeout: 10_000 })
   assert.equal(await customer.evaluate(() => window.__endedReason), 'agent_ended')
   await customer.waitForSelector('#tandem-banner', { state: 'detached' })
+})
+
+for (const answer of ['Allow', 'Decline']) {
+  test(`connect flow: the agent finds the device by custom data, the customer answers ${answer}`, async () => {
+    const userId = `user-${answer}-${Date.now()}`
+    const { page: customer } = await customerPage(userId)
+    const agent = await (await browser.newContext()).newPage()
+    await agent.goto(`${api}/connect?filter_user_id=${userId}&token=${encodeURIComponent(token)}`)
+    await customer.click(`#tandem-consent button:has-text("${answer}")`, { timeout: 15_000 })
+    await agent.waitForURL(/\/session\//)
+    if (answer === 'Allow') {
+      await agent.frameLocator('#screen iframe').locator('#headline').waitFor({ timeout: 15_000 })
+      await customer.waitForSelector('#tandem-banner')
+    } else {
+      await agent.waitForSelector('#status:has-text("Session ended")', { timeout: 10_000 })
+      assert.equal(await agent.locator('#screen iframe').count(), 0)
+    }
+  })
+}
+
+test('connect flow: a customer who is not online is reported as such', async () => {
+  const agent = await (await browser.newContext()).newPage()
+  await agent.goto(`${api}/connect?filter_user_id=nobody-${Date.now()}&token=${encodeURIComponent(token)}`)
+  await agent.waitForSelector('#status:has-text("No customer matches")', { timeout: 10_000 })
+})
+
+/** Secrets put into the demo page as soon as it is parsed, long before anything is recorded. */
+const SECRETS = `
+<div class="page-secret">canary-text-01
+  <input id="in" value="canary-value-02">
+  <textarea>canary-textarea-03</textarea>
+  <select><option>a</option><option selected>canary-select-04</option></select>
+  <div contenteditable="true">canary-editable-05</div>
+  <span title="canary-attribute-06">x</span>
+  <div id="shadow-host"></div>
+  <iframe srcdoc="<p>canary-iframe-07</p>"></iframe>
+</div>
+<section class="account-secret">canary-account-08</section>
+<input type="hidden" value="canary-hidden-09">
+<input id="card" autocomplete="cc-number" value="canary-card-11">
+<p data-tandem-redact>canary-marked-12</p>
+<p id="public">Public text stays visible</p>`
+
+test('redacted content never leaves the browser nor reaches the viewer', async () => {
+  const context = await browser.newContext()
+  await context.addInitScript((html) => {
+    if (window !== window.top) return
+    document.addEventListener('DOMContentLoaded', () => {
+      document.body.insertAdjacentHTML('beforeend', html)
+      document.getElementById('shadow-host').attachShadow({ mode: 'open' }).innerHTML =
+        '<b>canary-shadow-13</b>'
+      document.getElementById('password').value = 'canary-password-10'
+    })
+  }, SECRETS)
+  const customer = await context.newPage()
+  const sent = []
+  customer.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(Buffer.from(f.payload))))
+  await customer.goto(`${api}/demo?license=${encodeURIComponent(license)}&redact=.page-secret`)
+  await customer.waitForFunction(() => window.tandem !== undefined, null, { timeout: 10_000 })
+  await customer.evaluate(() => window.tandem.createSessionCode())
+  const session = await customer.evaluate(() => window.tandem.session)
+  const agent = await viewerPage(session.id)
+  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
+  const screen = agent.frameLocator('#screen iframe')
+  await screen.locator('#public', { hasText: 'Public text stays visible' }).waitFor({ timeout: 15_000 })
+  // Typed while recording, and changes inside a redacted element, stay home as well.
+  await customer.fill('#password', 'canary-password-14')
+  await customer.evaluate(() => {
+    document.querySelector('.page-secret textarea').value = 'canary-later-15'
+    document.querySelector('.page-secret').append('canary-later-16')
+    document.getElementById('public').textContent = 'Public text changed'
+  })
+  await screen.locator('#public', { hasText: 'Public text changed' }).waitFor({ timeout: 10_000 })
+
+  const wire = Buffer.concat(sent).toString('latin1')
+  const viewer = await agent.evaluate(() => {
+    const doc = document.querySelector('#screen iframe').contentDocument
+    const values = [...doc.querySelectorAll('input, textarea, select')].map((e) => e.value)
+    return doc.documentElement.outerHTML + values.join(' ')
+  })
+  assert.ok(wire.includes('Public text changed'), 'the recording was captured')
+  const leaks = []
+  for (let n = 1; n <= 16; n++) {
+    const tag = `-${String(n).padStart(2, '0')}`
+    for (const [where, text] of [['wire', wire], ['viewer', viewer]]) {
+      const found = text.match(new RegExp(`canary-[a-z]+${tag}`))
+      if (found) leaks.push(`${found[0]} in the ${where}`)
+    }
+  }
+  assert.deepEqual(leaks, [])
+  await customer.evaluate(() => window.tandem.end())
 })

@@ -104,6 +104,17 @@ pub async fn register(
         json!(format!("{}/", app.public_base())),
     );
     obj.insert("next_registration".into(), json!(NEXT_REGISTRATION_SECS));
+    // What the device SDK must enforce on its side: the account's redaction and consent rules.
+    let settings = &account.settings;
+    obj.insert(
+        "redaction_selectors".into(),
+        json!(settings.redaction_selectors),
+    );
+    obj.insert(
+        "unredaction_selectors".into(),
+        json!(settings.unredaction_selectors),
+    );
+    obj.insert("require_consent".into(), json!(settings.require_consent));
     if let Some(token) = new_token {
         obj.insert("device_token".into(), json!(token));
     }

@@ -85,7 +85,8 @@ pub async fn viewer(Path(_id): Path<String>) -> Response {
     html(VIEWER, Some(VIEWER_CSP))
 }
 
-/// `/code?token=<JWT>`: the agent enters a 6-digit code (the viewer's own page).
+/// `/code?token=<JWT>` (the agent enters a 6-digit code) and `/connect?filter_<k>=<v>&token=…`
+/// (the agent reaches a customer's device by custom data): pages of the viewer itself.
 pub async fn code() -> Response {
     html(VIEWER, Some(VIEWER_CSP))
 }

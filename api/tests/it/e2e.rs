@@ -23,7 +23,13 @@ async fn cobrowsing_in_chromium() {
     );
     let assets = sdk.join("dist").to_string_lossy().into_owned();
     let server = Server::start_with(Backend::Sqlite, |c| c.assets_dir = assets).await;
-    let t = server.tenant().await;
+    // The account redacts `.account-secret`; the page adds `.page-secret`.
+    let t = server
+        .tenant_with(tandem_core::model::AccountSettings {
+            redaction_selectors: vec![".account-secret".into(), "[[invalid".into()],
+            ..Default::default()
+        })
+        .await;
     let env = [
         ("TANDEM_API", server.base.clone()),
         ("TANDEM_TOKEN", t.admin.clone()),

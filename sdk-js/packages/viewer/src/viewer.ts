@@ -55,8 +55,15 @@ function onSession (s: any): void {
 async function connect (): Promise<void> {
   let s = await api('GET', `/api/1/sessions/${encodeURIComponent(sessionId)}`)
   if (s.state === 'ended') return onSession(s)
-  s = await api('PUT', `/api/1/sessions/${s.id}`, { agent: 'me' })
+  try {
+    s = await api('PUT', `/api/1/sessions/${s.id}`, { agent: 'me' })
+  } catch (e) {
+    // The customer may have ended it in the meantime (declined, say).
+    s = await api('GET', `/api/1/sessions/${s.id}`)
+    if (s.state !== 'ended') throw e
+  }
   onSession(s)
+  if (s.state === 'ended') return
   const tokens = await api('GET', `/api/1/sessions/${s.id}/tokens`)
   const url = new URL('sockets/1/ws', new URL(tokens.stream_url, location.href))
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
@@ -105,8 +112,42 @@ function codeForm (): void {
   })
 }
 
-if (location.pathname.replace(/\/$/, '') === '/code') {
+/**
+ * `/connect?filter_<key>=<value>`: finds the customer's device by its custom data, opens a
+ * session and asks the device to join; the customer is asked for consent on their page.
+ */
+async function connectDevice (): Promise<void> {
+  endButton.hidden = true
+  const filters = new URLSearchParams()
+  for (const [k, v] of params) if (k.startsWith('filter_')) filters.append(k, v)
+  if ([...filters].length === 0) return status('Add filter_<key>=<value> to find the customer')
+  filters.set('limit', '10')
+  const devices: any[] = await api('GET', `/api/1/devices?${filters}`)
+  const device = devices.find((d) => d.online)
+  if (!device) return status(devices.length ? 'The customer is not online' : 'No customer matches')
+  const s = await api('POST', '/api/1/sessions', { agent: 'me' })
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    try {
+      await api('POST', `/api/1/devices/${encodeURIComponent(device.id)}/notifications`, { session: s.id, attempt })
+      location.href = `/session/${encodeURIComponent(s.id)}?token=${encodeURIComponent(token)}`
+      return
+    } catch (e) {
+      status(`Could not reach the customer (attempt ${attempt}): ${(e as Error).message}`)
+      await new Promise((resolve) => setTimeout(resolve, 4000))
+    }
+  }
+}
+
+const route = location.pathname.replace(/\/$/, '')
+if (route === '/code') {
   codeForm()
+} else if (route === '/connect') {
+  connectDevice().catch((e) => status(`Could not connect: ${(e as Error).message}`))
 } else {
-  connect().catch((e) => status(`Could not open the session: ${(e as Error).message}`))
+  connect().catch(async (e) => {
+    // The session may have ended while we were joining it (the customer declined, say).
+    const s = await api('GET', `/api/1/sessions/${encodeURIComponent(sessionId)}`).catch(() => null)
+    if (s?.state === 'ended') onSession(s)
+    else status(`Could not open the session: ${(e as Error).message}`)
+  })
 }

@@ -4,10 +4,15 @@ import type { start as Start } from './index'
 
 async function main (): Promise<void> {
   const { start } = (window as any).Tandem as { start: typeof Start }
-  const license = new URLSearchParams(location.search).get('license') ?? ''
+  const params = new URLSearchParams(location.search)
+  const license = params.get('license') ?? ''
+  const customData: Record<string, string | boolean> = { demo: true }
+  const userId = params.get('user_id')
+  if (userId) customData.user_id = userId
   const status = document.getElementById('status') as HTMLElement
   try {
-    const tandem = await start({ license, customData: { demo: true } })
+    // ?redact=<selector> (repeatable) tries out page-level redaction.
+    const tandem = await start({ license, customData, redactionSelectors: params.getAll('redact') })
     ;(window as any).tandem = tandem
     status.textContent = `Ready (device ${tandem.deviceId.slice(0, 8)})`
     document.getElementById('get-code')?.addEventListener('click', () => {

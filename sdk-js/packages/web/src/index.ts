@@ -17,7 +17,15 @@ export interface StartOptions {
   customData?: Record<string, string | number | boolean | null>
   /** Skip the built-in code, consent and banner UI and listen to events instead. */
   disableBuiltInUI?: boolean
+  /** CSS selectors of elements whose content never leaves the browser (added to the account's). */
+  redactionSelectors?: string[]
 }
+
+/**
+ * Redacted by default: hidden inputs, payment card fields and anything marked by the page.
+ * (Password values are masked as well, by the recorder's input masking.)
+ */
+const DEFAULT_REDACTION = ['input[type="hidden"]', 'input[autocomplete^="cc-"]', '[data-tandem-redact]']
 
 export interface SessionResource {
   id: string
@@ -40,6 +48,17 @@ function deviceInfo (): Record<string, string> {
   }
 }
 
+/** A selector the browser cannot parse would stop the recorder; it is dropped (and reported). */
+function validSelector (selector: string): boolean {
+  try {
+    document.createDocumentFragment().querySelector(selector)
+    return true
+  } catch {
+    console.warn(`Tandem: ignoring the invalid redaction selector ${JSON.stringify(selector)}`)
+    return false
+  }
+}
+
 function loadDevice (): Device | null {
   try {
     const saved = JSON.parse(localStorage.getItem(STORAGE) ?? 'null')
@@ -55,10 +74,11 @@ export async function start (options: StartOptions): Promise<Tandem> {
   const api = new DeviceApi(options.api ?? location.origin, options.license)
   const body = { device: deviceInfo(), custom_data: options.customData ?? {} }
   const saved = loadDevice()
+  let reg: { device_token?: string, redaction_selectors?: string[] } | null = null
   if (saved) {
     api.device = saved
     try {
-      await api.request('PUT', `/api/1/devices/${encodeURIComponent(saved.id)}`, body)
+      reg = await api.request('PUT', `/api/1/devices/${encodeURIComponent(saved.id)}`, body)
     } catch (e) {
       // Another account, or a device the server no longer knows: register afresh.
       if (!(e instanceof ApiError) || e.status >= 500) throw e
@@ -67,26 +87,30 @@ export async function start (options: StartOptions): Promise<Tandem> {
   }
   if (!api.device) {
     const id = crypto.randomUUID()
-    const reg = await api.request('POST', `/api/1/devices/${id}`, body)
-    api.device = { id, token: reg.device_token }
+    reg = await api.request('POST', `/api/1/devices/${id}`, body)
+    api.device = { id, token: reg?.device_token ?? '' }
     try { localStorage.setItem(STORAGE, JSON.stringify(api.device)) } catch {}
   }
-  return new Tandem(api, options)
+  const redaction = [...DEFAULT_REDACTION, ...(reg?.redaction_selectors ?? []), ...(options.redactionSelectors ?? [])]
+    .filter(validSelector)
+  return new Tandem(api, options, redaction)
 }
 
 export class Tandem extends EventTarget {
   readonly #api: DeviceApi
   readonly #builtInUI: boolean
+  readonly #redaction: string
   #notifications: Socket
   #session: SessionResource | null = null
   #stream: Socket | null = null
   #stopRecording: (() => void) | null = null
   #consent: 'none' | 'asked' | 'given' = 'none'
 
-  constructor (api: DeviceApi, options: StartOptions) {
+  constructor (api: DeviceApi, options: StartOptions, redaction: string[]) {
     super()
     this.#api = api
     this.#builtInUI = !options.disableBuiltInUI
+    this.#redaction = redaction.join(', ')
     const device = api.device as Device
     this.#notifications = new Socket(
       socketUrl(api.base, { 'X-CobrowseLicense': api.license, 'X-CobrowseDevice': device.id, 'X-CobrowsePlatform': 'web' }),
@@ -189,7 +213,10 @@ export class Tandem extends EventTarget {
     this.#stream = stream
     this.#stopRecording = record({
       emit: (e) => stream.send('rrweb', e),
+      // Redacted elements are recorded as empty boxes of the same size: their text, values,
+      // attributes, shadow roots and frames are never read into an event.
       blockClass: ui.serviceClass,
+      blockSelector: this.#redaction,
       maskInputOptions: { password: true },
       sampling: { mousemove: 50 }
     }) ?? null
