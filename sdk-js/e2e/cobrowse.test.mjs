@@ -6,79 +6,26 @@
 //
 // The Rust test api/tests/it/e2e.rs starts the server and runs this file.
 
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chromium } from 'playwright-core'
+import { environment, sides, useBrowser } from './helpers.mjs'
 
-const REQUIRED = ['TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE']
-const missing = REQUIRED.filter((name) => !process.env[name])
-const { TANDEM_API: api, TANDEM_TOKEN: token, TANDEM_LICENSE: license } = process.env
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync']
-
-let browser
-
-before(async () => {
-  if (missing.length > 0) return
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS })
-})
-
-after(async () => {
-  await browser?.close()
-})
-
-/** A customer page with the SDK started, and every frame it sends on a socket. */
-async function customerPage (userId = '') {
-  const page = await (await browser.newContext()).newPage()
-  const sent = []
-  page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(Buffer.from(f.payload))))
-  await page.goto(`${api}/demo?license=${encodeURIComponent(license)}&user_id=${encodeURIComponent(userId)}`)
-  await page.waitForFunction(() => window.tandem !== undefined, null, { timeout: 10_000 })
-  return { page, sent }
-}
-
-async function sessionByCode (code) {
-  const res = await fetch(`${api}/api/1/sessions/${code}`, {
-    headers: { Authorization: `Bearer ${token}` }
-  })
-  assert.equal(res.status, 200, await res.clone().text())
-  return res.json()
-}
-
-/** The agent's viewer for a session, in a browser context of its own. */
-async function viewerPage (sessionId) {
-  const agent = await (await browser.newContext()).newPage()
-  await agent.goto(`${api}/session/${sessionId}?token=${encodeURIComponent(token)}`)
-  return agent
-}
-
-/** A customer with a code, an agent in the viewer, consent given, the page on screen. */
-async function activeSession () {
-  const { page: customer, sent } = await customerPage()
-  await customer.click('#get-code')
-  const code = (await customer.textContent('#tandem-code-value', { timeout: 10_000 })).replace(/\s/g, '')
-  const session = await sessionByCode(code)
-  const agent = await viewerPage(session.id)
-  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
-  const screen = agent.frameLocator('#screen iframe')
-  await screen.locator('#headline').waitFor({ timeout: 15_000 })
-  return { customer, agent, screen, session, sent }
-}
-
-test('environment is configured', () => {
-  assert.deepEqual(missing, [], `missing environment variables: ${missing.join(', ')}`)
+const env = environment(['TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE'])
+const api = env?.TANDEM_API
+const token = env?.TANDEM_TOKEN
+const license = env?.TANDEM_LICENSE
+const browser = useBrowser()
+const { customerPage, sessionByCode, viewerPage, readCode, activeSession } = sides({
+  browser, customerApi: api, agentApi: api, token, license
 })
 
 test('code flow: consent, then the agent sees the page, its changes and its input', async () => {
   const { page: customer, sent } = await customerPage()
-  await customer.click('#get-code')
-  const shown = await customer.textContent('#tandem-code-value', { timeout: 10_000 })
-  const code = shown.replace(/\s/g, '')
+  const code = await readCode(customer)
   assert.match(code, /^\d{6}$/)
   const session = await sessionByCode(code)
 
-  const agent = await (await browser.newContext()).newPage()
+  const agent = await (await browser().newContext()).newPage()
   await agent.goto(`${api}/session/${session.id}?token=${encodeURIComponent(token)}`)
   await agent.waitForSelector('#status:has-text("Waiting for the customer")')
 
@@ -119,8 +66,7 @@ test('code flow: consent, then the agent sees the page, its changes and its inpu
 
 test('declining consent ends the session and the agent sees nothing of the page', async () => {
   const { page: customer, sent } = await customerPage()
-  await customer.click('#get-code')
-  const code = (await customer.textContent('#tandem-code-value', { timeout: 10_000 })).replace(/\s/g, '')
+  const code = await readCode(customer)
   const session = await sessionByCode(code)
   const agent = await viewerPage(session.id)
   await customer.click('#tandem-consent button:has-text("Decline")', { timeout: 10_000 })
@@ -131,16 +77,15 @@ test('declining consent ends the session and the agent sees nothing of the page'
 
 test('the agent enters a code on /code and lands in the session', async () => {
   const { page: customer } = await customerPage()
-  await customer.click('#get-code')
-  const code = (await customer.textContent('#tandem-code-value', { timeout: 10_000 })).replace(/\s/g, '')
-  const agent = await (await browser.newContext()).newPage()
+  const code = await readCode(customer)
+  const agent = await (await browser().newContext()).newPage()
   await agent.goto(`${api}/code?token=${encodeURIComponent(token)}`)
   await agent.fill('#code', code)
   await agent.click('#open')
   await agent.waitForURL(/\/session\/[^/?]+\?token=/, { timeout: 10_000 })
   await customer.waitForSelector('#tandem-consent', { timeout: 10_000 })
   // A wrong code says so and stays.
-  const other = await (await browser.newContext()).newPage()
+  const other = await (await browser().newContext()).newPage()
   await other.goto(`${api}/code?token=${encodeURIComponent(token)}`)
   await other.fill('#code', code === '000000' ? '000001' : '000000')
   await other.click('#open')
@@ -200,7 +145,7 @@ for (const answer of ['Allow', 'Decline']) {
   test(`connect flow: the agent finds the device by custom data, the customer answers ${answer}`, async () => {
     const userId = `user-${answer}-${Date.now()}`
     const { page: customer } = await customerPage(userId)
-    const agent = await (await browser.newContext()).newPage()
+    const agent = await (await browser().newContext()).newPage()
     await agent.goto(`${api}/connect?filter_user_id=${userId}&token=${encodeURIComponent(token)}`)
     await customer.click(`#tandem-consent button:has-text("${answer}")`, { timeout: 15_000 })
     await agent.waitForURL(/\/session\//)
@@ -215,7 +160,7 @@ for (const answer of ['Allow', 'Decline']) {
 }
 
 test('connect flow: a customer who is not online is reported as such', async () => {
-  const agent = await (await browser.newContext()).newPage()
+  const agent = await (await browser().newContext()).newPage()
   await agent.goto(`${api}/connect?filter_user_id=nobody-${Date.now()}&token=${encodeURIComponent(token)}`)
   await agent.waitForSelector('#status:has-text("No customer matches")', { timeout: 10_000 })
 })
@@ -238,7 +183,7 @@ const SECRETS = `
 <p id="public">Public text stays visible</p>`
 
 test('redacted content never leaves the browser nor reaches the viewer', async () => {
-  const context = await browser.newContext()
+  const context = await browser().newContext()
   await context.addInitScript((html) => {
     if (window !== window.top) return
     document.addEventListener('DOMContentLoaded', () => {
@@ -284,5 +229,18 @@ test('redacted content never leaves the browser nor reaches the viewer', async (
     }
   }
   assert.deepEqual(leaks, [])
+  await customer.evaluate(() => window.tandem.end())
+})
+
+test('the session carries on when the customer moves to another page of the site', async () => {
+  const { customer, screen, agent } = await activeSession()
+  await screen.locator('#page-name', { hasText: 'Page 1' }).waitFor({ timeout: 10_000 })
+  await customer.click('#next')
+  await customer.waitForURL(/page=2/)
+  // No second consent: the banner is back on the new page and the agent follows.
+  await customer.waitForSelector('#tandem-banner', { timeout: 10_000 })
+  assert.equal(await customer.locator('#tandem-consent').count(), 0)
+  await screen.locator('#page-name', { hasText: 'Page 2' }).waitFor({ timeout: 15_000 })
+  assert.match(await agent.textContent('#status'), /Connected/)
   await customer.evaluate(() => window.tandem.end())
 })

@@ -5,7 +5,7 @@
 //   TANDEM_API=http://127.0.0.1:12345 TANDEM_TOKEN=… TANDEM_LICENSE=… \
 //     node --experimental-websocket --test tests/compat/realtime.test.mjs
 //
-// The server must run with a short inactivity timeout (the Rust test uses 3 s) so that the
+// The server must run with a short inactivity timeout (the Rust test uses 6 s) so that the
 // reaper ends an untouched session while the test waits.
 
 import { test, after } from 'node:test'
@@ -25,7 +25,7 @@ if (missing.length > 0) {
 }
 
 /** Resolves with the resource once `emitter` emits `event` and `check(resource)` holds. */
-function waitFor (emitter, event, check, ms = 15000) {
+function waitFor (emitter, event, check, ms = 20000) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       emitter.off(event, listener)

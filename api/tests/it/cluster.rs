@@ -2,7 +2,6 @@
 //! starts, stops and restarts): events, presence and connect requests cross replicas, and a
 //! Redis outage degrades to single-replica delivery and recovers by itself.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -10,66 +9,13 @@ use serde_json::{json, Value};
 use tandem_core::store::Backend;
 use tandem_core::testing::TestDb;
 
-use crate::common::{eventually, Server, Tenant};
+use crate::common::{Redis, Server, Tenant};
 use crate::ws::{try_connect, ws_url, Ended, Socket};
-
-/// A private `redis-server` on a free port, for tests that stop it.
-struct Redis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut r = Redis { port, child: None };
-        r.spawn();
-        r
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (make test needs it)");
-        self.child = Some(child);
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("redis-server did not start on port {}", self.port);
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 async fn replica(db: &TestDb, redis: &Redis) -> Server {
     let url = redis.url();
     let server = Server::start_on(&db.url, |c| c.redis_url = url).await;
-    wait_redis(&server, "ok").await;
+    server.wait_redis("ok").await;
     server
 }
 
@@ -80,24 +26,6 @@ async fn cluster() -> (TestDb, Redis, Server, Server) {
     let a = replica(&db, &redis).await;
     let b = replica(&db, &redis).await;
     (db, redis, a, b)
-}
-
-async fn redis_state(server: &Server) -> String {
-    let res = server
-        .http
-        .get(format!("{}/readyz", server.base))
-        .send()
-        .await
-        .unwrap();
-    let body: Value = res.json().await.unwrap();
-    body["redis"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn wait_redis(server: &Server, state: &str) {
-    eventually(15, || async {
-        (redis_state(server).await == state).then_some(())
-    })
-    .await;
 }
 
 async fn session_on(server: &Server, t: &Tenant) -> Value {
@@ -186,7 +114,7 @@ async fn a_redis_outage_keeps_local_delivery_and_heals() {
     on_b.subscribe(token).await;
 
     redis.stop();
-    wait_redis(&a, "down").await;
+    a.wait_redis("down").await;
     let (status, ready) = a.get("/readyz", "").await;
     assert_eq!(
         status,
@@ -202,8 +130,8 @@ async fn a_redis_outage_keeps_local_delivery_and_heals() {
         .await;
 
     redis.spawn();
-    wait_redis(&a, "ok").await;
-    wait_redis(&b, "ok").await;
+    a.wait_redis("ok").await;
+    b.wait_redis("ok").await;
     // Both links are back: a change on A reaches B again (retrying covers the moment between
     // B's link reporting up and its subscription taking effect).
     let mut n = 0;
@@ -235,8 +163,8 @@ async fn split_roles_run_as_two_tandem_processes() {
     let env = [("TANDEM_REDIS_URL", redis.url())];
     let api = Server::spawn(&db.url, &env, &["--role", "api"]).await;
     let rt = Server::spawn(&db.url, &env, &["--role", "realtime"]).await;
-    wait_redis(&api, "ok").await;
-    wait_redis(&rt, "ok").await;
+    api.wait_redis("ok").await;
+    rt.wait_redis("ok").await;
     let t = api.tenant().await;
 
     // Each process serves its own part.

@@ -177,6 +177,21 @@ impl Server {
         read(res).await
     }
 
+    /// Waits until `/readyz` reports the Redis link as `state` (`ok`, `down`).
+    pub async fn wait_redis(&self, state: &str) {
+        eventually(15, || async {
+            let res = self
+                .http
+                .get(format!("{}/readyz", self.base))
+                .send()
+                .await
+                .ok()?;
+            let body: Value = res.json().await.ok()?;
+            (body["redis"] == state).then_some(())
+        })
+        .await;
+    }
+
     /// The text of `/metrics`.
     pub async fn metrics_text(&self) -> String {
         self.http
@@ -322,5 +337,58 @@ where
             "condition not met within {secs}s"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A private `redis-server` on a free port, for tests that stop it.
+pub struct Redis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl Redis {
+    pub fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut r = Redis { port, child: None };
+        r.spawn();
+        r
+    }
+
+    pub fn spawn(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (make test needs it)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

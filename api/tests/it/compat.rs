@@ -61,8 +61,10 @@ async fn cobrowse_agent_sdk_works_unchanged(backend: Backend) {
 both_backends!(cobrowse_agent_sdk_receives_realtime_updates);
 
 async fn cobrowse_agent_sdk_receives_realtime_updates(backend: Backend) {
+    // Short enough for the reaper scenario to wait for, long enough that a loaded machine does
+    // not reap the other scenarios' sessions under them.
     let server = Server::start_with(backend, |c| {
-        c.inactivity_timeout_secs = 3;
+        c.inactivity_timeout_secs = 6;
         c.reaper_interval_ms = 250;
     })
     .await;

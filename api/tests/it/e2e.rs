@@ -1,46 +1,55 @@
 //! End-to-end co-browsing in real Chromium (sdk-js/e2e), against this server with the built
-//! web SDK and viewer.
+//! web SDK and viewer: one server, two replicas over Redis, and a short inactivity timeout.
 
 use std::path::PathBuf;
 use std::process::Command;
 
+use tandem_api::Config;
+use tandem_core::model::AccountSettings;
 use tandem_core::store::Backend;
+use tandem_core::testing::TestDb;
 
-use crate::common::Server;
+use crate::common::{Redis, Server, Tenant};
 
-#[tokio::test]
-async fn cobrowsing_in_chromium() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let sdk = root.join("sdk-js");
+fn sdk_dir() -> PathBuf {
+    let sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../sdk-js");
     assert!(
         sdk.join("dist/tandem.js").exists() && sdk.join("node_modules/playwright-core").exists(),
         "build the SDK first: `make sdk` (make test does)"
     );
+    sdk
+}
+
+/// Serves the built SDK and viewer from this checkout.
+fn with_assets(c: &mut Config) {
+    c.assets_dir = sdk_dir().join("dist").to_string_lossy().into_owned();
+}
+
+/// The account redacts `.account-secret` (and has a selector browsers reject, to be dropped).
+async fn tenant(server: &Server) -> Tenant {
+    server
+        .tenant_with(AccountSettings {
+            redaction_selectors: vec![".account-secret".into(), "[[invalid".into()],
+            ..AccountSettings::default()
+        })
+        .await
+}
+
+/// Runs one suite of sdk-js/e2e in Chromium with `env`; fails with its output.
+async fn chromium_suite(file: &str, env: Vec<(&'static str, String)>) {
+    let sdk = sdk_dir();
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         std::path::Path::new(&chromium).exists(),
         "Chromium is required at {chromium} (Debian package chromium; .ci/run installs it)"
     );
-    let assets = sdk.join("dist").to_string_lossy().into_owned();
-    let server = Server::start_with(Backend::Sqlite, |c| c.assets_dir = assets).await;
-    // The account redacts `.account-secret`; the page adds `.page-secret`.
-    let t = server
-        .tenant_with(tandem_core::model::AccountSettings {
-            redaction_selectors: vec![".account-secret".into(), "[[invalid".into()],
-            ..Default::default()
-        })
-        .await;
-    let env = [
-        ("TANDEM_API", server.base.clone()),
-        ("TANDEM_TOKEN", t.admin.clone()),
-        ("TANDEM_LICENSE", t.account.license_key.clone()),
-        ("CHROMIUM", chromium),
-    ];
+    let file = format!("e2e/{file}");
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
-            .args(["--test", "e2e/cobrowse.test.mjs"])
+            .args(["--test", &file])
             .current_dir(&sdk)
             .envs(env)
+            .env("CHROMIUM", chromium)
             .output()
             .expect("running node")
     })
@@ -52,5 +61,58 @@ async fn cobrowsing_in_chromium() {
         "the Chromium scenarios failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+fn suite_env(base: &str, t: &Tenant) -> Vec<(&'static str, String)> {
+    vec![
+        ("TANDEM_API", base.to_owned()),
+        ("TANDEM_TOKEN", t.admin.clone()),
+        ("TANDEM_LICENSE", t.account.license_key.clone()),
+    ]
+}
+
+#[tokio::test]
+async fn cobrowsing_in_chromium() {
+    let server = Server::start_with(Backend::Sqlite, with_assets).await;
+    let t = tenant(&server).await;
+    chromium_suite("cobrowse.test.mjs", suite_env(&server.base, &t)).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn customer_and_agent_on_two_replicas() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let redis = Redis::start();
+    let url = redis.url();
+    let a = Server::start_on(&db.url, |c| {
+        with_assets(c);
+        c.redis_url = url.clone();
+    })
+    .await;
+    let b = Server::start_on(&db.url, |c| {
+        with_assets(c);
+        c.redis_url = url.clone();
+    })
+    .await;
+    a.wait_redis("ok").await;
+    b.wait_redis("ok").await;
+    let t = tenant(&a).await;
+    let mut env = suite_env(&a.base, &t);
+    env.push(("TANDEM_AGENT_API", b.base.clone()));
+    chromium_suite("replicas.test.mjs", env).await;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn an_abandoned_session_times_out() {
+    let server = Server::start_with(Backend::Sqlite, |c| {
+        with_assets(c);
+        c.inactivity_timeout_secs = 5;
+        c.reaper_interval_ms = 250;
+    })
+    .await;
+    let t = tenant(&server).await;
+    chromium_suite("inactivity.test.mjs", suite_env(&server.base, &t)).await;
     server.stop().await;
 }

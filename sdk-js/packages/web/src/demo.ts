@@ -10,6 +10,11 @@ async function main (): Promise<void> {
   const userId = params.get('user_id')
   if (userId) customData.user_id = userId
   const status = document.getElementById('status') as HTMLElement
+  const page = Number(params.get('page') ?? '1')
+  ;(document.getElementById('page-name') as HTMLElement).textContent = `Page ${page}`
+  const next = new URL(location.href)
+  next.searchParams.set('page', String(page + 1))
+  ;(document.getElementById('next') as HTMLAnchorElement).href = next.toString()
   try {
     // ?redact=<selector> (repeatable) tries out page-level redaction.
     const tandem = await start({ license, customData, redactionSelectors: params.getAll('redact') })

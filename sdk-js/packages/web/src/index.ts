@@ -37,6 +37,8 @@ export interface SessionResource {
 }
 
 const STORAGE = 'tandem.device'
+/** The session this tab is in, so that it carries on across the site's page loads. */
+const SESSION_STORAGE = 'tandem.session'
 
 function deviceInfo (): Record<string, string> {
   return {
@@ -93,7 +95,9 @@ export async function start (options: StartOptions): Promise<Tandem> {
   }
   const redaction = [...DEFAULT_REDACTION, ...(reg?.redaction_selectors ?? []), ...(options.redactionSelectors ?? [])]
     .filter(validSelector)
-  return new Tandem(api, options, redaction)
+  const tandem = new Tandem(api, options, redaction)
+  await tandem.resume()
+  return tandem
 }
 
 export class Tandem extends EventTarget {
@@ -149,9 +153,28 @@ export class Tandem extends EventTarget {
     this.#onSession(next)
   }
 
-  #track (s: SessionResource): void {
+  /** Re-attaches to the session this tab was in before the page changed, if it is still live. */
+  async resume (): Promise<void> {
+    let saved: { id?: string } | null = null
+    try { saved = JSON.parse(sessionStorage.getItem(SESSION_STORAGE) ?? 'null') } catch {}
+    if (!saved?.id) return
+    try {
+      const s = await this.#api.request<SessionResource>('GET', `/api/1/sessions/${encodeURIComponent(saved.id)}`)
+      if (s.state === 'ended') return this.#forget()
+      this.#track(s, s.state === 'active' ? 'given' : 'none')
+    } catch {
+      this.#forget()
+    }
+  }
+
+  #forget (): void {
+    try { sessionStorage.removeItem(SESSION_STORAGE) } catch {}
+  }
+
+  #track (s: SessionResource, consent: 'none' | 'given' = 'none'): void {
     this.#session = s
-    this.#consent = 'none'
+    this.#consent = consent
+    try { sessionStorage.setItem(SESSION_STORAGE, JSON.stringify({ id: s.id })) } catch {}
     this.#notifications.send('subscribe', s.control_token)
     this.#onSession(s)
   }
@@ -189,6 +212,7 @@ export class Tandem extends EventTarget {
       if (this.#builtInUI) ui.showBanner(agent, () => { void this.end() })
     }
     if (s.state === 'ended') {
+      this.#forget()
       this.#stopStream()
       if (this.#builtInUI) ui.clear()
       this.#emit('session.ended', { session: s, reason: s.ended_reason })
@@ -211,6 +235,8 @@ export class Tandem extends EventTarget {
       }
     )
     this.#stream = stream
+    // Each page load in a session is a visit the agent (and the session's history) can follow.
+    stream.send('page', { url: location.href, title: document.title })
     this.#stopRecording = record({
       emit: (e) => stream.send('rrweb', e),
       // Redacted elements are recorded as empty boxes of the same size: their text, values,

@@ -1,0 +1,79 @@
+// Shared by the Chromium suites: the browser, and the customer and agent sides of a session.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { chromium } from 'playwright-core'
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync']
+
+/**
+ * Reads the environment a suite needs; a missing variable fails the run (it never skips).
+ * Returns the values, or null when something is missing.
+ */
+export function environment (names) {
+  const missing = names.filter((name) => !process.env[name])
+  test('environment is configured', () => {
+    assert.deepEqual(missing, [], `missing environment variables: ${missing.join(', ')}`)
+  })
+  return missing.length ? null : Object.fromEntries(names.map((n) => [n, process.env[n]]))
+}
+
+/** One Chromium for the file; `browser()` gives it to tests. */
+export function useBrowser () {
+  let browser
+  before(async () => { browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS }) })
+  after(async () => { await browser?.close() })
+  return () => browser
+}
+
+/**
+ * The two sides of a session: the customer on `customerApi` (the demo page with the SDK), the
+ * agent on `agentApi` (REST and the viewer), which may be another replica.
+ */
+export function sides ({ browser, customerApi, agentApi, token, license }) {
+  /** A customer page with the SDK started, and every frame it sends on a socket. */
+  async function customerPage (userId = '') {
+    const page = await (await browser().newContext()).newPage()
+    const sent = []
+    page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(Buffer.from(f.payload))))
+    const query = `license=${encodeURIComponent(license)}&user_id=${encodeURIComponent(userId)}`
+    await page.goto(`${customerApi}/demo?${query}`)
+    await page.waitForFunction(() => window.tandem !== undefined, null, { timeout: 10_000 })
+    return { page, sent }
+  }
+
+  async function sessionByCode (code) {
+    const res = await fetch(`${agentApi}/api/1/sessions/${code}`, {
+      headers: { Authorization: `Bearer ${token}` }
+    })
+    assert.equal(res.status, 200, await res.clone().text())
+    return res.json()
+  }
+
+  /** The agent's viewer for a session, in a browser context of its own. */
+  async function viewerPage (sessionId) {
+    const agent = await (await browser().newContext()).newPage()
+    await agent.goto(`${agentApi}/session/${sessionId}?token=${encodeURIComponent(token)}`)
+    return agent
+  }
+
+  async function readCode (customer) {
+    await customer.click('#get-code')
+    const shown = await customer.textContent('#tandem-code-value', { timeout: 10_000 })
+    return shown.replace(/\s/g, '')
+  }
+
+  /** A customer with a code, an agent in the viewer, consent given, the page on screen. */
+  async function activeSession () {
+    const { page: customer, sent } = await customerPage()
+    const session = await sessionByCode(await readCode(customer))
+    const agent = await viewerPage(session.id)
+    await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
+    const screen = agent.frameLocator('#screen iframe')
+    await screen.locator('#headline').waitFor({ timeout: 15_000 })
+    return { customer, agent, screen, session, sent }
+  }
+
+  return { customerPage, sessionByCode, viewerPage, readCode, activeSession }
+}

@@ -1,0 +1,22 @@
+// An abandoned session ends by itself: the customer's tab goes away, nothing more arrives, and
+// the server's inactivity timeout (configured short by the Rust test) ends it for the agent.
+//
+//   TANDEM_API=… TANDEM_TOKEN=… TANDEM_LICENSE=… node --test sdk-js/e2e/inactivity.test.mjs
+import { test } from 'node:test'
+import { environment, sides, useBrowser } from './helpers.mjs'
+
+const env = environment(['TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE'])
+const browser = useBrowser()
+const { activeSession } = sides({
+  browser,
+  customerApi: env?.TANDEM_API,
+  agentApi: env?.TANDEM_API,
+  token: env?.TANDEM_TOKEN,
+  license: env?.TANDEM_LICENSE
+})
+
+test('a session the customer abandons ends with active_timeout', async () => {
+  const { customer, agent } = await activeSession()
+  await customer.context().close()
+  await agent.waitForSelector('#status:has-text("active_timeout")', { timeout: 30_000 })
+})
