@@ -72,6 +72,8 @@ pub enum Identity {
 struct Stream {
     session_id: Box<str>,
     side: Side,
+    /// The agent, on an agent's stream (for the session's history).
+    user_id: Option<Box<str>>,
     /// When the credential expires; the socket is closed then (4002).
     expires: Option<Micros>,
 }
@@ -96,6 +98,7 @@ impl From<Identity> for Who {
                 Some(Stream {
                     session_id: token.session_id.into(),
                     side: Side::Agent,
+                    user_id: Some(token.user_id.into()),
                     expires: Some(token.expires),
                 }),
             ),
@@ -108,6 +111,7 @@ impl From<Identity> for Who {
                 Some(Stream {
                     session_id: session_id.into(),
                     side: Side::Device,
+                    user_id: None,
                     expires: None,
                 }),
             ),
@@ -387,6 +391,7 @@ async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, R
         peer: peer.clone(),
         who,
         topics: Vec::new(),
+        last_page: None,
     };
     let gauge = match (&conn.who.device_id, &conn.who.stream) {
         (_, Some(Stream { side, .. })) => match side {
@@ -404,6 +409,7 @@ async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, R
         conn.join(session);
         conn.join(own);
     }
+    Box::pin(conn.record_agent(true)).await;
     if let Some(device_id) = conn.who.device_id.clone() {
         let account_id = conn.who.account_id.clone();
         conn.join(inbox_topic(&account_id, &device_id));
@@ -411,6 +417,7 @@ async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, R
     }
     let end = Box::pin(conn.serve(&mut reader)).await;
     hub.close(conn.id, &conn.topics);
+    Box::pin(conn.record_agent(false)).await;
     if let End::Close(code, reason) = end {
         Box::pin(finish(&peer, wire::close(code, reason))).await;
     }
@@ -426,6 +433,8 @@ struct Conn {
     peer: Arc<Peer>,
     who: Who,
     topics: Vec<Topic>,
+    /// When the device last announced a page (history entries are rate-limited).
+    last_page: Option<std::time::Instant>,
 }
 
 enum Step {
@@ -562,10 +571,14 @@ impl Conn {
     }
 
     /// Answers one client frame: an `ack` when it had an id and succeeded, an `error` (with
-    /// `ref` = its id) when it failed.
-    /// On a session stream, events the server does not handle itself go to the other side of
-    /// the session, byte for byte.
+    /// `ref` = its id) when it failed. On a session stream, events the server does not handle
+    /// itself go to the other side of the session, byte for byte (a device's `page` is also
+    /// written to the session's history).
     async fn handle(&mut self, f: ClientFrame, raw: &[u8]) {
+        let device_stream = matches!(&self.who.stream, Some(s) if s.side == Side::Device);
+        if f.event == "page" && device_stream {
+            self.record_page(&f).await;
+        }
         let done = match (f.event.as_str(), &self.who.stream) {
             ("ping", _) => Ok(()),
             ("subscribe", _) => self.subscribe(&f).await,
@@ -590,6 +603,57 @@ impl Conn {
             (Ok(()), Some(id)) => self.reply(frame::ack(id)),
             (Ok(()), None) => {}
             (Err((id, message)), reply_to) => self.reply(frame::error(id, &message, reply_to)),
+        }
+    }
+
+    /// An agent's stream opening or closing goes into the session's history.
+    async fn record_agent(&self, joined: bool) {
+        let Some(Stream {
+            session_id,
+            user_id: Some(user_id),
+            ..
+        }) = &self.who.stream
+        else {
+            return;
+        };
+        if let Err(e) = self
+            .hub
+            .service()
+            .record_agent(&self.who.account_id, session_id, user_id, joined)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record an agent in the session history");
+        }
+    }
+
+    /// A page the customer's device loaded: at most one history entry per second.
+    async fn record_page(&mut self, f: &ClientFrame) {
+        if self
+            .last_page
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.last_page = Some(std::time::Instant::now());
+        let Some(stream) = &self.who.stream else {
+            return;
+        };
+        let field = |name: &str| {
+            f.data
+                .as_map()
+                .and_then(|m| m.iter().find(|(k, _)| k.as_text() == Some(name)))
+                .and_then(|(_, v)| v.as_text())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (url, title) = (field("url"), field("title"));
+        if let Err(e) = self
+            .hub
+            .service()
+            .record_page(&self.who.account_id, &stream.session_id, &url, &title)
+            .await
+        {
+            tracing::warn!(error = %e, "could not record a page in the session history");
         }
     }
 

@@ -19,6 +19,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/1/sessions/{id}"),
     ("put", "/api/1/sessions/{id}"),
     ("get", "/api/1/sessions/{id}/tokens"),
+    ("get", "/api/1/sessions/{id}/history"),
     ("get", "/api/1/devices"),
     ("get", "/api/1/devices/{id}"),
     ("post", "/api/1/devices/{id}"),
@@ -56,6 +57,7 @@ pub fn router(state: AppState, rest: bool) -> Router {
             get(sessions::get).put(sessions::update),
         )
         .route("/api/1/sessions/{id}/tokens", get(sessions::tokens))
+        .route("/api/1/sessions/{id}/history", get(sessions::history))
         .route("/api/1/devices", get(devices::list))
         .route(
             "/api/1/devices/{id}",

@@ -103,6 +103,15 @@ pub async fn update(
     ))
 }
 
+/// `GET /sessions/:id/history`: pages the customer visited and agents' comings and goings.
+pub async fn history(
+    State(app): State<AppState>,
+    AgentAuth(caller): AgentAuth,
+    Path(handle): Path<String>,
+) -> ApiResult<Json<tandem_core::service::History>> {
+    Ok(Json(app.service().history(&caller, &handle).await?))
+}
+
 /// A short-lived token for this agent on the session's stream socket.
 pub async fn tokens(
     State(app): State<AppState>,

@@ -193,3 +193,62 @@ async fn stream_credentials_are_checked_and_expire() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn history_lists_pages_and_agents() {
+    let server = Server::start(Backend::Sqlite).await;
+    let t = server.tenant().await;
+    let other = server.tenant().await;
+    let (s, device) = joined_session(&server, &t).await;
+    let id = s["id"].as_str().unwrap();
+    let mut dev = Socket::device_stream(&server, &t, &device, id).await;
+    let mut agent = Socket::agent_stream(&server, &t.admin, id).await;
+    agent.send("probe", json!({"timestamp": 1})).await;
+    agent.until("alive", |_| true).await;
+    dev.send(
+        "page",
+        json!({"url": "https://shop.example/a", "title": "A"}),
+    )
+    .await;
+    // A flood of page announcements is not a flood of history.
+    for _ in 0..5 {
+        dev.send(
+            "page",
+            json!({"url": "https://shop.example/spam", "title": "spam"}),
+        )
+        .await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    dev.send(
+        "page",
+        json!({"url": "https://shop.example/b", "title": "B"}),
+    )
+    .await;
+    // The agent still hears the announcements.
+    agent.until("page", |d| d["title"] == "B").await;
+    agent.ws.close(None).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let path = format!("/api/1/sessions/{id}/history");
+    let (status, h) = server.get(&path, &t.admin).await;
+    assert_eq!(status, StatusCode::OK, "{h}");
+    let pages = h["pages"].as_array().unwrap();
+    let urls: Vec<&str> = pages.iter().map(|p| p["url"].as_str().unwrap()).collect();
+    assert_eq!(urls, ["https://shop.example/a", "https://shop.example/b"]);
+    let first = pages[0]["duration_secs"].as_f64().unwrap();
+    assert!(
+        (1.0..10.0).contains(&first),
+        "A was in view about a second: {first}"
+    );
+    assert!(pages[1]["entered"].is_string());
+    let agents = h["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 1, "{h}");
+    assert_eq!(agents[0]["agent"]["email"], "admin@example.com");
+    assert!(agents[0]["joined"].is_string() && agents[0]["left"].is_string());
+
+    let (status, _) = server.get(&path, &other.admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's history");
+    let (status, _) = server.get("/api/1/sessions/nope/history", &t.admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    server.stop().await;
+}

@@ -1,8 +1,10 @@
 //! The one path for every change: sessions and devices are created and changed here, written to
 //! the Store, then published on the Bus. REST, sockets and the reaper all come through this.
 
+mod history;
 mod sockets;
 
+pub use history::{AgentVisit, History, PageVisit};
 pub use sockets::{Subscription, PRESENCE_TTL};
 
 use std::collections::HashMap;

@@ -57,6 +57,17 @@ pub struct StreamToken {
     pub expires: Micros,
 }
 
+/// Something that happened in a session, kept for its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionEvent {
+    pub account_id: String,
+    pub session_id: String,
+    pub at: Micros,
+    /// `page` (`{url, title}`), `agent_joined` / `agent_left` (`{user_id}`).
+    pub kind: String,
+    pub data: crate::model::Json,
+}
+
 /// Proof that this process is the one replica reaping idle sessions. Dropping it gives the role up.
 pub struct ReaperLease(pub(crate) Option<sqlx::AnyConnection>);
 
@@ -129,6 +140,15 @@ pub trait Store: Send + Sync + 'static {
     async fn stream_token(&self, token_hash: &str) -> Result<StreamToken>;
     /// Forgets stream tokens that expired before `now`; returns how many.
     async fn purge_stream_tokens(&self, now: Micros) -> Result<u64>;
+
+    async fn add_session_event(&self, event: &SessionEvent) -> Result<()>;
+    /// A session's events in order (at most `limit`).
+    async fn session_events(
+        &self,
+        account_id: &str,
+        session_id: &str,
+        limit: u32,
+    ) -> Result<Vec<SessionEvent>>;
 
     async fn insert_device(&self, device: &Device) -> Result<()>;
     async fn device(&self, account_id: &str, id: &str) -> Result<Device>;

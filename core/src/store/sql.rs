@@ -5,7 +5,9 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row};
 
 use super::builder::{push_in, Sql};
-use super::{postgres, rows, sqlite, Backend, ReaperLease, Saved, Store, StreamToken};
+use super::{
+    postgres, rows, sqlite, Backend, ReaperLease, Saved, SessionEvent, Store, StreamToken,
+};
 use crate::custom_data;
 use crate::model::{Account, AccountKey, AccountSettings, Device, Role, Session, User, COLOURS};
 use crate::query::{DeviceFilter, SessionFilter};
@@ -533,6 +535,49 @@ impl Store for SqlStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn add_session_event(&self, e: &SessionEvent) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO session_events (account_id, session_id, at, kind, data) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&e.account_id)
+        .bind(&e.session_id)
+        .bind(e.at)
+        .bind(&e.kind)
+        .bind(json(&e.data))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_events(
+        &self,
+        account_id: &str,
+        session_id: &str,
+        limit: u32,
+    ) -> Result<Vec<SessionEvent>> {
+        let rows = sqlx::query(
+            "SELECT at, kind, data FROM session_events WHERE account_id = $1 AND session_id = $2 \
+             ORDER BY at LIMIT $3",
+        )
+        .bind(account_id)
+        .bind(session_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SessionEvent {
+                    account_id: account_id.to_owned(),
+                    session_id: session_id.to_owned(),
+                    at: row.try_get(0)?,
+                    kind: row.try_get(1)?,
+                    data: serde_json::from_str(row.try_get::<&str, _>(2)?)?,
+                })
+            })
+            .collect()
     }
 
     async fn insert_device(&self, d: &Device) -> Result<()> {
