@@ -53,6 +53,8 @@ pub struct Config {
     pub socket_max_subscriptions: usize,
     /// Frames queued for one socket before it is closed as too slow (close code 4008).
     pub socket_queue_frames: usize,
+    /// Bytes of recording kept per session so that agents who join late see the page at once.
+    pub session_replay_bytes: usize,
     /// Where the built web SDK and viewer bundles are (`make sdk` builds them there).
     pub assets_dir: String,
 }
@@ -79,6 +81,7 @@ impl Default for Config {
             socket_max_message_bytes: 64 * 1024,
             socket_max_subscriptions: 1000,
             socket_queue_frames: 256,
+            session_replay_bytes: 8 * 1024 * 1024,
             assets_dir: "sdk-js/dist".into(),
         }
     }
@@ -224,6 +227,7 @@ impl Config {
                 max_message_bytes: self.socket_max_message_bytes,
                 max_subscriptions: self.socket_max_subscriptions,
                 queue_frames: self.socket_queue_frames,
+                replay_bytes: self.session_replay_bytes,
             },
             public_origin: origin.to_owned(),
             redis_url: (!self.redis_url.is_empty()).then(|| self.redis_url.clone()),

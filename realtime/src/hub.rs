@@ -16,6 +16,7 @@ use crate::bridge::Bridge;
 use crate::frame;
 use crate::meters::Meters;
 use crate::peer::Peer;
+use crate::replay::Replay;
 use crate::wire;
 
 /// A delivery address: `s:<account>:<session>` (session changes), `d:<account>:<device>`
@@ -86,6 +87,8 @@ pub struct Limits {
     pub max_subscriptions: usize,
     /// Frames waiting to be written to one socket; a full queue closes it with 4008.
     pub queue_frames: usize,
+    /// Bytes of recording kept per session for agents who join late (snapshot and events since).
+    pub replay_bytes: usize,
 }
 
 impl Default for Limits {
@@ -94,6 +97,7 @@ impl Default for Limits {
             max_message_bytes: 64 * 1024,
             max_subscriptions: 1000,
             queue_frames: 256,
+            replay_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -118,6 +122,8 @@ pub struct Hub {
     closed: Notify,
     stop: watch::Sender<bool>,
     bridge: Option<Bridge>,
+    /// Replays of the sessions whose device stream is on this replica, by `<account>:<session>`.
+    replays: Mutex<HashMap<String, Arc<Mutex<Replay>>>>,
     pub(crate) meters: Meters,
 }
 
@@ -137,6 +143,7 @@ impl Hub {
             closed: Notify::new(),
             stop,
             bridge,
+            replays: Mutex::new(HashMap::new()),
             meters: Meters::new(),
         });
         tokio::spawn(hub.clone().pump(service.bus().subscribe()));
@@ -235,6 +242,38 @@ impl Hub {
         self.meters.frames_out.increment(sent as u64);
         self.meters.bytes_out.increment((sent * frame.len()) as u64);
         sent
+    }
+
+    /// A device's stream opened: it keeps the session's replay here from now on.
+    pub(crate) fn replay_open(&self, account_id: &str, session_id: &str) -> Arc<Mutex<Replay>> {
+        let replay = Arc::new(Mutex::new(Replay::default()));
+        self.replays
+            .lock()
+            .expect("replays lock")
+            .insert(format!("{account_id}:{session_id}"), replay.clone());
+        replay
+    }
+
+    /// The device's stream closed: forget its replay (unless a newer stream replaced it).
+    pub(crate) fn replay_close(
+        &self,
+        account_id: &str,
+        session_id: &str,
+        replay: &Arc<Mutex<Replay>>,
+    ) {
+        let mut replays = self.replays.lock().expect("replays lock");
+        let key = format!("{account_id}:{session_id}");
+        if replays.get(&key).is_some_and(|r| Arc::ptr_eq(r, replay)) {
+            replays.remove(&key);
+        }
+    }
+
+    pub(crate) fn replay(&self, account_id: &str, session_id: &str) -> Option<Arc<Mutex<Replay>>> {
+        self.replays
+            .lock()
+            .expect("replays lock")
+            .get(&format!("{account_id}:{session_id}"))
+            .cloned()
     }
 
     /// Delivers on this replica and, with Redis, on the others.

@@ -10,6 +10,7 @@ pub mod frame;
 pub mod hub;
 mod meters;
 mod peer;
+mod replay;
 pub mod socket;
 pub mod wire;
 

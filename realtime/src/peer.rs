@@ -50,6 +50,16 @@ impl Peer {
         self.enqueue(frame, true)
     }
 
+    /// Queues a catch-up backlog (a session's replay) regardless of the queue's bound; it is
+    /// bounded by the replay's own size.
+    pub fn push_backlog(&self, frames: &[Bytes]) {
+        for frame in frames {
+            if !self.enqueue(frame.clone(), false) {
+                return;
+            }
+        }
+    }
+
     /// Queues a last frame (a close) even when the queue is full.
     pub fn push_final(&self, frame: Bytes) {
         let mut out = self.out.lock().expect("peer lock");

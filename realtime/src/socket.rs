@@ -29,6 +29,7 @@ use tokio::net::TcpStream;
 use crate::frame::{self, ClientFrame};
 use crate::hub::{device_topic, inbox_topic, session_topic, stream_topic, Hub, Side, Topic};
 use crate::peer::Peer;
+use crate::replay::{Kept, Replay};
 use crate::wire::{self, Incoming, Reader, WireError};
 
 /// How long a close frame may wait behind unread data before the connection is dropped.
@@ -126,6 +127,13 @@ impl From<Identity> for Who {
 
 /// Why a socket is refused after the upgrade: `(close code, reason)`.
 type Refusal = (u16, &'static str);
+
+/// The rrweb event type (`data.type`) of a `rrweb` frame.
+fn rrweb_type(f: &ClientFrame) -> Option<i128> {
+    let map = f.data.as_map()?;
+    let (_, v) = map.iter().find(|(k, _)| k.as_text() == Some("type"))?;
+    v.as_integer().map(i128::from)
+}
 
 /// Why a client frame failed: `(error id, message)`.
 type Failure = (&'static str, String);
@@ -392,6 +400,7 @@ async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, R
         who,
         topics: Vec::new(),
         last_page: None,
+        replay: None,
     };
     let gauge = match (&conn.who.device_id, &conn.who.stream) {
         (_, Some(Stream { side, .. })) => match side {
@@ -406,8 +415,11 @@ async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, R
         let account_id = &conn.who.account_id;
         let session = session_topic(account_id, &stream.session_id);
         let own = stream_topic(account_id, &stream.session_id, stream.side);
+        let replay =
+            (stream.side == Side::Device).then(|| hub.replay_open(account_id, &stream.session_id));
         conn.join(session);
         conn.join(own);
+        conn.replay = replay;
     }
     Box::pin(conn.record_agent(true)).await;
     if let Some(device_id) = conn.who.device_id.clone() {
@@ -417,6 +429,9 @@ async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, R
     }
     let end = Box::pin(conn.serve(&mut reader)).await;
     hub.close(conn.id, &conn.topics);
+    if let (Some(replay), Some(stream)) = (&conn.replay, &conn.who.stream) {
+        hub.replay_close(&conn.who.account_id, &stream.session_id, replay);
+    }
     Box::pin(conn.record_agent(false)).await;
     if let End::Close(code, reason) = end {
         Box::pin(finish(&peer, wire::close(code, reason))).await;
@@ -435,6 +450,8 @@ struct Conn {
     topics: Vec<Topic>,
     /// When the device last announced a page (history entries are rate-limited).
     last_page: Option<std::time::Instant>,
+    /// On a device's stream: the session's replay, kept on this replica.
+    replay: Option<Arc<std::sync::Mutex<Replay>>>,
 }
 
 enum Step {
@@ -587,13 +604,33 @@ impl Conn {
                 self.reply(frame::event("alive", &f.data));
                 Ok(())
             }
-            (_, Some(stream)) => {
+            ("sync", Some(stream)) if stream.side == Side::Agent && self.catch_up(stream) => Ok(()),
+            (event, Some(stream)) => {
                 let other = match stream.side {
                     Side::Agent => Side::Device,
                     Side::Device => Side::Agent,
                 };
                 let topic = stream_topic(&self.who.account_id, &stream.session_id, other);
-                self.hub.relay(topic, wire::binary(raw));
+                let framed = wire::binary(raw);
+                match (&self.replay, event) {
+                    (Some(replay), "rrweb") => {
+                        // Kept and relayed under one lock, so a newcomer's catch-up and the
+                        // live frames after it neither overlap nor leave a gap.
+                        let mut replay = replay.lock().expect("replay lock");
+                        let kept =
+                            replay.record(rrweb_type(&f), &framed, self.hub.limits().replay_bytes);
+                        self.hub.relay(topic, framed);
+                        drop(replay);
+                        if kept == Kept::Overflowed {
+                            // Too much since the last snapshot: ask the page for a new one.
+                            self.reply(frame::event(
+                                "sync",
+                                &serde_json::json!({"type": "Sync", "id": "replay"}),
+                            ));
+                        }
+                    }
+                    _ => self.hub.relay(topic, framed),
+                }
                 self.hub.service().touch(&stream.session_id);
                 Ok(())
             }
@@ -603,6 +640,23 @@ impl Conn {
             (Ok(()), Some(id)) => self.reply(frame::ack(id)),
             (Ok(()), None) => {}
             (Err((id, message)), reply_to) => self.reply(frame::error(id, &message, reply_to)),
+        }
+    }
+
+    /// Serves an agent's `sync` from this replica's replay of the session, if it has a complete
+    /// one: the snapshot and everything since go to this agent alone, and the customer's page is
+    /// not disturbed. Otherwise the `sync` goes to the device, which sends a new snapshot.
+    fn catch_up(&self, stream: &Stream) -> bool {
+        let Some(replay) = self.hub.replay(&self.who.account_id, &stream.session_id) else {
+            return false;
+        };
+        let replay = replay.lock().expect("replay lock");
+        match replay.frames() {
+            Some(frames) if !frames.is_empty() => {
+                self.peer.push_backlog(frames);
+                true
+            }
+            _ => false,
         }
     }
 

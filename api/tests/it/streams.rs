@@ -252,3 +252,65 @@ async fn history_lists_pages_and_agents() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn late_agents_catch_up_from_the_replay() {
+    let server = Server::start_with(Backend::Sqlite, |c| c.session_replay_bytes = 4096).await;
+    let t = server.tenant().await;
+    let (s, device) = joined_session(&server, &t).await;
+    let id = s["id"].as_str().unwrap();
+    let mut dev = Socket::device_stream(&server, &t, &device, id).await;
+    let mut first = Socket::agent_stream(&server, &t.admin, id).await;
+    for sock in [&mut dev, &mut first] {
+        sock.send("probe", json!({"timestamp": 1})).await;
+        sock.until("alive", |_| true).await;
+    }
+    let events = [
+        json!({"type": 3, "data": {"n": 0}}), // before any snapshot: not kept
+        json!({"type": 4, "data": {"href": "https://shop.example/"}}),
+        json!({"type": 2, "data": {"node": "the whole page"}}),
+        json!({"type": 3, "data": {"n": 1}}),
+        json!({"type": 3, "data": {"n": 2}}),
+    ];
+    for e in &events {
+        dev.send("rrweb", e.clone()).await;
+    }
+    for e in &events {
+        assert_eq!(&first.until("rrweb", |_| true).await, e, "live, in order");
+    }
+
+    // A late agent asks to catch up and gets the snapshot and everything since, in order,
+    // without the customer's page being asked for anything.
+    let mut late = Socket::agent_stream(&server, &t.admin, id).await;
+    late.send("sync", json!({"type": "Sync", "id": "x"})).await;
+    for e in &events[1..] {
+        assert_eq!(&late.until("rrweb", |_| true).await, e);
+    }
+    dev.send("probe", json!({"timestamp": 2})).await;
+    loop {
+        let f = dev.next(5).await.unwrap();
+        assert_ne!(f["event"], "sync", "the device was asked to resend");
+        if f["event"] == "alive" {
+            break;
+        }
+    }
+    dev.send("rrweb", json!({"type": 3, "data": {"n": 3}}))
+        .await;
+    assert_eq!(late.until("rrweb", |_| true).await["data"]["n"], 3);
+
+    // Past its bound the replay is dropped and the page is asked for a new snapshot; a newcomer's
+    // sync then goes to the page as well.
+    dev.send(
+        "rrweb",
+        json!({"type": 3, "data": {"pad": "x".repeat(5000)}}),
+    )
+    .await;
+    let ask = dev.until("sync", |_| true).await;
+    assert_eq!(ask["id"], "replay");
+    let mut third = Socket::agent_stream(&server, &t.admin, id).await;
+    third
+        .send("sync", json!({"type": "Sync", "id": "third"}))
+        .await;
+    assert_eq!(dev.until("sync", |_| true).await["id"], "third");
+    server.stop().await;
+}
