@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: run test lint fmt rust-test compat-deps sdk js-check bench bench-realtime openapi-check clean-data
+.PHONY: run test lint fmt rust-test compat-deps sdk js-check bench bench-realtime bench-cobrowse openapi-check clean-data
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk
@@ -41,6 +41,12 @@ bench:
 bench-realtime:
 	$(CARGO) build --release -p tandem-api --bin tandem
 	$(CARGO) run --release -p tandem-bench --bin tandem-bench-realtime
+
+## Co-browsing: relay density (1,000 sessions at ~6 KB/s, one agent each: sessions per vCPU,
+## memory per session, relay p99) and customer → viewer latency in Chromium (DOM and pointer).
+bench-cobrowse: sdk
+	$(CARGO) build --release -p tandem-api --bin tandem
+	$(CARGO) run --release -p tandem-bench --bin tandem-bench-realtime -- --density 1000 --chromium
 
 fmt:
 	$(CARGO) fmt --all

@@ -50,6 +50,17 @@ struct Args {
     /// The `nats-server` binary for the comparison.
     #[arg(long, default_value = "nats-server")]
     nats: String,
+    /// Instead of the phases above, measure relay density: this many co-browsing sessions,
+    /// each a device streaming ~6 KB/s to one agent (`make bench-cobrowse`).
+    #[arg(long, default_value_t = 0)]
+    density: usize,
+    /// Seconds the density load runs.
+    #[arg(long, default_value_t = 10)]
+    density_secs: u64,
+    /// With --density: then run sdk-js/bench/latency.mjs (Chromium, customer → viewer latency)
+    /// against the same server.
+    #[arg(long)]
+    chromium: bool,
     /// The `tandem` binary (default: next to this one).
     #[arg(long)]
     tandem: Option<PathBuf>,
@@ -215,6 +226,24 @@ async fn main() -> Result<()> {
             .join("tandem"),
     };
     let (server, jwt, license) = start_server(tandem).await?;
+    if args.density > 0 {
+        density(&server, &jwt, &license, args.density, args.density_secs).await?;
+        if args.chromium {
+            // Let the density load's sockets close first.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let status = Command::new("node")
+                .arg("sdk-js/bench/latency.mjs")
+                .env("TANDEM_API", &server.base)
+                .env("TANDEM_TOKEN", &jwt)
+                .env("TANDEM_LICENSE", &license)
+                .status()
+                .context("running node sdk-js/bench/latency.mjs")?;
+            if !status.success() {
+                bail!("the Chromium latency run failed");
+            }
+        }
+        return Ok(());
+    }
     let pid = server.child.id();
     let http = reqwest::Client::new();
     let me: Value = http
@@ -406,6 +435,180 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
+/// A session joined by a freshly registered device: the device's stream socket and `agents`
+/// agent stream sockets.
+async fn joined_streams(
+    base: &str,
+    jwt: &str,
+    license: &str,
+    device_id: &str,
+    agents: usize,
+) -> Result<(Ws, Vec<Ws>)> {
+    let http = reqwest::Client::new();
+    let device: Value = http
+        .post(format!("{base}/api/1/devices/{device_id}"))
+        .header("X-CobrowseLicense", license)
+        .json(&json!({"device": {"platform": "web"}}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let device_token = device["device_token"].as_str().context("device token")?;
+    let session: Value = http
+        .post(format!("{base}/api/1/sessions"))
+        .bearer_auth(jwt)
+        .json(&json!({"agent": "me"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = session["id"].as_str().context("session id")?;
+    let joined = http
+        .put(format!("{base}/api/1/sessions/{id}"))
+        .header("X-CobrowseLicense", license)
+        .header("X-CobrowseDevice", device_id)
+        .bearer_auth(device_token)
+        .json(&json!({}))
+        .send()
+        .await?;
+    if !joined.status().is_success() {
+        bail!("the device could not join: {}", joined.status());
+    }
+    let ws_base = base.replacen("http", "ws", 1);
+    let mut sockets = Vec::new();
+    for _ in 0..agents {
+        let tokens: Value = http
+            .get(format!("{base}/api/1/sessions/{id}/tokens"))
+            .bearer_auth(jwt)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = tokens["stream_token"].as_str().context("stream token")?;
+        sockets.push(connect(&format!("{ws_base}/sockets/1/ws?"), token).await?);
+    }
+    let device = connect(
+        &format!(
+            "{ws_base}/sockets/1/ws?X-CobrowseLicense={license}&X-CobrowseDevice={device_id}\
+             &X-CobrowseSession={id}"
+        ),
+        device_token,
+    )
+    .await?;
+    Ok((device, sockets))
+}
+
+/// Co-browsing sessions at a realistic rate: each device sends a snapshot, then ~6 KB/s of
+/// recording events (ten 600-byte frames a second) to one agent. Prints server CPU per session
+/// (as sessions per vCPU), memory per session and the relay's added latency.
+async fn density(server: &Server, jwt: &str, license: &str, n: usize, secs: u64) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let pid = server.child.id();
+    let rss0 = rss_kib(pid)?;
+    let mut pairs = Vec::with_capacity(n);
+    let setup = Instant::now();
+    for i in 0..n {
+        let (device, mut agents) =
+            joined_streams(&server.base, jwt, license, &format!("d{i}"), 1).await?;
+        pairs.push((device, agents.remove(0)));
+    }
+    println!(
+        "density: {n} sessions (device + agent stream each) set up in {:.1} s",
+        setup.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (lat_tx, mut lat_rx) = mpsc::unbounded_channel::<f64>();
+    let snapshot = "s".repeat(50_000);
+    let pad = "p".repeat(520);
+    let mut tasks = Vec::new();
+    for (mut device, mut agent) in pairs {
+        let (stop, lat_tx) = (stop.clone(), lat_tx.clone());
+        tasks.push(tokio::spawn(async move {
+            while let Some(Ok(msg)) = agent.next().await {
+                if let Message::Binary(b) = msg {
+                    if let Some(at) = b.windows(3).position(|w| w == b"ts-") {
+                        let digits = &b[at + 3..(at + 23).min(b.len())];
+                        let end = digits
+                            .iter()
+                            .position(|c| !c.is_ascii_digit())
+                            .unwrap_or(digits.len());
+                        if let Ok(sent) = std::str::from_utf8(&digits[..end])
+                            .unwrap_or("")
+                            .parse::<u128>()
+                        {
+                            let now = started.elapsed().as_micros();
+                            let _ = lat_tx.send(now.saturating_sub(sent) as f64 / 1000.0);
+                        }
+                    }
+                }
+            }
+        }));
+        let (stop, snapshot, pad) = (stop.clone(), snapshot.clone(), pad.clone());
+        tasks.push(tokio::spawn(async move {
+            let meta = cbor(&json!({"event": "rrweb", "data": {"type": 4, "data": {"href": "https://shop.example/"}}}));
+            let full = cbor(&json!({"event": "rrweb", "data": {"type": 2, "data": {"node": snapshot}}}));
+            for frame in [meta, full] {
+                if device.send(Message::Binary(frame.into())).await.is_err() {
+                    return;
+                }
+            }
+            // Spread the sessions' ticks over the interval.
+            tokio::time::sleep(Duration::from_millis(rand_ms(100))).await;
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let ts = format!("ts-{}", started.elapsed().as_micros());
+                let frame = cbor(&json!({"event": "rrweb", "data": {"type": 3, "data": {"t": ts, "pad": pad}}}));
+                if device.send(Message::Binary(frame.into())).await.is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    drop(lat_tx);
+    // Warm up, then measure.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    while lat_rx.try_recv().is_ok() {}
+    let cpu0 = cpu_secs(pid)?;
+    let measured = Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let cpu = cpu_secs(pid)? - cpu0;
+    let wall = measured.elapsed().as_secs_f64();
+    let rss1 = rss_kib(pid)?;
+    stop.store(true, Ordering::Relaxed);
+    let mut lat = Vec::new();
+    while let Ok(l) = lat_rx.try_recv() {
+        lat.push(l);
+    }
+    lat.sort_by(f64::total_cmp);
+    let cores = cpu / wall;
+    println!(
+        "density: {n} sessions at ~6 KB/s each for {secs} s: server used {:.3} vCPU = {:.0} sessions \
+         per vCPU; memory {:.0} KiB per session (RSS, incl. a 50 KB snapshot replay) = {:.0} sessions \
+         per GiB; relay latency device→agent p50 {:.2} ms, p99 {:.2} ms over {} frames",
+        cores,
+        n as f64 / cores.max(1e-6),
+        rss1.saturating_sub(rss0) as f64 / n as f64,
+        1024.0 * 1024.0 / (rss1.saturating_sub(rss0) as f64 / n as f64).max(1e-6),
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        lat.len()
+    );
+    for t in tasks {
+        t.abort();
+    }
+    Ok(())
+}
+
+/// A pseudo-random number of milliseconds below `max` (spreading start times; no crate needed).
+fn rand_ms(max: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    nanos % max
+}
+
 struct RelayLoad {
     secs: u64,
     /// Bytes per frame on the wire (the message the producer sends).
@@ -488,58 +691,7 @@ async fn tandem_relay(
     license: &str,
     load: &RelayLoad,
 ) -> Result<RelayResult> {
-    let http = reqwest::Client::new();
-    let base = &server.base;
-    let device: Value = http
-        .post(format!("{base}/api/1/devices/bench-device"))
-        .header("X-CobrowseLicense", license)
-        .json(&json!({"device": {"platform": "web"}}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let device_token = device["device_token"].as_str().context("device token")?;
-    let session: Value = http
-        .post(format!("{base}/api/1/sessions"))
-        .bearer_auth(jwt)
-        .json(&json!({"agent": "me"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id = session["id"].as_str().context("session id")?;
-    let joined = http
-        .put(format!("{base}/api/1/sessions/{id}"))
-        .header("X-CobrowseLicense", license)
-        .header("X-CobrowseDevice", "bench-device")
-        .bearer_auth(device_token)
-        .json(&json!({}))
-        .send()
-        .await?;
-    if !joined.status().is_success() {
-        bail!("the device could not join: {}", joined.status());
-    }
-    let ws_base = base.replacen("http", "ws", 1);
-    let mut agents = Vec::new();
-    for _ in 0..4 {
-        let tokens: Value = http
-            .get(format!("{base}/api/1/sessions/{id}/tokens"))
-            .bearer_auth(jwt)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let token = tokens["stream_token"].as_str().context("stream token")?;
-        agents.push(connect(&format!("{ws_base}/sockets/1/ws?"), token).await?);
-    }
-    let producer = connect(
-        &format!(
-            "{ws_base}/sockets/1/ws?X-CobrowseLicense={license}&X-CobrowseDevice=bench-device\
-             &X-CobrowseSession={id}"
-        ),
-        device_token,
-    )
-    .await?;
+    let (producer, agents) = joined_streams(&server.base, jwt, license, "bench-device", 4).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     // A CBOR frame of exactly `payload` bytes: {event: "frame", data: <bytes>}.
     let mut frame = cbor(&json!({"event": "frame", "data": ""}));

@@ -31,13 +31,15 @@ let replayer: Replayer | null = null
 let ended = false
 
 function onRrweb (event: any): void {
+  // Events are played as they arrive: re-stamped with the agent's clock, so neither the
+  // customer's clock nor how late the first event came (the page's socket still connecting, a
+  // catch-up from the server's replay) delays everything after it.
+  const live = { ...event, timestamp: Date.now() }
   if (!replayer) {
-    // Live mode starts from the first event; the full snapshot the customer sends on request
-    // (`sync`) brings a newcomer the current page.
     replayer = new Replayer([], { root: screen, liveMode: true, mouseTail: false })
-    replayer.startLive(event.timestamp)
+    replayer.startLive(live.timestamp - 1)
   }
-  replayer.addEvent(event)
+  replayer.addEvent(live)
 }
 
 function onSession (s: any): void {

@@ -244,7 +244,11 @@ export class Tandem extends EventTarget {
       blockClass: ui.serviceClass,
       blockSelector: this.#redaction,
       maskInputOptions: { password: true },
-      sampling: { mousemove: 50 }
+      // Pointer positions every 50 ms, sent every 50 ms (rrweb batches them for 500 ms by
+      // default, which agents see as a lagging pointer).
+      sampling: { mousemove: 50, mousemoveCallback: 50 },
+      // A fresh snapshot every two minutes keeps the server's replay for late joiners short.
+      checkoutEveryNms: 120_000
     }) ?? null
   }
 
