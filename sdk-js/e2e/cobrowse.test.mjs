@@ -244,3 +244,25 @@ test('the session carries on when the customer moves to another page of the site
   assert.match(await agent.textContent('#status'), /Connected/)
   await customer.evaluate(() => window.tandem.end())
 })
+
+test('9-digit token flow: the token travels over a chat adapter and opens the session', async () => {
+  const { page: customer } = await customerPage()
+  const message = await customer.evaluate(async () => {
+    let said = null
+    const chat = {
+      initializeAsync: async () => {},
+      isAgentConnected: () => true,
+      sendSessionToken: (m) => { said = m }
+    }
+    await window.tandem.startSession(chat)
+    return said
+  })
+  const sid = /^\{start:(\d{9})\}$/.exec(message)?.[1]
+  assert.ok(sid, `the chat got ${message}`)
+  const agent = await (await browser().newContext()).newPage()
+  await agent.goto(`${api}/agent?token=${encodeURIComponent(token)}#sid=${sid}`)
+  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
+  await agent.frameLocator('#screen iframe').locator('#headline').waitFor({ timeout: 15_000 })
+  await customer.evaluate(() => window.tandem.end())
+  await agent.waitForSelector('#status:has-text("Session ended")', { timeout: 10_000 })
+})

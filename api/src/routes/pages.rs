@@ -86,7 +86,8 @@ pub async fn viewer(Path(_id): Path<String>) -> Response {
 }
 
 /// `/code?token=<JWT>` (the agent enters a 6-digit code) and `/connect?filter_<k>=<v>&token=…`
-/// (the agent reaches a customer's device by custom data): pages of the viewer itself.
+/// (the agent reaches a customer's device by custom data) and `/agent#sid=<9-digit token>&…`
+/// (a session token from a chat): pages of the viewer itself.
 pub async fn code() -> Response {
     html(VIEWER, Some(VIEWER_CSP))
 }

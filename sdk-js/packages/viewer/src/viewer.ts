@@ -14,7 +14,9 @@ function status (text: string): void {
 
 const params = new URLSearchParams(location.search)
 const token = params.get('token') ?? ''
-const sessionId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '')
+/** `/session/<id>`, or the agent page `/agent#sid=<9-digit token>` (a token from a chat). */
+const sid = new URLSearchParams(location.hash.slice(1)).get('sid') ?? ''
+const sessionId = sid || decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '')
 
 async function api<T = any> (method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(path, {
@@ -141,7 +143,10 @@ async function connectDevice (): Promise<void> {
 }
 
 const route = location.pathname.replace(/\/$/, '')
-if (route === '/code') {
+if (route === '/agent' && !/^\d{9}$/.test(sid)) {
+  endButton.hidden = true
+  status('Open this page with #sid=<the 9-digit session token>')
+} else if (route === '/code') {
   codeForm()
 } else if (route === '/connect') {
   connectDevice().catch((e) => status(`Could not connect: ${(e as Error).message}`))

@@ -27,9 +27,24 @@ export interface StartOptions {
  */
 const DEFAULT_REDACTION = ['input[type="hidden"]', 'input[autocomplete^="cc-"]', '[data-tandem-redact]']
 
+/**
+ * Carries a session's 9-digit token to the agent over another channel (a chat, say). Tandem
+ * sends it as `{start:123456789}`; the agent side reads it with `parseStartMessage`.
+ */
+export interface MediaAdapter {
+  /** Gets the channel ready (open the chat widget, say). */
+  initializeAsync (): Promise<void>
+  /** Whether an agent is on the other end to receive the token. */
+  isAgentConnected (): boolean
+  /** Sends the message carrying the token. */
+  sendSessionToken (message: string): void | Promise<void>
+}
+
 export interface SessionResource {
   id: string
   code?: string | null
+  /** The 9-digit token an agent can open the session with (`#sid=`), while it is live. */
+  access_token?: string | null
   state: 'pending' | 'authorizing' | 'active' | 'ended'
   control_token: string
   agent?: { name: string } | null
@@ -133,6 +148,21 @@ export class Tandem extends EventTarget {
     this.#track(s)
     if (this.#builtInUI && s.code) ui.showCode(s.code)
     return s.code ?? ''
+  }
+
+  /**
+   * Creates a session and returns its 9-digit token; with a media adapter whose agent is
+   * connected, also sends `{start:<token>}` through it.
+   */
+  async startSession (adapter?: MediaAdapter): Promise<string> {
+    const s = await this.#api.request<SessionResource>('POST', '/api/1/sessions', {})
+    this.#track(s)
+    const token = s.access_token ?? ''
+    if (adapter) {
+      await adapter.initializeAsync()
+      if (adapter.isAgentConnected()) await adapter.sendSessionToken(`{start:${token}}`)
+    }
+    return token
   }
 
   /** Ends the current session. */
