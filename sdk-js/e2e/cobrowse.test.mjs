@@ -266,3 +266,21 @@ test('9-digit token flow: the token travels over a chat adapter and opens the se
   await customer.evaluate(() => window.tandem.end())
   await agent.waitForSelector('#status:has-text("Session ended")', { timeout: 10_000 })
 })
+
+test('the viewer fits the page, shows its latency, and can leave without ending', async () => {
+  const { customer, agent } = await activeSession()
+  await agent.setViewportSize({ width: 640, height: 420 })
+  await agent.waitForFunction(() => {
+    const scale = Number(document.querySelector('#screen .replayer-wrapper')?.dataset.scale)
+    return scale > 0 && scale < 1
+  }, null, { timeout: 10_000 })
+  await agent.waitForSelector('#latency:has-text("ms")', { timeout: 10_000 })
+  await agent.click('#leave')
+  await agent.waitForSelector('#status:has-text("You left")')
+  // The customer's session goes on.
+  await customer.waitForTimeout(500)
+  const state = await customer.evaluate(() => window.tandem.session?.state)
+  assert.equal(state, 'active')
+  assert.equal(await customer.locator('#tandem-banner').count(), 1)
+  await customer.evaluate(() => window.tandem.end())
+})

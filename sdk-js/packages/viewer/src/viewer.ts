@@ -7,6 +7,19 @@ import { decode, encode } from 'cbor-x'
 const statusEl = document.getElementById('status') as HTMLElement
 const screen = document.getElementById('screen') as HTMLElement
 const endButton = document.getElementById('end') as HTMLButtonElement
+const leaveButton = document.getElementById('leave') as HTMLButtonElement
+const latencyEl = document.getElementById('latency') as HTMLElement
+
+/** The customer's viewport, scaled down to fit the agent's window (never up). */
+let viewport = { width: 0, height: 0 }
+function fit (): void {
+  const wrapper = screen.querySelector('.replayer-wrapper') as HTMLElement | null
+  if (!wrapper || !viewport.width) return
+  const scale = Math.min(1, screen.clientWidth / viewport.width, screen.clientHeight / viewport.height)
+  wrapper.style.transform = `scale(${scale})`
+  wrapper.dataset.scale = String(scale)
+}
+window.addEventListener('resize', fit)
 
 function status (text: string): void {
   statusEl.textContent = text
@@ -39,6 +52,10 @@ function onRrweb (event: any): void {
   const live = { ...event, timestamp: Date.now() }
   if (!replayer) {
     replayer = new Replayer([], { root: screen, liveMode: true, mouseTail: false })
+    replayer.on('resize', (size: any) => {
+      viewport = { width: size.width, height: size.height }
+      fit()
+    })
     replayer.startLive(live.timestamp - 1)
   }
   replayer.addEvent(live)
@@ -49,6 +66,7 @@ function onSession (s: any): void {
     ended = true
     status(`Session ended (${s.ended_reason ?? 'ended'})`)
     endButton.disabled = true
+    leaveButton.disabled = true
   } else if (s.state === 'authorizing') {
     status('Waiting for the customer to accept…')
   } else if (s.state === 'active') {
@@ -76,14 +94,33 @@ async function connect (): Promise<void> {
   ws.binaryType = 'arraybuffer'
   let id = 0
   const send = (event: string, data?: unknown): void => { ws.send(encode({ event, id: ++id, data })) }
-  ws.onopen = () => send('sync', { type: 'Sync', id: String(Math.random()) })
+  let probe: ReturnType<typeof setInterval> | undefined
+  let left = false
+  ws.onopen = () => {
+    send('sync', { type: 'Sync', id: String(Math.random()) })
+    // Round trips to the server, shown next to the status.
+    const ping = (): void => send('probe', { timestamp: Date.now() })
+    ping()
+    probe = setInterval(ping, 3000)
+  }
   ws.onmessage = (e) => {
     const msg = decode(new Uint8Array(e.data as ArrayBuffer))
     if (msg?.event === 'rrweb') onRrweb(msg.data)
     if (msg?.event === 'session') onSession(msg.data)
+    if (msg?.event === 'alive') latencyEl.textContent = `${Date.now() - msg.data.timestamp} ms`
   }
   ws.onclose = (e) => {
-    if (!ended) status(e.code === 4004 ? 'Session ended' : `Disconnected (${e.code})`)
+    clearInterval(probe)
+    latencyEl.textContent = ''
+    if (!ended && !left) status(e.code === 4004 ? 'Session ended' : `Disconnected (${e.code})`)
+  }
+  leaveButton.onclick = () => {
+    // Leave without ending: the customer's session goes on for the other agents.
+    left = true
+    ws.close(1000)
+    status('You left the session; it goes on without you')
+    endButton.disabled = true
+    leaveButton.disabled = true
   }
   endButton.onclick = async () => {
     onSession(await api('PUT', `/api/1/sessions/${s.id}`, { state: 'ended' }))
@@ -93,6 +130,7 @@ async function connect (): Promise<void> {
 /** `/code`: the agent types the customer's 6-digit code and opens that session. */
 function codeForm (): void {
   endButton.hidden = true
+  leaveButton.hidden = true
   status('Enter the code the customer reads to you')
   const form = document.createElement('form')
   const input = document.createElement('input')
@@ -122,6 +160,7 @@ function codeForm (): void {
  */
 async function connectDevice (): Promise<void> {
   endButton.hidden = true
+  leaveButton.hidden = true
   const filters = new URLSearchParams()
   for (const [k, v] of params) if (k.startsWith('filter_')) filters.append(k, v)
   if ([...filters].length === 0) return status('Add filter_<key>=<value> to find the customer')
@@ -145,6 +184,7 @@ async function connectDevice (): Promise<void> {
 const route = location.pathname.replace(/\/$/, '')
 if (route === '/agent' && !/^\d{9}$/.test(sid)) {
   endButton.hidden = true
+  leaveButton.hidden = true
   status('Open this page with #sid=<the 9-digit session token>')
 } else if (route === '/code') {
   codeForm()
