@@ -10,4 +10,6 @@ await build({ ...common, entryPoints: ['packages/web/src/global.ts'], format: 'i
 await build({ ...common, entryPoints: ['packages/web/src/index.ts'], format: 'esm', outfile: `${out}tandem.mjs` })
 await build({ ...common, entryPoints: ['packages/viewer/src/viewer.ts'], format: 'iife', outfile: `${out}viewer.js` })
 await build({ ...common, entryPoints: ['packages/web/src/demo.ts'], format: 'iife', outfile: `${out}demo.js` })
+// Not served: the recorder as the SDK configures it, for bench/recorder.mjs.
+await build({ ...common, entryPoints: ['bench/recorder-entry.ts'], format: 'iife', outfile: `${out}bench-recorder.js` })
 await copyFile(new URL('./node_modules/@rrweb/replay/dist/style.css', import.meta.url), `${out}viewer.css`)

@@ -108,11 +108,27 @@ export async function start (options: StartOptions): Promise<Tandem> {
     api.device = { id, token: reg?.device_token ?? '' }
     try { localStorage.setItem(STORAGE, JSON.stringify(api.device)) } catch {}
   }
-  const redaction = [...DEFAULT_REDACTION, ...(reg?.redaction_selectors ?? []), ...(options.redactionSelectors ?? [])]
+  const redaction = [...(reg?.redaction_selectors ?? []), ...(options.redactionSelectors ?? [])]
     .filter(validSelector)
   const tandem = new Tandem(api, options, redaction)
   await tandem.resume()
   return tandem
+}
+
+/** How the SDK runs rrweb's recorder, given the joined redaction selectors. */
+export function recordOptions (redaction: string) {
+  return {
+    // Redacted elements are recorded as empty boxes of the same size: their text, values,
+    // attributes, shadow roots and frames are never read into an event.
+    blockClass: ui.serviceClass,
+    blockSelector: [...DEFAULT_REDACTION, redaction].filter(Boolean).join(', '),
+    maskInputOptions: { password: true },
+    // Pointer positions every 50 ms, sent every 50 ms (rrweb batches them for 500 ms by
+    // default, which agents see as a lagging pointer).
+    sampling: { mousemove: 50, mousemoveCallback: 50 },
+    // A fresh snapshot every two minutes keeps the server's replay for late joiners short.
+    checkoutEveryNms: 120_000
+  }
 }
 
 export class Tandem extends EventTarget {
@@ -268,17 +284,8 @@ export class Tandem extends EventTarget {
     // Each page load in a session is a visit the agent (and the session's history) can follow.
     stream.send('page', { url: location.href, title: document.title })
     this.#stopRecording = record({
-      emit: (e) => stream.send('rrweb', e),
-      // Redacted elements are recorded as empty boxes of the same size: their text, values,
-      // attributes, shadow roots and frames are never read into an event.
-      blockClass: ui.serviceClass,
-      blockSelector: this.#redaction,
-      maskInputOptions: { password: true },
-      // Pointer positions every 50 ms, sent every 50 ms (rrweb batches them for 500 ms by
-      // default, which agents see as a lagging pointer).
-      sampling: { mousemove: 50, mousemoveCallback: 50 },
-      // A fresh snapshot every two minutes keeps the server's replay for late joiners short.
-      checkoutEveryNms: 120_000
+      ...recordOptions(this.#redaction),
+      emit: (e) => stream.send('rrweb', e)
     }) ?? null
   }
 
