@@ -56,6 +56,15 @@ pub enum AccountCommand {
     },
     /// List accounts.
     List,
+    /// Change an account's settings: a JSON object merged over the current ones, e.g.
+    /// '{"asset_origins": ["https://shop.example"], "redaction_selectors": [".card"]}'.
+    Update {
+        /// Account id or license key.
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        settings: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -130,6 +139,25 @@ pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
             json!(store.create_account(&name, &settings).await?)
         }
         Command::Account(AccountCommand::List) => json!(store.accounts().await?),
+        Command::Account(AccountCommand::Update { account, settings }) => {
+            let account = find_account(store.as_ref(), &account).await?;
+            let patch: serde_json::Value =
+                serde_json::from_str(&settings).context("--settings must be a JSON object")?;
+            let serde_json::Value::Object(patch) = patch else {
+                bail!("--settings must be a JSON object");
+            };
+            let mut merged = serde_json::to_value(&account.settings)?;
+            for (k, v) in patch {
+                merged[k] = v;
+            }
+            let settings: AccountSettings = serde_json::from_value(merged)
+                .context("invalid settings (unknown key or wrong type)")?;
+            json!(
+                store
+                    .update_account_settings(&account.id, &settings)
+                    .await?
+            )
+        }
         Command::Keys(KeysCommand::Generate { account }) => {
             let account = find_account(store.as_ref(), &account).await?;
             let key = keys::generate(&account.id)?;

@@ -22,6 +22,9 @@ pub struct AccountSettings {
     pub unredaction_selectors: Vec<String>,
     /// Origins (glob patterns) allowed to embed the viewer and open sockets from a browser.
     pub trusted_origins: Vec<String>,
+    /// Origins (`https://shop.example`, `https://*.cdn.example`) the agent's viewer may load the
+    /// customer's images, fonts and styles from. Nothing else is fetched while replaying.
+    pub asset_origins: Vec<String>,
 }
 
 impl Default for AccountSettings {
@@ -33,6 +36,7 @@ impl Default for AccountSettings {
             redaction_selectors: vec![],
             unredaction_selectors: vec![],
             trusted_origins: vec![],
+            asset_origins: vec![],
         }
     }
 }

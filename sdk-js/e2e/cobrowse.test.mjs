@@ -284,3 +284,32 @@ test('the viewer fits the page, shows its latency, and can leave without ending'
   assert.equal(await customer.locator('#tandem-banner').count(), 1)
   await customer.evaluate(() => window.tandem.end())
 })
+
+test('the viewer fetches the customer\'s assets only from origins the account allows', async () => {
+  const { customer, agent, screen } = await activeSession()
+  // A request the page's policy refuses never leaves the browser; Chromium still reports it,
+  // as failed with reason "csp". Anything else for a foreign host is a leak.
+  const foreign = []
+  const blocked = []
+  agent.on('request', (r) => { if (!r.url().startsWith(api) && !r.url().startsWith('data:')) foreign.push(r.url()) })
+  agent.on('requestfailed', (r) => {
+    if (/^csp$|BLOCKED_BY_CSP/.test(r.failure()?.errorText ?? '')) blocked.push(r.url())
+  })
+  await customer.evaluate(() => {
+    const img = document.createElement('img')
+    img.id = 'tracker'
+    img.src = 'http://127.0.0.2:9/pixel.png'
+    document.body.appendChild(img)
+    const style = document.createElement('div')
+    style.id = 'bg'
+    style.setAttribute('style', 'background-image: url(http://127.0.0.3:9/bg.png); width: 10px; height: 10px')
+    document.body.appendChild(style)
+  })
+  await screen.locator('#tracker').waitFor({ state: 'attached', timeout: 10_000 })
+  await screen.locator('#bg').waitFor({ state: 'attached', timeout: 10_000 })
+  await agent.waitForTimeout(500)
+  // The account allows http://127.0.0.2:9 (the Rust test sets it) and nothing else.
+  assert.deepEqual(foreign.filter((u) => !blocked.includes(u)), ['http://127.0.0.2:9/pixel.png'])
+  assert.deepEqual(blocked, ['http://127.0.0.3:9/bg.png'])
+  await customer.evaluate(() => window.tandem.end())
+})

@@ -1,7 +1,9 @@
 //! Pages and scripts the server serves to browsers: the web SDK and viewer bundles (built from
 //! `sdk-js/` into `assets_dir`), the agent viewer at `/session/:id` and the demo customer page.
 
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -20,14 +22,42 @@ const ASSETS: &[(&str, &str)] = &[
     ("demo.js", "text/javascript; charset=utf-8"),
 ];
 
-/// What the viewer may load: its own script and styles, the customer's images and fonts, its
-/// own API. No inline or foreign script runs, whatever the customer's DOM holds, and the page
-/// can only be framed by the server itself (embedding by trusted origins comes with the bridge).
-const VIEWER_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline' \
-     https: http:; img-src 'self' data: blob: https: http:; font-src 'self' data: https: http:; \
-     media-src 'self' data: blob: https: http:; connect-src 'self'; frame-src 'self'; \
-     child-src 'self'; base-uri 'none'; form-action 'none'; object-src 'none'; \
-     frame-ancestors 'self'";
+/// What the viewer may load: its own script and styles, its own API, and the customer's images,
+/// fonts and styles only from the account's `asset_origins`. No inline or foreign script runs,
+/// whatever the customer's DOM holds, no request leaves for a host the account has not allowed,
+/// and the page can only be framed by the server itself (trusted embedders come with the bridge).
+fn viewer_csp(asset_origins: &[String]) -> String {
+    let assets: String = asset_origins
+        .iter()
+        .filter(|o| valid_origin(o))
+        .map(|o| format!(" {o}"))
+        .collect();
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'{assets}; \
+         img-src 'self' data: blob:{assets}; font-src 'self' data:{assets}; \
+         media-src 'self' data: blob:{assets}; connect-src 'self'; frame-src 'self'; \
+         child-src 'self'; base-uri 'none'; form-action 'none'; object-src 'none'; \
+         frame-ancestors 'self'"
+    )
+}
+
+/// `scheme://host[:port]`, the host possibly starting with `*.`: nothing that could smuggle
+/// another directive into the policy.
+fn valid_origin(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let host = rest.strip_prefix("*.").unwrap_or(rest);
+    let (host, port) = host.split_once(':').unwrap_or((host, ""));
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && port.chars().all(|c| c.is_ascii_digit())
+}
 
 pub async fn asset(State(app): State<AppState>, Path(name): Path<String>) -> Response {
     let Some((_, content_type)) = ASSETS.iter().find(|(file, _)| *file == name) else {
@@ -56,7 +86,7 @@ pub async fn asset(State(app): State<AppState>, Path(name): Path<String>) -> Res
     }
 }
 
-fn html(body: &'static str, csp: Option<&'static str>) -> Response {
+fn html(body: &'static str, csp: Option<String>) -> Response {
     let mut res = (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -72,27 +102,77 @@ fn html(body: &'static str, csp: Option<&'static str>) -> Response {
     );
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     if let Some(csp) = csp {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(csp),
-        );
+        if let Ok(value) = HeaderValue::from_str(&csp) {
+            h.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
     }
     res
 }
 
+/// The viewer page, with the policy of the account whose JWT is in `?token=` (without a valid
+/// token, nothing but the server itself).
+async fn viewer_page(app: &AppState, query: &Query<HashMap<String, String>>) -> Response {
+    let origins = match query.get("token") {
+        Some(token) => match app.verify_jwt(token).await {
+            Ok(caller) => caller.account().settings.asset_origins.clone(),
+            Err(_) => vec![],
+        },
+        None => vec![],
+    };
+    html(VIEWER, Some(viewer_csp(&origins)))
+}
+
 /// `/session/:id?token=<JWT>`: the agent viewer.
-pub async fn viewer(Path(_id): Path<String>) -> Response {
-    html(VIEWER, Some(VIEWER_CSP))
+pub async fn viewer(
+    State(app): State<AppState>,
+    Path(_id): Path<String>,
+    query: Query<HashMap<String, String>>,
+) -> Response {
+    viewer_page(&app, &query).await
 }
 
 /// `/code?token=<JWT>` (the agent enters a 6-digit code) and `/connect?filter_<k>=<v>&token=…`
 /// (the agent reaches a customer's device by custom data) and `/agent#sid=<9-digit token>&…`
 /// (a session token from a chat): pages of the viewer itself.
-pub async fn code() -> Response {
-    html(VIEWER, Some(VIEWER_CSP))
+pub async fn code(State(app): State<AppState>, query: Query<HashMap<String, String>>) -> Response {
+    viewer_page(&app, &query).await
 }
 
 /// `/demo?license=<key>`: a customer page with the SDK on it.
 pub async fn demo() -> Response {
     html(DEMO, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_origins_reach_the_policy() {
+        for ok in [
+            "https://shop.example",
+            "http://127.0.0.1:8080",
+            "https://*.cdn.example",
+        ] {
+            assert!(valid_origin(ok), "{ok}");
+        }
+        for bad in [
+            "shop.example",
+            "https://shop.example/path",
+            "https://a.example; script-src *",
+            "https://",
+            "javascript:alert(1)",
+            "https://a b",
+            "*",
+        ] {
+            assert!(!valid_origin(bad), "{bad}");
+        }
+        let csp = viewer_csp(&[
+            "https://shop.example".into(),
+            "https://x; script-src *".into(),
+        ]);
+        assert!(csp.contains("img-src 'self' data: blob: https://shop.example;"));
+        assert!(!csp.contains("script-src *"));
+        assert!(viewer_csp(&[]).contains("img-src 'self' data: blob:;"));
+    }
 }
