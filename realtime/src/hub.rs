@@ -178,11 +178,15 @@ impl Hub {
     pub async fn shutdown(&self, grace: Duration) {
         let _ = self.stop.send(true);
         let deadline = tokio::time::Instant::now() + grace;
-        while self.open.load(Ordering::Acquire) > 0 {
-            if tokio::time::timeout_at(deadline, self.closed.notified())
-                .await
-                .is_err()
-            {
+        loop {
+            // Register for the wake-up before looking, so a close in between is not missed.
+            let closed = self.closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if self.open.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, closed).await.is_err() {
                 tracing::warn!(
                     open = self.open.load(Ordering::Acquire),
                     "sockets still open at the end of the shutdown grace period"

@@ -360,10 +360,11 @@ async fn finish(peer: &Peer, frame: Bytes) {
     let _ = tokio::time::timeout(CLOSE_GRACE, drain).await;
 }
 
-/// Reads what the kernel has for this socket into `reader`. `Ok(false)` at end of stream.
+/// Reads what the kernel has for this socket into `reader`, at most 64 KiB at a time (what was
+/// read is parsed, and limits enforced, before more is taken). `Ok(false)` at end of stream.
 fn read_available(stream: &TcpStream, reader: &mut Reader) -> std::io::Result<bool> {
     let mut chunk = [0u8; 4096];
-    loop {
+    for _ in 0..16 {
         match stream.try_read(&mut chunk) {
             Ok(0) => return Ok(false),
             Ok(n) => {
@@ -376,6 +377,7 @@ fn read_available(stream: &TcpStream, reader: &mut Reader) -> std::io::Result<bo
             Err(e) => return Err(e),
         }
     }
+    Ok(true)
 }
 
 async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, Refusal>) {
