@@ -53,6 +53,9 @@ pub struct Config {
     pub socket_max_subscriptions: usize,
     /// Frames queued for one socket before it is closed as too slow (close code 4008).
     pub socket_queue_frames: usize,
+    /// How long a stream token from `/sessions/:id/tokens` lasts; a stream socket is closed with
+    /// 4002 when its token expires (clients fetch a new one and reconnect).
+    pub stream_token_ttl_secs: u64,
     /// Bytes of recording kept per session so that agents who join late see the page at once.
     pub session_replay_bytes: usize,
     /// Where the built web SDK and viewer bundles are (`make sdk` builds them there).
@@ -81,6 +84,7 @@ impl Default for Config {
             socket_max_message_bytes: 64 * 1024,
             socket_max_subscriptions: 1000,
             socket_queue_frames: 256,
+            stream_token_ttl_secs: 3600,
             session_replay_bytes: 8 * 1024 * 1024,
             assets_dir: "sdk-js/dist".into(),
         }
@@ -186,6 +190,9 @@ impl Config {
         }
         if self.socket_max_subscriptions == 0 {
             return bad("socket_max_subscriptions", "must be at least 1");
+        }
+        if self.stream_token_ttl_secs == 0 {
+            return bad("stream_token_ttl_secs", "must be at least 1");
         }
         if self.socket_queue_frames < 8 {
             return bad("socket_queue_frames", "must be at least 8");

@@ -17,7 +17,6 @@ use crate::extract::{enum_field, string_field, JsonObject, QueryPairs};
 use crate::AppState;
 
 const TOGGLES: &str = "off, requested, rejected, on";
-const STREAM_TOKEN_TTL_SECS: i64 = 3600;
 
 fn agent_me(body: &Map<String, Value>) -> ApiResult<bool> {
     match body.get("agent") {
@@ -131,6 +130,7 @@ pub async fn tokens(
         unreachable!("AgentAuth only yields agents")
     };
     let token = secrets::bearer_token();
+    let ttl = app.config().stream_token_ttl_secs as i64 * 1_000_000;
     service
         .store()
         .add_stream_token(&StreamToken {
@@ -138,12 +138,12 @@ pub async fn tokens(
             account_id: session.account_id.clone(),
             session_id: session.id.clone(),
             user_id: user.id.clone(),
-            expires: time::now() + STREAM_TOKEN_TTL_SECS * 1_000_000,
+            expires: time::now() + ttl,
         })
         .await?;
     Ok(Json(json!({
         "stream_token": token,
         "stream_url": format!("{}/", app.public_base()),
-        "expires": time::to_rfc3339(time::now() + STREAM_TOKEN_TTL_SECS * 1_000_000),
+        "expires": time::to_rfc3339(time::now() + ttl),
     })))
 }

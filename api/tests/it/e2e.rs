@@ -119,3 +119,15 @@ async fn an_abandoned_session_times_out() {
     chromium_suite("inactivity.test.mjs", suite_env(&server.base, &t)).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_viewer_reconnects_when_its_token_expires() {
+    let server = Server::start_with(Backend::Sqlite, |c| {
+        with_assets(c);
+        c.stream_token_ttl_secs = 3;
+    })
+    .await;
+    let t = tenant(&server).await;
+    chromium_suite("reconnect.test.mjs", suite_env(&server.base, &t)).await;
+    server.stop().await;
+}

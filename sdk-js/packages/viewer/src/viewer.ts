@@ -86,38 +86,53 @@ async function connect (): Promise<void> {
   }
   onSession(s)
   if (s.state === 'ended') return
-  const tokens = await api('GET', `/api/1/sessions/${s.id}/tokens`)
-  const url = new URL('sockets/1/ws', new URL(tokens.stream_url, location.href))
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
-  const bearer = btoa(tokens.stream_token).replace(/=+$/, '')
-  const ws = new WebSocket(url, ['cbor', `cbio.http.headers.authorization.bearer.${bearer}`])
-  ws.binaryType = 'arraybuffer'
-  let id = 0
-  const send = (event: string, data?: unknown): void => { ws.send(encode({ event, id: ++id, data })) }
-  let probe: ReturnType<typeof setInterval> | undefined
   let left = false
-  ws.onopen = () => {
-    send('sync', { type: 'Sync', id: String(Math.random()) })
-    // Round trips to the server, shown next to the status.
-    const ping = (): void => send('probe', { timestamp: Date.now() })
-    ping()
-    probe = setInterval(ping, 3000)
+  let ws: WebSocket | null = null
+  let attempt = 0
+  /** Opens the session's stream with a fresh token; reconnects (and catches up) if it drops. */
+  const open = async (): Promise<void> => {
+    const tokens = await api('GET', `/api/1/sessions/${s.id}/tokens`)
+    const url = new URL('sockets/1/ws', new URL(tokens.stream_url, location.href))
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
+    const bearer = btoa(tokens.stream_token).replace(/=+$/, '')
+    const socket = new WebSocket(url, ['cbor', `cbio.http.headers.authorization.bearer.${bearer}`])
+    socket.binaryType = 'arraybuffer'
+    ws = socket
+    let id = 0
+    const send = (event: string, data?: unknown): void => { socket.send(encode({ event, id: ++id, data })) }
+    let probe: ReturnType<typeof setInterval> | undefined
+    socket.onopen = () => {
+      if (attempt > 0 && !ended) status('Connected')
+      attempt = 0
+      send('sync', { type: 'Sync', id: String(Math.random()) })
+      // Round trips to the server, shown next to the status.
+      const ping = (): void => send('probe', { timestamp: Date.now() })
+      ping()
+      probe = setInterval(ping, 3000)
+    }
+    socket.onmessage = (e) => {
+      const msg = decode(new Uint8Array(e.data as ArrayBuffer))
+      if (msg?.event === 'rrweb') onRrweb(msg.data)
+      if (msg?.event === 'session') onSession(msg.data)
+      if (msg?.event === 'alive') latencyEl.textContent = `${Date.now() - msg.data.timestamp} ms`
+    }
+    socket.onclose = (e) => {
+      clearInterval(probe)
+      latencyEl.textContent = ''
+      if (ended || left) return
+      if (e.code === 4004) return status('Session ended')
+      // Token expired (4002), server restart (1001), network: reconnect with a fresh token.
+      attempt += 1
+      status(`Reconnecting… (${e.code})`)
+      const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))
+      setTimeout(() => { open().catch((err) => status(`Disconnected: ${(err as Error).message}`)) }, delay)
+    }
   }
-  ws.onmessage = (e) => {
-    const msg = decode(new Uint8Array(e.data as ArrayBuffer))
-    if (msg?.event === 'rrweb') onRrweb(msg.data)
-    if (msg?.event === 'session') onSession(msg.data)
-    if (msg?.event === 'alive') latencyEl.textContent = `${Date.now() - msg.data.timestamp} ms`
-  }
-  ws.onclose = (e) => {
-    clearInterval(probe)
-    latencyEl.textContent = ''
-    if (!ended && !left) status(e.code === 4004 ? 'Session ended' : `Disconnected (${e.code})`)
-  }
+  await open()
   leaveButton.onclick = () => {
     // Leave without ending: the customer's session goes on for the other agents.
     left = true
-    ws.close(1000)
+    ws?.close(1000)
     status('You left the session; it goes on without you')
     endButton.disabled = true
     leaveButton.disabled = true
