@@ -282,10 +282,9 @@ pub async fn bootstrap(
     );
     println!(
         "\nFirst account created. License key: {license}\nAdministrator token (valid 1 hour):\n{token}\n\n\
-         Customer demo page: {public_base}/demo?license={license}\n\
-         Click \"Get a support code\" there, then open the session as the agent:\n  \
-         curl -H 'Authorization: Bearer <token>' {public_base}/api/1/sessions/<code>   (gives the id)\n  \
-         {public_base}/session/<id>?token=<token>\n",
+         Co-browse between two browser tabs:\n  \
+         customer: {public_base}/demo?license={license}   (click \"Get a support code\")\n  \
+         agent:    {public_base}/code?token={token}&end_action=code   (enter the code)\n",
         license = account.license_key
     );
     Ok(())

@@ -313,3 +313,18 @@ test('the viewer fetches the customer\'s assets only from origins the account al
   assert.deepEqual(blocked, ['http://127.0.0.3:9/bg.png'])
   await customer.evaluate(() => window.tandem.end())
 })
+
+test('end_action=code takes the agent back to the code page when the session ends', async () => {
+  const { page: customer } = await customerPage()
+  const code = await readCode(customer)
+  const agent = await (await browser().newContext()).newPage()
+  await agent.goto(`${api}/code?token=${encodeURIComponent(token)}&end_action=code`)
+  await agent.fill('#code', code)
+  await agent.click('#open')
+  await agent.waitForURL(/\/session\/.*end_action=code/, { timeout: 10_000 })
+  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
+  await agent.frameLocator('#screen iframe').locator('#headline').waitFor({ timeout: 15_000 })
+  await customer.evaluate(() => window.tandem.end())
+  await agent.waitForURL(/\/code\?/, { timeout: 10_000 })
+  await agent.waitForSelector('#code')
+})

@@ -67,6 +67,12 @@ function onSession (s: any): void {
     status(`Session ended (${s.ended_reason ?? 'ended'})`)
     endButton.disabled = true
     leaveButton.disabled = true
+    // end_action=code: back to the code page for the next customer (default: stay here).
+    if (params.get('end_action') === 'code') {
+      setTimeout(() => {
+        location.href = `/code?token=${encodeURIComponent(token)}&end_action=code`
+      }, 1500)
+    }
   } else if (s.state === 'authorizing') {
     status('Waiting for the customer to accept…')
   } else if (s.state === 'active') {
@@ -142,6 +148,14 @@ async function connect (): Promise<void> {
   }
 }
 
+/** The viewer's URL for a session, keeping this page's token and `end_action`. */
+function sessionUrl (id: string): string {
+  const next = new URLSearchParams({ token })
+  const endAction = params.get('end_action')
+  if (endAction) next.set('end_action', endAction)
+  return `/session/${encodeURIComponent(id)}?${next}`
+}
+
 /** `/code`: the agent types the customer's 6-digit code and opens that session. */
 function codeForm (): void {
   endButton.hidden = true
@@ -164,7 +178,7 @@ function codeForm (): void {
     const code = input.value.replace(/\s/g, '')
     if (!/^\d{6}$/.test(code)) return status('A code is six digits')
     api('GET', `/api/1/sessions/${code}`)
-      .then((s) => { location.href = `/session/${encodeURIComponent(s.id)}?token=${encodeURIComponent(token)}` })
+      .then((s) => { location.href = sessionUrl(s.id) })
       .catch(() => status('No session has that code (codes expire after 20 minutes)'))
   })
 }
@@ -187,7 +201,7 @@ async function connectDevice (): Promise<void> {
   for (let attempt = 1; attempt <= 5; attempt++) {
     try {
       await api('POST', `/api/1/devices/${encodeURIComponent(device.id)}/notifications`, { session: s.id, attempt })
-      location.href = `/session/${encodeURIComponent(s.id)}?token=${encodeURIComponent(token)}`
+      location.href = sessionUrl(s.id)
       return
     } catch (e) {
       status(`Could not reach the customer (attempt ${attempt}): ${(e as Error).message}`)
