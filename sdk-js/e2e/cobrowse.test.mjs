@@ -6,8 +6,9 @@
 //
 // The Rust test api/tests/it/e2e.rs starts the server and runs this file.
 
-import { test } from 'node:test'
+import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
 import { environment, sides, useBrowser } from './helpers.mjs'
 
 const env = environment(['TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE'])
@@ -182,9 +183,27 @@ const SECRETS = `
 <p data-tandem-redact>canary-marked-12</p>
 <p id="public">Public text stays visible</p>`
 
-test('redacted content never leaves the browser nor reaches the viewer', async () => {
+/**
+ * A customer whose demo page gets `prepare(arg)` run as soon as it is parsed (before the SDK
+ * starts), with `query` added to its URL; an agent in the session, consent given.
+ */
+async function preparedSession (prepare, arg, query) {
   const context = await browser().newContext()
-  await context.addInitScript((html) => {
+  await context.addInitScript(prepare, arg)
+  const customer = await context.newPage()
+  const sent = []
+  customer.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(Buffer.from(f.payload))))
+  await customer.goto(`${api}/demo?license=${encodeURIComponent(license)}&${query}`)
+  await customer.waitForFunction(() => window.tandem !== undefined, null, { timeout: 10_000 })
+  await customer.evaluate(() => window.tandem.createSessionCode())
+  const session = await customer.evaluate(() => window.tandem.session)
+  const agent = await viewerPage(session.id)
+  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
+  return { customer, sent, agent, screen: agent.frameLocator('#screen iframe') }
+}
+
+test('redacted content never leaves the browser nor reaches the viewer', async () => {
+  const { customer, sent, agent, screen } = await preparedSession((html) => {
     if (window !== window.top) return
     document.addEventListener('DOMContentLoaded', () => {
       document.body.insertAdjacentHTML('beforeend', html)
@@ -192,17 +211,7 @@ test('redacted content never leaves the browser nor reaches the viewer', async (
         '<b>canary-shadow-13</b>'
       document.getElementById('password').value = 'canary-password-10'
     })
-  }, SECRETS)
-  const customer = await context.newPage()
-  const sent = []
-  customer.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(Buffer.from(f.payload))))
-  await customer.goto(`${api}/demo?license=${encodeURIComponent(license)}&redact=.page-secret`)
-  await customer.waitForFunction(() => window.tandem !== undefined, null, { timeout: 10_000 })
-  await customer.evaluate(() => window.tandem.createSessionCode())
-  const session = await customer.evaluate(() => window.tandem.session)
-  const agent = await viewerPage(session.id)
-  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
-  const screen = agent.frameLocator('#screen iframe')
+  }, SECRETS, 'redact=.page-secret')
   await screen.locator('#public', { hasText: 'Public text stays visible' }).waitFor({ timeout: 15_000 })
   // Typed while recording, and changes inside a redacted element, stay home as well.
   await customer.fill('#password', 'canary-password-14')
@@ -232,6 +241,71 @@ test('redacted content never leaves the browser nor reaches the viewer', async (
   await customer.evaluate(() => window.tandem.end())
 })
 
+test('a page that redacts everything shows only its unredacted parts', async () => {
+  const { customer, sent, agent, screen } = await preparedSession(() => {
+    if (window !== window.top) return
+    document.addEventListener('DOMContentLoaded', () => {
+      document.body.insertAdjacentHTML('beforeend', `
+        <div class="shown"><p id="shown-text">Order 1234 is on its way</p>
+          <input id="shown-input" value="visible-value">
+          <span class="inner-secret">canary-nested-01</span></div>
+        <p>canary-body-02</p>
+        <span title="canary-attribute-03">x</span>
+        <input value="canary-input-04">`)
+      document.body.append('canary-loose-05')
+    })
+  }, undefined, 'redact=body&redact=.inner-secret&unredact=.shown')
+  await screen.locator('#shown-text', { hasText: 'Order 1234 is on its way' }).waitFor({ timeout: 15_000 })
+  assert.equal(await screen.locator('#shown-input').inputValue(), 'visible-value')
+  // Changes outside the unredacted part stay home; inside it they are streamed.
+  await customer.evaluate(() => {
+    document.body.append('canary-later-06')
+    document.getElementById('shown-text').textContent = 'Order 1234 was delivered'
+  })
+  await screen.locator('#shown-text', { hasText: 'Order 1234 was delivered' }).waitFor({ timeout: 10_000 })
+  // The rest of the demo page (its headline) is redacted too.
+  assert.equal(await screen.locator('#headline', { hasText: 'Your basket' }).count(), 0)
+  const wire = Buffer.concat(sent).toString('latin1')
+  const viewer = await agent.evaluate(() => {
+    const doc = document.querySelector('#screen iframe').contentDocument
+    return doc.documentElement.outerHTML + [...doc.querySelectorAll('input')].map((e) => e.value).join(' ')
+  })
+  assert.ok(!/Your basket/.test(wire), 'the redacted headline left the browser')
+  const leaks = [...`${wire} ${viewer}`.matchAll(/canary-[a-z]+-\d\d/g)].map((m) => m[0])
+  assert.deepEqual(leaks, [])
+  await customer.evaluate(() => window.tandem.end())
+})
+
+test('the customer\'s pointer, and the :hover styles under it, show in the viewer', async () => {
+  const { customer, agent, screen } = await activeSession()
+  await customer.evaluate(() => {
+    const style = document.createElement('style')
+    style.textContent = '#hover-me { color: rgb(0, 0, 255) } #hover-me:hover { color: rgb(255, 0, 0) }'
+    document.head.appendChild(style)
+    const p = document.createElement('p')
+    p.id = 'hover-me'
+    p.textContent = 'Hover me'
+    document.body.prepend(p)
+  })
+  const mirrored = screen.locator('#hover-me')
+  await mirrored.waitFor({ timeout: 10_000 })
+  const colour = () => mirrored.evaluate((el) => getComputedStyle(el).color)
+  assert.equal(await colour(), 'rgb(0, 0, 255)')
+  await customer.hover('#hover-me')
+  await agent.waitForFunction(() => {
+    const el = document.querySelector('#screen iframe')?.contentDocument?.getElementById('hover-me')
+    return el && getComputedStyle(el).color === 'rgb(255, 0, 0)'
+  }, null, { timeout: 10_000 })
+  // The pointer is drawn where the customer's is.
+  assert.equal(await agent.locator('#screen .replayer-mouse').count(), 1)
+  await customer.mouse.move(1, 1)
+  await agent.waitForFunction(() => {
+    const el = document.querySelector('#screen iframe')?.contentDocument?.getElementById('hover-me')
+    return el && getComputedStyle(el).color === 'rgb(0, 0, 255)'
+  }, null, { timeout: 10_000 })
+  await customer.evaluate(() => window.tandem.end())
+})
+
 test('the session carries on when the customer moves to another page of the site', async () => {
   const { customer, screen, agent } = await activeSession()
   await screen.locator('#page-name', { hasText: 'Page 1' }).waitFor({ timeout: 10_000 })
@@ -243,6 +317,21 @@ test('the session carries on when the customer moves to another page of the site
   await screen.locator('#page-name', { hasText: 'Page 2' }).waitFor({ timeout: 15_000 })
   assert.match(await agent.textContent('#status'), /Connected/)
   await customer.evaluate(() => window.tandem.end())
+
+  // The history page lists both visits, in order, and the agent's time in the session.
+  await agent.waitForSelector('#status:has-text("Session ended")', { timeout: 10_000 })
+  const [history] = await Promise.all([agent.waitForEvent('popup'), agent.click('#history')])
+  await history.waitForSelector('#status:has-text("Session history")', { timeout: 10_000 })
+  const rows = (index) => history.$$eval(`section:nth-of-type(${index}) tbody tr`,
+    (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)))
+  const pages = await rows(1)
+  assert.equal(pages.length, 2, JSON.stringify(pages))
+  assert.doesNotMatch(pages[0][1], /page=2/)
+  assert.match(pages[1][1], /page=2/)
+  assert.ok(pages.every((p) => p[0] === 'Tandem demo shop' && /\d+ s/.test(p[3])), JSON.stringify(pages))
+  const agents = await rows(2)
+  assert.equal(agents.length, 1)
+  assert.notEqual(agents[0][2], 'still here')
 })
 
 test('9-digit token flow: the token travels over a chat adapter and opens the session', async () => {
@@ -327,4 +416,85 @@ test('end_action=code takes the agent back to the code page when the session end
   await customer.evaluate(() => window.tandem.end())
   await agent.waitForURL(/\/code\?/, { timeout: 10_000 })
   await agent.waitForSelector('#code')
+})
+
+/**
+ * A helpdesk page on another origin that embeds the viewer with `token_source=postMessage` and
+ * answers its `init` with `trust` and the agent's token, sent only to the server's origin.
+ */
+const HOST_PAGE = `<!doctype html><title>Helpdesk</title><p id="host">Helpdesk</p>
+<iframe id="embed" style="width:900px;height:700px"></iframe>
+<script>
+  const q = new URLSearchParams(location.search)
+  const api = new URL(q.get('src')).origin
+  window.__messages = []
+  window.addEventListener('message', (e) => {
+    if (e.origin !== api || !e.data || !e.data.cobrowseio) return
+    window.__messages.push(e.data.event)
+    if (e.data.event === 'init') {
+      e.source.postMessage({ cobrowseio: true, event: 'trust', data: null }, api)
+      e.source.postMessage({ cobrowseio: true, event: 'token', data: q.get('token') }, api)
+    }
+  })
+  document.getElementById('embed').src = q.get('src')
+</script>`
+
+let hostServer
+async function hostOrigin (hostname) {
+  if (!hostServer) {
+    hostServer = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' })
+      res.end(HOST_PAGE)
+    })
+    await new Promise((resolve) => hostServer.listen(0, '0.0.0.0', resolve))
+  }
+  return `http://${hostname}:${hostServer.address().port}`
+}
+after(() => hostServer?.close())
+
+test('token_source=postMessage: a trusted helpdesk embeds the viewer and hands it the token', async () => {
+  const { page: customer } = await customerPage()
+  const session = await sessionByCode(await readCode(customer))
+  // The e2e account trusts http://localhost:* to embed its viewer.
+  const host = await (await browser().newContext()).newPage()
+  const src = `${api}/session/${session.id}?token_source=postMessage`
+  const hostUrl = `${await hostOrigin('localhost')}/?src=${encodeURIComponent(src)}&token=${encodeURIComponent(token)}`
+  const viewerRequests = []
+  host.on('request', (r) => { if (r.url().startsWith(api)) viewerRequests.push(r.url()) })
+  await host.goto(hostUrl)
+  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
+  const embedded = host.frameLocator('#embed')
+  await embedded.frameLocator('#screen iframe').locator('#headline').waitFor({ timeout: 15_000 })
+  await embedded.locator('#status:has-text("Connected")').waitFor()
+  assert.ok(await host.evaluate(() => window.__messages.includes('init')))
+  // The token travelled by postMessage only: no URL the viewer loaded carries it.
+  assert.ok(viewerRequests.length > 0)
+  assert.ok(viewerRequests.every((u) => !u.includes(token)), 'the token went into a URL')
+  await customer.evaluate(() => window.tandem.end())
+  await embedded.locator('#status:has-text("Session ended")').waitFor({ timeout: 10_000 })
+})
+
+test('token_source=postMessage: an origin the account does not trust gets nothing', async () => {
+  const { page: customer } = await customerPage()
+  const session = await sessionByCode(await readCode(customer))
+  const untrusted = await hostOrigin('127.0.0.3')
+  const host = await (await browser().newContext()).newPage()
+  const open = async (src) => {
+    const blocked = []
+    host.on('console', (m) => { if (/frame-ancestors/.test(m.text())) blocked.push(m.text()) })
+    await host.goto(`${untrusted}/?src=${encodeURIComponent(src)}&token=${encodeURIComponent(token)}`)
+    return blocked
+  }
+  // The viewer of a known session refuses to be framed there at all.
+  const blocked = await open(`${api}/session/${session.id}?token_source=postMessage`)
+  await host.waitForTimeout(1000)
+  assert.equal(await host.frameLocator('#embed').locator('#status').count(), 0, 'the viewer loaded')
+  assert.ok(blocked.length > 0, 'the browser did not report the frame-ancestors block')
+  // A page of the viewer with no session yet loads, but drops the token once it learns the
+  // account does not trust its parent, and never joins.
+  await open(`${api}/code?token_source=postMessage`)
+  await host.frameLocator('#embed').locator('#status:has-text("may not embed")').waitFor({ timeout: 10_000 })
+  assert.equal(await host.frameLocator('#embed').locator('#code').count(), 0)
+  assert.equal((await sessionByCode(session.id)).state, 'pending', 'someone joined the session')
+  await customer.evaluate(() => window.tandem.end())
 })

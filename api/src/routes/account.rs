@@ -60,6 +60,8 @@ pub async fn accounts(AgentAuth(caller): AgentAuth) -> ApiResult<Json<Value>> {
         "name": account.name,
         "license_key": account.license_key,
         "features": account.settings.features,
+        // Not a secret: the embedded viewer checks its parent page against these.
+        "trusted_origins": account.settings.trusted_origins,
     });
     if user.role == Role::Administrator {
         out["settings"] = json!(account.settings);

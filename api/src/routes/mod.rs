@@ -77,6 +77,7 @@ pub fn router(state: AppState, rest: bool) -> Router {
         .route("/api/1/openapi.json", get(ops::openapi))
         .route("/sdk-js/{file}", get(pages::asset))
         .route("/session/{id}", get(pages::viewer))
+        .route("/session/{id}/history", get(pages::viewer))
         .route("/code", get(pages::code))
         .route("/connect", get(pages::code))
         .route("/agent", get(pages::code))

@@ -22,22 +22,49 @@ const ASSETS: &[(&str, &str)] = &[
     ("demo.js", "text/javascript; charset=utf-8"),
 ];
 
+/// Who may put the viewer in a frame.
+#[derive(Debug, PartialEq)]
+enum Embedders {
+    /// Only the server's own pages.
+    SelfOnly,
+    /// The server and the account's trusted origins (those a CSP source can express).
+    Account(Vec<String>),
+    /// Anyone: a `token_source=postMessage` page whose account is not known yet. It holds no
+    /// credential until its parent hands one over, and then checks the parent's origin against
+    /// the account's trusted origins before using it for anything else.
+    Any,
+}
+
 /// What the viewer may load: its own script and styles, its own API, and the customer's images,
 /// fonts and styles only from the account's `asset_origins`. No inline or foreign script runs,
-/// whatever the customer's DOM holds, no request leaves for a host the account has not allowed,
-/// and the page can only be framed by the server itself (trusted embedders come with the bridge).
-fn viewer_csp(asset_origins: &[String]) -> String {
+/// whatever the customer's DOM holds, and no request leaves for a host the account has not
+/// allowed.
+fn viewer_csp(asset_origins: &[String], embedders: &Embedders) -> String {
     let assets: String = asset_origins
         .iter()
         .filter(|o| valid_origin(o))
         .map(|o| format!(" {o}"))
         .collect();
+    let ancestors = match embedders {
+        Embedders::SelfOnly => "'self'".to_owned(),
+        Embedders::Any => "*".to_owned(),
+        Embedders::Account(origins) if origins.iter().any(|o| o == "*") => "*".to_owned(),
+        Embedders::Account(origins) => std::iter::once("'self'")
+            .chain(
+                origins
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|o| valid_origin(o)),
+            )
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
     format!(
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'{assets}; \
          img-src 'self' data: blob:{assets}; font-src 'self' data:{assets}; \
          media-src 'self' data: blob:{assets}; connect-src 'self'; frame-src 'self'; \
          child-src 'self'; base-uri 'none'; form-action 'none'; object-src 'none'; \
-         frame-ancestors 'self'"
+         frame-ancestors {ancestors}"
     )
 }
 
@@ -56,7 +83,7 @@ fn valid_origin(origin: &str) -> bool {
         && host
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        && port.chars().all(|c| c.is_ascii_digit())
+        && (port == "*" || port.chars().all(|c| c.is_ascii_digit()))
 }
 
 pub async fn asset(State(app): State<AppState>, Path(name): Path<String>) -> Response {
@@ -109,33 +136,52 @@ fn html(body: &'static str, csp: Option<String>) -> Response {
     res
 }
 
-/// The viewer page, with the policy of the account whose JWT is in `?token=` (without a valid
-/// token, nothing but the server itself).
-async fn viewer_page(app: &AppState, query: &Query<HashMap<String, String>>) -> Response {
-    let origins = match query.get("token") {
-        Some(token) => match app.verify_jwt(token).await {
-            Ok(caller) => caller.account().settings.asset_origins.clone(),
-            Err(_) => vec![],
-        },
-        None => vec![],
+/// The viewer page, under the policy of its account: the account of the JWT in `?token=`, or
+/// else of the session in the path. With neither, nothing but the server itself (and, for
+/// `token_source=postMessage`, any embedder; see [`Embedders::Any`]).
+async fn viewer_page(
+    app: &AppState,
+    session_id: Option<&str>,
+    query: &Query<HashMap<String, String>>,
+) -> Response {
+    let account = match (query.get("token"), session_id) {
+        (Some(token), _) => app
+            .verify_jwt(token)
+            .await
+            .ok()
+            .map(|c| c.account().clone()),
+        (None, Some(id)) => app.service().store().account_of_session(id).await.ok(),
+        (None, None) => None,
     };
-    html(VIEWER, Some(viewer_csp(&origins)))
+    let post_message = query
+        .get("token_source")
+        .is_some_and(|s| s == "postMessage");
+    let (assets, embedders) = match account {
+        Some(a) => (
+            a.settings.asset_origins,
+            Embedders::Account(a.settings.trusted_origins),
+        ),
+        None if post_message => (vec![], Embedders::Any),
+        None => (vec![], Embedders::SelfOnly),
+    };
+    html(VIEWER, Some(viewer_csp(&assets, &embedders)))
 }
 
-/// `/session/:id?token=<JWT>`: the agent viewer.
+/// `/session/:id?token=<JWT>` (or `token_source=postMessage`): the agent viewer, and
+/// `/session/:id/history`, the pages the customer visited.
 pub async fn viewer(
     State(app): State<AppState>,
-    Path(_id): Path<String>,
+    Path(id): Path<String>,
     query: Query<HashMap<String, String>>,
 ) -> Response {
-    viewer_page(&app, &query).await
+    viewer_page(&app, Some(&id), &query).await
 }
 
 /// `/code?token=<JWT>` (the agent enters a 6-digit code) and `/connect?filter_<k>=<v>&token=…`
 /// (the agent reaches a customer's device by custom data) and `/agent#sid=<9-digit token>&…`
 /// (a session token from a chat): pages of the viewer itself.
 pub async fn code(State(app): State<AppState>, query: Query<HashMap<String, String>>) -> Response {
-    viewer_page(&app, &query).await
+    viewer_page(&app, None, &query).await
 }
 
 /// `/demo?license=<key>`: a customer page with the SDK on it.
@@ -167,12 +213,34 @@ mod tests {
         ] {
             assert!(!valid_origin(bad), "{bad}");
         }
-        let csp = viewer_csp(&[
-            "https://shop.example".into(),
-            "https://x; script-src *".into(),
-        ]);
+        let csp = viewer_csp(
+            &[
+                "https://shop.example".into(),
+                "https://x; script-src *".into(),
+            ],
+            &Embedders::SelfOnly,
+        );
         assert!(csp.contains("img-src 'self' data: blob: https://shop.example;"));
         assert!(!csp.contains("script-src *"));
-        assert!(viewer_csp(&[]).contains("img-src 'self' data: blob:;"));
+        assert!(csp.ends_with("frame-ancestors 'self'"));
+        let none = viewer_csp(&[], &Embedders::Any);
+        assert!(none.contains("img-src 'self' data: blob:;"));
+        assert!(none.ends_with("frame-ancestors *"));
+    }
+
+    #[test]
+    fn the_account_chooses_who_may_frame_the_viewer() {
+        let framed = |origins: &[&str]| {
+            viewer_csp(
+                &[],
+                &Embedders::Account(origins.iter().map(|o| o.to_string()).collect()),
+            )
+        };
+        assert!(
+            framed(&["https://*.crm.example", "http://127.0.0.1:*", "bad origin"])
+                .ends_with("frame-ancestors 'self' https://*.crm.example http://127.0.0.1:*")
+        );
+        assert!(framed(&[]).ends_with("frame-ancestors 'self'"));
+        assert!(framed(&["*"]).ends_with("frame-ancestors *"));
     }
 }

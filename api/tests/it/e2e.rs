@@ -25,14 +25,16 @@ fn with_assets(c: &mut Config) {
     c.assets_dir = sdk_dir().join("dist").to_string_lossy().into_owned();
 }
 
-/// The account redacts `.account-secret` (and has a selector browsers reject, to be dropped) and
-/// allows the viewer to load assets from one origin.
+/// The account redacts `.account-secret` (and has a selector browsers reject, to be dropped),
+/// allows the viewer to load assets from one origin and to be embedded by pages on localhost.
 async fn tenant(server: &Server) -> Tenant {
     server
         .tenant_with(AccountSettings {
             redaction_selectors: vec![".account-secret".into(), "[[invalid".into()],
             // The viewer may load the customer's assets from here, and nowhere else.
             asset_origins: vec!["http://127.0.0.2:9".into()],
+            // Helpdesk pages here may embed the viewer (token_source=postMessage).
+            trusted_origins: vec!["http://localhost:*".into()],
             ..AccountSettings::default()
         })
         .await

@@ -220,6 +220,16 @@ impl Store for SqlStore {
         self.all(&sql).await?.iter().map(rows::account).collect()
     }
 
+    async fn account_of_session(&self, session_id: &str) -> Result<Account> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM accounts WHERE id = (SELECT account_id FROM sessions WHERE id = ",
+            rows::ACCOUNT_COLUMNS
+        ));
+        sql.text(session_id);
+        sql.push(")");
+        rows::account(&not_found("account")(self.one(&sql).await?)?)
+    }
+
     async fn update_account_settings(
         &self,
         id: &str,

@@ -26,7 +26,9 @@ function status (text: string): void {
 }
 
 const params = new URLSearchParams(location.search)
-const token = params.get('token') ?? ''
+/** The agent's JWT: from `?token=`, or handed over by the embedding page (`token_source`). */
+let token = params.get('token') ?? ''
+const tokenFromParent = params.get('token_source') === 'postMessage'
 /** `/session/<id>`, or the agent page `/agent#sid=<9-digit token>` (a token from a chat). */
 const sid = new URLSearchParams(location.hash.slice(1)).get('sid') ?? ''
 const sessionId = sid || decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '')
@@ -40,6 +42,22 @@ async function api<T = any> (method: string, path: string, body?: unknown): Prom
   const json = await res.json().catch(() => ({}))
   if (!res.ok) throw new Error(json.message ?? res.statusText)
   return json as T
+}
+
+/** A link to the session's history, in the header. */
+function historyLink (id: string): void {
+  if (document.getElementById('history')) return
+  const a = document.createElement('a')
+  a.id = 'history'
+  a.textContent = 'History'
+  a.href = `/session/${encodeURIComponent(id)}/history?${carried()}`
+  // Embedded, the history replaces the viewer in its frame (a new tab would have no parent
+  // to hand it the token).
+  if (!tokenFromParent) {
+    a.target = '_blank'
+    a.rel = 'noopener'
+  }
+  latencyEl.after(a)
 }
 
 let replayer: Replayer | null = null
@@ -67,11 +85,10 @@ function onSession (s: any): void {
     status(`Session ended (${s.ended_reason ?? 'ended'})`)
     endButton.disabled = true
     leaveButton.disabled = true
+    historyLink(s.id)
     // end_action=code: back to the code page for the next customer (default: stay here).
     if (params.get('end_action') === 'code') {
-      setTimeout(() => {
-        location.href = `/code?token=${encodeURIComponent(token)}&end_action=code`
-      }, 1500)
+      setTimeout(() => { location.href = `/code?${carried()}` }, 1500)
     }
   } else if (s.state === 'authorizing') {
     status('Waiting for the customer to accept…')
@@ -92,6 +109,7 @@ async function connect (): Promise<void> {
   }
   onSession(s)
   if (s.state === 'ended') return
+  historyLink(s.id)
   let left = false
   let ws: WebSocket | null = null
   let attempt = 0
@@ -148,12 +166,20 @@ async function connect (): Promise<void> {
   }
 }
 
-/** The viewer's URL for a session, keeping this page's token and `end_action`. */
-function sessionUrl (id: string): string {
-  const next = new URLSearchParams({ token })
+/**
+ * The query for another page of the viewer: how this one got its token (never the token
+ * itself when the embedding page handed it over) and its `end_action`.
+ */
+function carried (): URLSearchParams {
+  const next = new URLSearchParams(tokenFromParent ? { token_source: 'postMessage' } : { token })
   const endAction = params.get('end_action')
   if (endAction) next.set('end_action', endAction)
-  return `/session/${encodeURIComponent(id)}?${next}`
+  return next
+}
+
+/** The viewer's URL for a session. */
+function sessionUrl (id: string): string {
+  return `/session/${encodeURIComponent(id)}?${carried()}`
 }
 
 /** `/code`: the agent types the customer's 6-digit code and opens that session. */
@@ -210,20 +236,116 @@ async function connectDevice (): Promise<void> {
   }
 }
 
-const route = location.pathname.replace(/\/$/, '')
-if (route === '/agent' && !/^\d{9}$/.test(sid)) {
+/** A table of `rows` under a heading, every cell set as text (customer URLs are not markup). */
+function table (heading: string, columns: string[], rows: string[][]): HTMLElement {
+  const section = document.createElement('section')
+  const h = document.createElement('h2')
+  h.textContent = heading
+  const t = document.createElement('table')
+  const head = t.createTHead().insertRow()
+  for (const c of columns) head.appendChild(document.createElement('th')).textContent = c
+  const body = t.createTBody()
+  for (const row of rows) {
+    const tr = body.insertRow()
+    for (const cell of row) tr.insertCell().textContent = cell
+  }
+  if (!rows.length) body.insertRow().insertCell().textContent = 'None'
+  section.append(h, t)
+  return section
+}
+
+function when (iso: string | null | undefined): string {
+  return iso ? new Date(iso).toLocaleString() : '—'
+}
+
+function duration (secs: number | null | undefined): string {
+  if (secs == null) return '—'
+  const s = Math.round(secs)
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`
+}
+
+/** `/session/<id>/history`: the pages the customer visited and when agents joined and left. */
+async function history (): Promise<void> {
   endButton.hidden = true
   leaveButton.hidden = true
-  status('Open this page with #sid=<the 9-digit session token>')
-} else if (route === '/code') {
-  codeForm()
-} else if (route === '/connect') {
-  connectDevice().catch((e) => status(`Could not connect: ${(e as Error).message}`))
-} else {
-  connect().catch(async (e) => {
-    // The session may have ended while we were joining it (the customer declined, say).
-    const s = await api('GET', `/api/1/sessions/${encodeURIComponent(sessionId)}`).catch(() => null)
-    if (s?.state === 'ended') onSession(s)
-    else status(`Could not open the session: ${(e as Error).message}`)
-  })
+  const h: any = await api('GET', `/api/1/sessions/${encodeURIComponent(sessionId)}/history`)
+  screen.classList.add('history')
+  screen.append(
+    table('Pages visited', ['Page', 'Address', 'Entered', 'Time on page'],
+      h.pages.map((p: any) => [p.title || '(untitled)', p.url, when(p.entered), duration(p.duration_secs)])),
+    table('Agents', ['Agent', 'Joined', 'Left'],
+      h.agents.map((a: any) => [a.agent?.name || a.agent?.email || a.agent?.id, when(a.joined), a.left ? when(a.left) : 'still here']))
+  )
+  status('Session history')
 }
+
+/**
+ * Whether `origin` matches one of the account's trusted origins: `*` stands for any run of
+ * characters other than `/`, as on the server.
+ */
+function trusts (patterns: string[], origin: string): boolean {
+  if (origin === location.origin) return true
+  return patterns.some((p) => p === '*' || new RegExp(
+    `^${p.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`, 'i'
+  ).test(origin))
+}
+
+/**
+ * `token_source=postMessage`: asks the embedding page for the agent's token (`init`), and keeps
+ * the newest one it sends. Only the parent window is listened to, and only once its origin is
+ * one the account trusts is the token used for more than reading that list.
+ */
+async function handshake (): Promise<void> {
+  if (window.parent === window) throw new Error('token_source=postMessage needs an embedding page')
+  const handed = await new Promise<{ token: string, origin: string }>((resolve) => {
+    window.addEventListener('message', (e) => {
+      const msg = e.data
+      if (e.source !== window.parent || msg?.cobrowseio !== true || msg.event !== 'token') return
+      if (typeof msg.data !== 'string' || !msg.data) return
+      if (!token) resolve({ token: msg.data, origin: e.origin }) // the first: checked below
+      else if (e.origin === parentOrigin) token = msg.data // a fresh one from the trusted parent
+    })
+    window.parent.postMessage({ cobrowseio: true, event: 'init', data: null, trustedOnly: false }, '*')
+  })
+  token = handed.token
+  const accounts: any[] = await api('GET', '/api/1/accounts')
+  if (!trusts(accounts[0]?.trusted_origins ?? [], handed.origin)) {
+    token = ''
+    throw new Error(`${handed.origin} may not embed this account's viewer`)
+  }
+  parentOrigin = handed.origin
+}
+/** The embedding page's origin, once trusted. */
+let parentOrigin = ''
+
+async function main (): Promise<void> {
+  if (tokenFromParent) {
+    status('Waiting for the embedding page…')
+    await handshake()
+  }
+  const route = location.pathname.replace(/\/$/, '')
+  if (/^\/session\/[^/]+\/history$/.test(route)) {
+    history().catch((e) => status(`Could not load the history: ${(e as Error).message}`))
+  } else if (route === '/agent' && !/^\d{9}$/.test(sid)) {
+    endButton.hidden = true
+    leaveButton.hidden = true
+    status('Open this page with #sid=<the 9-digit session token>')
+  } else if (route === '/code') {
+    codeForm()
+  } else if (route === '/connect') {
+    connectDevice().catch((e) => status(`Could not connect: ${(e as Error).message}`))
+  } else {
+    connect().catch(async (e) => {
+      // The session may have ended while we were joining it (the customer declined, say).
+      const s = await api('GET', `/api/1/sessions/${encodeURIComponent(sessionId)}`).catch(() => null)
+      if (s?.state === 'ended') onSession(s)
+      else status(`Could not open the session: ${(e as Error).message}`)
+    })
+  }
+}
+
+main().catch((e) => {
+  endButton.hidden = true
+  leaveButton.hidden = true
+  status(`Could not start: ${(e as Error).message}`)
+})

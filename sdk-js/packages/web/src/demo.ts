@@ -16,8 +16,13 @@ async function main (): Promise<void> {
   next.searchParams.set('page', String(page + 1))
   ;(document.getElementById('next') as HTMLAnchorElement).href = next.toString()
   try {
-    // ?redact=<selector> (repeatable) tries out page-level redaction.
-    const tandem = await start({ license, customData, redactionSelectors: params.getAll('redact') })
+    // ?redact=<selector> and ?unredact=<selector> (repeatable) try out page-level redaction.
+    const tandem = await start({
+      license,
+      customData,
+      redactionSelectors: params.getAll('redact'),
+      unredactionSelectors: params.getAll('unredact')
+    })
     ;(window as any).tandem = tandem
     status.textContent = `Ready (device ${tandem.deviceId.slice(0, 8)})`
     document.getElementById('get-code')?.addEventListener('click', () => {

@@ -19,6 +19,12 @@ export interface StartOptions {
   disableBuiltInUI?: boolean
   /** CSS selectors of elements whose content never leaves the browser (added to the account's). */
   redactionSelectors?: string[]
+  /**
+   * CSS selectors of elements shown even inside a redacted region (added to the account's), for
+   * pages that redact everything (`redactionSelectors: ['body']`) and show only what is safe.
+   * The nearest match wins: a redacted element inside an unredacted one stays redacted.
+   */
+  unredactionSelectors?: string[]
 }
 
 /**
@@ -91,7 +97,7 @@ export async function start (options: StartOptions): Promise<Tandem> {
   const api = new DeviceApi(options.api ?? location.origin, options.license)
   const body = { device: deviceInfo(), custom_data: options.customData ?? {} }
   const saved = loadDevice()
-  let reg: { device_token?: string, redaction_selectors?: string[] } | null = null
+  let reg: { device_token?: string, redaction_selectors?: string[], unredaction_selectors?: string[] } | null = null
   if (saved) {
     api.device = saved
     try {
@@ -110,18 +116,49 @@ export async function start (options: StartOptions): Promise<Tandem> {
   }
   const redaction = [...(reg?.redaction_selectors ?? []), ...(options.redactionSelectors ?? [])]
     .filter(validSelector)
-  const tandem = new Tandem(api, options, redaction)
+  const unredaction = [...(reg?.unredaction_selectors ?? []), ...(options.unredactionSelectors ?? [])]
+    .filter(validSelector)
+  const tandem = new Tandem(api, options, redaction, unredaction)
   await tandem.resume()
   return tandem
 }
 
-/** How the SDK runs rrweb's recorder, given the joined redaction selectors. */
-export function recordOptions (redaction: string) {
-  return {
+/** Which of the page's elements never leave the browser, from the joined selector lists. */
+export function privacyOptions (redaction: string, unredaction = '') {
+  const redact = [...DEFAULT_REDACTION, redaction].filter(Boolean).join(', ')
+  if (!unredaction) {
     // Redacted elements are recorded as empty boxes of the same size: their text, values,
     // attributes, shadow roots and frames are never read into an event.
+    return { blockClass: ui.serviceClass, blockSelector: redact }
+  }
+  const R = `:is(${redact})`
+  const U = `:is(${unredaction})`
+  return {
     blockClass: ui.serviceClass,
-    blockSelector: [...DEFAULT_REDACTION, redaction].filter(Boolean).join(', '),
+    // With unredaction, a redacted region is recorded as the path down to its unredacted parts:
+    // every element in it that neither is nor holds an unredacted element is an empty box, as
+    // is every element matching a redaction selector itself (unless it holds one).
+    blockSelector: [
+      `${R}:not(${U}):not(:has(${U}))`,
+      `${R} *:not(${U}):not(${U} *):not(:has(${U}))`
+    ].join(', '),
+    // The text left on that path (directly inside a redacted element that holds an unredacted
+    // one) is masked: the nearest matching ancestor decides.
+    maskTextSelector: R,
+    maskTextFn: (text: string, element: HTMLElement | null) => {
+      for (let el = element; el; el = el.parentElement) {
+        if (el.matches(U)) return text
+        if (el.matches(R)) break
+      }
+      return text.replace(/\S/g, '*')
+    }
+  }
+}
+
+/** How the SDK runs rrweb's recorder, given the joined (un)redaction selectors. */
+export function recordOptions (redaction: string, unredaction = '') {
+  return {
+    ...privacyOptions(redaction, unredaction),
     maskInputOptions: { password: true },
     // Pointer positions every 50 ms, sent every 50 ms (rrweb batches them for 500 ms by
     // default, which agents see as a lagging pointer).
@@ -135,17 +172,19 @@ export class Tandem extends EventTarget {
   readonly #api: DeviceApi
   readonly #builtInUI: boolean
   readonly #redaction: string
+  readonly #unredaction: string
   #notifications: Socket
   #session: SessionResource | null = null
   #stream: Socket | null = null
   #stopRecording: (() => void) | null = null
   #consent: 'none' | 'asked' | 'given' = 'none'
 
-  constructor (api: DeviceApi, options: StartOptions, redaction: string[]) {
+  constructor (api: DeviceApi, options: StartOptions, redaction: string[], unredaction: string[] = []) {
     super()
     this.#api = api
     this.#builtInUI = !options.disableBuiltInUI
     this.#redaction = redaction.join(', ')
+    this.#unredaction = unredaction.join(', ')
     const device = api.device as Device
     this.#notifications = new Socket(
       socketUrl(api.base, { 'X-CobrowseLicense': api.license, 'X-CobrowseDevice': device.id, 'X-CobrowsePlatform': 'web' }),
@@ -284,7 +323,7 @@ export class Tandem extends EventTarget {
     // Each page load in a session is a visit the agent (and the session's history) can follow.
     stream.send('page', { url: location.href, title: document.title })
     this.#stopRecording = record({
-      ...recordOptions(this.#redaction),
+      ...recordOptions(this.#redaction, this.#unredaction),
       emit: (e) => stream.send('rrweb', e)
     }) ?? null
   }
