@@ -418,6 +418,25 @@ test('end_action=code takes the agent back to the code page when the session end
   await agent.waitForSelector('#code')
 })
 
+test('the dashboard lists live sessions; end_action=dashboard brings the agent back to it', async () => {
+  const { page: customer } = await customerPage()
+  const code = await readCode(customer)
+  const session = await sessionByCode(code)
+  const agent = await (await browser().newContext()).newPage()
+  await agent.goto(`${api}/dashboard?token=${encodeURIComponent(token)}&end_action=dashboard`)
+  const row = agent.locator('#sessions tbody tr', { has: agent.locator(`a[href*="${session.id}"]`) })
+  await row.waitFor({ timeout: 10_000 })
+  assert.match(await row.textContent(), /pending/)
+  await row.locator('a:has-text("Open")').click()
+  await agent.waitForURL(new RegExp(`/session/${session.id}\\?.*end_action=dashboard`), { timeout: 10_000 })
+  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
+  await agent.frameLocator('#screen iframe').locator('#headline').waitFor({ timeout: 15_000 })
+  await agent.click('#end')
+  await agent.waitForURL(/\/dashboard\?/, { timeout: 10_000 })
+  await agent.locator('#sessions table').waitFor({ timeout: 10_000 })
+  assert.equal(await row.count(), 0, 'the ended session is still listed')
+})
+
 /**
  * A helpdesk page on another origin that embeds the viewer with `token_source=postMessage` and
  * answers its `init` with `trust` and the agent's token, sent only to the server's origin.

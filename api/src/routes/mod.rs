@@ -79,6 +79,7 @@ pub fn router(state: AppState, rest: bool) -> Router {
         .route("/session/{id}", get(pages::viewer))
         .route("/session/{id}/history", get(pages::viewer))
         .route("/code", get(pages::code))
+        .route("/dashboard", get(pages::code))
         .route("/connect", get(pages::code))
         .route("/agent", get(pages::code))
         .route("/demo", get(pages::demo))

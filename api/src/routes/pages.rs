@@ -177,7 +177,7 @@ pub async fn viewer(
     viewer_page(&app, Some(&id), &query).await
 }
 
-/// `/code?token=<JWT>` (the agent enters a 6-digit code) and `/connect?filter_<k>=<v>&token=…`
+/// `/dashboard?token=<JWT>` (the live sessions), `/code?token=<JWT>` (the agent enters a 6-digit code) and `/connect?filter_<k>=<v>&token=…`
 /// (the agent reaches a customer's device by custom data) and `/agent#sid=<9-digit token>&…`
 /// (a session token from a chat): pages of the viewer itself.
 pub async fn code(State(app): State<AppState>, query: Query<HashMap<String, String>>) -> Response {

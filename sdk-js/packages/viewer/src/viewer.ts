@@ -86,9 +86,10 @@ function onSession (s: any): void {
     endButton.disabled = true
     leaveButton.disabled = true
     historyLink(s.id)
-    // end_action=code: back to the code page for the next customer (default: stay here).
-    if (params.get('end_action') === 'code') {
-      setTimeout(() => { location.href = `/code?${carried()}` }, 1500)
+    // end_action=code|dashboard: on to the next customer (default, `none`: stay here).
+    const next = params.get('end_action')
+    if (next === 'code' || next === 'dashboard') {
+      setTimeout(() => { location.href = `/${next}?${carried()}` }, 1500)
     }
   } else if (s.state === 'authorizing') {
     status('Waiting for the customer to accept…')
@@ -264,6 +265,44 @@ function duration (secs: number | null | undefined): string {
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`
 }
 
+/**
+ * `/dashboard`: the account's live sessions (the agent's own; every agent's for
+ * administrators), refreshed every few seconds, each with a link into the viewer, and the
+ * code form.
+ */
+async function dashboard (): Promise<void> {
+  codeForm()
+  const list = document.createElement('div')
+  list.id = 'sessions'
+  screen.classList.add('history')
+  screen.append(list)
+  const me: any = await api('GET', '/api/1/users/me')
+  const refresh = async (): Promise<void> => {
+    const query = new URLSearchParams([['state', 'pending'], ['state', 'authorizing'], ['state', 'active'], ['limit', '50']])
+    if (me.role === 'administrator') query.set('agent', 'all')
+    const sessions: any[] = await api('GET', `/api/1/sessions?${query}`)
+    const section = table('Live sessions', ['State', 'Customer', 'Agents', 'Started', ''], sessions.map((s) => [
+      s.state,
+      Object.entries(s.custom_data ?? {}).map(([k, v]) => `${k}: ${String(v)}`).join(', ') || s.device?.device || '—',
+      (s.agents ?? []).map((a: any) => a.name || a.email).join(', ') || '—',
+      when(s.activated ?? s.created),
+      ''
+    ]))
+    // The last cell of each row opens that session.
+    section.querySelectorAll('tbody tr').forEach((tr, i) => {
+      const s = sessions[i]
+      if (!s) return
+      const a = document.createElement('a')
+      a.textContent = 'Open'
+      a.href = sessionUrl(s.id)
+      ;(tr as HTMLTableRowElement).cells[4].appendChild(a)
+    })
+    list.replaceChildren(section)
+  }
+  await refresh()
+  setInterval(() => { refresh().catch((e) => status(`Could not refresh: ${(e as Error).message}`)) }, 5000)
+}
+
 /** `/session/<id>/history`: the pages the customer visited and when agents joined and left. */
 async function history (): Promise<void> {
   endButton.hidden = true
@@ -332,6 +371,8 @@ async function main (): Promise<void> {
     status('Open this page with #sid=<the 9-digit session token>')
   } else if (route === '/code') {
     codeForm()
+  } else if (route === '/dashboard') {
+    dashboard().catch((e) => status(`Could not load the sessions: ${(e as Error).message}`))
   } else if (route === '/connect') {
     connectDevice().catch((e) => status(`Could not connect: ${(e as Error).message}`))
   } else {
