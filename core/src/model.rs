@@ -25,6 +25,13 @@ pub struct AccountSettings {
     /// Origins (`https://shop.example`, `https://*.cdn.example`) the agent's viewer may load the
     /// customer's images, fonts and styles from. Nothing else is fetched while replaying.
     pub asset_origins: Vec<String>,
+    /// Remote control waits for the customer to accept (otherwise their SDK accepts at once).
+    pub remote_control_consent: bool,
+    /// Whether an agent in control may submit forms (the customer always can).
+    pub agent_submit: bool,
+    /// Origins (glob patterns, as `trusted_origins`) an agent may send the customer to, besides
+    /// the origin of the page the customer is on.
+    pub navigation_origins: Vec<String>,
 }
 
 impl Default for AccountSettings {
@@ -37,6 +44,9 @@ impl Default for AccountSettings {
             unredaction_selectors: vec![],
             trusted_origins: vec![],
             asset_origins: vec![],
+            remote_control_consent: true,
+            agent_submit: false,
+            navigation_origins: vec![],
         }
     }
 }

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use bytes::Bytes;
 use hyper_util::rt::TokioIo;
-use tandem_core::model::{Account, Device, User};
+use tandem_core::model::{Account, Device, Toggle, User};
 use tandem_core::service::Subscription;
 use tandem_core::store::StreamToken;
 use tandem_core::time::Micros;
@@ -127,6 +127,10 @@ impl From<Identity> for Who {
 
 /// Why a socket is refused after the upgrade: `(close code, reason)`.
 type Refusal = (u16, &'static str);
+
+/// The event an agent sends to act on the customer's page (click, type, select, scroll). The
+/// server passes it on only while the customer has remote control on.
+pub const CONTROL: &str = "control";
 
 /// The rrweb event type (`data.type`) of a `rrweb` frame.
 fn rrweb_type(f: &ClientFrame) -> Option<i128> {
@@ -607,6 +611,16 @@ impl Conn {
                 Ok(())
             }
             ("sync", Some(stream)) if stream.side == Side::Agent && self.catch_up(stream) => Ok(()),
+            (CONTROL, Some(stream))
+                if stream.side == Side::Agent
+                    && !self.control_allowed(&stream.session_id).await =>
+            {
+                self.hub.meters.control_refused.increment(1);
+                Err((
+                    "remote_control_off",
+                    "the customer has not given this session remote control".to_string(),
+                ))
+            }
             (event, Some(stream)) => {
                 let other = match stream.side {
                     Side::Agent => Side::Device,
@@ -642,6 +656,20 @@ impl Conn {
             (Ok(()), Some(id)) => self.reply(frame::ack(id)),
             (Ok(()), None) => {}
             (Err((id, message)), reply_to) => self.reply(frame::error(id, &message, reply_to)),
+        }
+    }
+
+    /// Whether the session's `remote_control` is `on` now. Read from the store for every control
+    /// frame (they come at the pace of an agent's clicks and keys), so a customer who revokes
+    /// control stops the very next one, whichever replica either side is on.
+    async fn control_allowed(&self, session_id: &str) -> bool {
+        let store = self.hub.service().store();
+        match store.session(&self.who.account_id, session_id).await {
+            Ok(s) => s.is_live() && s.remote_control == Toggle::On,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read a session's remote control state");
+                false
+            }
         }
     }
 

@@ -104,7 +104,8 @@ pub async fn register(
         json!(format!("{}/", app.public_base())),
     );
     obj.insert("next_registration".into(), json!(NEXT_REGISTRATION_SECS));
-    // What the device SDK must enforce on its side: the account's redaction and consent rules.
+    // What the device SDK must enforce on its side: the account's redaction, consent and
+    // agent-tool rules.
     let settings = &account.settings;
     obj.insert(
         "redaction_selectors".into(),
@@ -115,6 +116,15 @@ pub async fn register(
         json!(settings.unredaction_selectors),
     );
     obj.insert("require_consent".into(), json!(settings.require_consent));
+    obj.insert(
+        "remote_control_consent".into(),
+        json!(settings.remote_control_consent),
+    );
+    obj.insert("agent_submit".into(), json!(settings.agent_submit));
+    obj.insert(
+        "navigation_origins".into(),
+        json!(settings.navigation_origins),
+    );
     if let Some(token) = new_token {
         obj.insert("device_token".into(), json!(token));
     }

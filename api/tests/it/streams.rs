@@ -314,3 +314,92 @@ async fn late_agents_catch_up_from_the_replay() {
     assert_eq!(dev.until("sync", |_| true).await["id"], "third");
     server.stop().await;
 }
+
+both_backends!(control_passes_only_while_the_customer_allows_it);
+
+/// A `control` frame an agent writes straight to the socket is dropped (with an error to the
+/// agent) until the customer turns remote control on, and again once either side turns it off;
+/// every other agent frame (pointer, drawing) is relayed regardless.
+async fn control_passes_only_while_the_customer_allows_it(backend: Backend) {
+    let server = Server::start(backend).await;
+    let t = server.tenant().await;
+    let (s, device) = joined_session(&server, &t).await;
+    let id = s["id"].as_str().unwrap();
+    let path = format!("/api/1/sessions/{id}");
+    let mut agent = Socket::agent_stream(&server, &t.admin, id).await;
+    let mut dev = Socket::device_stream(&server, &t, &device, id).await;
+    for sock in [&mut agent, &mut dev] {
+        sock.send("probe", json!({"timestamp": 1})).await;
+        sock.until("alive", |_| true).await;
+    }
+    let click = json!({"action": "click", "id": 7});
+    // Refused while off, and while only requested.
+    for toggle in [None, Some("requested")] {
+        if let Some(toggle) = toggle {
+            server
+                .put(&path, &t.admin, json!({"remote_control": toggle}))
+                .await;
+        }
+        let sent = agent.send("control", click.clone()).await;
+        let err = agent.until("error", |_| true).await;
+        assert_eq!(err["id"], "remote_control_off", "{err}");
+        assert_eq!(err["ref"], sent);
+    }
+    // The agent cannot turn it on by itself.
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            &path,
+            &t.admin,
+            Some(json!({"remote_control": "on"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    agent.send("pointer", json!({"x": 1, "y": 2})).await;
+    // The device saw the pointer, and no control frame before it.
+    let f = dev
+        .until_any(|f| f["event"] == "control" || f["event"] == "pointer")
+        .await;
+    assert_eq!(f["event"], "pointer", "{f}");
+
+    // The customer accepts: control frames pass, byte for byte.
+    let (status, _) = server
+        .device_call(
+            &t,
+            &device,
+            Method::PUT,
+            &path,
+            Some(json!({"remote_control": "on"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let sent = agent.send("control", click.clone()).await;
+    assert_eq!(dev.until("control", |_| true).await, click);
+    agent.until_any(|f| f["ack"] == sent).await;
+
+    // The customer revokes it: the next click is dropped at once.
+    server
+        .device_call(
+            &t,
+            &device,
+            Method::PUT,
+            &path,
+            Some(json!({"remote_control": "off"})),
+        )
+        .await;
+    agent.send("control", click.clone()).await;
+    assert_eq!(
+        agent.until("error", |_| true).await["id"],
+        "remote_control_off"
+    );
+    agent.send("pointer", json!({"x": 3, "y": 4})).await;
+    let f = dev
+        .until_any(|f| f["event"] == "control" || f["event"] == "pointer")
+        .await;
+    assert_eq!(
+        f["data"],
+        json!({"x": 3, "y": 4}),
+        "a control frame got through: {f}"
+    );
+    server.stop().await;
+}

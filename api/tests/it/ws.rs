@@ -185,6 +185,17 @@ impl Socket {
         }
     }
 
+    /// Reads until a whole frame (`{event, data}` or `{ack}`) matches `pred`; returns it.
+    pub async fn until_any(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            match self.next(10).await {
+                Ok(f) if pred(&f) => return f,
+                Ok(_) => continue,
+                Err(e) => panic!("socket ended while waiting: {e:?}"),
+            }
+        }
+    }
+
     /// Sends `subscribe` and waits for its ack; returns the resource pushed before it.
     pub async fn subscribe(&mut self, token: &str) -> Value {
         let id = self.send("subscribe", json!(token)).await;
