@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: run test lint fmt rust-test compat-deps sdk js-check bench bench-realtime bench-cobrowse openapi-check clean-data
+.PHONY: run test lint fmt rust-test compat-deps sdk sdk-pack js-check bench bench-realtime bench-cobrowse openapi-check clean-data
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk
@@ -11,7 +11,7 @@ run: sdk
 
 ## Every gate CI runs: formatting, lints, type checks, Rust tests on both backends, the SDK
 ## compatibility run and the end-to-end tests in Chromium.
-test: lint compat-deps sdk js-check rust-test
+test: lint compat-deps sdk sdk-pack js-check rust-test
 
 lint:
 	$(CARGO) fmt --all --check
@@ -24,6 +24,11 @@ compat-deps:
 sdk:
 	npm ci --prefix sdk-js --no-audit --no-fund
 	npm run --prefix sdk-js build
+
+## @tandem/web as customers get it: npm pack, installed from the registry into a clean project
+## (ESM import in Node, types checked with bundler and node16 resolution).
+sdk-pack: sdk
+	npm run --prefix sdk-js test:pack
 
 js-check:
 	npm run --prefix sdk-js typecheck

@@ -1,11 +1,16 @@
 // Bundles what the server serves under /sdk-js/: the customer SDK as one script (global
-// `Tandem`) and as an ES module, the agent viewer, and the demo page's script.
+// `Tandem`) and as an ES module, the agent viewer, and the demo page's script. Also lays out
+// the npm package @tandem/web in packages/web/dist: the ES module with its dependencies left
+// as imports, its type declarations, and the same one-script build as tandem.js.
 import { build } from 'esbuild'
-import { copyFile, mkdir } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 
-const out = new URL('./dist/', import.meta.url).pathname
+const root = new URL('.', import.meta.url).pathname
+const out = `${root}dist/`
 await mkdir(out, { recursive: true })
-const common = { bundle: true, minify: true, sourcemap: true, target: 'es2020', logLevel: 'warning' }
+const common = { absWorkingDir: root, bundle: true, minify: true, sourcemap: true, target: 'es2020', logLevel: 'warning' }
 await build({ ...common, entryPoints: ['packages/web/src/global.ts'], format: 'iife', outfile: `${out}tandem.js` })
 await build({ ...common, entryPoints: ['packages/web/src/index.ts'], format: 'esm', outfile: `${out}tandem.mjs` })
 await build({ ...common, entryPoints: ['packages/viewer/src/viewer.ts'], format: 'iife', outfile: `${out}viewer.js` })
@@ -13,3 +18,28 @@ await build({ ...common, entryPoints: ['packages/web/src/demo.ts'], format: 'iif
 // Not served: the recorder as the SDK configures it, for bench/recorder.mjs.
 await build({ ...common, entryPoints: ['bench/recorder-entry.ts'], format: 'iife', outfile: `${out}bench-recorder.js` })
 await copyFile(new URL('./node_modules/@rrweb/replay/dist/style.css', import.meta.url), `${out}viewer.css`)
+
+// The package @tandem/web. Its dependencies stay dependencies: the application's bundler
+// resolves them (and shares them with the rest of the application).
+const web = `${root}packages/web/`
+const pkg = JSON.parse(await readFile(`${web}package.json`, 'utf8'))
+await rm(`${web}dist`, { recursive: true, force: true })
+await build({
+  ...common,
+  entryPoints: ['packages/web/src/index.ts'],
+  format: 'esm',
+  minify: false,
+  external: Object.keys(pkg.dependencies ?? {}),
+  outfile: `${web}dist/index.js`
+})
+await copyFile(`${out}tandem.js`, `${web}dist/tandem.js`)
+await copyFile(`${out}tandem.js.map`, `${web}dist/tandem.js.map`)
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+execFileSync(process.execPath, [tsc, '-p', `${web}tsconfig.build.json`], { stdio: 'inherit' })
+// The sources import './api'; a package of type "module" resolved with `node16`/`nodenext`
+// needs './api.js', which bundlers accept as well.
+for (const file of (await readdir(`${web}dist`)).filter((f) => f.endsWith('.d.ts'))) {
+  const text = await readFile(`${web}dist/${file}`, 'utf8')
+  const fixed = text.replace(/((?:from|import)\s*\(?\s*)(['"])(\.\.?\/[^'"]+?)(?<!\.js)\2/g, '$1$2$3.js$2')
+  if (fixed !== text) await writeFile(`${web}dist/${file}`, fixed)
+}
