@@ -1,6 +1,7 @@
-// End-to-end latency in Chromium, customer page → agent viewer, on loopback: a DOM mutation on
-// the customer's page until the viewer's mirror shows it, and a pointer movement until the
-// viewer's pointer is there. Prints p50/p95; asserts nothing.
+// End-to-end latency in Chromium on loopback: a DOM mutation on the customer's page until the
+// viewer's mirror shows it, a pointer movement until the viewer's pointer is there, and an agent's
+// click in the viewer (remote control on) until the click handler runs on the customer's page.
+// Prints p50/p95; asserts nothing.
 //
 //   TANDEM_API=… TANDEM_TOKEN=… TANDEM_LICENSE=… node sdk-js/bench/latency.mjs [samples]
 import { chromium } from 'playwright-core'
@@ -73,6 +74,40 @@ try {
   console.log(`customer DOM mutation → shown in the viewer: ${stats(dom)}`)
   console.log(`customer pointer move → viewer pointer: ${stats(pointer)} ` +
     `(${samples - pointer.length} positions coalesced by sampling)`)
+
+  // Remote control: the agent asks, the customer allows, and the agent clicks a button.
+  await customer.evaluate(() => {
+    document.body.insertAdjacentHTML('afterbegin', '<button id="bench-click">Click me</button>')
+    window.__clicks = []
+    document.getElementById('bench-click').addEventListener('click', () => window.__clicks.push(Date.now()))
+  })
+  await agent.click('#control')
+  await customer.click('#tandem-control-request button:has-text("Allow")')
+  await agent.waitForSelector('#control:has-text("Stop control")')
+  const target = await agent.waitForFunction(() => {
+    const frame = document.querySelector('#screen iframe')
+    const el = frame.contentDocument.getElementById('bench-click')
+    if (!el) return null
+    const r = el.getBoundingClientRect()
+    const f = frame.getBoundingClientRect()
+    const scale = Number(document.querySelector('.replayer-wrapper').dataset.scale || 1)
+    return { x: f.left + (frame.clientLeft + r.left + r.width / 2) * scale, y: f.top + (frame.clientTop + r.top + r.height / 2) * scale }
+  }).then((h) => h.jsonValue())
+  await agent.evaluate(() => {
+    window.__downs = []
+    addEventListener('mousedown', () => window.__downs.push(Date.now()), true)
+  })
+  const clicks = Math.min(samples, 100)
+  for (let i = 0; i < clicks; i++) {
+    await agent.mouse.click(target.x, target.y)
+    await sleep(100)
+  }
+  await sleep(1000)
+  const downs = await agent.evaluate(() => window.__downs)
+  const handled = await customer.evaluate(() => window.__clicks)
+  const click = handled.map((t, i) => t - downs[i])
+  console.log(`agent click in the viewer → handler on the customer's page: ${stats(click)}` +
+    (handled.length === downs.length ? '' : ` (${downs.length - handled.length} clicks lost)`))
   await customer.evaluate(() => window.tandem.end())
 } finally {
   await browser.close()

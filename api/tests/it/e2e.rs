@@ -84,6 +84,28 @@ async fn cobrowsing_in_chromium() {
     server.stop().await;
 }
 
+/// The agent's tools; a second account lets agents submit forms.
+#[tokio::test]
+async fn agent_tools_in_chromium() {
+    let server = Server::start_with(Backend::Sqlite, with_assets).await;
+    let t = tenant(&server).await;
+    let submitting = server
+        .tenant_with(AccountSettings {
+            redaction_selectors: vec![".account-secret".into()],
+            agent_submit: true,
+            ..AccountSettings::default()
+        })
+        .await;
+    let mut env = suite_env(&server.base, &t);
+    env.push(("TANDEM_SUBMIT_TOKEN", submitting.admin.clone()));
+    env.push((
+        "TANDEM_SUBMIT_LICENSE",
+        submitting.account.license_key.clone(),
+    ));
+    chromium_suite("tools.test.mjs", env).await;
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn customer_and_agent_on_two_replicas() {
     let db = TestDb::new(Backend::Postgres).await;

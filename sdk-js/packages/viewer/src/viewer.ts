@@ -3,6 +3,8 @@
 // frame the page's CSP also covers.
 import { Replayer } from '@rrweb/replay'
 import { decode, encode } from 'cbor-x'
+import { originMatches } from '../../web/src/origins'
+import { AgentTools } from './tools'
 
 const statusEl = document.getElementById('status') as HTMLElement
 const screen = document.getElementById('screen') as HTMLElement
@@ -62,6 +64,14 @@ function historyLink (id: string): void {
 
 let replayer: Replayer | null = null
 let ended = false
+/** The agent's tools, once the session is joined. */
+let tools: AgentTools | null = null
+/** Sends on the session's stream while it is open. */
+let sendOnStream: (event: string, data?: unknown) => void = () => {}
+
+function notice (text: string): void {
+  (document.getElementById('notice') as HTMLElement).textContent = text
+}
 
 function onRrweb (event: any): void {
   // Events are played as they arrive: re-stamped with the agent's clock, so neither the
@@ -69,7 +79,8 @@ function onRrweb (event: any): void {
   // catch-up from the server's replay) delays everything after it.
   const live = { ...event, timestamp: Date.now() }
   if (!replayer) {
-    replayer = new Replayer([], { root: screen, liveMode: true, mouseTail: false })
+    // triggerFocus off: the customer's focus changes must not take the agent's keyboard focus.
+    replayer = new Replayer([], { root: screen, liveMode: true, mouseTail: false, triggerFocus: false })
     replayer.on('resize', (size: any) => {
       viewport = { width: size.width, height: size.height }
       fit()
@@ -79,9 +90,19 @@ function onRrweb (event: any): void {
   replayer.addEvent(live)
 }
 
+/** The newest session state applied (`updated`), so a late reply cannot undo a newer event. */
+let lastUpdated = 0
+
 function onSession (s: any): void {
+  const updated = Date.parse(s.updated ?? '')
+  if (Number.isFinite(updated)) {
+    if (updated < lastUpdated) return
+    lastUpdated = updated
+  }
+  tools?.onSession(s)
   if (s.state === 'ended') {
     ended = true
+    ;(document.getElementById('tools') as HTMLElement).hidden = true
     status(`Session ended (${s.ended_reason ?? 'ended'})`)
     endButton.disabled = true
     leaveButton.disabled = true
@@ -108,6 +129,16 @@ async function connect (): Promise<void> {
     s = await api('GET', `/api/1/sessions/${s.id}`)
     if (s.state !== 'ended') throw e
   }
+  if (s.state !== 'ended') {
+    tools = new AgentTools({
+      screen,
+      replayer: () => replayer,
+      send: (event, data) => sendOnStream(event, data),
+      setRemoteControl: async (to) => { onSession(await api('PUT', `/api/1/sessions/${s.id}`, { remote_control: to })) },
+      notice
+    })
+    ;(document.getElementById('tools') as HTMLElement).hidden = false
+  }
   onSession(s)
   if (s.state === 'ended') return
   historyLink(s.id)
@@ -124,12 +155,18 @@ async function connect (): Promise<void> {
     socket.binaryType = 'arraybuffer'
     ws = socket
     let id = 0
-    const send = (event: string, data?: unknown): void => { socket.send(encode({ event, id: ++id, data })) }
+    const send = (event: string, data?: unknown): void => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(encode({ event, id: ++id, data }))
+    }
+    sendOnStream = send
     let probe: ReturnType<typeof setInterval> | undefined
     socket.onopen = () => {
       if (attempt > 0 && !ended) status('Connected')
       attempt = 0
       send('sync', { type: 'Sync', id: String(Math.random()) })
+      // Whatever changed before this socket was following the session (the customer accepting
+      // while it connected, say) is read once; changes after it arrive as events.
+      api('GET', `/api/1/sessions/${s.id}`).then(onSession).catch(() => {})
       // Round trips to the server, shown next to the status.
       const ping = (): void => send('probe', { timestamp: Date.now() })
       ping()
@@ -140,6 +177,8 @@ async function connect (): Promise<void> {
       if (msg?.event === 'rrweb') onRrweb(msg.data)
       if (msg?.event === 'session') onSession(msg.data)
       if (msg?.event === 'alive') latencyEl.textContent = `${Date.now() - msg.data.timestamp} ms`
+      if (msg?.event === 'control-refused' || msg?.event === 'navigation') tools?.onEvent(msg.event, msg.data)
+      if (msg?.event === 'error' && msg.data?.id === 'remote_control_off') notice('Not done: the customer has not given you control')
     }
     socket.onclose = (e) => {
       clearInterval(probe)
@@ -319,17 +358,6 @@ async function history (): Promise<void> {
 }
 
 /**
- * Whether `origin` matches one of the account's trusted origins: `*` stands for any run of
- * characters other than `/`, as on the server.
- */
-function trusts (patterns: string[], origin: string): boolean {
-  if (origin === location.origin) return true
-  return patterns.some((p) => p === '*' || new RegExp(
-    `^${p.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`, 'i'
-  ).test(origin))
-}
-
-/**
  * `token_source=postMessage`: asks the embedding page for the agent's token (`init`), and keeps
  * the newest one it sends. Only the parent window is listened to, and only once its origin is
  * one the account trusts is the token used for more than reading that list.
@@ -348,7 +376,8 @@ async function handshake (): Promise<void> {
   })
   token = handed.token
   const accounts: any[] = await api('GET', '/api/1/accounts')
-  if (!trusts(accounts[0]?.trusted_origins ?? [], handed.origin)) {
+  const trusted = accounts[0]?.trusted_origins ?? []
+  if (handed.origin !== location.origin && !originMatches(trusted, handed.origin)) {
     token = ''
     throw new Error(`${handed.origin} may not embed this account's viewer`)
   }

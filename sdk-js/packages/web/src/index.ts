@@ -4,6 +4,7 @@
 import { record } from '@rrweb/record'
 import { ApiError, type Device, DeviceApi } from './api'
 import { Socket, socketUrl } from './socket'
+import { Tools } from './tools'
 import * as ui from './ui'
 
 export { ApiError } from './api'
@@ -46,6 +47,8 @@ export interface MediaAdapter {
   sendSessionToken (message: string): void | Promise<void>
 }
 
+export type Toggle = 'off' | 'requested' | 'on' | 'rejected'
+
 export interface SessionResource {
   id: string
   code?: string | null
@@ -53,8 +56,29 @@ export interface SessionResource {
   access_token?: string | null
   state: 'pending' | 'authorizing' | 'active' | 'ended'
   control_token: string
-  agent?: { name: string } | null
+  agent?: { name: string, colour?: string } | null
   ended_reason?: string | null
+  remote_control?: Toggle
+  full_device?: Toggle
+}
+
+/** What the account lets agents do on this device (from the device registration). */
+export interface AgentRules {
+  /** Remote control waits for the customer to accept. */
+  remoteControlConsent: boolean
+  /** An agent in control may submit forms. */
+  agentSubmit: boolean
+  /** Origins (glob patterns) agents may send the customer to, besides the page's own. */
+  navigationOrigins: string[]
+}
+
+interface Registration {
+  device_token?: string
+  redaction_selectors?: string[]
+  unredaction_selectors?: string[]
+  remote_control_consent?: boolean
+  agent_submit?: boolean
+  navigation_origins?: string[]
 }
 
 const STORAGE = 'tandem.device'
@@ -97,7 +121,7 @@ export async function start (options: StartOptions): Promise<Tandem> {
   const api = new DeviceApi(options.api ?? location.origin, options.license)
   const body = { device: deviceInfo(), custom_data: options.customData ?? {} }
   const saved = loadDevice()
-  let reg: { device_token?: string, redaction_selectors?: string[], unredaction_selectors?: string[] } | null = null
+  let reg: Registration | null = null
   if (saved) {
     api.device = saved
     try {
@@ -118,7 +142,12 @@ export async function start (options: StartOptions): Promise<Tandem> {
     .filter(validSelector)
   const unredaction = [...(reg?.unredaction_selectors ?? []), ...(options.unredactionSelectors ?? [])]
     .filter(validSelector)
-  const tandem = new Tandem(api, options, redaction, unredaction)
+  const rules: AgentRules = {
+    remoteControlConsent: reg?.remote_control_consent !== false,
+    agentSubmit: reg?.agent_submit === true,
+    navigationOrigins: (reg?.navigation_origins ?? []).filter((o) => typeof o === 'string')
+  }
+  const tandem = new Tandem(api, options, redaction, unredaction, rules)
   await tandem.resume()
   return tandem
 }
@@ -173,14 +202,25 @@ export class Tandem extends EventTarget {
   readonly #builtInUI: boolean
   readonly #redaction: string
   readonly #unredaction: string
+  readonly #rules: AgentRules
+  #tools: Tools | null = null
+  /** The remote control request the customer was asked about (asked once per request). */
+  #controlAsked = false
   #notifications: Socket
   #session: SessionResource | null = null
   #stream: Socket | null = null
   #stopRecording: (() => void) | null = null
   #consent: 'none' | 'asked' | 'given' = 'none'
 
-  constructor (api: DeviceApi, options: StartOptions, redaction: string[], unredaction: string[] = []) {
+  constructor (
+    api: DeviceApi,
+    options: StartOptions,
+    redaction: string[],
+    unredaction: string[] = [],
+    rules: AgentRules = { remoteControlConsent: true, agentSubmit: false, navigationOrigins: [] }
+  ) {
     super()
+    this.#rules = rules
     this.#api = api
     this.#builtInUI = !options.disableBuiltInUI
     this.#redaction = redaction.join(', ')
@@ -223,6 +263,21 @@ export class Tandem extends EventTarget {
   /** Ends the current session. */
   async end (): Promise<void> {
     if (this.#session) await this.#update({ state: 'ended' })
+  }
+
+  /**
+   * Gives or refuses remote control when an agent asked for it, or takes it back (`false`)
+   * while an agent has it.
+   */
+  async remoteControl (yes: boolean): Promise<void> {
+    const current = this.#session?.remote_control
+    if (yes) {
+      if (current === 'requested') await this.#update({ remote_control: 'on' })
+    } else if (current === 'requested') {
+      await this.#update({ remote_control: 'rejected' })
+    } else if (current === 'on') {
+      await this.#update({ remote_control: 'off' })
+    }
   }
 
   /** Answers the consent question (for sites with their own UI). */
@@ -294,7 +349,13 @@ export class Tandem extends EventTarget {
     if (s.state === 'active' && !this.#stream) {
       this.#startStream(s)
       this.#emit('session.started', s)
-      if (this.#builtInUI) ui.showBanner(agent, () => { void this.end() })
+    }
+    if (s.state === 'active') {
+      this.#onAgentRequests(s, agent)
+      if (this.#builtInUI) {
+        const stop = s.remote_control === 'on' ? () => { void this.remoteControl(false) } : undefined
+        ui.showBanner(agent, () => { void this.end() }, stop)
+      }
     }
     if (s.state === 'ended') {
       this.#forget()
@@ -303,6 +364,50 @@ export class Tandem extends EventTarget {
       this.#emit('session.ended', { session: s, reason: s.ended_reason })
       this.#session = null
     }
+  }
+
+  /** Remote control and full-device requests from the agent, while the session is active. */
+  #onAgentRequests (s: SessionResource, agent: string): void {
+    if (s.remote_control === 'requested' && !this.#controlAsked) {
+      this.#controlAsked = true
+      if (!this.#rules.remoteControlConsent) {
+        void this.remoteControl(true)
+      } else {
+        this.#emit('remote_control.requested', s)
+        if (this.#builtInUI) ui.askControl(agent, (yes) => { void this.remoteControl(yes) })
+      }
+    } else if (s.remote_control !== 'requested') {
+      this.#controlAsked = false
+      document.getElementById('tandem-control-request')?.remove()
+    }
+    // A web page cannot share the whole device: the request is answered as such.
+    if (s.full_device === 'requested') {
+      this.#emit('full_device.unsupported', s)
+      void this.#update({ full_device: 'rejected' }).catch(() => {})
+    }
+  }
+
+  /** Whether an agent may not read nor type into `el`: redacted, masked, or the SDK's own. */
+  #redacted (el: Element): boolean {
+    const { blockSelector } = privacyOptions(this.#redaction, this.#unredaction)
+    try {
+      if (el.closest(`.${ui.serviceClass}, input[type="password"]`)) return true
+      return el.closest(blockSelector) !== null
+    } catch {
+      return true
+    }
+  }
+
+  /** Asks the customer (built-in UI), or the site (`navigation.requested`, answer within a minute). */
+  #confirm (question: string): Promise<boolean> {
+    if (this.#builtInUI) return ui.confirm(question)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), 60_000)
+      this.#emit('navigation.requested', {
+        question,
+        answer: (yes: boolean) => { clearTimeout(timer); resolve(yes) }
+      })
+    })
   }
 
   #startStream (s: SessionResource): void {
@@ -314,12 +419,22 @@ export class Tandem extends EventTarget {
         'X-CobrowseSession': s.id
       }),
       device.token,
-      (event) => {
+      (event, data) => {
         // An agent joined or lost its place: send the whole page again.
         if (event === 'sync') record.takeFullSnapshot(true)
+        else this.#tools?.handle(event, data)
       }
     )
     this.#stream = stream
+    this.#tools = new Tools({
+      redacted: (el) => this.#redacted(el),
+      agentSubmit: this.#rules.agentSubmit,
+      navigationOrigins: this.#rules.navigationOrigins,
+      controlOn: () => this.#session?.remote_control === 'on',
+      agentName: () => this.#session?.agent?.name || 'Your support agent',
+      confirm: (question) => this.#confirm(question),
+      send: (event, data) => stream.send(event, data)
+    })
     // Each page load in a session is a visit the agent (and the session's history) can follow.
     stream.send('page', { url: location.href, title: document.title })
     this.#stopRecording = record({
@@ -329,6 +444,8 @@ export class Tandem extends EventTarget {
   }
 
   #stopStream (): void {
+    this.#tools?.stop()
+    this.#tools = null
     this.#stopRecording?.()
     this.#stopRecording = null
     this.#stream?.close()

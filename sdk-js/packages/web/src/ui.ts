@@ -3,15 +3,28 @@
 
 const SERVICE = 'tandem-service'
 
+/** Where the SDK's boxes stack, bottom right: questions above the session banner. */
+function stack (): HTMLElement {
+  let el = document.getElementById('tandem-ui')
+  if (!el) {
+    el = document.createElement('div')
+    el.id = 'tandem-ui'
+    el.className = SERVICE
+    el.setAttribute('style', 'position:fixed;z-index:2147483647;right:16px;bottom:16px;max-width:320px;' +
+      'display:flex;flex-direction:column;gap:8px')
+    document.body.appendChild(el)
+  }
+  return el
+}
+
 function box (id: string): HTMLElement {
   document.getElementById(id)?.remove()
   const el = document.createElement('div')
   el.id = id
   el.className = SERVICE
-  el.setAttribute('style', 'position:fixed;z-index:2147483647;right:16px;bottom:16px;max-width:320px;' +
-    'padding:14px 16px;border-radius:10px;background:#111827;color:#fff;font:14px/1.4 system-ui,sans-serif;' +
-    'box-shadow:0 8px 24px rgba(0,0,0,.25)')
-  document.body.appendChild(el)
+  el.setAttribute('style', `order:${id === 'tandem-banner' ? 2 : 1};padding:14px 16px;border-radius:10px;` +
+    'background:#111827;color:#fff;font:14px/1.4 system-ui,sans-serif;box-shadow:0 8px 24px rgba(0,0,0,.25)')
+  stack().appendChild(el)
   return el
 }
 
@@ -34,22 +47,43 @@ export function showCode (code: string): void {
   el.appendChild(strong)
 }
 
-export function askConsent (agent: string, answer: (yes: boolean) => void): void {
-  const el = box('tandem-consent')
-  el.textContent = `${agent} would like to see this page.`
-  el.appendChild(button('Allow', () => { el.remove(); answer(true) }))
-  el.appendChild(button('Decline', () => { el.remove(); answer(false) }))
+/** A question with two answers, in a box of its own (`id`). */
+function ask (id: string, question: string, labels: [string, string], answer: (yes: boolean) => void): void {
+  const el = box(id)
+  el.textContent = question
+  el.appendChild(button(labels[0], () => { el.remove(); answer(true) }))
+  el.appendChild(button(labels[1], () => { el.remove(); answer(false) }))
 }
 
-export function showBanner (agent: string, end: () => void): void {
+export function askConsent (agent: string, answer: (yes: boolean) => void): void {
+  ask('tandem-consent', `${agent} would like to see this page.`, ['Allow', 'Decline'], answer)
+}
+
+export function askControl (agent: string, answer: (yes: boolean) => void): void {
+  ask('tandem-control-request', `${agent} would like to control this page (click and type for you).`,
+    ['Allow', 'Decline'], answer)
+}
+
+export function confirm (question: string): Promise<boolean> {
+  return new Promise((resolve) => ask('tandem-confirm', question, ['Yes', 'No'], resolve))
+}
+
+/**
+ * The banner while a session is active: who is viewing (or has control), with an end button,
+ * and a button to take control back while the agent has it.
+ */
+export function showBanner (agent: string, end: () => void, stopControl?: () => void): void {
   document.getElementById('tandem-code')?.remove()
   const el = box('tandem-banner')
-  el.textContent = `${agent} is viewing this page.`
+  el.textContent = stopControl ? `${agent} has control of this page.` : `${agent} is viewing this page.`
   el.appendChild(button('End', end))
+  if (stopControl) el.appendChild(button('Stop control', stopControl))
 }
 
 export function clear (): void {
-  for (const id of ['tandem-code', 'tandem-consent', 'tandem-banner']) document.getElementById(id)?.remove()
+  for (const id of ['tandem-code', 'tandem-consent', 'tandem-banner', 'tandem-control-request', 'tandem-confirm']) {
+    document.getElementById(id)?.remove()
+  }
 }
 
 export const serviceClass = SERVICE

@@ -1,0 +1,303 @@
+// The agent's tools in the viewer: pointer, laser, drawing and remote control over the mirror,
+// and navigation requests. Nothing is done to the mirror itself: every action goes to the
+// customer's page as a stream event and is carried out there (and shows up in the recording).
+import type { Replayer } from '@rrweb/replay'
+
+export type Tool = 'pointer' | 'laser' | 'drawing' | 'control'
+export const TOOLS: readonly Tool[] = ['pointer', 'laser', 'drawing', 'control']
+
+/** What the tools need of the viewer. */
+export interface ViewerSide {
+  screen: HTMLElement
+  replayer (): Replayer | null
+  /** Sends an event on the session's stream (dropped while it is reconnecting). */
+  send (event: string, data: unknown): void
+  /** Asks the server to change the session's `remote_control`. */
+  setRemoteControl (to: 'requested' | 'off'): Promise<void>
+  notice (text: string): void
+}
+
+const SVG = 'http://www.w3.org/2000/svg'
+/** Pointer and laser positions are sent at most this often, in ms. */
+const MOVE_EVERY = 40
+
+function $ (id: string): HTMLElement {
+  return document.getElementById(id) as HTMLElement
+}
+
+export class AgentTools {
+  readonly #side: ViewerSide
+  readonly #glass: HTMLElement
+  /** The agent's own drawings, over the mirror, in the customer's document coordinates. */
+  readonly #ink: SVGSVGElement
+  #tool: Tool = 'pointer'
+  #colour = '#ef4444'
+  #colours: string[] = []
+  #control = 'off'
+  /** The element the agent last clicked in control (keys go to it), by recorder node id. */
+  #focused: number | null = null
+  #lastMove = 0
+  #stroke: { id: string, points: Array<[number, number]> } | null = null
+  #strokes = 0
+  #wheel = { dx: 0, dy: 0, id: 0, timer: 0 as ReturnType<typeof setTimeout> | 0 }
+  #navigations = 0
+
+  constructor (side: ViewerSide) {
+    this.#side = side
+    this.#glass = document.createElement('div')
+    this.#glass.id = 'glass'
+    this.#glass.tabIndex = 0
+    this.#ink = document.createElementNS(SVG, 'svg')
+    this.#ink.id = 'ink'
+    side.screen.append(this.#glass)
+    this.#wire()
+  }
+
+  get tool (): Tool { return this.#tool }
+
+  /** Switches tool (from the toolbar or the embedding page). */
+  setTool (tool: Tool): void {
+    if (!TOOLS.includes(tool)) throw new Error(`unknown tool ${String(tool)}`)
+    this.#tool = tool
+    this.#glass.dataset.tool = tool
+    for (const b of document.querySelectorAll<HTMLButtonElement>('[data-tool]')) {
+      b.classList.toggle('on', b.dataset.tool === tool)
+    }
+    if (tool === 'control' && this.#control !== 'on') this.#side.notice('Request control to click and type for the customer')
+  }
+
+  /** One of the session's colours. */
+  setColour (colour: string): void {
+    if (this.#colours.length && !this.#colours.includes(colour)) throw new Error(`colour must be one of ${this.#colours.join(', ')}`)
+    this.#colour = colour
+    ;($('colour') as HTMLSelectElement).value = colour
+  }
+
+  /** Clears every drawing, here and on the customer's page. */
+  clear (): void {
+    this.#ink.replaceChildren()
+    this.#side.send('drawing', { clear: true })
+  }
+
+  /** The session changed: its colours and the state of remote control. */
+  onSession (s: any): void {
+    const colours: string[] = Array.isArray(s.colours) ? s.colours : []
+    if (colours.join() !== this.#colours.join()) {
+      this.#colours = colours
+      const select = $('colour') as HTMLSelectElement
+      select.replaceChildren(...colours.map((c) => {
+        const o = document.createElement('option')
+        o.value = c
+        o.textContent = c
+        o.style.background = c
+        return o
+      }))
+      const mine = s.agent?.colour
+      this.setColour(colours.includes(mine) ? mine : colours[0] ?? this.#colour)
+    }
+    const before = this.#control
+    this.#control = s.remote_control ?? 'off'
+    const button = $('control') as HTMLButtonElement
+    button.disabled = this.#control === 'requested' || s.state !== 'active'
+    button.textContent = {
+      on: 'Stop control',
+      requested: 'Waiting for the customer…',
+      rejected: 'Request control',
+      off: 'Request control'
+    }[this.#control] ?? 'Request control'
+    $('tools').dataset.control = this.#control
+    if (before !== this.#control) {
+      if (this.#control === 'on') {
+        this.#side.notice('The customer gave you control')
+        this.setTool('control')
+      } else if (this.#control === 'rejected') {
+        this.#side.notice('The customer declined remote control')
+      } else if (before === 'on') {
+        this.#side.notice('Remote control is off')
+        if (this.#tool === 'control') this.setTool('pointer')
+      }
+    }
+  }
+
+  /** Events from the customer's page about the tools. */
+  onEvent (event: string, data: any): void {
+    if (event === 'control-refused') this.#side.notice(`Not done: ${String(data?.reason ?? 'refused')}`)
+    if (event === 'navigation') {
+      const reason = data?.reason ? `: ${String(data.reason)}` : ''
+      this.#side.notice(`Navigation ${String(data?.status ?? '')}${reason}`)
+    }
+  }
+
+  /** Asks the customer's page to go back, forward, reload or open `url`. */
+  navigate (action: 'back' | 'forward' | 'refresh' | 'url', url?: string): void {
+    this.#navigations += 1
+    this.#side.send('navigate', { id: this.#navigations, action, url: url ?? null })
+    this.#side.notice(action === 'url' ? `Asking to open ${url ?? ''}…` : `Asking to ${action}…`)
+  }
+
+  /** The mirror's document, its wrapper's scale and box, and the customer's scroll. */
+  #mirror (): { doc: Document, win: Window, box: DOMRect, scale: number } | null {
+    const wrapper = this.#side.screen.querySelector<HTMLElement>('.replayer-wrapper')
+    const frame = wrapper?.querySelector('iframe')
+    const doc = frame?.contentDocument
+    const win = frame?.contentWindow
+    if (!wrapper || !frame || !doc || !win) return null
+    const scale = Number(wrapper.dataset.scale ?? '1') || 1
+    // The page starts inside the frame's border.
+    const outer = frame.getBoundingClientRect()
+    const box = new DOMRect(outer.left + frame.clientLeft * scale, outer.top + frame.clientTop * scale,
+      frame.clientWidth * scale, frame.clientHeight * scale)
+    return { doc, win, box, scale }
+  }
+
+  /** Where a mouse event falls in the customer's viewport (CSS pixels), if over the page. */
+  #at (e: MouseEvent): { x: number, y: number, doc: Document, win: Window } | null {
+    const m = this.#mirror()
+    if (!m) return null
+    const x = (e.clientX - m.box.left) / m.scale
+    const y = (e.clientY - m.box.top) / m.scale
+    if (x < 0 || y < 0 || x > m.box.width / m.scale || y > m.box.height / m.scale) return null
+    return { x: Math.round(x), y: Math.round(y), doc: m.doc, win: m.win }
+  }
+
+  /** The recorder's id of the customer's element at a viewport point. */
+  #nodeAt (doc: Document, x: number, y: number): { id: number, el: Element } | null {
+    const el = doc.elementFromPoint(x, y)
+    const id = el ? this.#side.replayer()?.getMirror().getId(el) : undefined
+    return el && id && id > 0 ? { id, el } : null
+  }
+
+  #canControl (): boolean {
+    return this.#tool === 'control' && this.#control === 'on'
+  }
+
+  #wire (): void {
+    const glass = this.#glass
+    glass.addEventListener('mousemove', (e) => {
+      const at = this.#at(e)
+      if (!at) return
+      if (this.#stroke) {
+        this.#stroke.points.push([at.x + at.win.scrollX, at.y + at.win.scrollY])
+      }
+      const now = performance.now()
+      if (now - this.#lastMove < MOVE_EVERY) return
+      this.#lastMove = now
+      this.#side.send('pointer', { x: at.x, y: at.y, colour: this.#colour })
+      if (this.#tool === 'laser') this.#side.send('laser', { x: at.x, y: at.y })
+      if (this.#stroke) this.#sendStroke()
+    })
+    glass.addEventListener('mouseleave', () => { this.#side.send('pointer', null) })
+    glass.addEventListener('mousedown', (e) => {
+      glass.focus({ preventScroll: true })
+      const at = this.#at(e)
+      if (!at || this.#tool !== 'drawing') return
+      this.#strokes += 1
+      this.#stroke = { id: `${Date.now().toString(36)}-${this.#strokes}`, points: [[at.x + at.win.scrollX, at.y + at.win.scrollY]] }
+    })
+    addEventListener('mouseup', () => {
+      if (!this.#stroke) return
+      this.#sendStroke()
+      this.#stroke = null
+    })
+    glass.addEventListener('click', (e) => {
+      if (!this.#canControl()) return
+      const at = this.#at(e)
+      const node = at && this.#nodeAt(at.doc, at.x, at.y)
+      if (!at || !node) return
+      this.#focused = node.id
+      if (node.el.tagName === 'SELECT') return this.#choose(node.id, node.el as HTMLSelectElement, e)
+      this.#side.send('control', { action: 'click', id: node.id, x: at.x, y: at.y })
+    })
+    // Keys go to the customer's element the agent last clicked, unless the agent is typing into
+    // the viewer's own fields (the URL bar, say). Listened to on the window: the glass may have
+    // lost focus to the mirror's frame.
+    addEventListener('keydown', (e) => {
+      if (!this.#canControl() || this.#focused === null || e.ctrlKey || e.metaKey || e.altKey) return
+      const typingHere = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement ||
+        e.target instanceof HTMLTextAreaElement
+      if (typingHere) return
+      if (e.key.length !== 1 && !['Backspace', 'Delete', 'Enter'].includes(e.key)) return
+      e.preventDefault()
+      this.#side.send('control', { action: 'key', id: this.#focused, key: e.key })
+    })
+    glass.addEventListener('wheel', (e) => {
+      if (!this.#canControl()) return
+      e.preventDefault()
+      const at = this.#at(e)
+      const node = at && this.#nodeAt(at.doc, at.x, at.y)
+      const w = this.#wheel
+      w.dx += e.deltaX
+      w.dy += e.deltaY
+      w.id = node?.id ?? w.id
+      if (w.timer) return
+      w.timer = setTimeout(() => {
+        this.#side.send('control', { action: 'wheel', id: w.id, dx: Math.round(w.dx), dy: Math.round(w.dy) })
+        w.dx = w.dy = 0
+        w.timer = 0
+      }, MOVE_EVERY)
+    }, { passive: false })
+
+    for (const b of document.querySelectorAll<HTMLButtonElement>('[data-tool]')) {
+      b.addEventListener('click', () => this.setTool(b.dataset.tool as Tool))
+    }
+    ;($('colour') as HTMLSelectElement).addEventListener('change', (e) => {
+      this.setColour((e.target as HTMLSelectElement).value)
+    })
+    $('clear').addEventListener('click', () => this.clear())
+    $('control').addEventListener('click', () => {
+      this.#side.setRemoteControl(this.#control === 'on' ? 'off' : 'requested')
+        .catch((err) => this.#side.notice(`Could not change remote control: ${(err as Error).message}`))
+    })
+    $('nav-back').addEventListener('click', () => this.navigate('back'))
+    $('nav-forward').addEventListener('click', () => this.navigate('forward'))
+    $('nav-refresh').addEventListener('click', () => this.navigate('refresh'))
+    $('nav-form').addEventListener('submit', (e) => {
+      e.preventDefault()
+      const url = ($('nav-url') as HTMLInputElement).value.trim()
+      if (url) this.navigate('url', url)
+    })
+  }
+
+  /** Sends the stroke being drawn and shows it over the mirror. */
+  #sendStroke (): void {
+    const stroke = this.#stroke
+    if (!stroke) return
+    this.#side.send('drawing', { id: stroke.id, colour: this.#colour, points: stroke.points })
+    const wrapper = this.#side.screen.querySelector('.replayer-wrapper')
+    if (wrapper && this.#ink.parentElement !== wrapper) wrapper.append(this.#ink)
+    let line = this.#ink.querySelector<SVGPolylineElement>(`[data-id="${stroke.id}"]`)
+    if (!line) {
+      line = document.createElementNS(SVG, 'polyline')
+      line.dataset.id = stroke.id
+      line.setAttribute('stroke', this.#colour)
+      this.#ink.append(line)
+    }
+    const m = this.#mirror()
+    const [sx, sy] = m ? [m.win.scrollX, m.win.scrollY] : [0, 0]
+    line.setAttribute('points', stroke.points.map(([x, y]) => `${x - sx},${y - sy}`).join(' '))
+  }
+
+  /** A select on the customer's page: the agent picks from its options here. */
+  #choose (id: number, mirrored: HTMLSelectElement, e: MouseEvent): void {
+    document.getElementById('choose')?.remove()
+    const pick = document.createElement('select')
+    pick.id = 'choose'
+    pick.size = Math.min(8, Math.max(2, mirrored.options.length))
+    for (const o of mirrored.options) {
+      const option = document.createElement('option')
+      option.value = o.value
+      option.textContent = o.textContent
+      option.selected = o.selected
+      pick.append(option)
+    }
+    pick.style.left = `${e.clientX}px`
+    pick.style.top = `${e.clientY}px`
+    pick.addEventListener('change', () => {
+      this.#side.send('control', { action: 'select', id, value: pick.value })
+      pick.remove()
+    })
+    pick.addEventListener('blur', () => pick.remove())
+    document.body.append(pick)
+    pick.focus()
+  }
+}
