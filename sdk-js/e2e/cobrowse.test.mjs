@@ -9,6 +9,7 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
+import { readFileSync } from 'node:fs'
 import { environment, sides, useBrowser } from './helpers.mjs'
 
 const env = environment(['TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE'])
@@ -458,12 +459,39 @@ const HOST_PAGE = `<!doctype html><title>Helpdesk</title><p id="host">Helpdesk</
   document.getElementById('embed').src = q.get('src')
 </script>`
 
+/**
+ * A helpdesk page that embeds the viewer and drives it with the real cobrowse-agent-sdk from
+ * npm (tests/compat): `attachContext(iframe)`, and the context's events in `window.__events`.
+ */
+const AGENT_SDK_PAGE = `<!doctype html><title>Helpdesk</title>
+<iframe id="embed" style="width:1000px;height:700px"></iframe>
+<script src="/cobrowse-agent-sdk.js"></script>
+<script>
+  const q = new URLSearchParams(location.search)
+  const API = window.CobrowseAPI.default || window.CobrowseAPI
+  const cobrowse = new API(q.get('token'), { api: q.get('api') })
+  const iframe = document.getElementById('embed')
+  iframe.src = q.get('src')
+  window.__events = []
+  cobrowse.attachContext(iframe).then((ctx) => {
+    window.ctx = ctx
+    ctx.on('session.loaded', (s) => window.__events.push('loaded ' + s.id))
+    ctx.on('session.updated', (s) => window.__events.push('updated ' + s.state))
+    ctx.on('screen.updated', () => window.__events.push('screen'))
+  })
+</script>`
+const AGENT_SDK = new URL('../../tests/compat/node_modules/cobrowse-agent-sdk/dist/umd-browser/cobrowse-agent-sdk.js', import.meta.url)
+
 let hostServer
 async function hostOrigin (hostname) {
   if (!hostServer) {
     hostServer = createServer((req, res) => {
+      if (req.url.startsWith('/cobrowse-agent-sdk.js')) {
+        res.writeHead(200, { 'content-type': 'text/javascript' })
+        return res.end(readFileSync(AGENT_SDK))
+      }
       res.writeHead(200, { 'content-type': 'text/html' })
-      res.end(HOST_PAGE)
+      res.end(req.url.startsWith('/agent-sdk') ? AGENT_SDK_PAGE : HOST_PAGE)
     })
     await new Promise((resolve) => hostServer.listen(0, '0.0.0.0', resolve))
   }
@@ -516,4 +544,49 @@ test('token_source=postMessage: an origin the account does not trust gets nothin
   assert.equal(await host.frameLocator('#embed').locator('#code').count(), 0)
   assert.equal((await sessionByCode(session.id)).state, 'pending', 'someone joined the session')
   await customer.evaluate(() => window.tandem.end())
+})
+
+test('a helpdesk drives the embedded viewer through the real cobrowse-agent-sdk', async () => {
+  const { page: customer } = await customerPage()
+  const session = await sessionByCode(await readCode(customer))
+  const host = await (await browser().newContext()).newPage()
+  const src = `${api}/session/${session.id}?token=${encodeURIComponent(token)}`
+  const query = new URLSearchParams({ api, token, src })
+  await host.goto(`${await hostOrigin('localhost')}/agent-sdk.html?${query}`)
+  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
+  const events = () => host.evaluate(() => window.__events)
+  await host.waitForFunction((id) => window.__events.includes(`loaded ${id}`) &&
+    window.__events.includes('updated active'), session.id, { timeout: 15_000 })
+  const viewer = host.frameLocator('#embed')
+  await viewer.frameLocator('#screen iframe').locator('#headline').waitFor({ timeout: 15_000 })
+
+  // Tools switched from the host page.
+  await host.evaluate(() => window.ctx.setTool('laser'))
+  await viewer.locator('button[data-tool="laser"].on').waitFor({ timeout: 5_000 })
+  await host.evaluate(() => window.ctx.setTool('drawing'))
+  await viewer.locator('button[data-tool="drawing"].on').waitFor({ timeout: 5_000 })
+  // The agent draws in the embedded viewer; the host clears the drawings on both sides.
+  const frame = host.frames().find((f) => f.url().startsWith(`${api}/session/`))
+  const box = await host.locator('#embed').boundingBox()
+  const inner = await frame.evaluate(() => {
+    const r = document.getElementById('screen').getBoundingClientRect()
+    return { x: r.left + 100, y: r.top + 100 }
+  })
+  await host.mouse.move(box.x + inner.x, box.y + inner.y)
+  await host.mouse.down()
+  await host.mouse.move(box.x + inner.x + 120, box.y + inner.y + 60, { steps: 8 })
+  await host.mouse.up()
+  await customer.locator('#tandem-drawing polyline').waitFor({ timeout: 10_000 })
+  await host.evaluate(() => window.ctx.clearAnnotations())
+  await customer.waitForFunction(() => document.querySelectorAll('#tandem-drawing polyline').length === 0,
+    null, { timeout: 10_000 })
+  // An unknown tool is refused, as an error of the RPC.
+  const refused = await host.evaluate(() => window.ctx.setTool('spray').then(() => null, (e) => e.message))
+  assert.match(refused, /unknown tool/)
+
+  // Ending from the host page ends it for the customer too.
+  await host.evaluate(() => window.ctx.endSession())
+  await customer.waitForSelector('#tandem-banner', { state: 'detached', timeout: 10_000 })
+  await host.waitForFunction(() => window.__events.includes('updated ended'), null, { timeout: 10_000 })
+  assert.ok((await events()).includes('screen'), 'the host heard about the customer\'s screen')
 })

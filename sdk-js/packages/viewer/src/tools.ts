@@ -60,7 +60,7 @@ export class AgentTools {
     if (!TOOLS.includes(tool)) throw new Error(`unknown tool ${String(tool)}`)
     this.#tool = tool
     this.#glass.dataset.tool = tool
-    for (const b of document.querySelectorAll<HTMLButtonElement>('[data-tool]')) {
+    for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-tool]')) {
       b.classList.toggle('on', b.dataset.tool === tool)
     }
     if (tool === 'control' && this.#control !== 'on') this.#side.notice('Request control to click and type for the customer')
@@ -237,7 +237,7 @@ export class AgentTools {
       }, MOVE_EVERY)
     }, { passive: false })
 
-    for (const b of document.querySelectorAll<HTMLButtonElement>('[data-tool]')) {
+    for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-tool]')) {
       b.addEventListener('click', () => this.setTool(b.dataset.tool as Tool))
     }
     ;($('colour') as HTMLSelectElement).addEventListener('change', (e) => {

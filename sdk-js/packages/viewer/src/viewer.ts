@@ -4,6 +4,7 @@
 import { Replayer } from '@rrweb/replay'
 import { decode, encode } from 'cbor-x'
 import { originMatches } from '../../web/src/origins'
+import { Bridge } from './bridge'
 import { AgentTools } from './tools'
 
 const statusEl = document.getElementById('status') as HTMLElement
@@ -27,10 +28,18 @@ function status (text: string): void {
   statusEl.textContent = text
 }
 
+/** A failure shown to the agent, and told to the embedding page. */
+function failed (id: string, text: string): void {
+  status(text)
+  bridge.send('error', { id, message: text })
+}
+
 const params = new URLSearchParams(location.search)
 /** The agent's JWT: from `?token=`, or handed over by the embedding page (`token_source`). */
 let token = params.get('token') ?? ''
 const tokenFromParent = params.get('token_source') === 'postMessage'
+/** The embedding page, when there is one. */
+const bridge = new Bridge()
 /** `/session/<id>`, or the agent page `/agent#sid=<9-digit token>` (a token from a chat). */
 const sid = new URLSearchParams(location.hash.slice(1)).get('sid') ?? ''
 const sessionId = sid || decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '')
@@ -83,6 +92,7 @@ function onRrweb (event: any): void {
     replayer = new Replayer([], { root: screen, liveMode: true, mouseTail: false, triggerFocus: false })
     replayer.on('resize', (size: any) => {
       viewport = { width: size.width, height: size.height }
+      bridge.send('screen', { width: size.width, height: size.height })
       fit()
     })
     replayer.startLive(live.timestamp - 1)
@@ -99,8 +109,12 @@ function onSession (s: any): void {
     if (updated < lastUpdated) return
     lastUpdated = updated
   }
+  current = s
+  bridge.send('session', s)
   tools?.onSession(s)
   if (s.state === 'ended') {
+    // The end is heard twice (the reply and the stream's event): act on it once.
+    const first = !ended
     ended = true
     ;(document.getElementById('tools') as HTMLElement).hidden = true
     status(`Session ended (${s.ended_reason ?? 'ended'})`)
@@ -109,7 +123,7 @@ function onSession (s: any): void {
     historyLink(s.id)
     // end_action=code|dashboard: on to the next customer (default, `none`: stay here).
     const next = params.get('end_action')
-    if (next === 'code' || next === 'dashboard') {
+    if (first && (next === 'code' || next === 'dashboard')) {
       setTimeout(() => { location.href = `/${next}?${carried()}` }, 1500)
     }
   } else if (s.state === 'authorizing') {
@@ -176,7 +190,11 @@ async function connect (): Promise<void> {
       const msg = decode(new Uint8Array(e.data as ArrayBuffer))
       if (msg?.event === 'rrweb') onRrweb(msg.data)
       if (msg?.event === 'session') onSession(msg.data)
-      if (msg?.event === 'alive') latencyEl.textContent = `${Date.now() - msg.data.timestamp} ms`
+      if (msg?.event === 'alive') {
+        const rtt = Date.now() - msg.data.timestamp
+        latencyEl.textContent = `${rtt} ms`
+        bridge.send('session.metrics', { rtt, latency: rtt / 2, last_alive: Date.now() })
+      }
       if (msg?.event === 'control-refused' || msg?.event === 'navigation') tools?.onEvent(msg.event, msg.data)
       if (msg?.event === 'error' && msg.data?.id === 'remote_control_off') notice('Not done: the customer has not given you control')
     }
@@ -358,38 +376,73 @@ async function history (): Promise<void> {
 }
 
 /**
- * `token_source=postMessage`: asks the embedding page for the agent's token (`init`), and keeps
- * the newest one it sends. Only the parent window is listened to, and only once its origin is
- * one the account trusts is the token used for more than reading that list.
+ * `token_source=postMessage`: waits for the embedding page's token (it answers `init` with
+ * one), and keeps it only if the account trusts the page's origin; newer tokens from that page
+ * replace it.
  */
 async function handshake (): Promise<void> {
-  if (window.parent === window) throw new Error('token_source=postMessage needs an embedding page')
-  const handed = await new Promise<{ token: string, origin: string }>((resolve) => {
-    window.addEventListener('message', (e) => {
-      const msg = e.data
-      if (e.source !== window.parent || msg?.cobrowseio !== true || msg.event !== 'token') return
-      if (typeof msg.data !== 'string' || !msg.data) return
-      if (!token) resolve({ token: msg.data, origin: e.origin }) // the first: checked below
-      else if (e.origin === parentOrigin) token = msg.data // a fresh one from the trusted parent
-    })
-    window.parent.postMessage({ cobrowseio: true, event: 'init', data: null, trustedOnly: false }, '*')
-  })
+  if (!bridge.embedded) throw new Error('token_source=postMessage needs an embedding page')
+  const handed = await bridge.token()
   token = handed.token
   const accounts: any[] = await api('GET', '/api/1/accounts')
-  const trusted = accounts[0]?.trusted_origins ?? []
-  if (handed.origin !== location.origin && !originMatches(trusted, handed.origin)) {
+  if (!bridge.allow(accounts[0]?.trusted_origins ?? [])) {
     token = ''
     throw new Error(`${handed.origin} may not embed this account's viewer`)
   }
-  parentOrigin = handed.origin
+  bridge.onFreshToken = (fresh) => { token = fresh }
 }
-/** The embedding page's origin, once trusted. */
-let parentOrigin = ''
+
+/** The session this page has open, for the embedding page's requests. */
+let current: any = null
+
+function openSession (): any {
+  if (!current) throw new Error('no session is open in this viewer')
+  return current
+}
+
+function agentTools (): AgentTools {
+  if (!tools) throw new Error('the agent tools are available once a session is joined')
+  return tools
+}
+
+/** What the embedding page may ask of the viewer (`rpc:request`), once trusted. */
+function answerBridge (): void {
+  bridge.handle('update:tool', (d) => agentTools().setTool(d?.tool))
+  bridge.handle('update:colour', (d) => agentTools().setColour(String(d?.colour ?? '')))
+  bridge.handle('update:drawing', (d) => {
+    if (d?.drawing !== null) throw new Error('only {drawing: null} (clear) is supported')
+    agentTools().clear()
+  })
+  bridge.handle('update:session', async (d) => {
+    const patch: Record<string, unknown> = {}
+    for (const key of ['state', 'full_device', 'remote_control']) if (d?.[key] !== undefined) patch[key] = d[key]
+    const s = await api('PUT', `/api/1/sessions/${encodeURIComponent(openSession().id)}`, patch)
+    onSession(s)
+    return s
+  })
+  bridge.handle('create:session', async () => {
+    const s = await api('POST', '/api/1/sessions', {})
+    setTimeout(() => { location.href = sessionUrl(s.id) }, 0)
+    return s
+  })
+  bridge.handle('create:control', (d) => {
+    if (d?.state === 'keydown' && d?.key === 'GoBack') return agentTools().navigate('back')
+    throw new Error(`${String(d?.key)} is not a key a web page has`)
+  })
+  bridge.handle('get:user', async (d) => {
+    const me = await api('GET', '/api/1/users/me')
+    if (d?.id && d.id !== 'me' && d.id !== me.id) throw new Error('only the signed-in agent can be read here')
+    return me
+  })
+}
 
 async function main (): Promise<void> {
+  answerBridge()
   if (tokenFromParent) {
     status('Waiting for the embedding page…')
     await handshake()
+  } else if (bridge.embedded && token) {
+    api('GET', '/api/1/accounts').then((a: any[]) => bridge.allow(a[0]?.trusted_origins ?? [])).catch(() => {})
   }
   const route = location.pathname.replace(/\/$/, '')
   if (/^\/session\/[^/]+\/history$/.test(route)) {
@@ -403,13 +456,13 @@ async function main (): Promise<void> {
   } else if (route === '/dashboard') {
     dashboard().catch((e) => status(`Could not load the sessions: ${(e as Error).message}`))
   } else if (route === '/connect') {
-    connectDevice().catch((e) => status(`Could not connect: ${(e as Error).message}`))
+    connectDevice().catch((e) => failed('connect_failed', `Could not connect: ${(e as Error).message}`))
   } else {
     connect().catch(async (e) => {
       // The session may have ended while we were joining it (the customer declined, say).
       const s = await api('GET', `/api/1/sessions/${encodeURIComponent(sessionId)}`).catch(() => null)
       if (s?.state === 'ended') onSession(s)
-      else status(`Could not open the session: ${(e as Error).message}`)
+      else failed('session_unavailable', `Could not open the session: ${(e as Error).message}`)
     })
   }
 }
@@ -417,5 +470,5 @@ async function main (): Promise<void> {
 main().catch((e) => {
   endButton.hidden = true
   leaveButton.hidden = true
-  status(`Could not start: ${(e as Error).message}`)
+  failed('start_failed', `Could not start: ${(e as Error).message}`)
 })
