@@ -448,9 +448,24 @@ const HOST_PAGE = `<!doctype html><title>Helpdesk</title><p id="host">Helpdesk</
   const q = new URLSearchParams(location.search)
   const api = new URL(q.get('src')).origin
   window.__messages = []
+  window.__last = {}
+  const pending = new Map()
+  // An RPC to the viewer, as the agent SDK's attachContext makes them.
+  window.rpc = (method, data) => new Promise((resolve, reject) => {
+    const id = String(Math.random())
+    pending.set(id, { resolve, reject })
+    document.getElementById('embed').contentWindow.postMessage(
+      { cobrowseio: true, trustedOnly: true, event: 'rpc:request', data: { id, method, data } }, api)
+  })
   window.addEventListener('message', (e) => {
     if (e.origin !== api || !e.data || !e.data.cobrowseio) return
     window.__messages.push(e.data.event)
+    window.__last[e.data.event] = e.data.data
+    if (e.data.event === 'rpc:response' && pending.has(e.data.data.id)) {
+      const { resolve, reject } = pending.get(e.data.data.id)
+      if (e.data.data.error) reject(new Error(e.data.data.error.message))
+      else resolve(e.data.data.data)
+    }
     if (e.data.event === 'init') {
       e.source.postMessage({ cobrowseio: true, event: 'trust', data: null }, api)
       e.source.postMessage({ cobrowseio: true, event: 'token', data: q.get('token') }, api)
@@ -517,6 +532,21 @@ test('token_source=postMessage: a trusted helpdesk embeds the viewer and hands i
   // The token travelled by postMessage only: no URL the viewer loaded carries it.
   assert.ok(viewerRequests.length > 0)
   assert.ok(viewerRequests.every((u) => !u.includes(token)), 'the token went into a URL')
+
+  // Custom messages both ways between the helpdesk page and the customer's page.
+  await customer.evaluate(() => {
+    window.__received = []
+    window.tandem.addEventListener('message', (e) => window.__received.push(e.detail))
+  })
+  await host.evaluate(() => window.rpc('create:message', { name: 'offer', payload: { code: 'SAVE10' } }))
+  await customer.waitForFunction(() => window.__received.length === 1, null, { timeout: 10_000 })
+  assert.deepEqual(await customer.evaluate(() => window.__received[0]), { name: 'offer', payload: { code: 'SAVE10' } })
+  await customer.evaluate(() => window.tandem.sendMessage('cart', { items: 2 }))
+  await host.waitForFunction(() => window.__last.message?.name === 'cart', null, { timeout: 10_000 })
+  assert.deepEqual(await host.evaluate(() => window.__last.message), { name: 'cart', payload: { items: 2 } })
+  // A navigation the helpdesk asks for, refused on the customer's side (another site).
+  await host.evaluate(() => window.rpc('create:navigation', { action: 'url', url: 'https://elsewhere.example/' }))
+  await host.waitForFunction(() => window.__last.navigation?.status === 'refused', null, { timeout: 10_000 })
   await customer.evaluate(() => window.tandem.end())
   await embedded.locator('#status:has-text("Session ended")').waitFor({ timeout: 10_000 })
 })

@@ -196,6 +196,9 @@ async function connect (): Promise<void> {
         bridge.send('session.metrics', { rtt, latency: rtt / 2, last_alive: Date.now() })
       }
       if (msg?.event === 'control-refused' || msg?.event === 'navigation') tools?.onEvent(msg.event, msg.data)
+      // The customer's page talks to the helpdesk page: its messages and navigation outcomes.
+      if (msg?.event === 'message') bridge.send('message', msg.data)
+      if (msg?.event === 'navigation') bridge.send('navigation', msg.data)
       if (msg?.event === 'error' && msg.data?.id === 'remote_control_off') notice('Not done: the customer has not given you control')
     }
     socket.onclose = (e) => {
@@ -428,6 +431,17 @@ function answerBridge (): void {
   bridge.handle('create:control', (d) => {
     if (d?.state === 'keydown' && d?.key === 'GoBack') return agentTools().navigate('back')
     throw new Error(`${String(d?.key)} is not a key a web page has`)
+  })
+  bridge.handle('create:message', (d) => {
+    if (typeof d?.name !== 'string' || !d.name) throw new Error('a message needs a name')
+    openSession()
+    sendOnStream('message', { name: d.name, payload: d.payload ?? null })
+  })
+  bridge.handle('create:navigation', (d) => {
+    const action = d?.action
+    if (!['back', 'forward', 'refresh', 'url'].includes(action)) throw new Error('navigation is back, forward, refresh or url')
+    if (action === 'url' && typeof d?.url !== 'string') throw new Error('navigation to a url needs the url')
+    agentTools().navigate(action, d?.url)
   })
   bridge.handle('get:user', async (d) => {
     const me = await api('GET', '/api/1/users/me')

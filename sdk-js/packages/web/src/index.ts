@@ -266,6 +266,22 @@ export class Tandem extends EventTarget {
   }
 
   /**
+   * Sends a message of the site's own to the agents in the session (their viewer passes it to
+   * the helpdesk page embedding it, as `message`). Only while a session is active.
+   */
+  sendMessage (name: string, payload?: unknown): void {
+    if (typeof name !== 'string' || !name || name.length > 100) throw new Error('a message needs a name (at most 100 characters)')
+    if (!this.#stream) throw new Error('messages can be sent while a session is active')
+    this.#stream.send('message', { name, payload: payload ?? null })
+  }
+
+  /** A message from the agent's side: `message` events with `{name, payload}`. */
+  #onMessage (data: any): void {
+    if (!data || typeof data.name !== 'string') return
+    this.#emit('message', { name: data.name, payload: data.payload ?? null })
+  }
+
+  /**
    * Gives or refuses remote control when an agent asked for it, or takes it back (`false`)
    * while an agent has it.
    */
@@ -422,6 +438,7 @@ export class Tandem extends EventTarget {
       (event, data) => {
         // An agent joined or lost its place: send the whole page again.
         if (event === 'sync') record.takeFullSnapshot(true)
+        else if (event === 'message') this.#onMessage(data)
         else this.#tools?.handle(event, data)
       }
     )
