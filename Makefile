@@ -20,10 +20,12 @@ lint:
 compat-deps:
 	npm ci --prefix tests/compat --no-audit --no-fund
 
-## The web SDK and the agent viewer, bundled into sdk-js/dist (served under /sdk-js/).
+## The web SDK and the agent viewer, bundled into sdk-js/dist (served under /sdk-js/), and the
+## agent SDK package (sdk-js/packages/agent/dist).
 sdk:
 	npm ci --prefix sdk-js --no-audit --no-fund
 	npm run --prefix sdk-js build
+	npm run --prefix sdk-js build:agent
 
 ## @tandem/web as customers get it: npm pack, installed from the registry into a clean project
 ## (ESM import in Node, types checked with bundler and node16 resolution).
@@ -32,6 +34,7 @@ sdk-pack: sdk
 
 js-check:
 	npm run --prefix sdk-js typecheck
+	npm run --prefix sdk-js test:agent
 
 ## Needs PostgreSQL at 127.0.0.1:5432 (TANDEM_TEST_POSTGRES overrides the admin URL).
 rust-test:

@@ -1,11 +1,12 @@
-//! The real `cobrowse-agent-sdk` from npm, in Node, against this server (tests/compat).
+//! The real `cobrowse-agent-sdk` from npm, in Node, against this server (tests/compat), and our
+//! own agent SDK (`@tandem/agent`, sdk-js/packages/agent) the same way.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use tandem_core::store::Backend;
 
-use crate::common::{both_backends, Server};
+use crate::common::{both_backends, Server, Tenant};
 
 /// Runs one Node test file of tests/compat with `env`; fails with Node's output.
 async fn node_test(script: &str, env: Vec<(&'static str, String)>) {
@@ -15,7 +16,13 @@ async fn node_test(script: &str, env: Vec<(&'static str, String)>) {
             .exists(),
         "run `npm ci --prefix tests/compat` first (make test does)"
     );
-    let script = format!("tests/compat/{script}");
+    run_node(format!("tests/compat/{script}"), env).await;
+}
+
+/// Runs a Node test file (a path from the repository's root) with `env`.
+async fn run_node(script: String, env: Vec<(&'static str, String)>) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let file = script.clone();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .args(["--experimental-websocket", "--test", &script])
@@ -29,11 +36,20 @@ async fn node_test(script: &str, env: Vec<(&'static str, String)>) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "the cobrowse-agent-sdk scenarios failed:\n{stdout}\n{}",
+        "the Node scenarios of {file} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("# fail 0"), "{stdout}");
     assert!(!stdout.contains("# pass 0\n"), "no scenario ran:\n{stdout}");
+}
+
+/// The server, an administrator's JWT and the account's license key.
+fn admin_env(server: &Server, t: &Tenant) -> Vec<(&'static str, String)> {
+    vec![
+        ("TANDEM_API", server.base.clone()),
+        ("TANDEM_TOKEN", t.admin.clone()),
+        ("TANDEM_LICENSE", t.account.license_key.clone()),
+    ]
 }
 
 both_backends!(cobrowse_agent_sdk_works_unchanged);
@@ -69,13 +85,23 @@ async fn cobrowse_agent_sdk_receives_realtime_updates(backend: Backend) {
     })
     .await;
     let t = server.tenant().await;
-    node_test(
-        "realtime.test.mjs",
-        vec![
-            ("TANDEM_API", server.base.clone()),
-            ("TANDEM_TOKEN", t.admin.clone()),
-            ("TANDEM_LICENSE", t.account.license_key.clone()),
-        ],
+    node_test("realtime.test.mjs", admin_env(&server, &t)).await;
+    server.stop().await;
+}
+
+/// `@tandem/agent` (built by `make sdk`) in Node: lists, filters, subscriptions and presence.
+#[tokio::test]
+async fn tandem_agent_sdk_in_node() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    assert!(
+        root.join("sdk-js/packages/agent/dist/index.js").exists(),
+        "build the agent SDK first: `make sdk` (make test does)"
+    );
+    let server = Server::start(Backend::Sqlite).await;
+    let t = server.tenant().await;
+    run_node(
+        "sdk-js/packages/agent/test-node/agent.test.mjs".into(),
+        admin_env(&server, &t),
     )
     .await;
     server.stop().await;

@@ -1,0 +1,101 @@
+// The entry point: one TandemAPI per agent token and server.
+import { AccountsAPI, PoliciesAPI, RegionsAPI, UsersAPI } from './account.js'
+import type { Context } from './context.js'
+import { DevicesAPI } from './devices.js'
+import { Emitter } from './emitter.js'
+import { APIError, TokenExpiredError } from './errors.js'
+import { Realtime, socketUrl } from './realtime.js'
+import { Client, type ClientOptions } from './request.js'
+import { SessionsAPI } from './sessions.js'
+import type { UserResource } from './types.js'
+
+export interface TandemAPIOptions extends ClientOptions {}
+
+export type TandemAPIEvents = {
+  /** The token expired (a `TokenExpiredError`; the socket then stays closed until a new token is
+   * set), or the shared socket failed where no call was waiting to hear it (reading its
+   * credentials on a reconnect, a refused re-subscription). */
+  error: [error: APIError]
+}
+
+/**
+ * The Tandem agent SDK, for helpdesks and CRMs: sessions, devices and live updates. The same
+ * surface as cobrowse-agent-sdk's `CobrowseAPI` (also exported under that name).
+ *
+ * ```js
+ * const tandem = new TandemAPI(jwt, { api: 'https://tandem.example.com' })
+ * const sessions = await tandem.sessions.list({ filter_user_id: 'u-1', state: 'active' })
+ * ```
+ *
+ * The iframe bridge (`attachContext`) builds on what an instance holds, its API origin and its
+ * token, and is added as its own module next to this one.
+ */
+export class TandemAPI extends Emitter<TandemAPIEvents> {
+  #client: Client
+  #realtime: Realtime
+  #sessions: SessionsAPI
+  #devices: DevicesAPI
+  #users: UsersAPI
+  #accounts: AccountsAPI
+  #policies: PoliciesAPI
+  #regions: RegionsAPI
+
+  /**
+   * @param token - The agent's JWT (RS256, signed with a key of the account).
+   * @param options - `api`: the Tandem server's URL; `license`, `timeout`, `retries`, and `fetch` /
+   * `WebSocket` to replace the globals.
+   */
+  constructor (token?: string, options: TandemAPIOptions = {}) {
+    super()
+    const client = new Client(token, options, (error) => {
+      if (error instanceof TokenExpiredError) realtime.expired(error)
+      this.emit('error', error)
+    })
+    const realtime = new Realtime({
+      credentials: async () => {
+        const me = await client.request<UserResource>('GET', '/users/me')
+        if (typeof me?.notification_token !== 'string' || me.notification_token === '') {
+          throw new APIError('/users/me has no notification_token to open a socket with', { id: 'invalid_response', status: 200 })
+        }
+        return { url: socketUrl(client.api, me.notification_url), token: me.notification_token }
+      },
+      WebSocket: () => client.WebSocket,
+      onError: (error) => this.emit('error', error)
+    })
+    const ctx: Context = { client, realtime }
+    this.#client = client
+    this.#realtime = realtime
+    this.#sessions = new SessionsAPI(ctx)
+    this.#devices = new DevicesAPI(ctx)
+    this.#users = new UsersAPI(ctx)
+    this.#accounts = new AccountsAPI(ctx)
+    this.#policies = new PoliciesAPI(ctx)
+    this.#regions = new RegionsAPI(ctx)
+  }
+
+  /** The agent's JWT. Setting a new one also resumes sockets stopped by an expired token. */
+  get token (): string | undefined { return this.#client.token }
+  set token (token: string | undefined) {
+    this.#client.token = token
+    this.#realtime.tokenChanged()
+  }
+
+  /** The account's license key, sent as `X-CobrowseLicense` when set. */
+  get license (): string | undefined { return this.#client.license }
+  set license (license: string | undefined) { this.#client.license = license }
+
+  /** The server's base URL, without trailing slashes. */
+  get api (): string { return this.#client.api }
+
+  get sessions (): SessionsAPI { return this.#sessions }
+  get devices (): DevicesAPI { return this.#devices }
+  get users (): UsersAPI { return this.#users }
+  get accounts (): AccountsAPI { return this.#accounts }
+  get policies (): PoliciesAPI { return this.#policies }
+  get regions (): RegionsAPI { return this.#regions }
+
+  /** Closes the shared socket and drops every subscription. */
+  disconnect (): void {
+    this.#realtime.disconnect()
+  }
+}
