@@ -82,11 +82,12 @@ function notice (text: string): void {
   (document.getElementById('notice') as HTMLElement).textContent = text
 }
 
+/** The replayer's clock: its live baseline plus the time its timer has run since. */
+let baseline = 0
+let timerStart = 0
+const replayerNow = (): number => baseline + (performance.now() - timerStart)
+
 function onRrweb (event: any): void {
-  // Events are played as they arrive: re-stamped with the agent's clock, so neither the
-  // customer's clock nor how late the first event came (the page's socket still connecting, a
-  // catch-up from the server's replay) delays everything after it.
-  const live = { ...event, timestamp: Date.now() }
   if (!replayer) {
     // triggerFocus off: the customer's focus changes must not take the agent's keyboard focus.
     replayer = new Replayer([], { root: screen, liveMode: true, mouseTail: false, triggerFocus: false })
@@ -95,9 +96,18 @@ function onRrweb (event: any): void {
       bridge.send('screen', { width: size.width, height: size.height })
       fit()
     })
-    replayer.startLive(live.timestamp - 1)
+    baseline = Date.now()
+    replayer.startLive(baseline)
+    // Read after the timer starts, so an event stamped now is never ahead of the timer.
+    timerStart = performance.now()
   }
-  replayer.addEvent(live)
+  // Events are played as they arrive: stamped with the replayer's own clock, so neither the
+  // customer's clock nor how late the first event came (the page's socket still connecting, a
+  // catch-up from the server's replay) delays everything after it.
+  replayer.addEvent({ ...event, timestamp: replayerNow() })
+  // The replayer applies what is due on its next animation frame; run that check now, so a
+  // change shows as soon as it arrives rather than up to a frame (or a throttled frame) later.
+  ;(replayer as unknown as { timer?: { rafCheck?: () => void } }).timer?.rafCheck?.()
 }
 
 /** The newest session state applied (`updated`), so a late reply cannot undo a newer event. */
