@@ -475,15 +475,16 @@ const HOST_PAGE = `<!doctype html><title>Helpdesk</title><p id="host">Helpdesk</
 </script>`
 
 /**
- * A helpdesk page that embeds the viewer and drives it with the real cobrowse-agent-sdk from
- * npm (tests/compat): `attachContext(iframe)`, and the context's events in `window.__events`.
+ * A helpdesk page that embeds the viewer and drives it with an agent SDK: ours (@tandem/agent's
+ * one-script build) or the real cobrowse-agent-sdk from npm (tests/compat), by `?sdk=`.
+ * `attachContext(iframe)`, and the context's events in `window.__events`.
  */
 const AGENT_SDK_PAGE = `<!doctype html><title>Helpdesk</title>
 <iframe id="embed" style="width:1000px;height:700px"></iframe>
-<script src="/cobrowse-agent-sdk.js"></script>
+<script>document.write('<script src="/sdk.js?' + new URLSearchParams(location.search).get('sdk') + '"><' + '/script>')</script>
 <script>
   const q = new URLSearchParams(location.search)
-  const API = window.CobrowseAPI.default || window.CobrowseAPI
+  const API = window.TandemAgent ? window.TandemAgent.TandemAPI : (window.CobrowseAPI.default || window.CobrowseAPI)
   const cobrowse = new API(q.get('token'), { api: q.get('api') })
   const iframe = document.getElementById('embed')
   iframe.src = q.get('src')
@@ -495,15 +496,18 @@ const AGENT_SDK_PAGE = `<!doctype html><title>Helpdesk</title>
     ctx.on('screen.updated', () => window.__events.push('screen'))
   })
 </script>`
-const AGENT_SDK = new URL('../../tests/compat/node_modules/cobrowse-agent-sdk/dist/umd-browser/cobrowse-agent-sdk.js', import.meta.url)
+const AGENT_SDKS = {
+  tandem: new URL('../packages/agent/dist/tandem-agent.js', import.meta.url),
+  cobrowse: new URL('../../tests/compat/node_modules/cobrowse-agent-sdk/dist/umd-browser/cobrowse-agent-sdk.js', import.meta.url)
+}
 
 let hostServer
 async function hostOrigin (hostname) {
   if (!hostServer) {
     hostServer = createServer((req, res) => {
-      if (req.url.startsWith('/cobrowse-agent-sdk.js')) {
+      if (req.url.startsWith('/sdk.js?')) {
         res.writeHead(200, { 'content-type': 'text/javascript' })
-        return res.end(readFileSync(AGENT_SDK))
+        return res.end(readFileSync(AGENT_SDKS[req.url.split('?')[1]]))
       }
       res.writeHead(200, { 'content-type': 'text/html' })
       res.end(req.url.startsWith('/agent-sdk') ? AGENT_SDK_PAGE : HOST_PAGE)
@@ -576,12 +580,13 @@ test('token_source=postMessage: an origin the account does not trust gets nothin
   await customer.evaluate(() => window.tandem.end())
 })
 
-test('a helpdesk drives the embedded viewer through the real cobrowse-agent-sdk', async () => {
+for (const [sdk, name] of [['tandem', '@tandem/agent'], ['cobrowse', 'the real cobrowse-agent-sdk']]) {
+test(`a helpdesk drives the embedded viewer through ${name}`, async () => {
   const { page: customer } = await customerPage()
   const session = await sessionByCode(await readCode(customer))
   const host = await (await browser().newContext()).newPage()
   const src = `${api}/session/${session.id}?token=${encodeURIComponent(token)}`
-  const query = new URLSearchParams({ api, token, src })
+  const query = new URLSearchParams({ api, token, src, sdk })
   await host.goto(`${await hostOrigin('localhost')}/agent-sdk.html?${query}`)
   await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
   const events = () => host.evaluate(() => window.__events)
@@ -619,4 +624,48 @@ test('a helpdesk drives the embedded viewer through the real cobrowse-agent-sdk'
   await customer.waitForSelector('#tandem-banner', { state: 'detached', timeout: 10_000 })
   await host.waitForFunction(() => window.__events.includes('updated ended'), null, { timeout: 10_000 })
   assert.ok((await events()).includes('screen'), 'the host heard about the customer\'s screen')
+})
+}
+
+test('@tandem/agent: custom messages both ways, navigation, and an origin the account does not trust', async () => {
+  const { page: customer } = await customerPage()
+  const session = await sessionByCode(await readCode(customer))
+  const host = await (await browser().newContext()).newPage()
+  const src = `${api}/session/${session.id}?token_source=postMessage`
+  const query = new URLSearchParams({ api, token, src, sdk: 'tandem' })
+  await host.goto(`${await hostOrigin('localhost')}/agent-sdk.html?${query}`)
+  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
+  await host.waitForFunction(() => window.__events.includes('updated active'), null, { timeout: 15_000 })
+  await host.evaluate(() => {
+    window.__got = []
+    window.ctx.on('message', (m) => window.__got.push(m))
+    window.ctx.on('navigation', (n) => window.__got.push(n))
+  })
+  await customer.evaluate(() => {
+    window.__received = []
+    window.tandem.addEventListener('message', (e) => window.__received.push(e.detail))
+  })
+  await host.evaluate(() => window.ctx.sendMessage('offer', { code: 'SAVE10' }))
+  await customer.waitForFunction(() => window.__received.length === 1, null, { timeout: 10_000 })
+  assert.deepEqual(await customer.evaluate(() => window.__received[0]), { name: 'offer', payload: { code: 'SAVE10' } })
+  await customer.evaluate(() => window.tandem.sendMessage('cart', { items: 2 }))
+  await host.evaluate(() => window.ctx.navigate({ url: 'https://elsewhere.example/' }))
+  await host.waitForFunction(() => window.__got.length === 2, null, { timeout: 10_000 })
+  const [message, navigation] = await host.evaluate(() => window.__got)
+  assert.deepEqual(message, { name: 'cart', payload: { items: 2 } })
+  assert.equal(navigation.status, 'refused')
+  assert.equal(await host.evaluate(() => window.TandemAgent.parseStartMessage('{start:123456789}')), '123456789')
+  await customer.evaluate(() => window.tandem.end())
+
+  // On an origin the account does not trust, the viewer never takes the token nor answers.
+  const untrusted = await (await browser().newContext()).newPage()
+  const code = `${api}/code?token_source=postMessage`
+  const q2 = new URLSearchParams({ api, token, src: code, sdk: 'tandem' })
+  await untrusted.goto(`${await hostOrigin('127.0.0.3')}/agent-sdk.html?${q2}`)
+  await untrusted.frameLocator('#embed').locator('#status:has-text("may not embed")').waitFor({ timeout: 10_000 })
+  const answer = await untrusted.evaluate(() => Promise.race([
+    window.ctx.users.current().then(() => 'answered'),
+    new Promise((resolve) => setTimeout(() => resolve('no answer'), 1500))
+  ]))
+  assert.equal(answer, 'no answer')
 })

@@ -1,6 +1,7 @@
 // Builds @tandem/agent into dist/: an ES module (index.js), a CommonJS module (index.cjs) whose
 // export is the TandemAPI class itself, type declarations for both (index.d.ts from tsc, and an
-// index.d.cts with dist/cjs/ for CommonJS). Dependencies stay imports.
+// index.d.cts with dist/cjs/ for CommonJS), with dependencies left as imports; and one script
+// for pages without a bundler (tandem-agent.js).
 import { build } from 'esbuild'
 import { execFileSync } from 'node:child_process'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -32,6 +33,19 @@ await build({
   format: 'cjs',
   outfile: `${dist}index.cjs`,
   logOverride: { 'commonjs-variable-in-esm': 'silent' }
+})
+
+// For a <script> tag (a helpdesk page without a bundler): everything in one file, global
+// `TandemAgent` (`new TandemAgent.TandemAPI(token, { api })`).
+await build({
+  ...common,
+  entryPoints: ['src/index.ts'],
+  external: [],
+  platform: 'browser',
+  format: 'iife',
+  globalName: 'TandemAgent',
+  minify: true,
+  outfile: `${dist}tandem-agent.js`
 })
 
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' })

@@ -6,8 +6,9 @@ import { Emitter } from './emitter.js'
 import { APIError, TokenExpiredError } from './errors.js'
 import { Realtime, socketUrl } from './realtime.js'
 import { Client, type ClientOptions } from './request.js'
-import { SessionsAPI } from './sessions.js'
-import type { UserResource } from './types.js'
+import { type Attachment, RemoteContext } from './remote.js'
+import { Session, SessionsAPI } from './sessions.js'
+import type { SessionResource, UserResource } from './types.js'
 
 export interface TandemAPIOptions extends ClientOptions {}
 
@@ -26,9 +27,6 @@ export type TandemAPIEvents = {
  * const tandem = new TandemAPI(jwt, { api: 'https://tandem.example.com' })
  * const sessions = await tandem.sessions.list({ filter_user_id: 'u-1', state: 'active' })
  * ```
- *
- * The iframe bridge (`attachContext`) builds on what an instance holds, its API origin and its
- * token, and is added as its own module next to this one.
  */
 export class TandemAPI extends Emitter<TandemAPIEvents> {
   #client: Client
@@ -39,6 +37,7 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
   #accounts: AccountsAPI
   #policies: PoliciesAPI
   #regions: RegionsAPI
+  #ctx: Context
 
   /**
    * @param token - The agent's JWT (RS256, signed with a key of the account).
@@ -63,6 +62,7 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
       onError: (error) => this.emit('error', error)
     })
     const ctx: Context = { client, realtime }
+    this.#ctx = ctx
     this.#client = client
     this.#realtime = realtime
     this.#sessions = new SessionsAPI(ctx)
@@ -93,6 +93,21 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
   get accounts (): AccountsAPI { return this.#accounts }
   get policies (): PoliciesAPI { return this.#policies }
   get regions (): RegionsAPI { return this.#regions }
+
+  /**
+   * Drives a Tandem viewer embedded in `target` (an iframe showing `/session/:id`, `/code`,
+   * `/dashboard`… of this API, best with `token_source=postMessage`): the context hands the
+   * viewer this instance's token, switches its tools and hears its session. Browsers only.
+   */
+  async attachContext (target: Window | HTMLIFrameElement): Promise<RemoteContext> {
+    if (typeof window === 'undefined') throw new Error('attachContext needs a browser')
+    const attachment: Attachment = {
+      origin: new URL(this.api).origin,
+      token: () => this.token,
+      session: (resource: SessionResource) => Session.from(this.#ctx, resource)
+    }
+    return new RemoteContext(target, attachment)
+  }
 
   /** Closes the shared socket and drops every subscription. */
   disconnect (): void {

@@ -132,6 +132,11 @@ export class Session extends Emitter<SessionEvents> {
     this.#following.stop()
   }
 
+  /** @internal New data for this session from elsewhere (the embedded viewer). */
+  absorb (resource: SessionResource): void {
+    this.#apply(resource, true)
+  }
+
   /** The session as plain data (what the API sent). */
   toJSON (): SessionResource {
     return { ...this.#resource }
