@@ -485,7 +485,7 @@ const AGENT_SDK_PAGE = `<!doctype html><title>Helpdesk</title>
 <script>
   const q = new URLSearchParams(location.search)
   const API = window.TandemAgent ? window.TandemAgent.TandemAPI : (window.CobrowseAPI.default || window.CobrowseAPI)
-  const cobrowse = new API(q.get('token'), { api: q.get('api') })
+  const cobrowse = new API(q.get('token') || undefined, { api: q.get('api') })
   const iframe = document.getElementById('embed')
   iframe.src = q.get('src')
   window.__events = []
@@ -668,4 +668,18 @@ test('@tandem/agent: custom messages both ways, navigation, and an origin the ac
     new Promise((resolve) => setTimeout(() => resolve('no answer'), 1500))
   ]))
   assert.equal(answer, 'no answer')
+})
+
+test('@tandem/agent drives the viewer\'s tools with no JWT of its own (the viewer has one)', async () => {
+  const { page: customer } = await customerPage()
+  const session = await sessionByCode(await readCode(customer))
+  const host = await (await browser().newContext()).newPage()
+  const src = `${api}/session/${session.id}?token=${encodeURIComponent(token)}`
+  await host.goto(`${await hostOrigin('localhost')}/agent-sdk.html?${new URLSearchParams({ api, src, sdk: 'tandem' })}`)
+  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
+  await host.waitForFunction(() => window.__events.includes('updated active'), null, { timeout: 15_000 })
+  await host.evaluate(() => window.ctx.setTool('drawing'))
+  await host.frameLocator('#embed').locator('button[data-tool="drawing"].on').waitFor({ timeout: 5_000 })
+  await host.evaluate(() => window.ctx.endSession())
+  await customer.waitForSelector('#tandem-banner', { state: 'detached', timeout: 10_000 })
 })
