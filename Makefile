@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: run test lint fmt rust-test compat-deps sdk sdk-pack js-check bench bench-realtime bench-cobrowse openapi-check clean-data
+.PHONY: run test lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi-check clean-data
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk
@@ -27,10 +27,15 @@ sdk:
 	npm run --prefix sdk-js build
 	npm run --prefix sdk-js build:agent
 
-## @tandem/web as customers get it: npm pack, installed from the registry into a clean project
-## (ESM import in Node, types checked with bundler and node16 resolution).
+## @tandem/web and @tandem/agent as customers get them: npm pack, installed from the registry
+## into a clean project (imports in Node, published types checked).
 sdk-pack: sdk
 	npm run --prefix sdk-js test:pack
+	npm run --prefix sdk-js test:pack-agent
+
+## The agent SDK's API reference, generated from its types into sdk-js/packages/agent/docs.
+docs: sdk
+	npm run --prefix sdk-js docs:agent
 
 js-check:
 	npm run --prefix sdk-js typecheck

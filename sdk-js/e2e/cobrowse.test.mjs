@@ -670,16 +670,22 @@ test('@tandem/agent: custom messages both ways, navigation, and an origin the ac
   assert.equal(answer, 'no answer')
 })
 
-test('@tandem/agent drives the viewer\'s tools with no JWT of its own (the viewer has one)', async () => {
+test('@tandem/agent drives the viewer\'s tools with no JWT of its own, the viewer\'s own controls hidden', async () => {
   const { page: customer } = await customerPage()
   const session = await sessionByCode(await readCode(customer))
   const host = await (await browser().newContext()).newPage()
-  const src = `${api}/session/${session.id}?token=${encodeURIComponent(token)}`
+  // The helpdesk brings its own tool buttons: the viewer's are hidden.
+  const src = `${api}/session/${session.id}?token=${encodeURIComponent(token)}&agent_tools=none&navigation=none`
   await host.goto(`${await hostOrigin('localhost')}/agent-sdk.html?${new URLSearchParams({ api, src, sdk: 'tandem' })}`)
   await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
   await host.waitForFunction(() => window.__events.includes('updated active'), null, { timeout: 15_000 })
+  const viewer = host.frameLocator('#embed')
+  await viewer.locator('#tools').waitFor({ state: 'visible', timeout: 10_000 })
+  assert.equal(await viewer.locator('#tool-group').count(), 1)
+  assert.equal(await viewer.locator('#tool-group').isVisible(), false)
+  assert.equal(await viewer.locator('#nav-group').isVisible(), false)
   await host.evaluate(() => window.ctx.setTool('drawing'))
-  await host.frameLocator('#embed').locator('button[data-tool="drawing"].on').waitFor({ timeout: 5_000 })
+  await viewer.locator('#glass[data-tool="drawing"]').waitFor({ state: 'attached', timeout: 5_000 })
   await host.evaluate(() => window.ctx.endSession())
   await customer.waitForSelector('#tandem-banner', { state: 'detached', timeout: 10_000 })
 })

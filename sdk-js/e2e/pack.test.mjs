@@ -5,39 +5,17 @@
 //   node --test sdk-js/e2e/pack.test.mjs
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { npmEnv, ok, pack, run } from './pack-helpers.mjs'
 import vm from 'node:vm'
 
 const sdk = new URL('..', import.meta.url).pathname
 const web = join(sdk, 'packages/web')
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-
-/**
- * `npm run` hands its own location to child processes (npm_config_prefix and the like); a
- * nested npm would then install into sdk-js instead of the temporary project.
- */
-const npmEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
-  !/^npm_config_(prefix|local_prefix|global_prefix|globalconfig|workspaces?|include_workspace_root)$/i.test(k)))
-
-/** Runs a command to completion; never throws, the caller asserts on `code`. */
-function run (cmd, args, options = {}) {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { maxBuffer: 64 << 20, ...options }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr, error })
-    })
-  })
-}
-
-function ok (result, what) {
-  assert.equal(result.code, 0,
-    `${what} failed (${result.error?.message ?? ''}):\n${result.stdout}\n${result.stderr}`)
-  return result
-}
 
 let tmp // the temporary directory: the tarball and the project
 let app // the project that installed the tarball
@@ -49,12 +27,7 @@ before(async () => {
     assert.ok(existsSync(join(web, file)), `packages/web/${file} is missing: run npm run --prefix sdk-js build first`)
   }
   tmp = await mkdtemp(join(tmpdir(), 'tandem-pack-'))
-  await mkdir(join(tmp, 'pack'))
-  const packed = ok(await run('npm', ['pack', '--json', '--pack-destination', join(tmp, 'pack')],
-    { cwd: web, env: npmEnv }), 'npm pack')
-  const [info] = JSON.parse(packed.stdout)
-  tarball = join(tmp, 'pack', info.filename)
-  assert.ok(existsSync(tarball), `npm pack reported ${info.filename} but wrote no such file`)
+  tarball = await pack(web, tmp)
 
   app = join(tmp, 'app')
   await mkdir(app)

@@ -6,7 +6,7 @@ import { Emitter } from './emitter.js'
 import { APIError, TokenExpiredError } from './errors.js'
 import { Realtime, socketUrl } from './realtime.js'
 import { Client, type ClientOptions } from './request.js'
-import { type Attachment, RemoteContext } from './remote.js'
+import { type Attachment, type ContextTarget, RemoteContext } from './remote.js'
 import { Session, SessionsAPI } from './sessions.js'
 import type { SessionResource, UserResource } from './types.js'
 
@@ -99,7 +99,7 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
    * `/dashboard`… of this API, best with `token_source=postMessage`): the context hands the
    * viewer this instance's token, switches its tools and hears its session. Browsers only.
    */
-  async attachContext (target: Window | HTMLIFrameElement): Promise<RemoteContext> {
+  async attachContext (target: ContextTarget): Promise<RemoteContext> {
     if (typeof window === 'undefined') throw new Error('attachContext needs a browser')
     const attachment: Attachment = {
       origin: new URL(this.api).origin,

@@ -47,6 +47,15 @@ export interface Attachment {
   session: (resource: SessionResource) => Session
 }
 
+/** A window (or anything that posts like one). Typed structurally so that projects without the
+ * DOM library can still use the package's types. */
+export interface PostMessageTarget {
+  postMessage (message: unknown, targetOrigin: string): void
+}
+
+/** What `attachContext` takes: the viewer's iframe, or its window. */
+export type ContextTarget = PostMessageTarget | { readonly contentWindow: PostMessageTarget | null }
+
 interface BridgeMessage {
   cobrowseio?: boolean
   event?: string
@@ -58,7 +67,7 @@ interface BridgeMessage {
  * `tandem.attachContext(iframe)`.
  */
 export class RemoteContext extends Emitter<RemoteContextEvents> {
-  readonly #target: Window
+  readonly #target: PostMessageTarget
   readonly #attachment: Attachment
   readonly #pending = new Map<string, { resolve: (data: any) => void, reject: (error: Error) => void }>()
   #session: Session | null = null
@@ -66,9 +75,9 @@ export class RemoteContext extends Emitter<RemoteContextEvents> {
   readonly #onMessage = (e: MessageEvent): void => this.#receive(e)
 
   /** @internal */
-  constructor (target: Window | HTMLIFrameElement, attachment: Attachment) {
+  constructor (target: ContextTarget, attachment: Attachment) {
     super()
-    const win = isIframe(target) ? target.contentWindow : target
+    const win = 'contentWindow' in target ? target.contentWindow : target
     if (!win || typeof win.postMessage !== 'function') throw new Error('attachContext needs an iframe or a window')
     this.#target = win
     this.#attachment = attachment
@@ -202,10 +211,6 @@ export class RemoteContext extends Emitter<RemoteContextEvents> {
       case 'error': this.emit('error', new APIError(String(data?.message ?? 'viewer error'), { id: String(data?.id ?? 'viewer_error') }))
     }
   }
-}
-
-function isIframe (target: Window | HTMLIFrameElement): target is HTMLIFrameElement {
-  return typeof HTMLIFrameElement !== 'undefined' && target instanceof HTMLIFrameElement
 }
 
 function randomId (): string {

@@ -40,6 +40,10 @@ let token = params.get('token') ?? ''
 const tokenFromParent = params.get('token_source') === 'postMessage'
 /** The embedding page, when there is one. */
 const bridge = new Bridge()
+// agent_tools=none, navigation=none, messages=none: the viewer's own controls for those go.
+for (const [param, key] of [['agent_tools', 'agentTools'], ['navigation', 'navigation'], ['messages', 'messages']]) {
+  if (params.get(param) === 'none') document.body.dataset[key] = 'none'
+}
 /** `/session/<id>`, or the agent page `/agent#sid=<9-digit token>` (a token from a chat). */
 const sid = new URLSearchParams(location.hash.slice(1)).get('sid') ?? ''
 const sessionId = sid || decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '')
