@@ -1,9 +1,10 @@
-// The agent viewer at /session/:id?token=<JWT>: joins the session as the agent, opens the
-// session's stream and replays the customer's page live with rrweb's Replayer, in a sandboxed
-// frame the page's CSP also covers.
+// The agent viewer. At /session/:id (or /agent#sid=<9-digit token>) it joins the session as the
+// agent, opens the session's stream and replays the customer's page live with rrweb's Replayer,
+// in a sandboxed frame the page's CSP also covers, with the agent's tools over it (tools.ts).
+// Also /session/:id/history, /dashboard, /code and /connect. The token comes from `?token=` or,
+// with `token_source=postMessage`, from the embedding page over the iframe bridge (bridge.ts).
 import { Replayer } from '@rrweb/replay'
 import { decode, encode } from 'cbor-x'
-import { originMatches } from '../../web/src/origins'
 import { Bridge } from './bridge'
 import { AgentTools } from './tools'
 
