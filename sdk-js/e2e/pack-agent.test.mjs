@@ -195,6 +195,8 @@ export async function integrate (tandem: TandemAPI, iframe: HTMLIFrameElement): 
 export function mistakes (tandem: TandemAPI, session: Session, device: Device, ctx: RemoteContext, error: APIError): void {
   // @ts-expect-error a session id is a string
   const id: number = session.id
+  // @ts-expect-error the SDK makes its contexts (attachContext), applications do not
+  void new (ctx.constructor as typeof RemoteContext)()
   // @ts-expect-error a session's state is one of its states
   void session.update({ state: 'paused' })
   // @ts-expect-error sessions have no such event

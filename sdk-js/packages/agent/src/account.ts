@@ -8,7 +8,7 @@ import type { AccountResource, PolicyResource, RegionResource, UserResource } fr
 export class User extends Emitter<{ updated: [user: User] }> {
   #resource: UserResource
 
-  /** @internal */
+  /** @hidden Made by the SDK, not by applications. */
   constructor (resource: UserResource) {
     super()
     this.#resource = resource
@@ -29,7 +29,7 @@ export class User extends Emitter<{ updated: [user: User] }> {
 export class Account {
   #resource: AccountResource
 
-  /** @internal */
+  /** @hidden Made by the SDK, not by applications. */
   constructor (resource: AccountResource) {
     this.#resource = resource
   }
@@ -49,7 +49,7 @@ export class Account {
 export class Policy {
   #resource: PolicyResource
 
-  /** @internal */
+  /** @hidden Made by the SDK, not by applications. */
   constructor (resource: PolicyResource) {
     this.#resource = resource
   }
@@ -83,7 +83,7 @@ export class Policy {
 export class Region {
   #resource: RegionResource
 
-  /** @internal */
+  /** @hidden Made by the SDK, not by applications. */
   constructor (resource: RegionResource) {
     this.#resource = resource
   }
@@ -100,7 +100,7 @@ export class Region {
 export class UsersAPI {
   #ctx: Context
 
-  /** @internal */
+  /** @hidden Made by the SDK, not by applications. */
   constructor (ctx: Context) {
     this.#ctx = ctx
   }
@@ -121,7 +121,7 @@ export class UsersAPI {
 export class AccountsAPI {
   #ctx: Context
 
-  /** @internal */
+  /** @hidden Made by the SDK, not by applications. */
   constructor (ctx: Context) {
     this.#ctx = ctx
   }
@@ -137,7 +137,7 @@ export class AccountsAPI {
 export class PoliciesAPI {
   #ctx: Context
 
-  /** @internal */
+  /** @hidden Made by the SDK, not by applications. */
   constructor (ctx: Context) {
     this.#ctx = ctx
   }
@@ -153,7 +153,7 @@ export class PoliciesAPI {
 export class RegionsAPI {
   #ctx: Context
 
-  /** @internal */
+  /** @hidden Made by the SDK, not by applications. */
   constructor (ctx: Context) {
     this.#ctx = ctx
   }

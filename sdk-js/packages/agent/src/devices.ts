@@ -118,7 +118,7 @@ export class Device extends Emitter<DeviceEvents> {
 export class DevicesAPI {
   #ctx: Context
 
-  /** @internal */
+  /** @hidden Made by the SDK, not by applications. */
   constructor (ctx: Context) {
     this.#ctx = ctx
   }

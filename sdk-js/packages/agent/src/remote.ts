@@ -74,7 +74,7 @@ export class RemoteContext extends Emitter<RemoteContextEvents> {
   #destroyed = false
   readonly #onMessage = (e: MessageEvent): void => this.#receive(e)
 
-  /** @internal */
+  /** @hidden Made by the SDK, not by applications. */
   constructor (target: ContextTarget, attachment: Attachment) {
     super()
     const win = 'contentWindow' in target ? target.contentWindow : target

@@ -163,7 +163,7 @@ export class Session extends Emitter<SessionEvents> {
 export class SessionsAPI {
   #ctx: Context
 
-  /** @internal */
+  /** @hidden Made by the SDK, not by applications. */
   constructor (ctx: Context) {
     this.#ctx = ctx
   }
