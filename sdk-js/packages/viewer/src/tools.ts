@@ -30,6 +30,10 @@ export class AgentTools {
   readonly #glass: HTMLElement
   /** The agent's own drawings, over the mirror, in the customer's document coordinates. */
   readonly #ink: SVGSVGElement
+  /** The drawings, in document coordinates, moved with the customer's scroll. */
+  readonly #inkLayer: SVGGElement
+  /** The mirror window whose scroll the drawings follow. */
+  #followed: Window | null = null
   #tool: Tool = 'pointer'
   #colour = '#ef4444'
   #colours: string[] = []
@@ -49,6 +53,8 @@ export class AgentTools {
     this.#glass.tabIndex = 0
     this.#ink = document.createElementNS(SVG, 'svg')
     this.#ink.id = 'ink'
+    this.#inkLayer = document.createElementNS(SVG, 'g')
+    this.#ink.append(this.#inkLayer)
     side.screen.append(this.#glass)
     this.#wire()
   }
@@ -75,7 +81,7 @@ export class AgentTools {
 
   /** Clears every drawing, here and on the customer's page. */
   clear (): void {
-    this.#ink.replaceChildren()
+    this.#inkLayer.replaceChildren()
     this.#side.send('drawing', { clear: true })
   }
 
@@ -265,16 +271,28 @@ export class AgentTools {
     this.#side.send('drawing', { id: stroke.id, colour: this.#colour, points: stroke.points })
     const wrapper = this.#side.screen.querySelector('.replayer-wrapper')
     if (wrapper && this.#ink.parentElement !== wrapper) wrapper.append(this.#ink)
-    let line = this.#ink.querySelector<SVGPolylineElement>(`[data-id="${stroke.id}"]`)
+    let line = this.#inkLayer.querySelector<SVGPolylineElement>(`[data-id="${stroke.id}"]`)
     if (!line) {
       line = document.createElementNS(SVG, 'polyline')
       line.dataset.id = stroke.id
       line.setAttribute('stroke', this.#colour)
-      this.#ink.append(line)
+      this.#inkLayer.append(line)
     }
-    const m = this.#mirror()
-    const [sx, sy] = m ? [m.win.scrollX, m.win.scrollY] : [0, 0]
-    line.setAttribute('points', stroke.points.map(([x, y]) => `${x - sx},${y - sy}`).join(' '))
+    line.setAttribute('points', stroke.points.map(([x, y]) => `${x},${y}`).join(' '))
+    this.#followScroll()
+  }
+
+  /** Keeps the agent's drawings where they were drawn on the page as the customer scrolls. */
+  #followScroll (): void {
+    const win = this.#mirror()?.win ?? null
+    const place = (): void => {
+      this.#inkLayer.setAttribute('transform', `translate(${-(win?.scrollX ?? 0)} ${-(win?.scrollY ?? 0)})`)
+    }
+    if (win && win !== this.#followed) {
+      this.#followed = win
+      win.addEventListener('scroll', place, { passive: true })
+    }
+    place()
   }
 
   /** A select on the customer's page: the agent picks from its options here. */
