@@ -177,9 +177,10 @@ pub async fn viewer(
     viewer_page(&app, Some(&id), &query).await
 }
 
-/// `/dashboard?token=<JWT>` (the live sessions), `/code?token=<JWT>` (the agent enters a 6-digit code) and `/connect?filter_<k>=<v>&token=…`
-/// (the agent reaches a customer's device by custom data) and `/agent#sid=<9-digit token>&…`
-/// (a session token from a chat): pages of the viewer itself.
+/// `/dashboard?token=<JWT>` (the live sessions), `/code?token=<JWT>` (the agent enters a 6-digit
+/// code), `/connect?filter_<k>=<v>&token=…` (the agent reaches a customer's device by custom
+/// data) and `/agent#sid=<9-digit token>&…` (a session token from a chat): pages of the viewer
+/// itself.
 pub async fn code(State(app): State<AppState>, query: Query<HashMap<String, String>>) -> Response {
     viewer_page(&app, None, &query).await
 }
