@@ -100,6 +100,11 @@ export class Tools {
   #laser: Array<{ x: number, y: number, t: number }> = []
   #laserFrame = 0
   #pointerTimer: ReturnType<typeof setTimeout> | undefined
+  /**
+   * The element the agent last clicked, by the id they used: keys typed after the recorder's
+   * periodic new snapshot (which renumbers every node) still reach it.
+   */
+  #clicked: { id: number, el: WeakRef<Element> } | null = null
   /** Set while the SDK dispatches an agent's action, so the page's own submits stay free. */
   #acting = false
   readonly #onSubmit = (e: Event): void => {
@@ -216,12 +221,16 @@ export class Tools {
   #control (data: any): void {
     const action = String(data?.action ?? '')
     if (!this.#rules.controlOn()) return this.#refuse(action, 'the customer has not given control')
-    const node = record.mirror.getNode(number(data.id))
-    const el = node instanceof Element ? node : node?.parentElement ?? null
+    const id = number(data.id)
+    const node = record.mirror.getNode(id)
+    let el = node instanceof Element ? node : node?.parentElement ?? null
+    if (!el && action === 'key' && this.#clicked?.id === id) el = this.#clicked.el.deref() ?? null
     if (!el || !el.isConnected) return this.#refuse(action, 'that element is no longer on the page')
     if (this.#rules.redacted(el)) return this.#refuse(action, 'that element is private')
     switch (action) {
-      case 'click': return this.#click(el, number(data.x), number(data.y))
+      case 'click':
+        this.#clicked = { id, el: new WeakRef(el) }
+        return this.#click(el, number(data.x), number(data.y))
       case 'key': return this.#key(el, String(data.key ?? ''))
       case 'select': return this.#select(el, String(data.value ?? ''))
       case 'wheel': return this.#wheel(el, number(data.dx), number(data.dy))
