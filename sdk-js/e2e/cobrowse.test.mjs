@@ -420,14 +420,22 @@ test('end_action=code takes the agent back to the code page when the session end
 })
 
 test('the dashboard lists live sessions; end_action=dashboard brings the agent back to it', async () => {
-  const { page: customer } = await customerPage()
+  const userId = `dash-${Date.now()}`
+  const { page: customer } = await customerPage(userId)
   const code = await readCode(customer)
   const session = await sessionByCode(code)
+  // A session the page starts carries the page's custom data: agents find it by it.
+  assert.equal(session.custom_data.user_id, userId)
+  const found = await (await fetch(`${api}/api/1/sessions?filter_user_id=${userId}&agent=all`, {
+    headers: { Authorization: `Bearer ${token}` }
+  })).json()
+  assert.deepEqual(found.map((s) => s.id), [session.id])
   const agent = await (await browser().newContext()).newPage()
   await agent.goto(`${api}/dashboard?token=${encodeURIComponent(token)}&end_action=dashboard`)
   const row = agent.locator('#sessions tbody tr', { has: agent.locator(`a[href*="${session.id}"]`) })
   await row.waitFor({ timeout: 10_000 })
   assert.match(await row.textContent(), /pending/)
+  assert.match(await row.textContent(), new RegExp(`user_id: ${userId}`))
   await row.locator('a:has-text("Open")').click()
   await agent.waitForURL(new RegExp(`/session/${session.id}\\?.*end_action=dashboard`), { timeout: 10_000 })
   await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })

@@ -152,6 +152,9 @@ export async function start (options: StartOptions): Promise<Tandem> {
   return tandem
 }
 
+/** How often the recorder samples the pointer, in ms. */
+const POINTER_SAMPLE = 50
+
 /** Which of the page's elements never leave the browser, from the joined selector lists. */
 export function privacyOptions (redaction: string, unredaction = '') {
   const redact = [...DEFAULT_REDACTION, redaction].filter(Boolean).join(', ')
@@ -191,9 +194,52 @@ export function recordOptions (redaction: string, unredaction = '') {
     maskInputOptions: { password: true },
     // Pointer positions every 50 ms, sent every 50 ms (rrweb batches them for 500 ms by
     // default, which agents see as a lagging pointer).
-    sampling: { mousemove: 50, mousemoveCallback: 50 },
+    sampling: { mousemove: POINTER_SAMPLE, mousemoveCallback: POINTER_SAMPLE },
     // A fresh snapshot every two minutes keeps the server's replay for late joiners short.
     checkoutEveryNms: 120_000
+  }
+}
+
+/**
+ * rrweb samples pointer moves at most every `POINTER_SAMPLE` ms and drops the moves in between
+ * (no trailing sample), so where the pointer comes to rest can be missed, and the agent sees it,
+ * and the :hover under it, a little way back. This follows the same clock: a move the recorder
+ * dropped is repeated (at its place, the latest one) as soon as the recorder takes moves again,
+ * unless a later move was taken first. The page sees those repeated moves too, at places the
+ * pointer really was. Returns the function that stops it.
+ */
+function repeatDroppedPointerMoves (): () => void {
+  let sampled = 0
+  let dropped: MouseEvent | null = null
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const repeat = (): void => {
+    timer = undefined
+    const e = dropped
+    dropped = null
+    if (!e || !(e.target instanceof Node) || !e.target.isConnected) return
+    sampled = Date.now()
+    e.target.dispatchEvent(new MouseEvent('mousemove', {
+      clientX: e.clientX, clientY: e.clientY, bubbles: true, composed: true, view: window
+    }))
+  }
+  const onMove = (e: MouseEvent): void => {
+    if (!e.isTrusted) return
+    const now = Date.now()
+    if (now - sampled >= POINTER_SAMPLE) {
+      // The recorder takes this one.
+      sampled = now
+      dropped = null
+      clearTimeout(timer)
+      timer = undefined
+      return
+    }
+    dropped = e
+    timer ??= setTimeout(repeat, sampled + POINTER_SAMPLE + 5 - now)
+  }
+  addEventListener('mousemove', onMove, { capture: true, passive: true })
+  return () => {
+    clearTimeout(timer)
+    removeEventListener('mousemove', onMove, { capture: true })
   }
 }
 
@@ -202,6 +248,8 @@ export class Tandem extends EventTarget {
   readonly #builtInUI: boolean
   readonly #redaction: string
   readonly #unredaction: string
+  /** The page's custom data, given to the sessions it starts too (agents list them by it). */
+  readonly #customData: Record<string, string | number | boolean | null>
   readonly #rules: AgentRules
   #tools: Tools | null = null
   /** The remote control request the customer was asked about (asked once per request). */
@@ -225,6 +273,7 @@ export class Tandem extends EventTarget {
     this.#builtInUI = !options.disableBuiltInUI
     this.#redaction = redaction.join(', ')
     this.#unredaction = unredaction.join(', ')
+    this.#customData = options.customData ?? {}
     const device = api.device as Device
     this.#notifications = new Socket(
       socketUrl(api.base, { 'X-CobrowseLicense': api.license, 'X-CobrowseDevice': device.id, 'X-CobrowsePlatform': 'web' }),
@@ -239,7 +288,7 @@ export class Tandem extends EventTarget {
 
   /** Creates a session and returns its 6-digit code for the customer to read to an agent. */
   async createSessionCode (): Promise<string> {
-    const s = await this.#api.request<SessionResource>('POST', '/api/1/sessions', {})
+    const s = await this.#api.request<SessionResource>('POST', '/api/1/sessions', { custom_data: this.#customData })
     this.#track(s)
     if (this.#builtInUI && s.code) ui.showCode(s.code)
     return s.code ?? ''
@@ -250,7 +299,7 @@ export class Tandem extends EventTarget {
    * connected, also sends `{start:<token>}` through it.
    */
   async startSession (adapter?: MediaAdapter): Promise<string> {
-    const s = await this.#api.request<SessionResource>('POST', '/api/1/sessions', {})
+    const s = await this.#api.request<SessionResource>('POST', '/api/1/sessions', { custom_data: this.#customData })
     this.#track(s)
     const token = s.access_token ?? ''
     if (adapter) {
@@ -454,10 +503,15 @@ export class Tandem extends EventTarget {
     })
     // Each page load in a session is a visit the agent (and the session's history) can follow.
     stream.send('page', { url: location.href, title: document.title })
-    this.#stopRecording = record({
+    const stopRecord = record({
       ...recordOptions(this.#redaction, this.#unredaction),
       emit: (e) => stream.send('rrweb', e)
-    }) ?? null
+    })
+    const stopRest = repeatDroppedPointerMoves()
+    this.#stopRecording = () => {
+      stopRest()
+      stopRecord?.()
+    }
   }
 
   #stopStream (): void {
