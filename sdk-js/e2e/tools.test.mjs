@@ -189,9 +189,13 @@ test('remote control: refused before consent, then clicks, typing and selects ac
   await customer.evaluate(() => window.tandem.end())
 })
 
-test('an account that allows it lets the agent submit forms', async () => {
+test('an account that allows it lets the agent submit forms, and take control unasked', async () => {
   const { customer, agent } = await session(submitting)
-  await takeControl(customer, agent)
+  // This account does not ask the customer: control is on at once, and the banner says so.
+  await agent.click('#control:has-text("Request control")')
+  await agent.waitForSelector('#control:has-text("Stop control")', { timeout: 10_000 })
+  await customer.waitForSelector('#tandem-banner:has-text("has control")')
+  assert.equal(await customer.locator('#tandem-control-request').count(), 0)
   await agentClick(agent, '#place')
   await customer.waitForFunction(() => window.__seen.submits.length === 1, null, { timeout: 10_000 })
   assert.deepEqual((await seen(customer)).submits, ['sent'])
@@ -205,6 +209,23 @@ test('the customer declining control leaves the agent watching', async () => {
   await agent.waitForSelector('#notice:has-text("declined")', { timeout: 10_000 })
   const s = await plain.sessionByCode((await customer.evaluate(() => window.tandem.session)).id)
   assert.equal(s.remote_control, 'rejected')
+
+  // Full-device mode follows the same states; a web page answers that it cannot.
+  await customer.evaluate(() => {
+    window.tandem.addEventListener('full_device.unsupported', () => { window.__unsupported = true })
+  })
+  const res = await fetch(`${api}/api/1/sessions/${s.id}`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${env.TANDEM_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ full_device: 'requested' })
+  })
+  assert.equal(res.status, 200)
+  await customer.waitForFunction(() => window.__unsupported === true, null, { timeout: 10_000 })
+  await agent.waitForFunction(async (id) => {
+    const token = new URLSearchParams(location.search).get('token')
+    const r = await fetch(`/api/1/sessions/${id}`, { headers: { Authorization: `Bearer ${token}` } })
+    return (await r.json()).full_device === 'rejected'
+  }, s.id, { timeout: 10_000 })
   await customer.evaluate(() => window.tandem.end())
 })
 

@@ -84,7 +84,8 @@ async fn cobrowsing_in_chromium() {
     server.stop().await;
 }
 
-/// The agent's tools; a second account lets agents submit forms.
+/// The agent's tools; a second account lets agents submit forms and take control without
+/// asking the customer.
 #[tokio::test]
 async fn agent_tools_in_chromium() {
     let server = Server::start_with(Backend::Sqlite, with_assets).await;
@@ -93,6 +94,7 @@ async fn agent_tools_in_chromium() {
         .tenant_with(AccountSettings {
             redaction_selectors: vec![".account-secret".into()],
             agent_submit: true,
+            remote_control_consent: false,
             ..AccountSettings::default()
         })
         .await;
