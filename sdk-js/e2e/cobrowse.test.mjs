@@ -154,6 +154,9 @@ for (const answer of ['Allow', 'Decline']) {
     if (answer === 'Allow') {
       await agent.frameLocator('#screen iframe').locator('#headline').waitFor({ timeout: 15_000 })
       await customer.waitForSelector('#tandem-banner')
+      // The session took the device's custom data: integrations find it by the same filter.
+      const id = decodeURIComponent(new URL(agent.url()).pathname.split('/')[2])
+      assert.equal((await sessionByCode(id)).custom_data.user_id, userId)
     } else {
       await agent.waitForSelector('#status:has-text("Session ended")', { timeout: 10_000 })
       assert.equal(await agent.locator('#screen iframe').count(), 0)

@@ -299,7 +299,8 @@ async function connectDevice (): Promise<void> {
   const devices: any[] = await api('GET', `/api/1/devices?${filters}`)
   const device = devices.find((d) => d.online)
   if (!device) return status(devices.length ? 'The customer is not online' : 'No customer matches')
-  const s = await api('POST', '/api/1/sessions', { agent: 'me' })
+  // The session carries the device's custom data, so it is found by the same filters.
+  const s = await api('POST', '/api/1/sessions', { agent: 'me', custom_data: device.custom_data ?? {} })
   for (let attempt = 1; attempt <= 5; attempt++) {
     try {
       await api('POST', `/api/1/devices/${encodeURIComponent(device.id)}/notifications`, { session: s.id, attempt })
