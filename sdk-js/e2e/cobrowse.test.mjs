@@ -658,6 +658,9 @@ test('@tandem/agent: custom messages both ways, navigation, and an origin the ac
   })
   await host.evaluate(() => window.ctx.sendMessage('offer', { code: 'SAVE10' }))
   await customer.waitForFunction(() => window.__received.length === 1, null, { timeout: 10_000 })
+  // A refusal says why, with an id.
+  assert.equal(await host.evaluate(() => window.ctx.setTool('spray').catch((e) => `${e.name} ${e.id}`)),
+    'APIError invalid_tool')
   assert.deepEqual(await customer.evaluate(() => window.__received[0]), { name: 'offer', payload: { code: 'SAVE10' } })
   await customer.evaluate(() => window.tandem.sendMessage('cart', { items: 2 }))
   await host.evaluate(() => window.ctx.navigate({ url: 'https://elsewhere.example/' }))

@@ -199,7 +199,10 @@ export class RemoteContext extends Emitter<RemoteContextEvents> {
         const pending = this.#pending.get(data?.id)
         if (!pending) return
         this.#pending.delete(data.id)
-        if (data.error) pending.reject(new APIError(String(data.error.message ?? 'the viewer refused'), { id: 'rpc_error' }))
+        if (data.error) {
+          const id = typeof data.error.id === 'string' ? data.error.id : 'rpc_error'
+          pending.reject(new APIError(String(data.error.message ?? 'the viewer refused'), { id }))
+        }
         else pending.resolve(data.data)
         return
       }

@@ -6,6 +6,13 @@ import { originMatches } from '../../web/src/origins'
 
 export type RpcHandler = (data: any) => unknown | Promise<unknown>
 
+/** A refused request, with an id the embedding page can tell apart (`error.id`). */
+export class Refusal extends Error {
+  constructor (readonly id: string, message: string) {
+    super(message)
+  }
+}
+
 interface Message {
   cobrowseio?: boolean
   event?: string
@@ -97,10 +104,11 @@ export class Bridge {
   async #answer ({ id, method, data }: { id: unknown, method: string, data: unknown }): Promise<void> {
     const handler = this.#handlers.get(method)
     try {
-      if (!handler) throw new Error(`unknown method ${method}`)
+      if (!handler) throw new Refusal('unknown_method', `unknown method ${method}`)
       this.send('rpc:response', { id, data: (await handler(data)) ?? null })
     } catch (e) {
-      this.send('rpc:response', { id, error: { message: (e as Error).message } })
+      const error = e instanceof Refusal ? e.id : 'rpc_error'
+      this.send('rpc:response', { id, error: { id: error, message: (e as Error).message } })
     }
   }
 }

@@ -2,6 +2,7 @@
 // and navigation requests. Nothing is done to the mirror itself: every action goes to the
 // customer's page as a stream event and is carried out there (and shows up in the recording).
 import type { Replayer } from '@rrweb/replay'
+import { Refusal } from './bridge'
 
 export type Tool = 'pointer' | 'laser' | 'drawing' | 'control'
 export const TOOLS: readonly Tool[] = ['pointer', 'laser', 'drawing', 'control']
@@ -63,7 +64,7 @@ export class AgentTools {
 
   /** Switches tool (from the toolbar or the embedding page). */
   setTool (tool: Tool): void {
-    if (!TOOLS.includes(tool)) throw new Error(`unknown tool ${String(tool)}`)
+    if (!TOOLS.includes(tool)) throw new Refusal('invalid_tool', `unknown tool ${String(tool)}`)
     this.#tool = tool
     this.#glass.dataset.tool = tool
     for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-tool]')) {
@@ -74,7 +75,9 @@ export class AgentTools {
 
   /** One of the session's colours. */
   setColour (colour: string): void {
-    if (this.#colours.length && !this.#colours.includes(colour)) throw new Error(`colour must be one of ${this.#colours.join(', ')}`)
+    if (this.#colours.length && !this.#colours.includes(colour)) {
+      throw new Refusal('invalid_colour', `colour must be one of ${this.#colours.join(', ')}`)
+    }
     this.#colour = colour
     ;($('colour') as HTMLSelectElement).value = colour
   }

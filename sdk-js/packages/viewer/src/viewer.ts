@@ -5,7 +5,7 @@
 // with `token_source=postMessage`, from the embedding page over the iframe bridge (bridge.ts).
 import { Replayer } from '@rrweb/replay'
 import { decode, encode } from 'cbor-x'
-import { Bridge } from './bridge'
+import { Bridge, Refusal } from './bridge'
 import { AgentTools } from './tools'
 
 const statusEl = document.getElementById('status') as HTMLElement
@@ -56,7 +56,7 @@ async function api<T = any> (method: string, path: string, body?: unknown): Prom
     body: body === undefined ? undefined : JSON.stringify(body)
   })
   const json = await res.json().catch(() => ({}))
-  if (!res.ok) throw new Error(json.message ?? res.statusText)
+  if (!res.ok) throw new Refusal(typeof json.id === 'string' ? json.id : 'request_failed', json.message ?? res.statusText)
   return json as T
 }
 
@@ -415,12 +415,12 @@ async function handshake (): Promise<void> {
 let current: any = null
 
 function openSession (): any {
-  if (!current) throw new Error('no session is open in this viewer')
+  if (!current) throw new Refusal('no_session', 'no session is open in this viewer')
   return current
 }
 
 function agentTools (): AgentTools {
-  if (!tools) throw new Error('the agent tools are available once a session is joined')
+  if (!tools) throw new Refusal('no_session', 'the agent tools are available once a session is joined')
   return tools
 }
 
@@ -429,7 +429,7 @@ function answerBridge (): void {
   bridge.handle('update:tool', (d) => agentTools().setTool(d?.tool))
   bridge.handle('update:colour', (d) => agentTools().setColour(String(d?.colour ?? '')))
   bridge.handle('update:drawing', (d) => {
-    if (d?.drawing !== null) throw new Error('only {drawing: null} (clear) is supported')
+    if (d?.drawing !== null) throw new Refusal('invalid_request', 'only {drawing: null} (clear) is supported')
     agentTools().clear()
   })
   bridge.handle('update:session', async (d) => {
@@ -446,22 +446,24 @@ function answerBridge (): void {
   })
   bridge.handle('create:control', (d) => {
     if (d?.state === 'keydown' && d?.key === 'GoBack') return agentTools().navigate('back')
-    throw new Error(`${String(d?.key)} is not a key a web page has`)
+    throw new Refusal('unsupported', `${String(d?.key)} is not a key a web page has`)
   })
   bridge.handle('create:message', (d) => {
-    if (typeof d?.name !== 'string' || !d.name) throw new Error('a message needs a name')
+    if (typeof d?.name !== 'string' || !d.name) throw new Refusal('invalid_request', 'a message needs a name')
     openSession()
     sendOnStream('message', { name: d.name, payload: d.payload ?? null })
   })
   bridge.handle('create:navigation', (d) => {
     const action = d?.action
-    if (!['back', 'forward', 'refresh', 'url'].includes(action)) throw new Error('navigation is back, forward, refresh or url')
-    if (action === 'url' && typeof d?.url !== 'string') throw new Error('navigation to a url needs the url')
+    if (!['back', 'forward', 'refresh', 'url'].includes(action)) {
+      throw new Refusal('invalid_request', 'navigation is back, forward, refresh or url')
+    }
+    if (action === 'url' && typeof d?.url !== 'string') throw new Refusal('invalid_request', 'navigation to a url needs the url')
     agentTools().navigate(action, d?.url)
   })
   bridge.handle('get:user', async (d) => {
     const me = await api('GET', '/api/1/users/me')
-    if (d?.id && d.id !== 'me' && d.id !== me.id) throw new Error('only the signed-in agent can be read here')
+    if (d?.id && d.id !== 'me' && d.id !== me.id) throw new Refusal('not_found', 'only the signed-in agent can be read here')
     return me
   })
 }
