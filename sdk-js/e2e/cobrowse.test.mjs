@@ -566,6 +566,22 @@ test('token_source=postMessage: a trusted helpdesk embeds the viewer and hands i
   await embedded.locator('#status:has-text("Session ended")').waitFor({ timeout: 10_000 })
 })
 
+test('token_source=postMessage: the agent page with a 9-digit token moves on to the session', async () => {
+  const { page: customer } = await customerPage()
+  const session = await sessionByCode(await readCode(customer))
+  assert.match(session.access_token, /^\d{9}$/)
+  const host = await (await browser().newContext()).newPage()
+  const src = `${api}/agent?token_source=postMessage#sid=${session.access_token}`
+  await host.goto(`${await hostOrigin('localhost')}/?src=${encodeURIComponent(src)}&token=${encodeURIComponent(token)}`)
+  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
+  const embedded = host.frameLocator('#embed')
+  await embedded.frameLocator('#screen iframe').locator('#headline').waitFor({ timeout: 15_000 })
+  const frame = host.frames().find((f) => f.url().startsWith(`${api}/session/${session.id}?`))
+  assert.ok(frame, 'the embedded viewer did not move to /session/<id>')
+  assert.ok(!frame.url().includes(token), 'the token went into a URL')
+  await customer.evaluate(() => window.tandem.end())
+})
+
 test('token_source=postMessage: an origin the account does not trust gets nothing', async () => {
   const { page: customer } = await customerPage()
   const session = await sessionByCode(await readCode(customer))

@@ -150,6 +150,12 @@ function onSession (s: any): void {
 
 async function connect (): Promise<void> {
   let s = await api('GET', `/api/1/sessions/${encodeURIComponent(sessionId)}`)
+  if (sid && tokenFromParent) {
+    // /agent#sid= was served before its account was known, so its policy lets no customer
+    // assets in; /session/<id> is served under the session's account.
+    location.replace(sessionUrl(s.id))
+    return
+  }
   if (s.state === 'ended') return onSession(s)
   try {
     s = await api('PUT', `/api/1/sessions/${s.id}`, { agent: 'me' })
