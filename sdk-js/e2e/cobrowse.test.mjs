@@ -10,16 +10,9 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import { readFileSync } from 'node:fs'
-import { environment, sides, useBrowser } from './helpers.mjs'
+import { oneServer } from './helpers.mjs'
 
-const env = environment(['TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE'])
-const api = env?.TANDEM_API
-const token = env?.TANDEM_TOKEN
-const license = env?.TANDEM_LICENSE
-const browser = useBrowser()
-const { customerPage, sessionByCode, viewerPage, readCode, activeSession } = sides({
-  browser, customerApi: api, agentApi: api, token, license
-})
+const { api, token, license, browser, customerPage, sessionByCode, viewerPage, readCode, activeSession } = oneServer()
 
 test('code flow: consent, then the agent sees the page, its changes and its input', async () => {
   const { page: customer, sent } = await customerPage()

@@ -77,3 +77,16 @@ export function sides ({ browser, customerApi, agentApi, token, license }) {
 
   return { customerPage, sessionByCode, viewerPage, readCode, activeSession }
 }
+
+/**
+ * The usual suite: one server (TANDEM_API), an agent's JWT and the account's license, plus any
+ * `extra` variables; the browser and both sides of a session on that server.
+ */
+export function oneServer (extra = []) {
+  const env = environment(['TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE', ...extra])
+  const api = env?.TANDEM_API
+  const token = env?.TANDEM_TOKEN
+  const license = env?.TANDEM_LICENSE
+  const browser = useBrowser()
+  return { env, api, token, license, browser, ...sides({ browser, customerApi: api, agentApi: api, token, license }) }
+}

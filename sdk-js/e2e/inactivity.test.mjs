@@ -3,17 +3,9 @@
 //
 //   TANDEM_API=… TANDEM_TOKEN=… TANDEM_LICENSE=… node --test sdk-js/e2e/inactivity.test.mjs
 import { test } from 'node:test'
-import { environment, sides, useBrowser } from './helpers.mjs'
+import { oneServer } from './helpers.mjs'
 
-const env = environment(['TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE'])
-const browser = useBrowser()
-const { activeSession } = sides({
-  browser,
-  customerApi: env?.TANDEM_API,
-  agentApi: env?.TANDEM_API,
-  token: env?.TANDEM_TOKEN,
-  license: env?.TANDEM_LICENSE
-})
+const { activeSession } = oneServer()
 
 test('a session the customer abandons ends with active_timeout', async () => {
   const { customer, agent } = await activeSession()

@@ -5,17 +5,9 @@
 //   TANDEM_API=… TANDEM_TOKEN=… TANDEM_LICENSE=… node --test sdk-js/e2e/reconnect.test.mjs
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { environment, sides, useBrowser } from './helpers.mjs'
+import { oneServer } from './helpers.mjs'
 
-const env = environment(['TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE'])
-const browser = useBrowser()
-const { activeSession } = sides({
-  browser,
-  customerApi: env?.TANDEM_API,
-  agentApi: env?.TANDEM_API,
-  token: env?.TANDEM_TOKEN,
-  license: env?.TANDEM_LICENSE
-})
+const { activeSession } = oneServer()
 
 test('an expired stream token makes the viewer reconnect and catch up', async () => {
   const { customer, agent, screen } = await activeSession()

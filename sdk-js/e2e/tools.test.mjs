@@ -11,12 +11,10 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { environment, sides, useBrowser } from './helpers.mjs'
+import { oneServer, sides } from './helpers.mjs'
 
-const env = environment(['TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE', 'TANDEM_SUBMIT_TOKEN', 'TANDEM_SUBMIT_LICENSE'])
-const api = env?.TANDEM_API
-const browser = useBrowser()
-const plain = sides({ browser, customerApi: api, agentApi: api, token: env?.TANDEM_TOKEN, license: env?.TANDEM_LICENSE })
+const plain = oneServer(['TANDEM_SUBMIT_TOKEN', 'TANDEM_SUBMIT_LICENSE'])
+const { env, api, browser } = plain
 const submitting = sides({
   browser, customerApi: api, agentApi: api, token: env?.TANDEM_SUBMIT_TOKEN, license: env?.TANDEM_SUBMIT_LICENSE
 })
