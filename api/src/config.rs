@@ -47,8 +47,12 @@ pub struct Config {
     /// `redis://…`: events and session streams cross replicas through Redis pub/sub
     /// (`TANDEM_REDIS_URL` / `REDIS_URL`). Empty: one process, in-process delivery.
     pub redis_url: String,
-    /// Largest socket message a client may send, in bytes.
+    /// Largest socket message a client may send, in bytes. Bigger events (a large page's
+    /// snapshot) travel in chunks of this size at most.
     pub socket_max_message_bytes: usize,
+    /// Largest event a client may send in chunks; the web SDK reports bigger ones to the
+    /// customer and the agent instead of sending them.
+    pub socket_max_event_bytes: usize,
     /// Subscriptions one socket may hold.
     pub socket_max_subscriptions: usize,
     /// Frames queued for one socket before it is closed as too slow (close code 4008).
@@ -82,6 +86,7 @@ impl Default for Config {
             role: "all".into(),
             redis_url: String::new(),
             socket_max_message_bytes: 64 * 1024,
+            socket_max_event_bytes: 32 * 1024 * 1024,
             socket_max_subscriptions: 1000,
             socket_queue_frames: 256,
             stream_token_ttl_secs: 3600,
@@ -185,8 +190,14 @@ impl Config {
                 "is required when role is \"api\" or \"realtime\" (events must cross processes)",
             );
         }
-        if self.socket_max_message_bytes < 1024 {
-            return bad("socket_max_message_bytes", "must be at least 1024");
+        if self.socket_max_message_bytes < 4096 {
+            return bad("socket_max_message_bytes", "must be at least 4096");
+        }
+        if self.socket_max_event_bytes < self.socket_max_message_bytes {
+            return bad(
+                "socket_max_event_bytes",
+                "must be at least socket_max_message_bytes",
+            );
         }
         if self.socket_max_subscriptions == 0 {
             return bad("socket_max_subscriptions", "must be at least 1");
@@ -232,6 +243,7 @@ impl Config {
         tandem_realtime::Settings {
             limits: tandem_realtime::Limits {
                 max_message_bytes: self.socket_max_message_bytes,
+                max_event_bytes: self.socket_max_event_bytes,
                 max_subscriptions: self.socket_max_subscriptions,
                 queue_frames: self.socket_queue_frames,
                 replay_bytes: self.session_replay_bytes,

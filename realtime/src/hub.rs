@@ -83,6 +83,8 @@ pub fn route(event: &Event) -> (Topic, Bytes) {
 pub struct Limits {
     /// Largest client message (and frame) accepted; bigger ones close the socket with 1009.
     pub max_message_bytes: usize,
+    /// Largest event a client may send in chunks of at most `max_message_bytes`.
+    pub max_event_bytes: usize,
     /// Subscriptions one socket may hold.
     pub max_subscriptions: usize,
     /// Frames waiting to be written to one socket; a full queue closes it with 4008.
@@ -95,6 +97,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_message_bytes: 64 * 1024,
+            max_event_bytes: 32 * 1024 * 1024,
             max_subscriptions: 1000,
             queue_frames: 256,
             replay_bytes: 8 * 1024 * 1024,

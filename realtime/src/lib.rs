@@ -6,6 +6,7 @@
 //! Bus; with Redis configured, events cross replicas ([`bridge`]).
 
 mod bridge;
+pub mod chunk;
 pub mod frame;
 pub mod hub;
 mod meters;

@@ -16,6 +16,12 @@ pub struct Meters {
     pub auth_failures: Counter,
     pub bad_frames: Counter,
     pub control_refused: Counter,
+    pub oversized_closes: Counter,
+    pub chunked_events: Counter,
+    chunks_too_large: Counter,
+    chunks_invalid: Counter,
+    pub replay_overflows: Counter,
+    pub replay_snapshot_too_big: Counter,
     pub fanout_seconds: Histogram,
     pub bridge_seconds: Histogram,
     pub bus_lagged: Counter,
@@ -40,12 +46,28 @@ impl Meters {
             auth_failures: metrics::counter!("tandem_websocket_auth_failures_total"),
             bad_frames: metrics::counter!("tandem_websocket_bad_frames_total"),
             control_refused: metrics::counter!("tandem_realtime_control_refused_total"),
+            oversized_closes: metrics::counter!("tandem_websocket_oversized_closes_total"),
+            chunked_events: metrics::counter!("tandem_realtime_chunked_events_total"),
+            chunks_too_large: metrics::counter!("tandem_realtime_dropped_events_total", "reason" => "event_too_large"),
+            chunks_invalid: metrics::counter!("tandem_realtime_dropped_events_total", "reason" => "invalid_chunk"),
+            replay_overflows: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "overflow"),
+            replay_snapshot_too_big: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "snapshot_too_big"),
             fanout_seconds: metrics::histogram!("tandem_realtime_fanout_seconds", "path" => "local"),
             bridge_seconds: metrics::histogram!("tandem_realtime_fanout_seconds", "path" => "redis"),
             bus_lagged: metrics::counter!("tandem_realtime_bus_lagged_events_total"),
             redis_up: metrics::gauge!("tandem_redis_up"),
             redis_errors: metrics::counter!("tandem_redis_errors_total"),
             redis_dropped: metrics::counter!("tandem_redis_dropped_events_total"),
+        }
+    }
+}
+
+impl Meters {
+    /// Chunked events dropped, by the error's id (`event_too_large` or `invalid_chunk`).
+    pub fn chunk_errors(&self, id: &str) -> &Counter {
+        match id {
+            "event_too_large" => &self.chunks_too_large,
+            _ => &self.chunks_invalid,
         }
     }
 }

@@ -52,7 +52,7 @@ impl Peer {
 
     /// Queues a catch-up backlog (a session's replay) regardless of the queue's bound; it is
     /// bounded by the replay's own size.
-    pub fn push_backlog(&self, frames: &[Bytes]) {
+    pub fn push_backlog<'a>(&self, frames: impl Iterator<Item = &'a Bytes>) {
         for frame in frames {
             if !self.enqueue(frame.clone(), false) {
                 return;

@@ -5,15 +5,22 @@
 
 use bytes::Bytes;
 
-/// rrweb's event types that start a new recording of the page.
-const META: i128 = 4;
+/// rrweb's event types: the start of a new recording of the page, and its full snapshot.
+const META: i64 = 4;
+const FULL_SNAPSHOT: i64 = 2;
 
 #[derive(Default)]
 pub struct Replay {
     frames: Vec<Bytes>,
+    /// The frames of a chunked event still arriving (`crate::chunk`).
+    partial: Vec<Bytes>,
     bytes: usize,
     /// Whether `frames` starts at a snapshot and is complete since.
     valid: bool,
+    /// Whether the page's full snapshot is among `frames`.
+    snapshot: bool,
+    /// Whether the chunked event in flight lost its first chunks to a reset.
+    torn: bool,
 }
 
 /// What became of a recorded frame.
@@ -22,33 +29,85 @@ pub enum Kept {
     Yes,
     /// Not part of a complete replay (none started yet, or it was dropped).
     No,
-    /// This frame pushed the replay over its bound; it was dropped.
+    /// This frame pushed the replay past its bound after the snapshot; it was dropped, and a
+    /// fresh snapshot would fit again.
     Overflowed,
+    /// The page's snapshot alone is over the bound: nothing is kept until the next one, and
+    /// asking for another would only repeat this.
+    SnapshotTooBig,
 }
 
 impl Replay {
     /// Records one framed `rrweb` message of rrweb event type `kind`.
-    pub fn record(&mut self, kind: Option<i128>, frame: &Bytes, max_bytes: usize) -> Kept {
-        if kind == Some(META) {
-            self.frames.clear();
-            self.bytes = 0;
-            self.valid = true;
-        }
-        if !self.valid {
-            return Kept::No;
-        }
-        if self.bytes + frame.len() > max_bytes {
-            *self = Replay::default();
-            return Kept::Overflowed;
-        }
+    pub fn record(&mut self, kind: Option<i64>, frame: &Bytes, max_bytes: usize) -> Kept {
+        self.partial.push(frame.clone());
         self.bytes += frame.len();
-        self.frames.push(frame.clone());
-        Kept::Yes
+        self.complete(kind, max_bytes)
     }
 
-    /// The frames to bring a newcomer up to date, if a complete replay is held.
-    pub fn frames(&self) -> Option<&[Bytes]> {
-        self.valid.then_some(&self.frames[..])
+    /// Records one chunk of an `rrweb` event still arriving; its kind is known at the end.
+    pub fn chunk(&mut self, frame: &Bytes, max_bytes: usize) -> Kept {
+        self.partial.push(frame.clone());
+        self.bytes += frame.len();
+        self.bound(max_bytes)
+    }
+
+    /// The chunked event in flight is complete (or, from `record`, the one-frame event): keeps
+    /// its frames as one event of rrweb type `kind`.
+    pub fn complete(&mut self, kind: Option<i64>, max_bytes: usize) -> Kept {
+        if self.torn {
+            self.abandon();
+            return Kept::No;
+        }
+        if kind == Some(META) {
+            let kept: usize = self.partial.iter().map(Bytes::len).sum();
+            self.frames.clear();
+            self.bytes = kept;
+            self.valid = true;
+            self.snapshot = false;
+        }
+        if !self.valid {
+            self.abandon();
+            return Kept::No;
+        }
+        let kept = self.bound(max_bytes);
+        self.torn = false;
+        if kept == Kept::Yes {
+            self.frames.append(&mut self.partial);
+            self.snapshot |= kind == Some(FULL_SNAPSHOT);
+        }
+        kept
+    }
+
+    /// A chunked event will not complete (its series was dropped or replaced).
+    pub fn abandon(&mut self) {
+        let dropped: usize = self.partial.drain(..).map(|f| f.len()).sum();
+        self.bytes -= dropped;
+        self.torn = false;
+    }
+
+    fn bound(&mut self, max_bytes: usize) -> Kept {
+        if self.bytes <= max_bytes {
+            return if self.valid { Kept::Yes } else { Kept::No };
+        }
+        let valid = self.valid;
+        let snapshot = self.snapshot;
+        *self = Replay {
+            torn: true,
+            ..Replay::default()
+        };
+        match (valid, snapshot) {
+            (false, _) => Kept::No,
+            (true, true) => Kept::Overflowed,
+            (true, false) => Kept::SnapshotTooBig,
+        }
+    }
+
+    /// The frames to bring a newcomer up to date, if a complete replay is held: the events
+    /// since the snapshot and the chunks of one still arriving.
+    pub fn frames(&self) -> Option<impl Iterator<Item = &Bytes>> {
+        self.valid
+            .then(|| self.frames.iter().chain(self.partial.iter()))
     }
 
     #[cfg(test)]
@@ -65,6 +124,10 @@ mod tests {
         Bytes::from(vec![0u8; n])
     }
 
+    fn held(r: &Replay) -> Option<usize> {
+        r.frames().map(|f| f.count())
+    }
+
     #[test]
     fn keeps_from_the_latest_snapshot() {
         let mut r = Replay::default();
@@ -77,20 +140,67 @@ mod tests {
         assert_eq!(r.record(Some(4), &f(10), 100), Kept::Yes);
         assert_eq!(r.record(Some(2), &f(20), 100), Kept::Yes);
         assert_eq!(r.record(Some(3), &f(5), 100), Kept::Yes);
-        assert_eq!(r.frames().unwrap().len(), 3);
+        assert_eq!(held(&r), Some(3));
         // A new page starts over.
         assert_eq!(r.record(Some(4), &f(1), 100), Kept::Yes);
-        assert_eq!((r.frames().unwrap().len(), r.bytes()), (1, 1));
+        assert_eq!((held(&r), r.bytes()), (Some(1), 1));
     }
 
     #[test]
     fn drops_itself_past_its_bound_until_the_next_snapshot() {
         let mut r = Replay::default();
-        r.record(Some(4), &f(60), 100);
+        r.record(Some(4), &f(10), 100);
+        r.record(Some(2), &f(50), 100);
         assert_eq!(r.record(Some(3), &f(50), 100), Kept::Overflowed);
         assert!(r.frames().is_none());
         assert_eq!(r.bytes(), 0);
         assert_eq!(r.record(Some(3), &f(1), 100), Kept::No);
         assert_eq!(r.record(Some(4), &f(1), 100), Kept::Yes);
+    }
+
+    #[test]
+    fn a_snapshot_over_the_bound_is_not_asked_for_again() {
+        let mut r = Replay::default();
+        r.record(Some(4), &f(10), 100);
+        assert_eq!(r.record(Some(2), &f(200), 100), Kept::SnapshotTooBig);
+        assert!(r.frames().is_none());
+    }
+
+    #[test]
+    fn chunks_are_held_and_kept_as_one_event() {
+        let mut r = Replay::default();
+        r.record(Some(4), &f(10), 1000);
+        assert_eq!(r.chunk(&f(100), 1000), Kept::Yes);
+        assert_eq!(r.chunk(&f(100), 1000), Kept::Yes);
+        // A newcomer gets the chunks already here; the rest follow live.
+        assert_eq!(held(&r), Some(3));
+        assert_eq!(r.complete(Some(2), 1000), Kept::Yes);
+        assert_eq!((held(&r), r.bytes()), (Some(3), 210));
+        r.chunk(&f(100), 1000);
+        r.abandon();
+        assert_eq!((held(&r), r.bytes()), (Some(3), 210));
+    }
+
+    #[test]
+    fn a_series_cut_by_a_reset_is_not_kept() {
+        let mut r = Replay::default();
+        r.record(Some(4), &f(10), 100);
+        r.record(Some(2), &f(50), 100);
+        assert_eq!(r.chunk(&f(60), 100), Kept::Overflowed);
+        r.chunk(&f(10), 100);
+        // Even a page's start is not kept without its first chunks.
+        assert_eq!(r.complete(Some(4), 100), Kept::No);
+        assert!(r.frames().is_none());
+        assert_eq!(r.bytes(), 0);
+        assert_eq!(r.record(Some(4), &f(1), 100), Kept::Yes);
+    }
+
+    #[test]
+    fn a_chunked_page_start_begins_the_replay() {
+        let mut r = Replay::default();
+        assert_eq!(r.chunk(&f(10), 100), Kept::No);
+        assert_eq!(r.chunk(&f(10), 100), Kept::No);
+        assert_eq!(r.complete(Some(4), 100), Kept::Yes);
+        assert_eq!((held(&r), r.bytes()), (Some(2), 20));
     }
 }

@@ -26,6 +26,7 @@ use tandem_core::store::StreamToken;
 use tandem_core::time::Micros;
 use tokio::net::TcpStream;
 
+use crate::chunk::{Assembly, Chunk, ChunkError, Progress};
 use crate::frame::{self, ClientFrame};
 use crate::hub::{device_topic, inbox_topic, session_topic, stream_topic, Hub, Side, Topic};
 use crate::peer::Peer;
@@ -132,11 +133,14 @@ type Refusal = (u16, &'static str);
 /// server passes it on only while the customer has remote control on.
 pub const CONTROL: &str = "control";
 
+/// An event too big for one frame, in one of its numbered pieces (`crate::chunk`).
+pub const CHUNK: &str = "chunk";
+
 /// The rrweb event type (`data.type`) of a `rrweb` frame.
-fn rrweb_type(f: &ClientFrame) -> Option<i128> {
+fn rrweb_type(f: &ClientFrame) -> Option<i64> {
     let map = f.data.as_map()?;
     let (_, v) = map.iter().find(|(k, _)| k.as_text() == Some("type"))?;
-    v.as_integer().map(i128::from)
+    v.as_integer().and_then(|i| i64::try_from(i).ok())
 }
 
 /// Why a client frame failed: `(error id, message)`.
@@ -407,6 +411,7 @@ async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, R
         topics: Vec::new(),
         last_page: None,
         replay: None,
+        assembly: Assembly::default(),
     };
     let gauge = match (&conn.who.device_id, &conn.who.stream) {
         (_, Some(Stream { side, .. })) => match side {
@@ -458,6 +463,8 @@ struct Conn {
     last_page: Option<std::time::Instant>,
     /// On a device's stream: the session's replay, kept on this replica.
     replay: Option<Arc<std::sync::Mutex<Replay>>>,
+    /// The chunked event this socket is sending, while it is incomplete.
+    assembly: Assembly,
 }
 
 enum Step {
@@ -510,6 +517,13 @@ impl Conn {
                     Ok(None) => break,
                     Err(WireError::TooBig) => {
                         hub.meters.bad_frames.increment(1);
+                        hub.meters.oversized_closes.increment(1);
+                        tracing::warn!(
+                            socket = self.id,
+                            account_id = %self.who.account_id,
+                            limit = max,
+                            "closing a socket that sent a message over socket_max_message_bytes"
+                        );
                         return End::Close(close::TOO_BIG, "message too big");
                     }
                     Err(WireError::Protocol(why)) => {
@@ -602,6 +616,11 @@ impl Conn {
         if f.event == "page" && device_stream {
             self.record_page(&f).await;
         }
+        if f.event != CHUNK && self.assembly.in_flight().is_some() {
+            // A chunked event is sent in one go; anything in between means it was given up.
+            self.assembly.drop_series();
+            self.chunks_failed(&ChunkError::Interrupted);
+        }
         let done = match (f.event.as_str(), &self.who.stream) {
             ("ping", _) => Ok(()),
             ("subscribe", _) => self.subscribe(&f).await,
@@ -611,6 +630,11 @@ impl Conn {
                 Ok(())
             }
             ("sync", Some(stream)) if stream.side == Side::Agent && self.catch_up(stream) => Ok(()),
+            (CHUNK, Some(_)) if device_stream => self.relay_chunk(&f, raw),
+            (CHUNK, Some(_)) => Err((
+                "invalid_chunk",
+                "only the customer's page sends events in chunks".to_string(),
+            )),
             (CONTROL, Some(stream))
                 if stream.side == Side::Agent
                     && !self.control_allowed(&stream.session_id).await =>
@@ -637,13 +661,7 @@ impl Conn {
                             replay.record(rrweb_type(&f), &framed, self.hub.limits().replay_bytes);
                         self.hub.relay(topic, framed);
                         drop(replay);
-                        if kept == Kept::Overflowed {
-                            // Too much since the last snapshot: ask the page for a new one.
-                            self.reply(frame::event(
-                                "sync",
-                                &serde_json::json!({"type": "Sync", "id": "replay"}),
-                            ));
-                        }
+                        self.kept(kept);
                     }
                     _ => self.hub.relay(topic, framed),
                 }
@@ -656,6 +674,105 @@ impl Conn {
             (Ok(()), Some(id)) => self.reply(frame::ack(id)),
             (Ok(()), None) => {}
             (Err((id, message)), reply_to) => self.reply(frame::error(id, &message, reply_to)),
+        }
+    }
+
+    /// Relays one chunk of a device's event to the agents, as it comes, and keeps it in the
+    /// session's replay; checks the series (`crate::chunk`) and drops it when it breaks a rule.
+    fn relay_chunk(&mut self, f: &ClientFrame, raw: &[u8]) -> Result<(), Failure> {
+        let Some(stream) = &self.who.stream else {
+            return Ok(());
+        };
+        let limits = self.hub.limits();
+        let progress = Chunk::parse(&f.data).and_then(|chunk| {
+            let progress = self.assembly.push(&chunk, limits.max_event_bytes)?;
+            Ok((chunk.event == "rrweb", progress))
+        });
+        let (rrweb, progress) = match progress {
+            Ok(p) => p,
+            Err(e) => {
+                self.chunks_failed(&e);
+                return Err((e.id(), e.to_string()));
+            }
+        };
+        match progress {
+            Progress::Skipped => return Ok(()),
+            Progress::Complete(_) => self.hub.meters.chunked_events.increment(1),
+            Progress::Partial { .. } => {}
+        }
+        let topic = stream_topic(&self.who.account_id, &stream.session_id, Side::Agent);
+        let framed = wire::binary(raw);
+        match (&self.replay, rrweb) {
+            (Some(replay), true) => {
+                // As for whole events: kept and relayed under one lock.
+                let mut replay = replay.lock().expect("replay lock");
+                if let Progress::Partial { restarted: true } = progress {
+                    replay.abandon();
+                }
+                let mut kept = replay.chunk(&framed, limits.replay_bytes);
+                if let Progress::Complete(c) = &progress {
+                    kept = replay.complete(c.rrweb_type, limits.replay_bytes);
+                }
+                self.hub.relay(topic, framed);
+                drop(replay);
+                self.kept(kept);
+            }
+            _ => self.hub.relay(topic, framed),
+        }
+        self.hub.service().touch(&stream.session_id);
+        Ok(())
+    }
+
+    /// A chunked event was dropped: the agents drop what they have of it and hear why; the
+    /// operator sees it in the log and in `/metrics`.
+    fn chunks_failed(&self, e: &ChunkError) {
+        let Some(stream) = &self.who.stream else {
+            return;
+        };
+        if let Some(replay) = &self.replay {
+            replay.lock().expect("replay lock").abandon();
+        }
+        self.hub.meters.chunk_errors(e.id()).increment(1);
+        tracing::warn!(
+            socket = self.id,
+            account_id = %self.who.account_id,
+            session_id = %stream.session_id,
+            error = %e,
+            "dropped a chunked event"
+        );
+        let message = match e {
+            ChunkError::TooLarge { .. } => "The customer's page is too large to share",
+            _ => "Part of the customer's page was lost on the way",
+        };
+        let topic = stream_topic(&self.who.account_id, &stream.session_id, Side::Agent);
+        let notice = frame::event(
+            "chunk-aborted",
+            &serde_json::json!({"id": e.id(), "message": message}),
+        );
+        self.hub.relay(topic, wire::binary(&notice));
+    }
+
+    /// Acts on what the replay did with a recorded event.
+    fn kept(&self, kept: Kept) {
+        match kept {
+            Kept::Yes | Kept::No => {}
+            Kept::Overflowed => {
+                // Too much since the last snapshot: ask the page for a new one.
+                self.hub.meters.replay_overflows.increment(1);
+                self.reply(frame::event(
+                    "sync",
+                    &serde_json::json!({"type": "Sync", "id": "replay"}),
+                ));
+            }
+            Kept::SnapshotTooBig => {
+                // A new snapshot would not fit either: agents who join later get one from the
+                // page itself.
+                self.hub.meters.replay_snapshot_too_big.increment(1);
+                tracing::info!(
+                    socket = self.id,
+                    "a page's snapshot is over session_replay_bytes; late joiners ask the page"
+                );
+            }
         }
     }
 
@@ -681,13 +798,17 @@ impl Conn {
             return false;
         };
         let replay = replay.lock().expect("replay lock");
-        match replay.frames() {
-            Some(frames) if !frames.is_empty() => {
-                self.peer.push_backlog(frames);
-                true
-            }
-            _ => false,
-        }
+        let caught_up = match replay.frames() {
+            Some(mut frames) => match frames.next() {
+                Some(first) => {
+                    self.peer.push_backlog(std::iter::once(first).chain(frames));
+                    true
+                }
+                None => false,
+            },
+            None => false,
+        };
+        caught_up
     }
 
     /// An agent's stream opening or closing goes into the session's history.

@@ -125,6 +125,10 @@ pub async fn register(
         "navigation_origins".into(),
         json!(settings.navigation_origins),
     );
+    // How big one socket frame and one (chunked) event may be.
+    let limits = app.hub().limits();
+    obj.insert("max_message_bytes".into(), json!(limits.max_message_bytes));
+    obj.insert("max_event_bytes".into(), json!(limits.max_event_bytes));
     if let Some(token) = new_token {
         obj.insert("device_token".into(), json!(token));
     }

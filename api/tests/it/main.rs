@@ -3,6 +3,7 @@
 mod common;
 
 mod auth;
+mod chunks;
 mod cluster;
 mod codes;
 mod compat;

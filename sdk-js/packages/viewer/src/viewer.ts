@@ -6,6 +6,7 @@
 import { Replayer } from '@rrweb/replay'
 import { decode, encode } from 'cbor-x'
 import { Bridge, Refusal } from './bridge'
+import { Chunks } from './chunks'
 import { AgentTools } from './tools'
 
 const statusEl = document.getElementById('status') as HTMLElement
@@ -82,6 +83,26 @@ let ended = false
 let tools: AgentTools | null = null
 /** Sends on the session's stream while it is open. */
 let sendOnStream: (event: string, data?: unknown) => void = () => {}
+
+/**
+ * What the agent sees over the screen while the customer's page is not there to see: how much
+ * of a large page has arrived, or why it will not. `null` clears it.
+ */
+function screenMessage (text: string | null, kind: 'loading' | 'problem' = 'loading'): void {
+  let el = document.getElementById('screen-message')
+  if (text === null) {
+    el?.remove()
+    return
+  }
+  if (!el) {
+    el = document.createElement('div')
+    el.id = 'screen-message'
+    el.setAttribute('role', 'status')
+    screen.appendChild(el)
+  }
+  el.dataset.kind = kind
+  el.textContent = text
+}
 
 function notice (text: string): void {
   (document.getElementById('notice') as HTMLElement).textContent = text
@@ -207,8 +228,42 @@ async function connect (): Promise<void> {
       ping()
       probe = setInterval(ping, 3000)
     }
+    const chunks = new Chunks()
     socket.onmessage = (e) => {
       const msg = decode(new Uint8Array(e.data as ArrayBuffer))
+      if (msg?.event !== 'chunk') return onStreamEvent(msg?.event, msg?.data)
+      const taken = chunks.take(msg.data)
+      if (taken?.kind === 'event') {
+        if (taken.event === 'rrweb') screenMessage(null)
+        onStreamEvent(taken.event, taken.data)
+      } else if (taken?.kind === 'progress' && taken.event === 'rrweb') {
+        screenMessage(`Loading the customer's page… ${Math.floor(taken.progress * 100)}%`)
+      } else if (taken?.kind === 'lost' && taken.event === 'rrweb') {
+        askAgain()
+      }
+    }
+    /** Part of the page was lost: ask the customer's page for all of it (at most every 5 s). */
+    let askedAgain = 0
+    const askAgain = (): void => {
+      screenMessage('Part of the customer\'s page was lost on the way; asking for it again…', 'problem')
+      if (Date.now() - askedAgain < 5000) return
+      askedAgain = Date.now()
+      send('sync', { type: 'Sync', id: String(Math.random()) })
+    }
+    /** One event from the customer's side, whole (joined from its chunks, if it came in them). */
+    const onStreamEvent = (event: string | undefined, data: any): void => {
+      const msg = { event, data }
+      if (msg.event === 'chunk-aborted' || msg.event === 'stream-error') {
+        // The customer's page, or the server, could not get (part of) the page here.
+        chunks.reset()
+        const id = String(msg.data?.id ?? 'stream_error')
+        if (id === 'invalid_chunk') return askAgain()
+        const text = typeof msg.data?.message === 'string' ? msg.data.message : 'The customer\'s page could not be shared'
+        screenMessage(text, 'problem')
+        bridge.send('error', { id, message: text })
+      }
+      // A new snapshot of the page: whatever stood in for it goes.
+      if (msg.event === 'rrweb' && msg.data?.type === 2) screenMessage(null)
       if (msg?.event === 'rrweb') onRrweb(msg.data)
       if (msg?.event === 'session') onSession(msg.data)
       if (msg?.event === 'alive') {

@@ -3,7 +3,7 @@
 // while a session is active streams the page to the agents with rrweb.
 import { record } from '@rrweb/record'
 import { ApiError, type Device, DeviceApi } from './api'
-import { Socket, socketUrl } from './socket'
+import { DEFAULT_LIMITS, type Limits, type SendProblem, Socket, socketUrl } from './socket'
 import { Tools } from './tools'
 import * as ui from './ui'
 
@@ -79,6 +79,8 @@ interface Registration {
   remote_control_consent?: boolean
   agent_submit?: boolean
   navigation_origins?: string[]
+  max_message_bytes?: number
+  max_event_bytes?: number
 }
 
 const STORAGE = 'tandem.device'
@@ -147,7 +149,11 @@ export async function start (options: StartOptions): Promise<Tandem> {
     agentSubmit: reg?.agent_submit === true,
     navigationOrigins: (reg?.navigation_origins ?? []).filter((o) => typeof o === 'string')
   }
-  const tandem = new Tandem(api, options, redaction, unredaction, rules)
+  const limits: Limits = {
+    maxMessageBytes: reg?.max_message_bytes ?? DEFAULT_LIMITS.maxMessageBytes,
+    maxEventBytes: reg?.max_event_bytes ?? DEFAULT_LIMITS.maxEventBytes
+  }
+  const tandem = new Tandem(api, options, redaction, unredaction, rules, limits)
   await tandem.resume()
   return tandem
 }
@@ -251,6 +257,7 @@ export class Tandem extends EventTarget {
   /** The page's custom data, given to the sessions it starts too (agents list them by it). */
   readonly #customData: Record<string, string | number | boolean | null>
   readonly #rules: AgentRules
+  readonly #limits: Limits
   #tools: Tools | null = null
   /** The remote control request the customer was asked about (asked once per request). */
   #controlAsked = false
@@ -265,10 +272,12 @@ export class Tandem extends EventTarget {
     options: StartOptions,
     redaction: string[],
     unredaction: string[] = [],
-    rules: AgentRules = { remoteControlConsent: true, agentSubmit: false, navigationOrigins: [] }
+    rules: AgentRules = { remoteControlConsent: true, agentSubmit: false, navigationOrigins: [] },
+    limits: Limits = DEFAULT_LIMITS
   ) {
     super()
     this.#rules = rules
+    this.#limits = limits
     this.#api = api
     this.#builtInUI = !options.disableBuiltInUI
     this.#redaction = redaction.join(', ')
@@ -279,7 +288,7 @@ export class Tandem extends EventTarget {
       socketUrl(api.base, { 'X-CobrowseLicense': api.license, 'X-CobrowseDevice': device.id, 'X-CobrowsePlatform': 'web' }),
       device.token,
       (event, data) => this.#onEvent(event, data),
-      () => { if (this.#session) this.#notifications.send('subscribe', this.#session.control_token) }
+      { onOpen: () => { if (this.#session) this.#notifications.send('subscribe', this.#session.control_token) } }
     )
   }
 
@@ -489,6 +498,13 @@ export class Tandem extends EventTarget {
         if (event === 'sync') record.takeFullSnapshot(true)
         else if (event === 'message') this.#onMessage(data)
         else this.#tools?.handle(event, data)
+      },
+      {
+        limits: this.#limits,
+        // Events sent while the stream was down never reached the agents: a fresh snapshot
+        // puts their view right again.
+        onOpen: (reconnected) => { if (reconnected) record.takeFullSnapshot(true) },
+        onProblem: (problem) => this.#sendFailed(problem)
       }
     )
     this.#stream = stream
@@ -512,6 +528,19 @@ export class Tandem extends EventTarget {
       stopRest()
       stopRecord?.()
     }
+  }
+
+  /**
+   * Something could not reach the agents: the page hears it (`error`), and so do the agents,
+   * in words, rather than watching a page that never arrives.
+   */
+  #sendFailed (problem: SendProblem): void {
+    const tooLarge = problem.id === 'event_too_large' && problem.event === 'rrweb'
+    const message = tooLarge ? 'This page is too large to share with the agent' : problem.message
+    console.warn(`Tandem: ${message} (${problem.id})`)
+    this.#emit('error', { id: problem.id, message, bytes: problem.bytes })
+    const notice = tooLarge ? "The customer's page is too large to share" : 'Part of the customer\'s page could not be sent'
+    this.#stream?.send('stream-error', { id: problem.id, message: notice })
   }
 
   #stopStream (): void {

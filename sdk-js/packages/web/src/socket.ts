@@ -1,11 +1,46 @@
 // A CBOR WebSocket to Tandem's /sockets/1/ws, authenticated with a bearer subprotocol, that
-// reconnects with backoff until it is closed on purpose.
+// reconnects with backoff until it is closed on purpose. An event too big for one socket
+// message (a large page's snapshot) is sent as numbered `chunk` frames the server and the
+// viewer join again.
 import { decode, encode } from 'cbor-x'
 
 export type EventHandler = (event: string, data: any) => void
 
 /** Close codes after which reconnecting with the same credentials cannot help. */
 const FINAL = new Set([4001, 4002, 4004])
+/** The server closed the socket because a message was over its limit. */
+const TOO_BIG = 1009
+
+/** How big messages and events may be (the server says so when the device registers). */
+export interface Limits {
+  /** The largest socket message the server accepts. */
+  maxMessageBytes: number
+  /** The largest event the server joins from chunks. */
+  maxEventBytes: number
+}
+
+export const DEFAULT_LIMITS: Limits = { maxMessageBytes: 64 * 1024, maxEventBytes: 32 * 1024 * 1024 }
+
+/** The largest piece of an event in one chunk: room is left for the chunk's own fields. */
+const CHUNK_BYTES = 32 * 1024
+const CHUNK_OVERHEAD = 256
+
+/** Something that could not be sent, told to whoever uses the socket. */
+export interface SendProblem {
+  /** `event_too_large` (not sent) or `message_too_big` (the server closed the socket). */
+  id: 'event_too_large' | 'message_too_big'
+  message: string
+  /** The event that was not sent, and its size, when known. */
+  event?: string
+  bytes?: number
+}
+
+export interface SocketOptions {
+  onOpen?: (reconnected: boolean) => void
+  onFinalClose?: (code: number) => void
+  onProblem?: (problem: SendProblem) => void
+  limits?: Limits
+}
 
 export class Socket {
   #ws: WebSocket | null = null
@@ -13,15 +48,22 @@ export class Socket {
   #attempt = 0
   #closed = false
   #queue: Uint8Array[] = []
+  #series = 0
+  #opened = false
+  readonly #options: SocketOptions
 
   constructor (
     private readonly url: string,
     private readonly token: string,
     private readonly onEvent: EventHandler,
-    private readonly onOpen: () => void = () => {},
-    private readonly onFinalClose: (code: number) => void = () => {}
+    options: SocketOptions = {}
   ) {
+    this.#options = options
     this.#connect()
+  }
+
+  get #limits (): Limits {
+    return this.#options.limits ?? DEFAULT_LIMITS
   }
 
   #connect (): void {
@@ -31,7 +73,9 @@ export class Socket {
     ws.onopen = () => {
       this.#attempt = 0
       for (const frame of this.#queue.splice(0)) ws.send(frame)
-      this.onOpen()
+      const reconnected = this.#opened
+      this.#opened = true
+      this.#options.onOpen?.(reconnected)
     }
     ws.onmessage = (e) => {
       const msg = decode(new Uint8Array(e.data as ArrayBuffer))
@@ -42,8 +86,12 @@ export class Socket {
       if (this.#closed) return
       if (FINAL.has(e.code)) {
         this.#closed = true
-        this.onFinalClose(e.code)
+        this.#options.onFinalClose?.(e.code)
         return
+      }
+      if (e.code === TOO_BIG) {
+        // Not resent: what was too big is gone with the socket.
+        this.#options.onProblem?.({ id: 'message_too_big', message: 'A message was too large for the server and was lost' })
       }
       this.#attempt += 1
       const delay = Math.min(30_000, 500 * 2 ** Math.min(this.#attempt, 6)) * (1 + Math.random() / 2)
@@ -52,9 +100,38 @@ export class Socket {
     this.#ws = ws
   }
 
-  send (event: string, data?: unknown): void {
-    this.#id += 1
-    const frame = encode({ event, id: this.#id, data })
+  /**
+   * Sends an event; one bigger than a socket message goes in chunks, and one bigger than the
+   * server takes is not sent at all (`onProblem` says so). Returns whether it was sent.
+   */
+  send (event: string, data?: unknown): boolean {
+    const frame = encode({ event, id: ++this.#id, data })
+    const chunk = Math.min(CHUNK_BYTES, this.#limits.maxMessageBytes - CHUNK_OVERHEAD)
+    if (frame.length <= chunk) {
+      this.#sendFrame(frame)
+      return true
+    }
+    // A copy: the encoder's buffer is reused by the encodings of the chunks.
+    const body = encode(data).slice()
+    if (body.length > this.#limits.maxEventBytes) {
+      this.#options.onProblem?.({
+        id: 'event_too_large',
+        message: `An event of ${body.length} bytes is over the ${this.#limits.maxEventBytes} bytes the server takes`,
+        event,
+        bytes: body.length
+      })
+      return false
+    }
+    const series = ++this.#series
+    const of = Math.ceil(body.length / chunk)
+    for (let seq = 0; seq < of; seq++) {
+      const bytes = body.subarray(seq * chunk, (seq + 1) * chunk)
+      this.#sendFrame(encode({ event: 'chunk', id: ++this.#id, data: { event, series, seq, of, bytes } }))
+    }
+    return true
+  }
+
+  #sendFrame (frame: Uint8Array): void {
     if (this.#ws && this.#ws.readyState === WebSocket.OPEN) this.#ws.send(frame)
     else this.#queue.push(frame)
   }
