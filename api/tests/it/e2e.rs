@@ -157,3 +157,24 @@ async fn the_viewer_reconnects_when_its_token_expires() {
     chromium_suite("reconnect.test.mjs", suite_env(&server.base, &t)).await;
     server.stop().await;
 }
+
+/// Large pages on the default socket limits arrive in chunks; a page over a small bound on one
+/// event is reported to both sides and never resent.
+#[tokio::test]
+async fn large_pages_in_chromium() {
+    let server = Server::start_with(Backend::Sqlite, with_assets).await;
+    let small = Server::start_with(Backend::Sqlite, |c| {
+        with_assets(c);
+        c.socket_max_event_bytes = 256 * 1024;
+    })
+    .await;
+    let t = tenant(&server).await;
+    let s = tenant(&small).await;
+    let mut env = suite_env(&server.base, &t);
+    env.push(("TANDEM_SMALL_API", small.base.clone()));
+    env.push(("TANDEM_SMALL_TOKEN", s.admin.clone()));
+    env.push(("TANDEM_SMALL_LICENSE", s.account.license_key.clone()));
+    chromium_suite("large.test.mjs", env).await;
+    server.stop().await;
+    small.stop().await;
+}
