@@ -42,6 +42,8 @@ struct Inner {
     hub: Arc<tandem_realtime::Hub>,
     /// Recently seen agents, so a JWT does not cost a write per request.
     users: Mutex<HashMap<(String, String), (User, Instant)>>,
+    /// Customer fonts relayed to the viewer (`routes::assets`).
+    assets: routes::AssetCache,
 }
 
 impl AppState {
@@ -60,6 +62,9 @@ impl AppState {
     }
     pub fn hub(&self) -> &Arc<tandem_realtime::Hub> {
         &self.inner.hub
+    }
+    pub(crate) fn asset_cache(&self) -> &routes::AssetCache {
+        &self.inner.assets
     }
 }
 
@@ -124,6 +129,7 @@ pub async fn serve(
             metrics,
             hub: hub.clone(),
             users: Mutex::new(HashMap::new()),
+            assets: routes::AssetCache::default(),
             config: config.clone(),
         }),
     };

@@ -62,6 +62,16 @@ impl AccountSettings {
     }
 }
 
+impl AccountSettings {
+    /// Whether the viewer may load the customer's assets from `origin` (`scheme://host[:port]`):
+    /// it matches one of `asset_origins`, read as CSP sources (`*` for a host label or a port).
+    pub fn allows_asset_origin(&self, origin: &str) -> bool {
+        self.asset_origins
+            .iter()
+            .any(|pattern| glob_match(pattern.trim_end_matches('/').as_bytes(), origin.as_bytes()))
+    }
+}
+
 /// `*`-only glob matching where `*` never spans a `/` (one backtrack point).
 fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
     let (mut p, mut t) = (0, 0);
@@ -365,6 +375,19 @@ mod tests {
             trusted_origins: patterns.iter().map(|p| p.to_string()).collect(),
             ..AccountSettings::default()
         }
+    }
+
+    #[test]
+    fn asset_origins_match_as_csp_sources() {
+        let s = AccountSettings {
+            asset_origins: vec!["https://shop.example/".into(), "http://127.0.0.1:*".into()],
+            ..AccountSettings::default()
+        };
+        assert!(s.allows_asset_origin("https://shop.example"));
+        assert!(s.allows_asset_origin("http://127.0.0.1:8123"));
+        assert!(!s.allows_asset_origin("http://127.0.0.2:8123"));
+        assert!(!s.allows_asset_origin("https://shop.example.evil.net"));
+        assert!(!AccountSettings::default().allows_asset_origin("https://shop.example"));
     }
 
     #[test]

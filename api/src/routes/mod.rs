@@ -1,6 +1,7 @@
 //! The HTTP surface: REST under `/api/1`, health and metrics.
 
 mod account;
+mod assets;
 mod devices;
 mod ops;
 mod pages;
@@ -10,6 +11,8 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::AppState;
+
+pub use assets::AssetCache;
 
 /// Every REST route as `(method, path)`, in OpenAPI path syntax. The committed OpenAPI document
 /// must describe exactly these (checked by a test).
@@ -76,6 +79,7 @@ pub fn router(state: AppState, rest: bool) -> Router {
         .route("/api/1/regions/closest", get(account::closest_region))
         .route("/api/1/openapi.json", get(ops::openapi))
         .route("/sdk-js/{file}", get(pages::asset))
+        .route("/assets/{key}/{url}", get(assets::relay))
         .route("/session/{id}", get(pages::viewer))
         .route("/session/{id}/history", get(pages::viewer))
         .route("/code", get(pages::code))

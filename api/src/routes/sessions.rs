@@ -130,11 +130,12 @@ pub async fn tokens(
         unreachable!("AgentAuth only yields agents")
     };
     let token = secrets::bearer_token();
+    let token_hash = secrets::hash_token(&token);
     let ttl = app.config().stream_token_ttl_secs as i64 * 1_000_000;
     service
         .store()
         .add_stream_token(&StreamToken {
-            token_hash: secrets::hash_token(&token),
+            token_hash: token_hash.clone(),
             account_id: session.account_id.clone(),
             session_id: session.id.clone(),
             user_id: user.id.clone(),
@@ -144,6 +145,9 @@ pub async fn tokens(
     Ok(Json(json!({
         "stream_token": token,
         "stream_url": format!("{}/", app.public_base()),
+        // Where the viewer has the customer's fonts relayed (`/assets/<key>/<url>`): the key
+        // is the token's hash, which opens nothing else.
+        "asset_url": format!("{}/assets/{token_hash}/", app.public_base()),
         "expires": time::to_rfc3339(time::now() + ttl),
     })))
 }

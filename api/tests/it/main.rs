@@ -2,6 +2,7 @@
 
 mod common;
 
+mod assets;
 mod auth;
 mod chunks;
 mod cluster;

@@ -80,6 +80,21 @@ impl Service {
         Ok((t, s))
     }
 
+    /// The account whose asset relay a viewer may use: the key is the hash of one of its agents'
+    /// stream tokens (`/sessions/:id/tokens` gives it as `asset_url`), valid while that token
+    /// and its session are. The key opens nothing but the relay.
+    pub async fn asset_relay_account(&self, token_hash: &str) -> Result<Account> {
+        let t = self.store.stream_token(token_hash).await?;
+        if t.expires <= time::now() {
+            return Err(Error::refused("token_expired", "the asset key has expired"));
+        }
+        let s = self.store.session(&t.account_id, &t.session_id).await?;
+        if !s.is_live() {
+            return Err(Error::refused("session_ended", "the session has ended"));
+        }
+        self.store.account(&t.account_id).await
+    }
+
     /// The session a device's stream socket joins: live, and joined by this device.
     pub async fn device_stream(
         &self,

@@ -7,6 +7,7 @@ import { Replayer } from '@rrweb/replay'
 import { decode, encode } from 'cbor-x'
 import { Bridge, Refusal } from './bridge'
 import { Chunks } from './chunks'
+import { relayFonts } from './fonts'
 import { AgentTools } from './tools'
 
 const statusEl = document.getElementById('status') as HTMLElement
@@ -113,7 +114,11 @@ let baseline = 0
 let timerStart = 0
 const replayerNow = (): number => baseline + (performance.now() - timerStart)
 
+/** Where the customer's fonts are relayed for the mirror (from the session's tokens). */
+let assetUrl = ''
+
 function onRrweb (event: any): void {
+  relayFonts(event, assetUrl)
   if (!replayer) {
     // triggerFocus off: the customer's focus changes must not take the agent's keyboard focus.
     replayer = new Replayer([], { root: screen, liveMode: true, mouseTail: false, triggerFocus: false })
@@ -204,6 +209,7 @@ async function connect (): Promise<void> {
   /** Opens the session's stream with a fresh token; reconnects (and catches up) if it drops. */
   const open = async (): Promise<void> => {
     const tokens = await api('GET', `/api/1/sessions/${s.id}/tokens`)
+    assetUrl = typeof tokens.asset_url === 'string' ? tokens.asset_url : ''
     const url = new URL('sockets/1/ws', new URL(tokens.stream_url, location.href))
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
     const bearer = btoa(tokens.stream_token).replace(/=+$/, '')
