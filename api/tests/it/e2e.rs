@@ -178,3 +178,18 @@ async fn large_pages_in_chromium() {
     server.stop().await;
     small.stop().await;
 }
+
+/// The fidelity faults of issue 19 on small pages the suite serves itself (on 127.0.0.1, and as
+/// another site on localhost): the account lets the viewer load assets from both.
+#[tokio::test]
+async fn fidelity_faults_in_chromium() {
+    let server = Server::start_with(Backend::Sqlite, with_assets).await;
+    let t = server
+        .tenant_with(AccountSettings {
+            asset_origins: vec!["http://127.0.0.1:*".into(), "http://localhost:*".into()],
+            ..AccountSettings::default()
+        })
+        .await;
+    chromium_suite("fidelity-faults.test.mjs", suite_env(&server.base, &t)).await;
+    server.stop().await;
+}

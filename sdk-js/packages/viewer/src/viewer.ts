@@ -6,6 +6,7 @@
 import { Replayer } from '@rrweb/replay'
 import { decode, encode } from 'cbor-x'
 import { Bridge, Refusal } from './bridge'
+import { Mirroring } from './fidelity'
 import { Chunks } from './chunks'
 import { relayFonts } from './fonts'
 import { AgentTools } from './tools'
@@ -121,7 +122,10 @@ function onRrweb (event: any): void {
   relayFonts(event, assetUrl)
   if (!replayer) {
     // triggerFocus off: the customer's focus changes must not take the agent's keyboard focus.
-    replayer = new Replayer([], { root: screen, liveMode: true, mouseTail: false, triggerFocus: false })
+    // The mirroring (fidelity.ts): selection, focus ring, canvases, placeholders, scroll offsets.
+    const mirroring = new Mirroring()
+    replayer = new Replayer([], { root: screen, liveMode: true, mouseTail: false, triggerFocus: false, ...mirroring.options() })
+    mirroring.attach(replayer)
     replayer.on('resize', (size: any) => {
       viewport = { width: size.width, height: size.height }
       bridge.send('screen', { width: size.width, height: size.height })

@@ -3,6 +3,7 @@
 // while a session is active streams the page to the agents with rrweb.
 import { record } from '@rrweb/record'
 import { ApiError, type Device, DeviceApi } from './api'
+import { Fidelity } from './fidelity'
 import { DEFAULT_LIMITS, type Limits, type SendProblem, Socket, socketUrl } from './socket'
 import { Tools } from './tools'
 import * as ui from './ui'
@@ -519,13 +520,15 @@ export class Tandem extends EventTarget {
     })
     // Each page load in a session is a visit the agent (and the session's history) can follow.
     stream.send('page', { url: location.href, title: document.title })
-    const stopRecord = record({
-      ...recordOptions(this.#redaction, this.#unredaction),
-      emit: (e) => stream.send('rrweb', e)
-    })
+    const options = recordOptions(this.#redaction, this.#unredaction)
+    // Mends what the recorder gets wrong on real pages, and adds focus and canvases (fidelity.ts).
+    const fidelity = new Fidelity(record, options, (e) => stream.send('rrweb', e))
+    const stopRecord = record({ ...options, emit: fidelity.emit })
+    fidelity.start()
     const stopRest = repeatDroppedPointerMoves()
     this.#stopRecording = () => {
       stopRest()
+      fidelity.stop()
       stopRecord?.()
     }
   }

@@ -3,16 +3,25 @@
 
 const SERVICE = 'tandem-service'
 
-/** Where the SDK's boxes stack, bottom right: questions above the session banner. */
+/**
+ * Where the SDK's boxes stack, bottom right: questions above the session banner. The recorder
+ * sees only `#tandem-ui`, a fixed point of no size (the boxes hang from it), so the agent's copy
+ * of the page has nothing of it: no box in the page's flow, no extra height.
+ */
 function stack (): HTMLElement {
-  let el = document.getElementById('tandem-ui')
+  let el = document.getElementById('tandem-stack')
   if (!el) {
+    const host = document.createElement('div')
+    host.id = 'tandem-ui'
+    host.className = SERVICE
+    host.setAttribute('style', 'position:fixed;z-index:2147483647;right:16px;bottom:16px;width:0;height:0')
     el = document.createElement('div')
-    el.id = 'tandem-ui'
+    el.id = 'tandem-stack'
     el.className = SERVICE
-    el.setAttribute('style', 'position:fixed;z-index:2147483647;right:16px;bottom:16px;max-width:320px;' +
+    el.setAttribute('style', 'position:absolute;right:0;bottom:0;width:max-content;max-width:320px;' +
       'display:flex;flex-direction:column;gap:8px')
-    document.body.appendChild(el)
+    host.appendChild(el)
+    document.body.appendChild(host)
   }
   return el
 }
