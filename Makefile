@@ -55,10 +55,10 @@ bench-realtime:
 	$(CARGO) build --release -p tandem-api --bin tandem
 	$(CARGO) run --release -p tandem-bench --bin tandem-bench-realtime
 
-## Co-browsing: relay density (1,000 sessions at ~6 KB/s, one agent each: sessions per vCPU,
-## memory per session, relay p99), customer → viewer latency in Chromium (DOM and pointer), the
-## agent's click → the customer's handler with remote control on, and the recorder's cost on a
-## 10,000-node page against stock rrweb.
+## Co-browsing: relay density (1,000 sessions, each a 290 KB snapshot in chunks and then ~6 KB/s
+## to one agent: sessions per vCPU, memory per session, relay p99), customer → viewer latency in
+## Chromium (DOM and pointer), the agent's click → the customer's handler with remote control
+## on, and the recorder's cost on a 10,000-node page against stock rrweb.
 bench-cobrowse: sdk
 	$(CARGO) build --release -p tandem-api --bin tandem
 	$(CARGO) run --release -p tandem-bench --bin tandem-bench-realtime -- --density 1000 --chromium

@@ -206,6 +206,38 @@ fn cbor(v: &Value) -> Vec<u8> {
     out
 }
 
+/// The `chunk` frames the web SDK sends for an event bigger than one socket message: 32 KiB
+/// pieces of the CBOR of `data`.
+fn chunked(event: &str, data: &Value, series: u64) -> Vec<Vec<u8>> {
+    use ciborium::Value as Cbor;
+    let body = cbor(data);
+    let parts: Vec<&[u8]> = body.chunks(32 * 1024).collect();
+    let of = parts.len() as u64;
+    let text = |s: &str| Cbor::Text(s.into());
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(seq, bytes)| {
+            let frame = Cbor::Map(vec![
+                (text("event"), text("chunk")),
+                (
+                    text("data"),
+                    Cbor::Map(vec![
+                        (text("event"), text(event)),
+                        (text("series"), Cbor::Integer(series.into())),
+                        (text("seq"), Cbor::Integer((seq as u64).into())),
+                        (text("of"), Cbor::Integer(of.into())),
+                        (text("bytes"), Cbor::Bytes(bytes.to_vec())),
+                    ]),
+                ),
+            ]);
+            let mut out = Vec::new();
+            ciborium::into_writer(&frame, &mut out).expect("encoding to a Vec");
+            out
+        })
+        .collect()
+}
+
 /// Finds `seq-NNNNNN` in a raw frame.
 fn seq_in(frame: &[u8]) -> Option<usize> {
     let at = frame.windows(4).position(|w| w == b"seq-")?;
@@ -498,9 +530,13 @@ async fn joined_streams(
     Ok((device, sockets))
 }
 
-/// Co-browsing sessions at a realistic rate: each device sends a snapshot, then ~6 KB/s of
-/// recording events (ten 600-byte frames a second) to one agent. Prints server CPU per session
-/// (as sessions per vCPU), memory per session and the relay's added latency.
+/// A page's snapshot as large as the real-page corpus's median (tests/corpus: about 290 KB).
+const SNAPSHOT_BYTES: usize = 290_000;
+
+/// Co-browsing sessions at a realistic rate: each device sends a snapshot (in chunks, as the
+/// web SDK does with one this size), then ~6 KB/s of recording events (ten 600-byte frames a
+/// second) to one agent. Prints server CPU per session (as sessions per vCPU), memory per
+/// session and the relay's added latency.
 async fn density(server: &Server, jwt: &str, license: &str, n: usize, secs: u64) -> Result<()> {
     use std::sync::atomic::{AtomicBool, Ordering};
     let pid = server.child.id();
@@ -519,7 +555,7 @@ async fn density(server: &Server, jwt: &str, license: &str, n: usize, secs: u64)
     let started = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let (lat_tx, mut lat_rx) = mpsc::unbounded_channel::<f64>();
-    let snapshot = "s".repeat(50_000);
+    let snapshot = "s".repeat(SNAPSHOT_BYTES);
     let pad = "p".repeat(520);
     let mut tasks = Vec::new();
     for (mut device, mut agent) in pairs {
@@ -547,8 +583,8 @@ async fn density(server: &Server, jwt: &str, license: &str, n: usize, secs: u64)
         let (stop, snapshot, pad) = (stop.clone(), snapshot.clone(), pad.clone());
         tasks.push(tokio::spawn(async move {
             let meta = cbor(&json!({"event": "rrweb", "data": {"type": 4, "data": {"href": "https://shop.example/"}}}));
-            let full = cbor(&json!({"event": "rrweb", "data": {"type": 2, "data": {"node": snapshot}}}));
-            for frame in [meta, full] {
+            let full = chunked("rrweb", &json!({"type": 2, "data": {"node": snapshot}}), 1);
+            for frame in std::iter::once(meta).chain(full) {
                 if device.send(Message::Binary(frame.into())).await.is_err() {
                     return;
                 }
@@ -585,11 +621,12 @@ async fn density(server: &Server, jwt: &str, license: &str, n: usize, secs: u64)
     let cores = cpu / wall;
     println!(
         "density: {n} sessions at ~6 KB/s each for {secs} s: server used {:.3} vCPU = {:.0} sessions \
-         per vCPU; memory {:.0} KiB per session (RSS, incl. a 50 KB snapshot replay) = {:.0} sessions \
+         per vCPU; memory {:.0} KiB per session (RSS, incl. a {} KB snapshot replay) = {:.0} sessions \
          per GiB; relay latency device→agent p50 {:.2} ms, p99 {:.2} ms over {} frames",
         cores,
         n as f64 / cores.max(1e-6),
         rss1.saturating_sub(rss0) as f64 / n as f64,
+        SNAPSHOT_BYTES / 1000,
         1024.0 * 1024.0 / (rss1.saturating_sub(rss0) as f64 / n as f64).max(1e-6),
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
