@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: run test lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi-check clean-data
+.PHONY: run test lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi-check clean-data corpus
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk
@@ -11,7 +11,7 @@ run: sdk
 
 ## Every gate CI runs: formatting, lints, type checks, Rust tests on both backends, the SDK
 ## compatibility run and the end-to-end tests in Chromium.
-test: lint compat-deps sdk sdk-pack js-check rust-test
+test: lint compat-deps sdk sdk-pack js-check corpus rust-test
 
 lint:
 	$(CARGO) fmt --all --check
@@ -63,6 +63,11 @@ bench-cobrowse: sdk
 	$(CARGO) build --release -p tandem-api --bin tandem
 	$(CARGO) run --release -p tandem-bench --bin tandem-bench-realtime -- --density 1000 --chromium
 	node sdk-js/bench/recorder.mjs
+
+## The real-page corpus (tests/corpus/pages.json) for the fidelity suite and benchmark: Debian
+## documentation packages and npm packages, unpacked into tests/corpus/pages (not in git).
+corpus:
+	tests/corpus/fetch.sh
 
 fmt:
 	$(CARGO) fmt --all

@@ -11,7 +11,7 @@ use tandem_core::testing::TestDb;
 
 use crate::common::{Redis, Server, Tenant};
 
-fn sdk_dir() -> PathBuf {
+pub(crate) fn sdk_dir() -> PathBuf {
     let sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../sdk-js");
     assert!(
         sdk.join("dist/tandem.js").exists() && sdk.join("node_modules/playwright-core").exists(),
@@ -21,7 +21,7 @@ fn sdk_dir() -> PathBuf {
 }
 
 /// Serves the built SDK and viewer from this checkout.
-fn with_assets(c: &mut Config) {
+pub(crate) fn with_assets(c: &mut Config) {
     c.assets_dir = sdk_dir().join("dist").to_string_lossy().into_owned();
 }
 
@@ -40,8 +40,8 @@ async fn tenant(server: &Server) -> Tenant {
         .await
 }
 
-/// Runs one suite of sdk-js/e2e in Chromium with `env`; fails with its output.
-async fn chromium_suite(file: &str, env: Vec<(&'static str, String)>) {
+/// Runs one suite of sdk-js/e2e in Chromium with `env`; fails with its output, else returns it.
+pub(crate) async fn chromium_suite(file: &str, env: Vec<(&'static str, String)>) -> String {
     let sdk = sdk_dir();
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
@@ -66,9 +66,10 @@ async fn chromium_suite(file: &str, env: Vec<(&'static str, String)>) {
         "the Chromium scenarios failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    stdout.into_owned()
 }
 
-fn suite_env(base: &str, t: &Tenant) -> Vec<(&'static str, String)> {
+pub(crate) fn suite_env(base: &str, t: &Tenant) -> Vec<(&'static str, String)> {
     vec![
         ("TANDEM_API", base.to_owned()),
         ("TANDEM_TOKEN", t.admin.clone()),

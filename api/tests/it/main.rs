@@ -10,6 +10,7 @@ mod codes;
 mod compat;
 mod devices;
 mod e2e;
+mod fidelity;
 mod input;
 mod lists;
 mod openapi;
