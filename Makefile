@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: run test lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi-check clean-data corpus
+.PHONY: run test lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi-check clean-data corpus bench-fidelity
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk
@@ -68,6 +68,13 @@ bench-cobrowse: sdk
 ## documentation packages and npm packages, unpacked into tests/corpus/pages (not in git).
 corpus:
 	tests/corpus/fetch.sh
+
+## Fidelity on the real-page corpus against the release server on its defaults: per page, the
+## pixels that differ at rest, after scrolling and after an interaction, snapshot bytes, DOM
+## size, time to first paint in the viewer and the recorder's longest main-thread task.
+bench-fidelity: sdk corpus
+	$(CARGO) build --release -p tandem-api --bin tandem
+	node sdk-js/bench/fidelity.mjs
 
 fmt:
 	$(CARGO) fmt --all
