@@ -7,7 +7,8 @@
 //! well-formed CBOR item. A series that breaks a rule is dropped, and both sides are told.
 
 use ciborium::Value;
-use serde::Deserialize;
+
+use crate::skim;
 
 /// Events a device may send in chunks (never one the server acts on itself).
 const CARRIED: &[&str] = &["rrweb", "message"];
@@ -196,23 +197,17 @@ impl Assembly {
     }
 }
 
-/// Whether `joined` is exactly one CBOR item (`Some`), with rrweb's `type` when `rrweb` asks
-/// for it. Read without building the item: only its shape is walked.
+/// Whether `joined` is exactly one well-formed CBOR item (`Some`), with rrweb's `type` when
+/// `rrweb` asks for it. Only its shape is walked: nothing is built.
 fn check(joined: &[u8], rrweb: bool) -> Option<Option<i64>> {
-    #[derive(Deserialize)]
-    struct Typed {
-        #[serde(rename = "type")]
-        kind: Option<i64>,
+    if !skim::one_item(joined) {
+        return None;
     }
-    let mut reader = joined;
-    let kind = if rrweb {
-        ciborium::from_reader::<Typed, _>(&mut reader).ok()?.kind
+    Some(if rrweb {
+        skim::map_int(joined, "type")
     } else {
-        ciborium::from_reader::<serde::de::IgnoredAny, _>(&mut reader).ok()?;
         None
-    };
-    // Nothing may follow the item.
-    reader.is_empty().then_some(kind)
+    })
 }
 
 #[cfg(test)]

@@ -253,7 +253,7 @@ impl Hub {
 
     /// A device's stream opened: it keeps the session's replay here from now on.
     pub(crate) fn replay_open(&self, account_id: &str, session_id: &str) -> Arc<Mutex<Replay>> {
-        let replay = Arc::new(Mutex::new(Replay::default()));
+        let replay = Arc::new(Mutex::new(Replay::opened()));
         self.replays
             .lock()
             .expect("replays lock")

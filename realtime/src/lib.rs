@@ -12,6 +12,7 @@ pub mod hub;
 mod meters;
 mod peer;
 mod replay;
+mod skim;
 pub mod socket;
 pub mod wire;
 

@@ -3,7 +3,13 @@
 //! device's stream. Bounded in bytes; past the bound the copy is dropped and the device is asked
 //! for a fresh snapshot instead.
 
+use std::time::{Duration, Instant};
+
 use bytes::Bytes;
+
+/// How long after its stream opens a page's first snapshot is waited for (the web SDK sends
+/// one as soon as its stream is open).
+const FIRST_SNAPSHOT_WAIT: Duration = Duration::from_secs(10);
 
 /// rrweb's event types: the start of a new recording of the page, and its full snapshot.
 const META: i64 = 4;
@@ -21,6 +27,8 @@ pub struct Replay {
     snapshot: bool,
     /// Whether the chunked event in flight lost its first chunks to a reset.
     torn: bool,
+    /// When the device's stream opened, until it sends its first recording event.
+    opened: Option<Instant>,
 }
 
 /// What became of a recorded frame.
@@ -38,8 +46,25 @@ pub enum Kept {
 }
 
 impl Replay {
+    /// The replay of a device's stream that has just opened.
+    pub fn opened() -> Self {
+        Replay {
+            opened: Some(Instant::now()),
+            ..Replay::default()
+        }
+    }
+
+    /// Whether the page's first snapshot is still to come on a stream that opened moments
+    /// ago: an agent asking to catch up will get it live, and asking the page for another
+    /// would only send it twice.
+    pub fn first_snapshot_pending(&self) -> bool {
+        self.opened
+            .is_some_and(|at| at.elapsed() < FIRST_SNAPSHOT_WAIT)
+    }
+
     /// Records one framed `rrweb` message of rrweb event type `kind`.
     pub fn record(&mut self, kind: Option<i64>, frame: &Bytes, max_bytes: usize) -> Kept {
+        self.opened = None;
         self.partial.push(frame.clone());
         self.bytes += frame.len();
         self.complete(kind, max_bytes)
@@ -47,6 +72,7 @@ impl Replay {
 
     /// Records one chunk of an `rrweb` event still arriving; its kind is known at the end.
     pub fn chunk(&mut self, frame: &Bytes, max_bytes: usize) -> Kept {
+        self.opened = None;
         self.partial.push(frame.clone());
         self.bytes += frame.len();
         self.bound(max_bytes)
@@ -193,6 +219,15 @@ mod tests {
         assert!(r.frames().is_none());
         assert_eq!(r.bytes(), 0);
         assert_eq!(r.record(Some(4), &f(1), 100), Kept::Yes);
+    }
+
+    #[test]
+    fn a_fresh_stream_waits_for_its_first_snapshot() {
+        let mut r = Replay::opened();
+        assert!(r.first_snapshot_pending());
+        r.chunk(&f(10), 100);
+        assert!(!r.first_snapshot_pending());
+        assert!(!Replay::default().first_snapshot_pending());
     }
 
     #[test]

@@ -792,7 +792,8 @@ impl Conn {
 
     /// Serves an agent's `sync` from this replica's replay of the session, if it has a complete
     /// one: the snapshot and everything since go to this agent alone, and the customer's page is
-    /// not disturbed. Otherwise the `sync` goes to the device, which sends a new snapshot.
+    /// not disturbed; nor is it while the page's first snapshot is still to come on a stream
+    /// that has just opened. Otherwise the `sync` goes to the device, which sends a new snapshot.
     fn catch_up(&self, stream: &Stream) -> bool {
         let Some(replay) = self.hub.replay(&self.who.account_id, &stream.session_id) else {
             return false;
@@ -808,7 +809,9 @@ impl Conn {
             },
             None => false,
         };
-        caught_up
+        // The page's stream has just opened and its first snapshot is on the way: this agent
+        // gets it live.
+        caught_up || replay.first_snapshot_pending()
     }
 
     /// An agent's stream opening or closing goes into the session's history.

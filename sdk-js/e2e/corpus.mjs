@@ -187,10 +187,14 @@ export async function openMirrored ({ browser, api, token, page, site }) {
     await customer.evaluate(() => { window.__consentAt = performance.now(); return window.tandem.consent(true) })
     let firstPaint = null
     try {
+      // textContent, not innerText: polling must not lay out a large mirror every 25 ms, which
+      // would slow down the very thing it times.
       await agent.waitForFunction((probe) => {
-        const doc = document.querySelector('#screen iframe')?.contentDocument
-        const text = doc?.body?.innerText ?? ''
-        return text.trim().length > 0 && text.includes(probe)
+        const body = document.querySelector('#screen iframe')?.contentDocument?.body
+        if (!body?.firstChild) return false
+        // Case aside: innerText shows text-transform, textContent does not.
+        const plain = (t) => t.replace(/\s+/g, ' ').toLowerCase()
+        return plain(body.textContent).includes(plain(probe))
       }, probe, { timeout: FIRST_PAINT_TIMEOUT, polling: 25 })
       firstPaint = Date.now() - t0
     } catch {

@@ -31,10 +31,13 @@ export class Chunks {
     }
     if (d.seq === 0) this.#partial = { event: d.event, series: d.series, of: d.of, parts: [], bytes: 0 }
     const p = this.#partial
-    if (!p || p.series !== d.series || p.event !== d.event || p.of !== d.of || p.parts.length !== d.seq) {
-      // A chunk of a series whose start this viewer missed: that event is lost to it.
+    // The rest of a series that began before this viewer joined: its catch-up from the
+    // server's replay brings the whole series again, from its first chunk.
+    if (!p) return null
+    if (p.series !== d.series || p.event !== d.event || p.of !== d.of || p.parts.length !== d.seq) {
+      // A gap in the series this viewer was joining: that event is lost to it.
       this.#partial = null
-      return p ? { kind: 'lost', event: p.event } : null
+      return { kind: 'lost', event: p.event }
     }
     p.parts.push(bytes)
     p.bytes += bytes.length
