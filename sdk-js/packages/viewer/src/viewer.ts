@@ -254,8 +254,8 @@ async function connect (): Promise<void> {
     }
     /** Part of the page was lost: ask the customer's page for all of it (at most every 5 s). */
     let askedAgain = 0
-    const askAgain = (): void => {
-      screenMessage('Part of the customer\'s page was lost on the way; asking for it again…', 'problem')
+    const askAgain = (why = 'Part of the customer\'s page was lost on the way'): void => {
+      screenMessage(`${why}; asking for it again…`, 'problem')
       if (Date.now() - askedAgain < 5000) return
       askedAgain = Date.now()
       send('sync', { type: 'Sync', id: String(Math.random()) })
@@ -274,7 +274,16 @@ async function connect (): Promise<void> {
       }
       // A new snapshot of the page: whatever stood in for it goes.
       if (msg.event === 'rrweb' && msg.data?.type === 2) screenMessage(null)
-      if (msg?.event === 'rrweb') onRrweb(msg.data)
+      if (msg.event === 'rrweb') {
+        try {
+          onRrweb(msg.data)
+        } catch (e) {
+          // The replayer could not apply it: the agent is told, and the whole page is asked for.
+          console.error('Tandem: could not show a change to the customer\'s page', e)
+          bridge.send('error', { id: 'replay_failed', message: 'The customer\'s page could not be shown' })
+          askAgain('The customer\'s page could not be shown')
+        }
+      }
       if (msg?.event === 'session') onSession(msg.data)
       if (msg?.event === 'alive') {
         const rtt = Date.now() - msg.data.timestamp

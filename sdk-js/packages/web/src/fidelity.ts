@@ -169,7 +169,9 @@ export class Fidelity {
         // An out-of-flow one (a fixed widget) stays out of the flow.
         const el = this.#record.mirror.getNode(sn.id)
         if (!isElement(el)) continue
-        if (!rendered(el)) {
+        // The SDK's own interface (its boxes, the agent's laser and drawings over the page) is
+        // nothing the agent should see or click on in the mirror.
+        if (!rendered(el) || el.classList.contains(this.#privacy.blockClass)) {
           attrs.style = 'display:none'
         } else {
           const position = getComputedStyle(el).position
