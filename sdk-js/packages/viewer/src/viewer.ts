@@ -126,6 +126,8 @@ function onRrweb (event: any): void {
     const mirroring = new Mirroring()
     replayer = new Replayer([], { root: screen, liveMode: true, mouseTail: false, triggerFocus: false, ...mirroring.options() })
     mirroring.attach(replayer)
+    // Named for assistive technology: the frame is the customer's page.
+    replayer.iframe.title = "The customer's page"
     replayer.on('resize', (size: any) => {
       viewport = { width: size.width, height: size.height }
       bridge.send('screen', { width: size.width, height: size.height })
