@@ -3,33 +3,20 @@
 //! event, and refused, with both sides told, when a series breaks the rules.
 
 use ciborium::Value as Cbor;
-use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tandem_core::store::Backend;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{Server, Tenant};
+use crate::streams::joined_session;
 use crate::ws::Socket;
 
 const CHUNK: usize = 32 * 1024;
 
 /// A session joined by a device, with the device's stream and one agent's stream open.
 async fn streams(server: &Server, t: &Tenant) -> (Socket, Socket, String) {
-    let device = server.register_device(t, "dev-1", json!({})).await;
-    let s = server
-        .create_session(&t.admin, json!({"agent": "me"}))
-        .await;
+    let (s, device) = joined_session(server, t).await;
     let id = s["id"].as_str().unwrap().to_owned();
-    let (status, _) = server
-        .device_call(
-            t,
-            &device,
-            Method::PUT,
-            &format!("/api/1/sessions/{id}"),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
     let mut dev = Socket::device_stream(server, t, &device, &id).await;
     let mut agent = Socket::agent_stream(server, &t.admin, &id).await;
     for sock in [&mut dev, &mut agent] {

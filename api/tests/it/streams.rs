@@ -11,7 +11,7 @@ use crate::common::{both_backends, Server, Tenant};
 use crate::ws::{try_connect, ws_url, Ended, Socket};
 
 /// A session created by the admin agent and joined by a freshly registered device.
-async fn joined_session(server: &Server, t: &Tenant) -> (Value, Value) {
+pub(crate) async fn joined_session(server: &Server, t: &Tenant) -> (Value, Value) {
     let device = server.register_device(t, "dev-1", json!({})).await;
     let s = server
         .create_session(&t.admin, json!({"agent": "me"}))
