@@ -3,6 +3,8 @@
 //! cheap and never waits (the fan-out loop only queues and wakes), the writes of a large fan-out
 //! spread over every worker thread, and under load frames leave in batches. When a reader falls
 //! so far behind that the queue is full, the socket is marked overflowed and its task closes it.
+//! Large frames (the chunks of a page's snapshot, hundreds of them in a burst) are bounded by
+//! the bytes they hold rather than by their number.
 
 use std::collections::VecDeque;
 use std::io;
@@ -17,11 +19,22 @@ pub struct Peer {
     out: Mutex<Out>,
     wake: Notify,
     limit: usize,
+    bulk: Bulk,
+}
+
+/// How large frames are bounded: a frame of at least `min_frame` bytes may queue past the
+/// frame limit while the queue holds at most `max_bytes`.
+#[derive(Debug, Clone, Copy)]
+pub struct Bulk {
+    pub min_frame: usize,
+    pub max_bytes: usize,
 }
 
 #[derive(Default)]
 struct Out {
     queue: VecDeque<Bytes>,
+    /// The bytes the queue holds.
+    bytes: usize,
     /// How much of the front frame is already written.
     offset: usize,
     overflow: bool,
@@ -31,12 +44,13 @@ struct Out {
 }
 
 impl Peer {
-    pub fn new(stream: TcpStream, limit: usize) -> Self {
+    pub fn new(stream: TcpStream, limit: usize, bulk: Bulk) -> Self {
         Peer {
             stream,
             out: Mutex::new(Out::default()),
             wake: Notify::new(),
             limit,
+            bulk,
         }
     }
 
@@ -73,13 +87,16 @@ impl Peer {
         if out.broken || out.overflow {
             return false;
         }
-        if bounded && out.queue.len() >= self.limit {
+        let large =
+            frame.len() >= self.bulk.min_frame && out.bytes + frame.len() <= self.bulk.max_bytes;
+        if bounded && out.queue.len() >= self.limit && !large {
             out.overflow = true;
             drop(out);
             self.wake.notify_one();
             return false;
         }
         let first = out.queue.is_empty();
+        out.bytes += frame.len();
         out.queue.push_back(frame);
         drop(out);
         if first {
@@ -133,7 +150,9 @@ impl Peer {
                         let left = out.queue[0].len() - out.offset;
                         if n >= left {
                             n -= left;
-                            out.queue.pop_front();
+                            if let Some(done) = out.queue.pop_front() {
+                                out.bytes -= done.len();
+                            }
                             out.offset = 0;
                         } else {
                             out.offset += n;

@@ -29,7 +29,7 @@ use tokio::net::TcpStream;
 use crate::chunk::{Assembly, Chunk, ChunkError, Progress};
 use crate::frame::{self, ClientFrame};
 use crate::hub::{device_topic, inbox_topic, session_topic, stream_topic, Hub, Side, Topic};
-use crate::peer::Peer;
+use crate::peer::{Bulk, Peer};
 use crate::replay::{Kept, Replay};
 use crate::wire::{self, Incoming, Reader, WireError};
 
@@ -393,7 +393,15 @@ async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, R
     let mut reader = Reader::default();
     reader.extend(&prefix);
     drop(prefix);
-    let peer = Arc::new(Peer::new(stream, hub.limits().queue_frames));
+    let limits = hub.limits();
+    // A page's snapshot reaches an agent as a burst of chunks: bounded by bytes, not count.
+    let bulk = Bulk {
+        min_frame: limits.max_message_bytes / 4,
+        max_bytes: limits
+            .max_event_bytes
+            .max(limits.queue_frames * limits.max_message_bytes),
+    };
+    let peer = Arc::new(Peer::new(stream, limits.queue_frames, bulk));
     let who = match who {
         Ok(who) => who,
         Err((code, reason)) => {

@@ -228,3 +228,25 @@ async fn a_snapshot_over_the_replay_bound_is_not_asked_for_again() {
         .contains("tandem_realtime_replay_resets_total{reason=\"snapshot_too_big\"} 1"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_agent_reading_behind_a_burst_of_chunks_is_not_closed_as_slow() {
+    // The defaults: 256 queued frames per socket, 64 KiB messages.
+    let server = Server::start(Backend::Sqlite).await;
+    let t = server.tenant().await;
+    let (mut dev, mut agent, _) = streams(&server, &t).await;
+    // 30 MB: some 900 chunks, more than the kernel's buffers and the queue's 256 frames hold
+    // together, sent while the agent reads nothing.
+    let page = snapshot(30_000_000);
+    let of = send_chunked(&mut dev, "rrweb", 1, &page).await;
+    assert!(of > 256, "{of} chunks");
+    dev.until_any(|f| f["ack"] == 1000 + of - 1).await;
+    assert_eq!(receive_chunked(&mut agent, of).await, page);
+    assert_eq!(
+        server
+            .metric("tandem_websocket_slow_consumer_closes_total")
+            .await,
+        0.0
+    );
+    server.stop().await;
+}
