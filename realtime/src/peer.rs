@@ -22,8 +22,8 @@ pub struct Peer {
     bulk: Bulk,
 }
 
-/// How large frames are bounded: a frame of at least `min_frame` bytes may queue past the
-/// frame limit while the queue holds at most `max_bytes`.
+/// How large frames are bounded: frames of at least `min_frame` bytes do not count against the
+/// frame limit; they may queue while the queue holds at most `max_bytes`.
 #[derive(Debug, Clone, Copy)]
 pub struct Bulk {
     pub min_frame: usize,
@@ -33,8 +33,9 @@ pub struct Bulk {
 #[derive(Default)]
 struct Out {
     queue: VecDeque<Bytes>,
-    /// The bytes the queue holds.
+    /// The bytes the queue holds, and how many of its frames are large (`Bulk`).
     bytes: usize,
+    large: usize,
     /// How much of the front frame is already written.
     offset: usize,
     overflow: bool,
@@ -87,9 +88,13 @@ impl Peer {
         if out.broken || out.overflow {
             return false;
         }
-        let large =
-            frame.len() >= self.bulk.min_frame && out.bytes + frame.len() <= self.bulk.max_bytes;
-        if bounded && out.queue.len() >= self.limit && !large {
+        let large = frame.len() >= self.bulk.min_frame;
+        let full = if large {
+            out.bytes + frame.len() > self.bulk.max_bytes
+        } else {
+            out.queue.len() - out.large >= self.limit
+        };
+        if bounded && full {
             out.overflow = true;
             drop(out);
             self.wake.notify_one();
@@ -97,6 +102,7 @@ impl Peer {
         }
         let first = out.queue.is_empty();
         out.bytes += frame.len();
+        out.large += usize::from(large);
         out.queue.push_back(frame);
         drop(out);
         if first {
@@ -152,6 +158,7 @@ impl Peer {
                             n -= left;
                             if let Some(done) = out.queue.pop_front() {
                                 out.bytes -= done.len();
+                                out.large -= usize::from(done.len() >= self.bulk.min_frame);
                             }
                             out.offset = 0;
                         } else {

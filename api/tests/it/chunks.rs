@@ -240,8 +240,16 @@ async fn an_agent_reading_behind_a_burst_of_chunks_is_not_closed_as_slow() {
     let page = snapshot(30_000_000);
     let of = send_chunked(&mut dev, "rrweb", 1, &page).await;
     assert!(of > 256, "{of} chunks");
-    dev.until_any(|f| f["ack"] == 1000 + of - 1).await;
+    // And the page's next changes, small events queued behind the chunks.
+    for n in 0..100 {
+        dev.send("rrweb", json!({"type": 3, "data": {"n": n}})).await;
+    }
+    let last = dev.send("probe", json!({"timestamp": 1})).await;
+    dev.until_any(|f| f["ack"] == last).await;
     assert_eq!(receive_chunked(&mut agent, of).await, page);
+    for n in 0..100 {
+        assert_eq!(agent.until("rrweb", |_| true).await["data"]["n"], n);
+    }
     assert_eq!(
         server
             .metric("tandem_websocket_slow_consumer_closes_total")
