@@ -21,9 +21,35 @@ function stack (): HTMLElement {
     el.setAttribute('style', 'position:absolute;right:0;bottom:0;width:max-content;max-width:320px;' +
       'display:flex;flex-direction:column;gap:8px')
     host.appendChild(el)
-    document.body.appendChild(host)
+    followTopLayer(host)
   }
   return el
+}
+
+/**
+ * Where the SDK's boxes must live to be seen and clicked: inside the page's topmost modal
+ * dialog when one is open (a modal dialog makes everything outside it inert, and covers it),
+ * else inside the element in fullscreen, else the body.
+ */
+function topLayerHome (): Element {
+  try {
+    const modals = document.querySelectorAll('dialog:modal')
+    if (modals.length) return modals[modals.length - 1]
+  } catch {
+    // A browser without :modal: the body.
+  }
+  return document.fullscreenElement ?? document.body
+}
+
+/** Keeps `host` where the customer can reach it as the page opens and closes dialogs. */
+function followTopLayer (host: HTMLElement): void {
+  const rehome = (): void => {
+    const home = topLayerHome()
+    if (host.parentElement !== home) home.appendChild(host)
+  }
+  rehome()
+  new MutationObserver(rehome).observe(document.documentElement, { subtree: true, attributeFilter: ['open'] })
+  document.addEventListener('fullscreenchange', rehome)
 }
 
 function box (id: string): HTMLElement {
