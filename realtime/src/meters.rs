@@ -20,6 +20,9 @@ pub struct Meters {
     pub chunked_events: Counter,
     chunks_too_large: Counter,
     chunks_invalid: Counter,
+    page_too_large: Counter,
+    page_message_too_big: Counter,
+    page_other: Counter,
     pub replay_overflows: Counter,
     pub replay_snapshot_too_big: Counter,
     pub fanout_seconds: Histogram,
@@ -50,6 +53,9 @@ impl Meters {
             chunked_events: metrics::counter!("tandem_realtime_chunked_events_total"),
             chunks_too_large: metrics::counter!("tandem_realtime_dropped_events_total", "reason" => "event_too_large"),
             chunks_invalid: metrics::counter!("tandem_realtime_dropped_events_total", "reason" => "invalid_chunk"),
+            page_too_large: metrics::counter!("tandem_realtime_page_errors_total", "id" => "event_too_large"),
+            page_message_too_big: metrics::counter!("tandem_realtime_page_errors_total", "id" => "message_too_big"),
+            page_other: metrics::counter!("tandem_realtime_page_errors_total", "id" => "other"),
             replay_overflows: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "overflow"),
             replay_snapshot_too_big: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "snapshot_too_big"),
             fanout_seconds: metrics::histogram!("tandem_realtime_fanout_seconds", "path" => "local"),
@@ -68,6 +74,15 @@ impl Meters {
         match id {
             "event_too_large" => &self.chunks_too_large,
             _ => &self.chunks_invalid,
+        }
+    }
+
+    /// What a customer's page reported it could not send, by its id (a known few, else other).
+    pub fn page_errors(&self, id: &str) -> &Counter {
+        match id {
+            "event_too_large" => &self.page_too_large,
+            "message_too_big" => &self.page_message_too_big,
+            _ => &self.page_other,
         }
     }
 }

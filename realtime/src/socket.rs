@@ -624,6 +624,9 @@ impl Conn {
         if f.event == "page" && device_stream {
             self.record_page(&f).await;
         }
+        if f.event == "stream-error" && device_stream {
+            self.page_failed(&f);
+        }
         if f.event != CHUNK && self.assembly.in_flight().is_some() {
             // A chunked event is sent in one go; anything in between means it was given up.
             self.assembly.drop_series();
@@ -758,6 +761,25 @@ impl Conn {
             &serde_json::json!({"id": e.id(), "message": message}),
         );
         self.hub.relay(topic, wire::binary(&notice));
+    }
+
+    /// The customer's page could not send something (a snapshot over the bound on one event,
+    /// say): it tells the agents itself (this frame is relayed to them); the operator sees it
+    /// here, in the log and in `/metrics`.
+    fn page_failed(&self, f: &ClientFrame) {
+        let id = f
+            .data
+            .as_map()
+            .and_then(|m| m.iter().find(|(k, _)| k.as_text() == Some("id")))
+            .and_then(|(_, v)| v.as_text())
+            .unwrap_or("");
+        self.hub.meters.page_errors(id).increment(1);
+        tracing::warn!(
+            socket = self.id,
+            account_id = %self.who.account_id,
+            error = id,
+            "the customer's page could not send part of the session"
+        );
     }
 
     /// Acts on what the replay did with a recorded event.

@@ -120,4 +120,7 @@ test('a page over the bound on one event: the customer gets an error event, the 
   assert.ok(sent.length - framesBefore < 20, `${sent.length - framesBefore} frames sent while idle`)
   const largest = Math.max(...sent.map((f) => f.length))
   assert.ok(largest <= 64 * 1024, `a ${largest}-byte frame was sent`)
+  // And the operator sees it.
+  const metrics = await (await fetch(`${env.TANDEM_SMALL_API}/metrics`)).text()
+  assert.match(metrics, /^tandem_realtime_page_errors_total\{id="event_too_large"\} 1$/m)
 })

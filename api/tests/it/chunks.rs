@@ -242,7 +242,8 @@ async fn an_agent_reading_behind_a_burst_of_chunks_is_not_closed_as_slow() {
     assert!(of > 256, "{of} chunks");
     // And the page's next changes, small events queued behind the chunks.
     for n in 0..100 {
-        dev.send("rrweb", json!({"type": 3, "data": {"n": n}})).await;
+        dev.send("rrweb", json!({"type": 3, "data": {"n": n}}))
+            .await;
     }
     let last = dev.send("probe", json!({"timestamp": 1})).await;
     dev.until_any(|f| f["ack"] == last).await;
