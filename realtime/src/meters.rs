@@ -77,12 +77,13 @@ impl Meters {
         }
     }
 
-    /// What a customer's page reported it could not send, by its id (a known few, else other).
-    pub fn page_errors(&self, id: &str) -> &Counter {
+    /// What a customer's page reported it could not send, by its id: one of a known few, else
+    /// `other` (the page chooses the id; the metric's labels stay bounded).
+    pub fn page_errors(&self, id: &str) -> (&'static str, &Counter) {
         match id {
-            "event_too_large" => &self.page_too_large,
-            "message_too_big" => &self.page_message_too_big,
-            _ => &self.page_other,
+            "event_too_large" => ("event_too_large", &self.page_too_large),
+            "message_too_big" => ("message_too_big", &self.page_message_too_big),
+            _ => ("other", &self.page_other),
         }
     }
 }

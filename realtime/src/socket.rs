@@ -773,7 +773,8 @@ impl Conn {
             .and_then(|m| m.iter().find(|(k, _)| k.as_text() == Some("id")))
             .and_then(|(_, v)| v.as_text())
             .unwrap_or("");
-        self.hub.meters.page_errors(id).increment(1);
+        let (id, counter) = self.hub.meters.page_errors(id);
+        counter.increment(1);
         tracing::warn!(
             socket = self.id,
             account_id = %self.who.account_id,
