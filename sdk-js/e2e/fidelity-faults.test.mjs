@@ -83,7 +83,10 @@ const PAGES = {
   '/assets/dot.svg': SVG(20, 20, 'crimson'),
   '/scroll.css': '#box { height:120px; width:300px; overflow:auto; border:1px solid } #tall { height:800px; background:linear-gradient(red, blue) }',
   '/pic.svg': SVG(120, 60, 'teal'),
-  '/frame.html': '<p>another site</p>'
+  '/frame.html': '<p>another site</p>',
+  // A site with the SDK on every page, framing one of its own pages once the session is on.
+  '/framing.html': '<p id="outer">The page around the frame.</p><iframe id="inner" width="300" height="80"></iframe>',
+  '/framed.html': '<p id="framed-text">A page of the same site, in a frame.</p>'
 }
 
 let server
@@ -294,5 +297,21 @@ test('with a modal dialog open on the page, the customer can still answer the ag
   // The SDK's own boxes never show in the mirror, wherever they live on the page.
   assert.equal(await m.inMirror((doc) => [...doc.querySelectorAll('.tandem-service')]
     .filter((el) => el.getClientRects().length > 0).length), 0)
+  await m.close()
+})
+
+test('a framed page of the same site, with the SDK on it too, stays inside the page around it', async () => {
+  const m = await mirrored('/framing.html', '#outer')
+  let streams = 0
+  m.customer.on('websocket', (ws) => { if (ws.url().includes('X-CobrowseSession')) streams += 1 })
+  // Loaded once the session is on: its SDK finds the session in the tab's storage.
+  await m.customer.evaluate(() => { document.getElementById('inner').src = '/framed.html' })
+  await m.customer.frameLocator('#inner').locator('#framed-text').waitFor()
+  await until('the frame in the mirror', () => m.inMirror((doc) =>
+    doc.getElementById('inner')?.contentDocument?.getElementById('framed-text')?.textContent))
+  // Time for a second stream to show itself, then: still the page around the frame.
+  await m.customer.waitForTimeout(1500)
+  assert.equal(await m.inMirror((doc) => doc.getElementById('outer')?.textContent), 'The page around the frame.')
+  assert.equal(streams, 0, 'the frame opened a stream of its own')
   await m.close()
 })

@@ -118,9 +118,35 @@ function loadDevice (): Device | null {
   }
 }
 
+/** Set on a window whose page has started Tandem. */
+const RUNNING = '__tandemStarted'
+
+/**
+ * Whether this page is a frame inside a page of the same site that runs Tandem: that page's
+ * recorder already shows this frame to the agent, and the session is that page's to carry.
+ * (A site that puts the SDK on every page also puts it in the pages it frames; were both to
+ * stream the session, the agent would see the frame's page replace the whole page.) Decided
+ * once the top page has loaded, by when its own scripts have started Tandem.
+ */
+async function framedUnderTandem (): Promise<boolean> {
+  let top: Window | null
+  try {
+    top = window.top
+    if (!top || top === window) return false
+    if (top.document.readyState !== 'complete') {
+      await new Promise((resolve) => top?.addEventListener('load', resolve, { once: true }))
+    }
+    return Boolean((top as any)[RUNNING])
+  } catch {
+    // Another site's frame: not ours to defer to.
+    return false
+  }
+}
+
 /** Starts Tandem on this page. */
 export async function start (options: StartOptions): Promise<Tandem> {
   if (!options?.license) throw new Error('Tandem.start needs { license }')
+  ;(window as any)[RUNNING] = true
   const api = new DeviceApi(options.api ?? location.origin, options.license)
   const body = { device: deviceInfo(), custom_data: options.customData ?? {} }
   const saved = loadDevice()
@@ -370,6 +396,7 @@ export class Tandem extends EventTarget {
 
   /** Re-attaches to the session this tab was in before the page changed, if it is still live. */
   async resume (): Promise<void> {
+    if (await framedUnderTandem()) return
     let saved: { id?: string } | null = null
     try { saved = JSON.parse(sessionStorage.getItem(SESSION_STORAGE) ?? 'null') } catch {}
     if (!saved?.id) return
@@ -406,6 +433,8 @@ export class Tandem extends EventTarget {
   /** An agent asked this device to join their session. */
   async #joinRequested (session: SessionResource): Promise<void> {
     if (this.#session && this.#session.state !== 'ended') return
+    // The page around this frame answers the request (it shares this device).
+    if (await framedUnderTandem()) return
     this.#session = session
     const joined = await this.#api.request<SessionResource>('PUT', `/api/1/sessions/${session.id}`, {})
     this.#track(joined)
