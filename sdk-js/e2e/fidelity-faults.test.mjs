@@ -11,12 +11,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
-import { mkdirSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { oneServer } from './helpers.mjs'
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname
+import { lookAt, oneServer } from './helpers.mjs'
 
 const { api, token, license, browser, sessionByCode, viewerPage } = oneServer()
 
@@ -133,25 +128,6 @@ async function mirrored (path, ready) {
   const inMirror = (fn, arg) => agent.mainFrame().childFrames()[0]
     .evaluate(`(${fn.toString()})(document, ${JSON.stringify(arg ?? null)})`)
   return { customer, agent, screen, sent, inMirror, close: () => Promise.all([customer.context().close(), agent.context().close()]) }
-}
-
-/**
- * The SDK's own boxes as the customer sees them, at 1280 px and 400 px: screenshots kept in
- * e2e/artifacts, and axe-core's serious or critical findings on them (none allowed).
- */
-async function lookAt (page, name) {
-  mkdirSync(ARTIFACTS, { recursive: true })
-  const findings = []
-  for (const width of [1280, 400]) {
-    await page.setViewportSize({ width, height: 700 })
-    await page.screenshot({ path: `${ARTIFACTS}${name}-${width}.png` })
-    await page.evaluate(AXE)
-    const { violations } = await page.evaluate(() => window.axe.run('#tandem-ui', { resultTypes: ['violations'] }))
-    for (const v of violations) {
-      if (v.impact === 'serious' || v.impact === 'critical') findings.push(`${width}px ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-    }
-  }
-  return findings
 }
 
 /** Waits until `fn()` (async) returns something truthy; fails with `what`. */
@@ -288,7 +264,7 @@ test('with a modal dialog open on the page, the customer can still answer the ag
   await m.agent.click('#control:has-text("Request control")')
   // Everything outside the dialog is inert: the question lives inside it while it is open.
   await m.customer.waitForSelector('#tandem-control-request', { timeout: 10_000 })
-  assert.deepEqual(await lookAt(m.customer, 'customer-question-over-modal'), [])
+  assert.deepEqual(await lookAt(m.customer, 'customer-question-over-modal', { scope: '#tandem-ui', height: 700 }), [])
   await m.customer.click('#tandem-control-request button:has-text("Allow")', { timeout: 10_000 })
   await m.agent.waitForSelector('#control:has-text("Stop control")', { timeout: 10_000 })
   await m.customer.evaluate(() => document.getElementById('dialog').close())

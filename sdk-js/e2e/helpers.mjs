@@ -1,6 +1,8 @@
 // Shared by the Chromium suites: the browser, and the customer and agent sides of a session.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { chromium } from 'playwright-core'
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
@@ -89,4 +91,29 @@ export function oneServer (extra = []) {
   const license = env?.TANDEM_LICENSE
   const browser = useBrowser()
   return { env, api, token, license, browser, ...sides({ browser, customerApi: api, agentApi: api, token, license }) }
+}
+
+// Evaluated rather than added as a script: the viewer's CSP runs no inline script.
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+/** Where suites keep screenshots and failure images (gitignored). */
+export const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname
+
+/**
+ * What a person sees on `page` now, at a desk's width and in a 400 px helpdesk sidebar:
+ * screenshots kept in e2e/artifacts as `<name>-<width>.png`, and axe-core's serious or critical
+ * findings within `scope` (a selector; the whole page by default), which should be none.
+ */
+export async function lookAt (page, name, { scope = 'html', height = 800 } = {}) {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  const findings = []
+  for (const width of [1280, 400]) {
+    await page.setViewportSize({ width, height })
+    await page.screenshot({ path: `${ARTIFACTS}${name}-${width}.png` })
+    await page.evaluate(AXE)
+    const { violations } = await page.evaluate((scope) => window.axe.run(scope, { resultTypes: ['violations'] }), scope)
+    for (const v of violations) {
+      if (v.impact === 'serious' || v.impact === 'critical') findings.push(`${width}px ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+    }
+  }
+  return findings
 }

@@ -10,32 +10,7 @@
 // The Rust test api/tests/it/e2e.rs starts both servers and runs this file.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { environment, sides, useBrowser } from './helpers.mjs'
-
-// Evaluated rather than added as a script: the viewer's CSP runs no inline script.
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname
-
-/**
- * What the agent sees now, at a desk's width and in a 400 px helpdesk sidebar: screenshots
- * kept in e2e/artifacts, and axe-core's serious or critical findings on the page (none allowed).
- */
-async function lookAt (agent, name) {
-  mkdirSync(ARTIFACTS, { recursive: true })
-  const findings = []
-  for (const width of [1280, 400]) {
-    await agent.setViewportSize({ width, height: 800 })
-    await agent.screenshot({ path: `${ARTIFACTS}${name}-${width}.png` })
-    await agent.evaluate(AXE)
-    const { violations } = await agent.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }))
-    for (const v of violations) {
-      if (v.impact === 'serious' || v.impact === 'critical') findings.push(`${width}px ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-    }
-  }
-  return findings
-}
+import { environment, lookAt, sides, useBrowser } from './helpers.mjs'
 
 const env = environment(['TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE', 'TANDEM_SMALL_API', 'TANDEM_SMALL_TOKEN', 'TANDEM_SMALL_LICENSE'])
 const browser = useBrowser()
