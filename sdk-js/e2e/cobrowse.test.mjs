@@ -656,6 +656,8 @@ test('@tandem/agent: custom messages both ways, navigation, and an origin the ac
   await host.goto(`${await hostOrigin('localhost')}/agent-sdk.html?${query}`)
   await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
   await host.waitForFunction(() => window.__events.includes('updated active'), null, { timeout: 15_000 })
+  // Messages travel on the session's streams: both are open once the page shows in the viewer.
+  await host.frameLocator('#embed').frameLocator('#screen iframe').locator('#headline').waitFor({ timeout: 15_000 })
   await host.evaluate(() => {
     window.__got = []
     window.ctx.on('message', (m) => window.__got.push(m))
