@@ -181,7 +181,7 @@ export class Mirroring {
   #canvas (payload: any): void {
     if (typeof payload?.id !== 'number') return
     const state: CanvasState = {
-      url: typeof payload.url === 'string' && /^data:image\/(webp|png|jpeg);base64,/.test(payload.url) ? payload.url : undefined,
+      url: typeof payload.url === 'string' && /^data:image\/(webp|png|jpeg);base64,[A-Za-z0-9+/]+={0,2}$/.test(payload.url) ? payload.url : undefined,
       tainted: payload.tainted === true,
       w: Number(payload.w) || undefined,
       h: Number(payload.h) || undefined
