@@ -213,12 +213,7 @@ fn check(joined: &[u8], rrweb: bool) -> Option<Option<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn encode(v: &Value) -> Vec<u8> {
-        let mut out = Vec::new();
-        ciborium::into_writer(v, &mut out).unwrap();
-        out
-    }
+    use crate::frame::cbor as encode;
 
     fn rrweb(kind: i64, filler: usize) -> Vec<u8> {
         encode(&Value::Map(vec![

@@ -110,15 +110,17 @@ pub fn error(id: &str, message: &str, reply_to: Option<u64>) -> Bytes {
     )
 }
 
+/// A CBOR value's bytes, for the crate's tests.
+#[cfg(test)]
+pub(crate) fn cbor(v: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::into_writer(v, &mut out).unwrap();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cbor(v: &Value) -> Vec<u8> {
-        let mut out = Vec::new();
-        ciborium::into_writer(v, &mut out).unwrap();
-        out
-    }
 
     fn map(entries: Vec<(&str, Value)>) -> Value {
         Value::Map(

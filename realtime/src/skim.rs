@@ -145,13 +145,8 @@ pub fn map_int(buf: &[u8], key: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::cbor as encode;
     use ciborium::Value;
-
-    fn encode(v: &Value) -> Vec<u8> {
-        let mut out = Vec::new();
-        ciborium::into_writer(v, &mut out).unwrap();
-        out
-    }
 
     fn text(s: &str) -> Value {
         Value::Text(s.into())

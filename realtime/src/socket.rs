@@ -663,18 +663,13 @@ impl Conn {
                 };
                 let topic = stream_topic(&self.who.account_id, &stream.session_id, other);
                 let framed = wire::binary(raw);
-                match (&self.replay, event) {
-                    (Some(replay), "rrweb") => {
-                        // Kept and relayed under one lock, so a newcomer's catch-up and the
-                        // live frames after it neither overlap nor leave a gap.
-                        let mut replay = replay.lock().expect("replay lock");
-                        let kept =
-                            replay.record(rrweb_type(&f), &framed, self.hub.limits().replay_bytes);
-                        self.hub.relay(topic, framed);
-                        drop(replay);
-                        self.kept(kept);
-                    }
-                    _ => self.hub.relay(topic, framed),
+                if event == "rrweb" {
+                    let kind = rrweb_type(&f);
+                    self.relay_recording(topic, framed, |replay, frame, max| {
+                        replay.record(kind, frame, max)
+                    });
+                } else {
+                    self.hub.relay(topic, framed);
                 }
                 self.hub.service().touch(&stream.session_id);
                 Ok(())
@@ -713,25 +708,42 @@ impl Conn {
         }
         let topic = stream_topic(&self.who.account_id, &stream.session_id, Side::Agent);
         let framed = wire::binary(raw);
-        match (&self.replay, rrweb) {
-            (Some(replay), true) => {
-                // As for whole events: kept and relayed under one lock.
-                let mut replay = replay.lock().expect("replay lock");
+        if rrweb {
+            self.relay_recording(topic, framed, |replay, frame, max| {
                 if let Progress::Partial { restarted: true } = progress {
                     replay.abandon();
                 }
-                let mut kept = replay.chunk(&framed, limits.replay_bytes);
-                if let Progress::Complete(c) = &progress {
-                    kept = replay.complete(c.rrweb_type, limits.replay_bytes);
+                let kept = replay.chunk(frame, max);
+                match &progress {
+                    Progress::Complete(c) => replay.complete(c.rrweb_type, max),
+                    _ => kept,
                 }
-                self.hub.relay(topic, framed);
-                drop(replay);
-                self.kept(kept);
-            }
-            _ => self.hub.relay(topic, framed),
+            });
+        } else {
+            self.hub.relay(topic, framed);
         }
         self.hub.service().touch(&stream.session_id);
         Ok(())
+    }
+
+    /// Relays a recording frame of the device's to the agents and, on the replica keeping the
+    /// session's replay, records it there with `keep(replay, frame, bound)`: kept and relayed
+    /// under one lock, so a newcomer's catch-up and the live frames after it neither overlap nor
+    /// leave a gap.
+    fn relay_recording(
+        &self,
+        topic: Topic,
+        framed: Bytes,
+        keep: impl FnOnce(&mut Replay, &Bytes, usize) -> Kept,
+    ) {
+        let Some(replay) = &self.replay else {
+            return self.hub.relay(topic, framed);
+        };
+        let mut replay = replay.lock().expect("replay lock");
+        let kept = keep(&mut replay, &framed, self.hub.limits().replay_bytes);
+        self.hub.relay(topic, framed);
+        drop(replay);
+        self.kept(kept);
     }
 
     /// A chunked event was dropped: the agents drop what they have of it and hear why; the

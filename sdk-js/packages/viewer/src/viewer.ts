@@ -264,21 +264,20 @@ async function connect (): Promise<void> {
     }
     /** One event from the customer's side, whole (joined from its chunks, if it came in them). */
     const onStreamEvent = (event: string | undefined, data: any): void => {
-      const msg = { event, data }
-      if (msg.event === 'chunk-aborted' || msg.event === 'stream-error') {
+      if (event === 'chunk-aborted' || event === 'stream-error') {
         // The customer's page, or the server, could not get (part of) the page here.
         chunks.reset()
-        const id = String(msg.data?.id ?? 'stream_error')
+        const id = String(data?.id ?? 'stream_error')
         if (id === 'invalid_chunk') return askAgain()
-        const text = typeof msg.data?.message === 'string' ? msg.data.message : 'The customer\'s page could not be shared'
+        const text = typeof data?.message === 'string' ? data.message : 'The customer\'s page could not be shared'
         screenMessage(text, 'problem')
         bridge.send('error', { id, message: text })
       }
       // A new snapshot of the page: whatever stood in for it goes.
-      if (msg.event === 'rrweb' && msg.data?.type === 2) screenMessage(null)
-      if (msg.event === 'rrweb') {
+      if (event === 'rrweb' && data?.type === 2) screenMessage(null)
+      if (event === 'rrweb') {
         try {
-          onRrweb(msg.data)
+          onRrweb(data)
         } catch (e) {
           // The replayer could not apply it: the agent is told, and the whole page is asked for.
           console.error('Tandem: could not show a change to the customer\'s page', e)
@@ -286,17 +285,17 @@ async function connect (): Promise<void> {
           askAgain('The customer\'s page could not be shown')
         }
       }
-      if (msg?.event === 'session') onSession(msg.data)
-      if (msg?.event === 'alive') {
-        const rtt = Date.now() - msg.data.timestamp
+      if (event === 'session') onSession(data)
+      if (event === 'alive') {
+        const rtt = Date.now() - data.timestamp
         latencyEl.textContent = `${rtt} ms`
         bridge.send('session.metrics', { rtt, latency: rtt / 2, last_alive: Date.now() })
       }
-      if (msg?.event === 'control-refused' || msg?.event === 'navigation') tools?.onEvent(msg.event, msg.data)
+      if (event === 'control-refused' || event === 'navigation') tools?.onEvent(event, data)
       // The customer's page talks to the helpdesk page: its messages and navigation outcomes.
-      if (msg?.event === 'message') bridge.send('message', msg.data)
-      if (msg?.event === 'navigation') bridge.send('navigation', msg.data)
-      if (msg?.event === 'error' && msg.data?.id === 'remote_control_off') notice('Not done: the customer has not given you control')
+      if (event === 'message') bridge.send('message', data)
+      if (event === 'navigation') bridge.send('navigation', data)
+      if (event === 'error' && data?.id === 'remote_control_off') notice('Not done: the customer has not given you control')
     }
     socket.onclose = (e) => {
       clearInterval(probe)

@@ -147,9 +147,12 @@ export class Socket {
   }
 }
 
+/** A frame's keys, encoded once. */
+const KEYS = { event: encode('event').slice(), id: encode('id').slice(), data: encode('data').slice() }
+
 /** `{event, id, data}` as one CBOR map, around `data` already encoded. */
 function frame (event: string, id: number, data: Uint8Array): Uint8Array {
-  const head = [encode('event'), encode(event), encode('id'), encode(id), encode('data')]
+  const head = [KEYS.event, encode(event), KEYS.id, encode(id), KEYS.data]
   const out = new Uint8Array(1 + head.reduce((n, h) => n + h.length, 0) + data.length)
   out[0] = 0xa3 // a map of three pairs
   let at = 1
