@@ -110,7 +110,8 @@ refuse('reserved additional information 30 in data', map(['event', tstr('pointer
 // Rule 5: valid UTF-8.
 refuse('invalid UTF-8 in event', map(['event', rawText([0x63, 0xc3, 0x28])]))
 refuse('overlong UTF-8 in event', map(['event', rawText([0xc0, 0xb0])]))
-refuse('UTF-16 surrogate in a key', map(['event', tstr('ping')], [rawText([0xed, 0xa0, 0x80]), uint(1)]))
+refuse('UTF-16 surrogate in a key inside data', map(['event', tstr('message')], ['data', map([rawText([0xed, 0xa0, 0x80]), uint(1)])]))
+refuse('code point past U+10FFFF in data', map(['event', tstr('message')], ['data', rawText([0xf4, 0x90, 0x80, 0x80])]))
 refuse('invalid UTF-8 inside data', map(['event', tstr('pointer')], ['data', rawText([0xff])]))
 refuse('UTF-8 cut short', map(['event', rawText([0x70, 0xe2, 0x82])]))
 
@@ -174,6 +175,8 @@ accept('chunk whose bytes are a byte string', map(['event', tstr('chunk')], ['da
 accept('ack 7', map(['ack', uint(7)]), { ack: 7 })
 accept('event and data with text and integers', map(['event', tstr('session')], ['data', map(['id', tstr('s1')], ['n', nint(-5)], ['big', uint(2 ** 40)])]),
   { event: 'session', data: { id: 's1', n: -5, big: 2 ** 40 } })
+accept('four-byte UTF-8 and the last code point', map(['event', tstr('message')], ['data', map(['😀', tstr('\u{10ffff}')])]),
+  { event: 'message', data: { '😀': '\u{10ffff}' } })
 accept('empty-string key inside data', map(['event', tstr('message')], ['data', map(['', uint(1)])]), { event: 'message', data: { '': 1 } })
 accept('depth 1000', deep(999), { event: 'rrweb' })
 
