@@ -3,15 +3,24 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: run test lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi-check clean-data corpus bench-fidelity
+.PHONY: run test audit lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi-check clean-data corpus bench-fidelity
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk
 	$(CARGO) run -p tandem-api --bin tandem -- serve
 
-## Every gate CI runs: formatting, lints, type checks, Rust tests on both backends, the SDK
-## compatibility run and the end-to-end tests in Chromium.
-test: lint compat-deps sdk sdk-pack js-check corpus rust-test
+## Every gate CI runs: formatting, lints, known advisories, type checks, Rust tests on both
+## backends, the SDK compatibility run and the end-to-end tests in Chromium.
+test: lint audit compat-deps sdk sdk-pack js-check corpus rust-test
+
+## Cargo.lock against the RustSec advisory database, offline: a local copy of the database
+## (ADVISORY_DB, by default the one beside this clone). Any advisory fails the run unless
+## .cargo/audit.toml ignores it with a reason.
+ADVISORY_DB ?= ../shared/advisory-db
+audit:
+	@test -d "$(ADVISORY_DB)/crates" || { echo "audit: no advisory database at $(ADVISORY_DB); \
+	set ADVISORY_DB to a clone of the RustSec advisory-db" >&2; exit 1; }
+	$(CARGO) audit --no-fetch --stale --db "$(ADVISORY_DB)" --deny warnings
 
 lint:
 	$(CARGO) fmt --all --check
@@ -40,6 +49,7 @@ docs: sdk
 js-check:
 	npm run --prefix sdk-js typecheck
 	npm run --prefix sdk-js test:agent
+	npm run --prefix sdk-js test:wire
 
 ## Needs PostgreSQL at 127.0.0.1:5432 (TANDEM_TEST_POSTGRES overrides the admin URL).
 rust-test:
