@@ -4,8 +4,9 @@
 //
 // Wire (PROTOCOL.md, Socket): binary CBOR frames, `{event, id, data}` from us, `{event, data}` or
 // `{ack: id}` from the server; auth by the subprotocol `cbio.http.headers.authorization.bearer.
-// <base64 of the user's notification_token>` next to `cbor`.
-import { decode, encode } from 'cbor-x'
+// <base64 of the user's notification_token>` next to `cbor`. Frames are read and written under the
+// wire rules (@tandem/wire): one that breaks them is dropped and reported, never acted on.
+import { decodeFrame, encodeFrame, type Frame } from '@tandem/wire'
 import { APIError, TokenExpiredError } from './errors.js'
 import { VERSION } from './version.js'
 
@@ -270,27 +271,27 @@ export class Realtime {
   }
 
   #send (event: string, data?: unknown): number {
-    const frame: Record<string, unknown> = { event }
+    const frame: Frame = { event }
     let id = 0
     if (event !== 'ping') {
       id = this.#nextId += 1
       frame.id = id
     }
     if (data !== undefined) frame.data = data
-    this.#ws?.send(encode(frame))
+    this.#ws?.send(encodeFrame(frame))
     return id
   }
 
   #receive (data: unknown): void {
     const bytes = bytesOf(data)
     if (!bytes) return // text frames are not part of the protocol
-    let msg: any
+    let msg: Frame
     try {
-      msg = decode(bytes)
-    } catch {
+      msg = decodeFrame(bytes)
+    } catch (error) {
+      this.deps.onError(new APIError(`dropped a socket frame that broke the wire rules: ${(error as Error).message}`, { id: 'frame_refused', cause: error }))
       return
     }
-    if (msg === null || typeof msg !== 'object') return
     if (typeof msg.ack === 'number') {
       this.#acknowledged(msg.ack)
     } else if (msg.event === 'error') {

@@ -1,8 +1,9 @@
 // Events too big for one socket message arrive as numbered `chunk` frames:
 // `{event: 'chunk', data: {event, series, seq, of, bytes}}`. The `bytes` of chunks 0..of-1 of a
 // series, joined, are the CBOR encoding of the carried event's `data`. The relay passes chunks on
-// as they come, so the viewer can show how far a large page has arrived.
-import { decode } from 'cbor-x'
+// as they come, so the viewer can show how far a large page has arrived. The joined bytes must
+// pass the same wire rules as a frame (@tandem/wire), or the event is lost.
+import { decodeData } from '@tandem/wire'
 
 interface Partial {
   event: string
@@ -50,7 +51,7 @@ export class Chunks {
       at += part.length
     }
     try {
-      return { kind: 'event', event: p.event, data: decode(joined) }
+      return { kind: 'event', event: p.event, data: decodeData(joined) }
     } catch {
       return { kind: 'lost', event: p.event }
     }

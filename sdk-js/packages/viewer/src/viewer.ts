@@ -4,7 +4,7 @@
 // Also /session/:id/history, /dashboard, /code and /connect. The token comes from `?token=` or,
 // with `token_source=postMessage`, from the embedding page over the iframe bridge (bridge.ts).
 import { Replayer } from '@rrweb/replay'
-import { decode, encode } from 'cbor-x'
+import { decodeFrame, encodeFrame, type Frame } from '@tandem/wire'
 import { Bridge, Refusal } from './bridge'
 import { Mirroring } from './fidelity'
 import { Chunks } from './chunks'
@@ -224,7 +224,7 @@ async function connect (): Promise<void> {
     ws = socket
     let id = 0
     const send = (event: string, data?: unknown): void => {
-      if (socket.readyState === WebSocket.OPEN) socket.send(encode({ event, id: ++id, data }))
+      if (socket.readyState === WebSocket.OPEN) socket.send(encodeFrame({ event, id: ++id, data }))
     }
     sendOnStream = send
     let probe: ReturnType<typeof setInterval> | undefined
@@ -242,8 +242,18 @@ async function connect (): Promise<void> {
     }
     const chunks = new Chunks()
     socket.onmessage = (e) => {
-      const msg = decode(new Uint8Array(e.data as ArrayBuffer))
-      if (msg?.event !== 'chunk') return onStreamEvent(msg?.event, msg?.data)
+      let msg: Frame
+      try {
+        msg = decodeFrame(new Uint8Array(e.data as ArrayBuffer))
+      } catch (error) {
+        // Broke the wire rules (the relay should not have passed it): dropped, never acted on.
+        // What it carried may have been part of the page, so the whole page is asked for again.
+        console.error('Tandem: dropped a message that broke the wire rules', error)
+        bridge.send('error', { id: 'frame_refused', message: 'A message that could not be read safely was dropped' })
+        askAgain('A message that could not be read safely was dropped')
+        return
+      }
+      if (msg.event !== 'chunk') return onStreamEvent(msg.event, msg.data)
       const taken = chunks.take(msg.data)
       if (taken?.kind === 'event') {
         if (taken.event === 'rrweb') screenMessage(null)

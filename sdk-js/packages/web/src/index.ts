@@ -4,7 +4,7 @@
 import { record } from '@rrweb/record'
 import { ApiError, type Device, DeviceApi } from './api'
 import { Fidelity } from './fidelity'
-import { DEFAULT_LIMITS, type Limits, type SendProblem, Socket, socketUrl } from './socket'
+import { DEFAULT_LIMITS, type Limits, Socket, type SocketProblem, socketUrl } from './socket'
 import { Tools } from './tools'
 import * as ui from './ui'
 
@@ -315,7 +315,10 @@ export class Tandem extends EventTarget {
       socketUrl(api.base, { 'X-CobrowseLicense': api.license, 'X-CobrowseDevice': device.id, 'X-CobrowsePlatform': 'web' }),
       device.token,
       (event, data) => this.#onEvent(event, data),
-      { onOpen: () => { if (this.#session) this.#notifications.send('subscribe', this.#session.control_token) } }
+      {
+        onOpen: () => { if (this.#session) this.#notifications.send('subscribe', this.#session.control_token) },
+        onProblem: (problem) => this.#socketProblem(problem)
+      }
     )
   }
 
@@ -436,7 +439,10 @@ export class Tandem extends EventTarget {
     // The page around this frame answers the request (it shares this device).
     if (await framedUnderTandem()) return
     this.#session = session
-    const joined = await this.#api.request<SessionResource>('PUT', `/api/1/sessions/${session.id}`, {})
+    // A device joins a session that is not yet its own by the session's code (the server
+    // counts failed codes against a budget); the agent's request carries it.
+    const handle = session.code ?? session.id
+    const joined = await this.#api.request<SessionResource>('PUT', `/api/1/sessions/${encodeURIComponent(handle)}`, {})
     this.#track(joined)
   }
 
@@ -534,7 +540,7 @@ export class Tandem extends EventTarget {
         // Events sent while the stream was down never reached the agents: a fresh snapshot
         // puts their view right again.
         onOpen: (reconnected) => { if (reconnected) record.takeFullSnapshot(true) },
-        onProblem: (problem) => this.#sendFailed(problem)
+        onProblem: (problem) => this.#socketProblem(problem)
       }
     )
     this.#stream = stream
@@ -564,13 +570,15 @@ export class Tandem extends EventTarget {
 
   /**
    * Something could not reach the agents: the page hears it (`error`), and so do the agents,
-   * in words, rather than watching a page that never arrives.
+   * in words, rather than watching a page that never arrives. A frame that arrived and was
+   * dropped (`frame_refused`) is only the page's to hear.
    */
-  #sendFailed (problem: SendProblem): void {
+  #socketProblem (problem: SocketProblem): void {
     const tooLarge = problem.id === 'event_too_large' && problem.event === 'rrweb'
     const message = tooLarge ? 'This page is too large to share with the agent' : problem.message
     console.warn(`Tandem: ${message} (${problem.id})`)
     this.#emit('error', { id: problem.id, message, bytes: problem.bytes })
+    if (problem.id === 'frame_refused') return
     const notice = tooLarge ? "The customer's page is too large to share" : 'Part of the customer\'s page could not be sent'
     this.#stream?.send('stream-error', { id: problem.id, message: notice })
   }

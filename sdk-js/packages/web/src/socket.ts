@@ -1,8 +1,9 @@
 // A CBOR WebSocket to Tandem's /sockets/1/ws, authenticated with a bearer subprotocol, that
 // reconnects with backoff until it is closed on purpose. An event too big for one socket
 // message (a large page's snapshot) is sent as numbered `chunk` frames the server and the
-// viewer join again.
-import { decode, encode } from 'cbor-x'
+// viewer join again. Frames are read and written under the wire rules (@tandem/wire): one that
+// breaks them is dropped, never acted on, and reported.
+import { decodeFrame, encodeData, encodeFrame, FrameError, frameAround } from '@tandem/wire'
 
 export type EventHandler = (event: string, data: any) => void
 
@@ -25,10 +26,14 @@ export const DEFAULT_LIMITS: Limits = { maxMessageBytes: 64 * 1024, maxEventByte
 const CHUNK_BYTES = 32 * 1024
 const CHUNK_OVERHEAD = 256
 
-/** Something that could not be sent, told to whoever uses the socket. */
-export interface SendProblem {
-  /** `event_too_large` (not sent) or `message_too_big` (the server closed the socket). */
-  id: 'event_too_large' | 'message_too_big'
+/** Something that could not be sent or read, told to whoever uses the socket. */
+export interface SocketProblem {
+  /**
+   * `event_too_large` (not sent), `message_too_big` (the server closed the socket),
+   * `event_unsendable` (the event holds what frames may not carry: a Date, a Set…; not sent) or
+   * `frame_refused` (a frame that arrived broke the wire rules; dropped).
+   */
+  id: 'event_too_large' | 'message_too_big' | 'event_unsendable' | 'frame_refused'
   message: string
   /** The event that was not sent, and its size, when known. */
   event?: string
@@ -38,7 +43,7 @@ export interface SendProblem {
 export interface SocketOptions {
   onOpen?: (reconnected: boolean) => void
   onFinalClose?: (code: number) => void
-  onProblem?: (problem: SendProblem) => void
+  onProblem?: (problem: SocketProblem) => void
   limits?: Limits
 }
 
@@ -78,8 +83,14 @@ export class Socket {
       this.#options.onOpen?.(reconnected)
     }
     ws.onmessage = (e) => {
-      const msg = decode(new Uint8Array(e.data as ArrayBuffer))
-      if (msg && typeof msg.event === 'string') this.onEvent(msg.event, msg.data)
+      let msg
+      try {
+        msg = decodeFrame(new Uint8Array(e.data as ArrayBuffer))
+      } catch (error) {
+        this.#options.onProblem?.({ id: 'frame_refused', message: `A message from the server was dropped: ${(error as Error).message}` })
+        return
+      }
+      if (typeof msg.event === 'string') this.onEvent(msg.event, msg.data)
     }
     ws.onclose = (e) => {
       this.#ws = null
@@ -107,15 +118,22 @@ export class Socket {
   send (event: string, data?: unknown): boolean {
     const id = ++this.#id
     if (data === undefined) {
-      this.#sendFrame(encode({ event, id }))
+      this.#sendFrame(encodeFrame({ event, id }))
       return true
     }
     // The data is encoded once, then wrapped whole into a frame or cut into chunks (encoding a
     // 6 MB snapshot takes about 140 ms of the customer's main thread).
-    const body: Uint8Array = encode(data)
+    let body: Uint8Array
+    try {
+      body = encodeData(data)
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error
+      this.#options.onProblem?.({ id: 'event_unsendable', message: `An event could not be sent: ${error.message}`, event })
+      return false
+    }
     const chunk = Math.min(CHUNK_BYTES, this.#limits.maxMessageBytes - CHUNK_OVERHEAD)
     if (body.length <= chunk) {
-      this.#sendFrame(frame(event, id, body))
+      this.#sendFrame(frameAround(event, id, body))
       return true
     }
     if (body.length > this.#limits.maxEventBytes) {
@@ -131,7 +149,7 @@ export class Socket {
     const of = Math.ceil(body.length / chunk)
     for (let seq = 0; seq < of; seq++) {
       const bytes = body.subarray(seq * chunk, (seq + 1) * chunk)
-      this.#sendFrame(encode({ event: 'chunk', id: seq === 0 ? id : ++this.#id, data: { event, series, seq, of, bytes } }))
+      this.#sendFrame(encodeFrame({ event: 'chunk', id: seq === 0 ? id : ++this.#id, data: { event, series, seq, of, bytes } }))
     }
     return true
   }
@@ -145,22 +163,6 @@ export class Socket {
     this.#closed = true
     this.#ws?.close(1000)
   }
-}
-
-/** A frame's keys, encoded once. */
-const KEYS = { event: encode('event').slice(), id: encode('id').slice(), data: encode('data').slice() }
-
-/** `{event, id, data}` as one CBOR map, around `data` already encoded. */
-function frame (event: string, id: number, data: Uint8Array): Uint8Array {
-  const head = [KEYS.event, encode(event), KEYS.id, encode(id), KEYS.data]
-  const out = new Uint8Array(1 + head.reduce((n, h) => n + h.length, 0) + data.length)
-  out[0] = 0xa3 // a map of three pairs
-  let at = 1
-  for (const part of [...head, data]) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
 }
 
 /** The socket URL for an API base: `ws(s)://host/sockets/1/ws?<query>`. */
