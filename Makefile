@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: run test audit lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi-check clean-data corpus bench-fidelity
+.PHONY: run test audit lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi-check clean-data corpus bench-fidelity security
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk
@@ -11,7 +11,7 @@ run: sdk
 
 ## Every gate CI runs: formatting, lints, known advisories, type checks, Rust tests on both
 ## backends, the SDK compatibility run and the end-to-end tests in Chromium.
-test: lint audit compat-deps sdk sdk-pack js-check corpus rust-test
+test: lint audit compat-deps sdk sdk-pack js-check corpus rust-test security
 
 ## Cargo.lock against the RustSec advisory database, offline: a local copy of the database
 ## (ADVISORY_DB, by default the one beside this clone). Any advisory fails the run unless
@@ -54,6 +54,20 @@ js-check:
 ## Needs PostgreSQL at 127.0.0.1:5432 (TANDEM_TEST_POSTGRES overrides the admin URL).
 rust-test:
 	$(CARGO) test --workspace
+
+## The attack suite and API fuzzing (tests/security): forged JWTs, cross-tenant canaries, the
+## differential socket frames, concurrent code guessing, consent and control gates, schemathesis.
+## It starts its own servers on loopback (SQLite; two replicas on a fresh PostgreSQL database at
+## 127.0.0.1:5432 with a private redis-server), prints a table and fails on any finding. Python
+## packages go into a venv outside the clone, reinstalled when requirements.txt changes.
+SECURITY_VENV ?= $(HOME)/.cache/tandem-security-venv
+security:
+	@test -x $(SECURITY_VENV)/bin/python || python3 -m venv $(SECURITY_VENV)
+	@cmp -s tests/security/requirements.txt $(SECURITY_VENV)/requirements.txt || { \
+	  $(SECURITY_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/security/requirements.txt && \
+	  cp tests/security/requirements.txt $(SECURITY_VENV)/requirements.txt; }
+	$(CARGO) build -p tandem-api --bin tandem
+	$(SECURITY_VENV)/bin/python tests/security/run.py
 
 ## List-query latency at 1,000,000 sessions in PostgreSQL and 100,000 in SQLite.
 bench:
