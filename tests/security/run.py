@@ -63,8 +63,8 @@ def main() -> int:
         attempt("frames", lambda: differential.run(server, tally, tenant("frames", consent_required=False)))
         attempt("guessing", lambda: (guessing.one_replica(server, tally, tenant("guessing")),
                                      guessing.device(server, tally, tenant("device-guessing"))))
-        attempt("consent", lambda: consent.run(server, tally, tenant("consent")))
         attempt("cluster", lambda: cluster(tally, work))
+        attempt("consent", lambda: consent.run(server, tally, tenant("consent")))
         attempt("fuzz", lambda: fuzz.run(tally, work))
     finally:
         if server:
@@ -76,7 +76,9 @@ def main() -> int:
     if tally.findings:
         print()
         print(tally.details())
+    failed = sum(1 for r in tally.rows.values() if r.findings)
     print(f"\nsecurity: {tally.findings} finding(s) in {time.monotonic() - started:.0f}s")
+    print(f"security: {len(tally.rows) - failed} passed, {failed} failed")
     if tally.findings == 0 and not errors:
         shutil.rmtree(work, ignore_errors=True)
     else:
