@@ -60,6 +60,10 @@ pub struct Config {
     /// How long a stream token from `/sessions/:id/tokens` lasts; a stream socket is closed with
     /// 4002 when its token expires (clients fetch a new one and reconnect).
     pub stream_token_ttl_secs: u64,
+    /// How long a notification token from `/users/me` (an agent's socket credential) lasts; the
+    /// socket is closed with 4002 when it expires. The Cobrowse agent SDK refetches `/users/me`
+    /// at most hourly, so less than 3600 makes it retry with a stale token for a while.
+    pub notification_token_ttl_secs: u64,
     /// Bytes of recording kept per session so that agents who join late see the page at once.
     pub session_replay_bytes: usize,
     /// Where the built web SDK and viewer bundles are (`make sdk` builds them there).
@@ -90,6 +94,7 @@ impl Default for Config {
             socket_max_subscriptions: 1000,
             socket_queue_frames: 256,
             stream_token_ttl_secs: 3600,
+            notification_token_ttl_secs: 24 * 3600,
             session_replay_bytes: 8 * 1024 * 1024,
             assets_dir: "sdk-js/dist".into(),
         }
@@ -205,6 +210,9 @@ impl Config {
         if self.stream_token_ttl_secs == 0 {
             return bad("stream_token_ttl_secs", "must be at least 1");
         }
+        if self.notification_token_ttl_secs == 0 {
+            return bad("notification_token_ttl_secs", "must be at least 1");
+        }
         if self.socket_queue_frames < 8 {
             return bad("socket_queue_frames", "must be at least 8");
         }
@@ -290,6 +298,10 @@ mod tests {
             (
                 "socket_queue_frames",
                 Box::new(|c| c.socket_queue_frames = 1),
+            ),
+            (
+                "notification_token_ttl_secs",
+                Box::new(|c| c.notification_token_ttl_secs = 0),
             ),
         ];
         for (setting, change) in cases {

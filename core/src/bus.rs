@@ -17,6 +17,8 @@ pub enum Event {
     Presence(Arc<Presence>),
     /// An agent asks a device to join a session (`POST /devices/:id/notifications`).
     Notify(Arc<Notification>),
+    /// A user's socket credentials were revoked: every replica closes the user's sockets.
+    Revoked(Arc<Revocation>),
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -39,6 +41,13 @@ pub struct Notification {
     pub attempt: u32,
 }
 
+/// Whose credentials were revoked.
+#[derive(Debug, Clone)]
+pub struct Revocation {
+    pub account_id: String,
+    pub user_id: String,
+}
+
 impl Event {
     pub fn account_id(&self) -> &str {
         match self {
@@ -46,6 +55,7 @@ impl Event {
             Event::Device(d) => &d.account_id,
             Event::Presence(p) => &p.account_id,
             Event::Notify(n) => &n.account_id,
+            Event::Revoked(r) => &r.account_id,
         }
     }
 }

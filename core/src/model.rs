@@ -162,8 +162,6 @@ pub struct User {
     pub name: String,
     pub role: Role,
     pub colour: String,
-    #[serde(skip)]
-    pub notification_token: String,
     #[serde(serialize_with = "time::serialize")]
     pub created: Micros,
 }

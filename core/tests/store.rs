@@ -8,9 +8,11 @@ use serde_json::json;
 use tandem_core::both_backends;
 use tandem_core::bus::{Bus, Event, InProcessBus};
 use tandem_core::model::{AccountSettings, Role, SessionState};
+use tandem_core::policy::Policy;
 use tandem_core::query::{Page, SessionFilter};
 use tandem_core::service::{
     Caller, DeviceRegistration, NewSession, Service, ServiceConfig, SessionPatch, Subscription,
+    Watcher,
 };
 use tandem_core::store::{self, Backend, Saved, Store};
 use tandem_core::testing::TestDb;
@@ -127,7 +129,6 @@ async fn accounts_keys_and_users(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(u1.id, u2.id, "a user is created once");
-    assert_eq!(u1.notification_token, u2.notification_token);
     assert_eq!(u2.name, "Xavier");
     assert_eq!(u2.role, Role::Administrator);
     let other = store
@@ -547,18 +548,53 @@ async fn socket_tokens_and_presence(backend: Backend) {
     let Caller::Agent { user, .. } = &caller else {
         unreachable!()
     };
-    // The socket token names its user and account; anything else names nobody.
-    let (account, found) = svc.socket_agent(&user.notification_token).await.unwrap();
+    // A notification token names its user, account and policy; anything else names nobody.
+    let day = Duration::from_secs(86_400);
+    let token = svc.notification_token(&caller, day).await.unwrap();
+    let (account, found) = svc.socket_agent(&token).await.unwrap();
     assert_eq!(
-        (account.id.as_str(), found.id.as_str()),
-        (a.id.as_str(), user.id.as_str())
+        (account.id.as_str(), found.user_id.as_str(), found.policy),
+        (a.id.as_str(), user.id.as_str(), None)
     );
+    assert_ne!(found.token_hash, token, "only the hash is kept");
     for bad in ["", "nope"] {
         assert!(matches!(
             svc.socket_agent(bad).await,
             Err(Error::NotFound(_))
         ));
     }
+    let policy = Policy::parse(&json!({"devices": {"custom_data": {"user_id": "u1"}}})).unwrap();
+    let Caller::Agent { account: acc, .. } = &caller else {
+        unreachable!()
+    };
+    let narrow = Caller::Agent {
+        account: acc.clone(),
+        user: user.clone(),
+        policy: Some(policy.clone()),
+    };
+    let narrow_token = svc.notification_token(&narrow, day).await.unwrap();
+    assert_ne!(narrow_token, token, "each call mints a new token");
+    let (_, found) = svc.socket_agent(&narrow_token).await.unwrap();
+    assert_eq!(found.policy.as_ref(), Some(&policy));
+    // Expired tokens are refused, and the reaper forgets them.
+    let stale = svc
+        .notification_token(&caller, Duration::from_micros(1))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(matches!(
+        svc.socket_agent(&stale).await,
+        Err(Error::Refused {
+            id: "token_expired",
+            ..
+        })
+    ));
+    svc.reap_once().await.unwrap();
+    assert!(matches!(
+        svc.socket_agent(&stale).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(svc.socket_agent(&token).await.is_ok(), "live tokens stay");
 
     let s = svc
         .create_session(&caller, NewSession::default())
@@ -568,36 +604,71 @@ async fn socket_tokens_and_presence(backend: Backend) {
         .register_device(&a, "dev-1", None, DeviceRegistration::default())
         .await
         .unwrap();
+    let everything = Watcher::Agent {
+        account_id: &a.id,
+        policy: None,
+    };
     assert!(matches!(
-        svc.subscription(&a.id, &s.control_token).await,
+        svc.subscription(&everything, &s.control_token).await,
         Ok(Subscription::Session(x)) if x.id == s.id
     ));
     assert!(matches!(
-        svc.subscription(&a.id, &d.notification_token).await,
+        svc.subscription(&everything, &d.notification_token).await,
         Ok(Subscription::Device(x)) if x.id == "dev-1"
     ));
-    // Tokens are scoped to their account.
-    for token in [&s.control_token, &d.notification_token] {
+    // Tokens are scoped to their account, and to what a policy or a device may read.
+    let other_account = Watcher::Agent {
+        account_id: &b.id,
+        policy: None,
+    };
+    let hidden = Watcher::Agent {
+        account_id: &a.id,
+        policy: Some(&policy),
+    };
+    let other_device = Watcher::Device {
+        account_id: &a.id,
+        device_id: "dev-2",
+    };
+    for watcher in [&other_account, &hidden, &other_device] {
+        for token in [&s.control_token, &d.notification_token] {
+            assert!(
+                matches!(
+                    svc.subscription(watcher, token).await,
+                    Err(Error::NotFound(_))
+                ),
+                "{watcher:?}"
+            );
+        }
         assert!(matches!(
-            svc.subscription(&b.id, token).await,
+            svc.presence(watcher, "dev-1").await,
             Err(Error::NotFound(_))
         ));
     }
 
+    // Revoking the user: their tokens stop working, and every replica hears it.
     let mut rx = bus.subscribe();
-    assert!(!svc.presence(&a.id, "dev-1").await.unwrap().present);
+    assert_eq!(svc.revoke_user_tokens(&a.id, &user.id).await.unwrap(), 2);
+    assert!(matches!(
+        rx.try_recv(),
+        Ok(Event::Revoked(r)) if r.account_id == a.id && r.user_id == user.id
+    ));
+    for t in [&token, &narrow_token] {
+        assert!(matches!(svc.socket_agent(t).await, Err(Error::NotFound(_))));
+    }
+
+    assert!(!svc.presence(&everything, "dev-1").await.unwrap().present);
     svc.device_presence(&a.id, "dev-1", true).await.unwrap();
     assert!(store.device(&a.id, "dev-1").await.unwrap().online);
     assert!(matches!(rx.try_recv(), Ok(Event::Presence(p)) if p.present && p.id == "dev-1"));
     svc.refresh_presence(&[(a.id.clone(), "dev-1".into())])
         .await
         .unwrap();
-    assert!(svc.presence(&a.id, "dev-1").await.unwrap().present);
+    assert!(svc.presence(&everything, "dev-1").await.unwrap().present);
     svc.device_presence(&a.id, "dev-1", false).await.unwrap();
     assert!(!store.device(&a.id, "dev-1").await.unwrap().online);
     assert!(matches!(rx.try_recv(), Ok(Event::Presence(p)) if !p.present));
     // Presence of another account's device is not there to read.
-    assert!(svc.presence(&b.id, "dev-1").await.is_err());
+    assert!(svc.presence(&other_account, "dev-1").await.is_err());
 
     // A lease nobody renews (its replica died) lapses: the reaper marks the device offline and
     // tells subscribers, once.

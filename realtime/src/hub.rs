@@ -44,6 +44,18 @@ pub fn stream_topic(account_id: &str, session_id: &str, side: Side) -> Topic {
 fn ended_topic(account_id: &str, session_id: &str) -> Topic {
     format!("k:{account_id}:{session_id}")
 }
+/// Not a delivery address: an agent's sockets (subscriptions and streams) follow it, so that
+/// revoking the user closes them.
+pub fn user_topic(account_id: &str, user_id: &str) -> Topic {
+    format!("u:{account_id}:{user_id}")
+}
+/// Not a delivery address: tells every replica to close a revoked user's sockets.
+fn revoked_topic(account_id: &str, user_id: &str) -> Topic {
+    format!("x:{account_id}:{user_id}")
+}
+
+/// Close code for the sockets of a user whose credentials were revoked.
+const REVOKED: u16 = 4001;
 
 /// The two ends of a session stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,8 +67,9 @@ pub enum Side {
 /// Close code for stream sockets of a session that has ended.
 pub const SESSION_ENDED: u16 = 4004;
 
-/// The topic and the framed message (WebSocket frame around CBOR) for an event.
-pub fn route(event: &Event) -> (Topic, Bytes) {
+/// The topic and the framed message (WebSocket frame around CBOR) for an event; `None` for a
+/// revocation, which closes sockets instead.
+pub fn route(event: &Event) -> Option<(Topic, Bytes)> {
     let (topic, cbor) = match event {
         Event::Session(s) => (
             session_topic(&s.account_id, &s.id),
@@ -74,8 +87,9 @@ pub fn route(event: &Event) -> (Topic, Bytes) {
             inbox_topic(&n.account_id, &n.device_id),
             frame::event("notification", &**n),
         ),
+        Event::Revoked(_) => return None,
     };
-    (topic, wire::binary(&cbor))
+    Some((topic, wire::binary(&cbor)))
 }
 
 /// Limits on what one socket may cost.
@@ -295,6 +309,8 @@ impl Hub {
     pub(crate) fn remote(&self, topic: &str, frame: &Bytes) {
         if topic.starts_with("k:") {
             self.end_streams(topic);
+        } else if topic.starts_with("x:") {
+            self.close_revoked(topic);
         } else {
             self.deliver(topic, frame);
         }
@@ -315,6 +331,19 @@ impl Hub {
         }
     }
 
+    /// Closes this replica's sockets of a revoked user (`x:<account>:<user>`).
+    fn close_revoked(&self, revoked: &str) {
+        let Some(rest) = revoked.strip_prefix("x:") else {
+            return;
+        };
+        let topics = self.topics.read().expect("topics lock");
+        if let Some(subs) = topics.get(&format!("u:{rest}")) {
+            for peer in subs.values() {
+                peer.close_with(REVOKED, "the credentials were revoked");
+            }
+        }
+    }
+
     /// Follows the local bus: each event is delivered here and, with Redis, to other replicas.
     async fn pump(self: Arc<Self>, mut events: broadcast::Receiver<Event>) {
         let mut stop = self.stopping();
@@ -324,9 +353,18 @@ impl Hub {
                 _ = stop.wait_for(|s| *s) => return,
             };
             match event {
+                Ok(Event::Revoked(r)) => {
+                    let revoked = revoked_topic(&r.account_id, &r.user_id);
+                    self.close_revoked(&revoked);
+                    if let Some(bridge) = &self.bridge {
+                        bridge.publish(&self.meters, revoked, Bytes::new());
+                    }
+                }
                 Ok(event) => {
                     let started = Instant::now();
-                    let (topic, frame) = route(&event);
+                    let Some((topic, frame)) = route(&event) else {
+                        continue;
+                    };
                     self.relay(topic, frame);
                     self.meters
                         .fanout_seconds

@@ -4,12 +4,13 @@
 //! Who may connect:
 //! - an agent, with the `notification_token` of `/users/me` as the bearer subprotocol
 //!   (`cbio.http.headers.authorization.bearer.<base64>`); from a browser, only from the server's
-//!   own origin or one the account trusts;
+//!   own origin or one the account trusts. The socket reaches what the JWT that token was minted
+//!   for reaches (its policy), and closes when the token expires;
 //! - a device, with its device token as the bearer and `X-CobrowseLicense` and
 //!   `X-CobrowseDevice` in the query (as the device SDK sends its headers on sockets).
 //!
-//! Close codes: 4001 bad or missing credentials, 4008 too slow (send queue full), 1001 server
-//! going away, 1003 text frame, 1009 message too big, 1011 server error.
+//! Close codes: 4001 bad, missing or revoked credentials, 4002 token expired, 4008 too slow (send
+//! queue full), 1001 server going away, 1003 text frame, 1009 message too big, 1011 server error.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,15 +21,18 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use bytes::Bytes;
 use hyper_util::rt::TokioIo;
-use tandem_core::model::{Account, Device, Toggle, User};
-use tandem_core::service::Subscription;
-use tandem_core::store::StreamToken;
+use tandem_core::model::{Account, Device, Toggle};
+use tandem_core::policy::Policy;
+use tandem_core::service::{Subscription, Watcher};
+use tandem_core::store::{NotificationToken, StreamToken};
 use tandem_core::time::Micros;
 use tokio::net::TcpStream;
 
 use crate::chunk::{Assembly, Chunk, ChunkError, Progress};
 use crate::frame::{self, ClientFrame};
-use crate::hub::{device_topic, inbox_topic, session_topic, stream_topic, Hub, Side, Topic};
+use crate::hub::{
+    device_topic, inbox_topic, session_topic, stream_topic, user_topic, Hub, Side, Topic,
+};
 use crate::peer::{Bulk, Peer};
 use crate::replay::{Kept, Replay};
 use crate::wire::{self, Incoming, Reader, WireError};
@@ -54,8 +58,11 @@ pub mod close {
 /// Who is on the other end of a socket.
 #[derive(Debug, Clone)]
 pub enum Identity {
-    /// An agent's socket for subscriptions (bearer: the user's `notification_token`).
-    Agent { account: Account, user: User },
+    /// An agent's socket for subscriptions (bearer: a `notification_token` from `/users/me`).
+    Agent {
+        account: Account,
+        token: NotificationToken,
+    },
     /// A device's notification socket (bearer: the device token).
     Device { account: Account, device: Device },
     /// An agent on a session's stream (bearer: a stream token from `/sessions/:id/tokens`).
@@ -80,6 +87,15 @@ struct Stream {
     expires: Option<Micros>,
 }
 
+/// An agent's socket for subscriptions.
+struct Agent {
+    user_id: Box<str>,
+    /// The policy of the JWT the notification token was minted for.
+    policy: Option<Arc<Policy>>,
+    /// When the notification token expires; the socket is closed then (4002).
+    expires: Micros,
+}
+
 /// What an open socket keeps of its identity: ids only, so idle sockets stay small.
 struct Who {
     account_id: Box<str>,
@@ -87,12 +103,66 @@ struct Who {
     device_id: Option<Box<str>>,
     /// Set for session stream sockets.
     stream: Option<Stream>,
+    /// Set for an agent's socket for subscriptions.
+    agent: Option<Agent>,
+}
+
+impl Who {
+    /// When the socket's credential expires, if it does.
+    fn expires(&self) -> Option<Micros> {
+        match (&self.agent, &self.stream) {
+            (Some(agent), _) => Some(agent.expires),
+            (None, Some(stream)) => stream.expires,
+            (None, None) => None,
+        }
+    }
+
+    /// The user on an agent's socket or stream, whose revocation closes it.
+    fn user_id(&self) -> Option<&str> {
+        match (&self.agent, &self.stream) {
+            (Some(agent), _) => Some(&agent.user_id),
+            (None, Some(stream)) => stream.user_id.as_deref(),
+            (None, None) => None,
+        }
+    }
+
+    /// What `subscribe` and `sync-presence` may reach from this socket.
+    fn watcher(&self) -> Watcher<'_> {
+        let account_id = &self.account_id;
+        match (&self.agent, &self.device_id, &self.stream) {
+            (Some(agent), _, _) => Watcher::Agent {
+                account_id,
+                policy: agent.policy.as_deref(),
+            },
+            (None, Some(device_id), _) => Watcher::Device {
+                account_id,
+                device_id,
+            },
+            (None, None, Some(stream)) => Watcher::Stream {
+                account_id,
+                session_id: &stream.session_id,
+            },
+            // Every identity sets one of them; were none set, nothing would be in reach.
+            (None, None, None) => Watcher::Stream {
+                account_id,
+                session_id: "",
+            },
+        }
+    }
 }
 
 impl From<Identity> for Who {
     fn from(id: Identity) -> Self {
+        let mut agent = None;
         let (account_id, device_id, stream) = match id {
-            Identity::Agent { account, .. } => (account.id, None, None),
+            Identity::Agent { account, token } => {
+                agent = Some(Agent {
+                    user_id: token.user_id.into(),
+                    policy: token.policy.map(Arc::new),
+                    expires: token.expires,
+                });
+                (account.id, None, None)
+            }
             Identity::Device { account, device } => (account.id, Some(device.id.into()), None),
             Identity::AgentStream { account, token } => (
                 account.id,
@@ -122,6 +192,7 @@ impl From<Identity> for Who {
             account_id: account_id.into(),
             device_id,
             stream,
+            agent,
         }
     }
 }
@@ -221,7 +292,7 @@ async fn authenticate(
             Ok(Identity::Device { account, device })
         }
         _ => match service.socket_agent(token).await {
-            Ok((account, user)) => Ok(Identity::Agent { account, user }),
+            Ok((account, token)) => Ok(Identity::Agent { account, token }),
             Err(Error::NotFound(_)) => {
                 let (token, _) = service.stream_agent(token).await.map_err(refused)?;
                 let account = service
@@ -440,6 +511,11 @@ async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, R
         conn.join(own);
         conn.replay = replay;
     }
+    if let Some(user_id) = conn.who.user_id() {
+        // Not a delivery address: the user's revocation closes what follows it.
+        let revocable = user_topic(&conn.who.account_id, user_id);
+        conn.join(revocable);
+    }
     Box::pin(conn.record_agent(true)).await;
     if let Some(device_id) = conn.who.device_id.clone() {
         let account_id = conn.who.account_id.clone();
@@ -504,7 +580,7 @@ impl Conn {
         let peer = self.peer.clone();
         let mut stop = hub.stopping();
         let max = hub.limits().max_message_bytes;
-        let expires = self.who.stream.as_ref().and_then(|s| s.expires);
+        let expires = self.who.expires();
         let deadline = tokio::time::Instant::now()
             + expires.map_or(Duration::from_secs(86_400 * 365), |e| {
                 Duration::from_micros(e.saturating_sub(tandem_core::time::now()).max(0) as u64)
@@ -914,7 +990,9 @@ impl Conn {
             "subscribe takes a control_token or notification_token string".to_string(),
         ))?;
         let max = self.hub.limits().max_subscriptions;
-        if self.topics.len() >= max {
+        // The user's own topic (`u:`, for revocation) is not a subscription.
+        let held = self.topics.iter().filter(|t| !t.starts_with("u:")).count();
+        if held >= max {
             return Err((
                 "too_many_subscriptions",
                 format!("a socket may hold {max} subscriptions"),
@@ -922,7 +1000,7 @@ impl Conn {
         }
         let account_id = self.who.account_id.to_string();
         let service = self.hub.service().clone();
-        match service.subscription(&account_id, token).await {
+        match service.subscription(&self.who.watcher(), token).await {
             Ok(Subscription::Session(s)) => {
                 self.join(session_topic(&account_id, &s.id));
                 // Read again after joining, so no change can fall between the read and the join.
@@ -944,9 +1022,10 @@ impl Conn {
                 self.reply(frame::event("device", &d));
                 Ok(())
             }
+            // Unknown, another account's and out of reach are one answer, as over REST.
             Err(tandem_core::Error::NotFound(_)) => Err((
-                "invalid_token",
-                "no session or device of this account has that token".into(),
+                "not_found",
+                "no session or device you can reach has that token".into(),
             )),
             Err(e) => {
                 tracing::error!(error = %e, "subscribe failed");
@@ -960,8 +1039,12 @@ impl Conn {
             "invalid_sync_presence",
             "sync-presence takes a device id".to_string(),
         ))?;
-        let account_id = &self.who.account_id;
-        match self.hub.service().presence(account_id, device_id).await {
+        match self
+            .hub
+            .service()
+            .presence(&self.who.watcher(), device_id)
+            .await
+        {
             Ok(p) => {
                 self.reply(frame::event("presence", &p));
                 Ok(())

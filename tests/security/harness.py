@@ -427,7 +427,8 @@ class Frame:
 
 def decode(raw: bytes) -> object:
     try:
-        return cbor2.loads(raw)
+        # Deep enough for the deepest frame a client may send (run.py raises the recursion limit).
+        return cbor2.loads(raw, max_depth=5000)
     except Exception as e:  # a frame nobody can read is still a frame that arrived
         return {"undecodable": repr(e)}
 

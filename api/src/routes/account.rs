@@ -1,5 +1,7 @@
 //! The caller's own user, account, policy and region.
 
+use std::time::Duration;
+
 use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
@@ -27,13 +29,18 @@ fn parts(
     }
 }
 
+/// The caller's user, with a new notification token for the socket at `notification_url`: bound
+/// to this JWT's policy and good for `notification_token_ttl_secs`. Each call rotates it (older
+/// tokens work until they expire); clients refetch it when the socket closes with 4001 or 4002.
 pub async fn me(
     State(app): State<AppState>,
     AgentAuth(caller): AgentAuth,
 ) -> ApiResult<Json<Value>> {
+    let ttl = Duration::from_secs(app.config().notification_token_ttl_secs);
+    let token = app.service().notification_token(&caller, ttl).await?;
     let (_, user, _) = parts(&caller);
     let mut out = json!(user);
-    out["notification_token"] = json!(user.notification_token);
+    out["notification_token"] = json!(token);
     out["notification_url"] = json!(format!("{}/", app.public_base()));
     Ok(Json(out))
 }

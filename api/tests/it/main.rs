@@ -19,6 +19,7 @@ mod policy;
 mod realtime;
 mod reaper;
 mod sessions;
+mod sockets_policy;
 mod streams;
 mod tenancy;
 mod ws;

@@ -237,7 +237,7 @@ async fn bad_and_foreign_credentials_are_refused() {
         let id = agent.send("subscribe", token.clone()).await;
         let err = agent.next(5).await.unwrap();
         assert_eq!(err["event"], "error", "{err}");
-        assert_eq!(err["data"]["id"], "invalid_token");
+        assert_eq!(err["data"]["id"], "not_found");
         assert_eq!(err["data"]["ref"], id);
     }
     server

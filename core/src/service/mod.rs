@@ -5,7 +5,7 @@ mod history;
 mod sockets;
 
 pub use history::{AgentVisit, History, PageVisit};
-pub use sockets::{Subscription, PRESENCE_TTL};
+pub use sockets::{Subscription, Watcher, PRESENCE_TTL};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

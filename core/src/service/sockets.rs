@@ -1,20 +1,24 @@
-//! What the realtime sockets ask of the service: who a socket token belongs to, what a
-//! subscription token reaches, device presence and connect requests.
+//! What the realtime sockets ask of the service: who a socket token belongs to, what a socket
+//! may reach with `subscribe` and `sync-presence`, device presence and connect requests.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Caller, Service};
-use crate::bus::{Event, Notification, Presence};
-use crate::model::{Account, Device, Session, User};
+use crate::bus::{Event, Notification, Presence, Revocation};
+use crate::model::{Account, Device, Session};
+use crate::policy::Policy;
 use crate::secrets;
-use crate::store::StreamToken;
+use crate::store::{NotificationToken, StreamToken};
 use crate::time::{self, Micros};
 use crate::{Error, Result};
 
 /// How long a presence lease lasts without a refresh. Replicas refresh the devices they hold
 /// every third of this, so a replica that dies leaves its devices online for at most this long.
 pub const PRESENCE_TTL: Duration = Duration::from_secs(60);
+
+/// Notification tokens kept per user: each `/users/me` mints one, and the oldest go first.
+const NOTIFICATION_TOKENS_KEPT: u32 = 100;
 
 /// What a `subscribe` token reaches.
 #[derive(Debug, Clone)]
@@ -23,29 +27,143 @@ pub enum Subscription {
     Device(Box<Device>),
 }
 
+/// Who holds a socket, as far as `subscribe` and `sync-presence` are concerned. It reaches what
+/// the same caller reaches over REST, and nothing else.
+#[derive(Debug, Clone, Copy)]
+pub enum Watcher<'a> {
+    /// An agent's socket: the account's sessions and devices that the policy of the JWT its
+    /// notification token came from lets it read.
+    Agent {
+        account_id: &'a str,
+        policy: Option<&'a Policy>,
+    },
+    /// A device's notification socket: the device itself and the sessions bound to it.
+    Device {
+        account_id: &'a str,
+        device_id: &'a str,
+    },
+    /// A session's stream socket: that session only.
+    Stream {
+        account_id: &'a str,
+        session_id: &'a str,
+    },
+}
+
+impl Watcher<'_> {
+    fn account_id(&self) -> &str {
+        match self {
+            Watcher::Agent { account_id, .. }
+            | Watcher::Device { account_id, .. }
+            | Watcher::Stream { account_id, .. } => account_id,
+        }
+    }
+
+    /// Whether the watcher may read this session (as `GET /sessions/:id` would let it).
+    fn sees_session(&self, s: &Session) -> bool {
+        match self {
+            Watcher::Agent { policy, .. } => {
+                policy.is_none_or(|p| p.allows("sessions", "read", &s.id, &s.custom_data))
+            }
+            Watcher::Device { device_id, .. } => s.device_id.as_deref() == Some(*device_id),
+            Watcher::Stream { session_id, .. } => s.id == *session_id,
+        }
+    }
+
+    /// Whether the watcher may read this device (as `GET /devices/:id` would let it).
+    fn sees_device(&self, d: &Device) -> bool {
+        match self {
+            Watcher::Agent { policy, .. } => {
+                policy.is_none_or(|p| p.allows("devices", "read", &d.id, &d.custom_data))
+            }
+            Watcher::Device { device_id, .. } => d.id == *device_id,
+            Watcher::Stream { .. } => false,
+        }
+    }
+}
+
 fn micros(d: Duration) -> Micros {
     d.as_micros() as Micros
 }
 
 impl Service {
-    /// The agent whose notification token (from `/users/me`) opens a socket.
-    pub async fn socket_agent(&self, token: &str) -> Result<(Account, User)> {
+    /// Mints a notification token (`/users/me`) for an agent's socket: bound to the agent and to
+    /// the policy of the caller's JWT, good for `ttl`. Only its hash is stored.
+    pub async fn notification_token(&self, caller: &Caller, ttl: Duration) -> Result<String> {
+        let Caller::Agent {
+            account,
+            user,
+            policy,
+        } = caller
+        else {
+            return Err(Error::Forbidden(
+                "only agents have notification tokens".into(),
+            ));
+        };
+        let token = secrets::bearer_token();
+        self.store
+            .add_notification_token(
+                &NotificationToken {
+                    token_hash: secrets::hash_token(&token),
+                    account_id: account.id.clone(),
+                    user_id: user.id.clone(),
+                    policy: policy.clone(),
+                    expires: time::now() + micros(ttl),
+                },
+                NOTIFICATION_TOKENS_KEPT,
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// The agent whose notification token (from `/users/me`) opens a socket, with the policy
+    /// it was minted for. Expired tokens are refused as `token_expired`.
+    pub async fn socket_agent(&self, token: &str) -> Result<(Account, NotificationToken)> {
         if token.is_empty() {
-            return Err(Error::NotFound("user"));
+            return Err(Error::NotFound("notification token"));
         }
-        let user = self.store.user_by_notification_token(token).await?;
-        let account = self.store.account(&user.account_id).await?;
-        Ok((account, user))
+        let t = self
+            .store
+            .notification_token(&secrets::hash_token(token))
+            .await?;
+        if t.expires <= time::now() {
+            return Err(Error::refused(
+                "token_expired",
+                "the notification token has expired",
+            ));
+        }
+        let account = self.store.account(&t.account_id).await?;
+        Ok((account, t))
+    }
+
+    /// Revokes a user's socket credentials: their notification and stream tokens stop working
+    /// at once, and every replica closes the user's open sockets (4001). Returns how many tokens
+    /// went.
+    pub async fn revoke_user_tokens(&self, account_id: &str, user_id: &str) -> Result<u64> {
+        let gone = self.store.revoke_user_tokens(account_id, user_id).await?;
+        self.bus.publish(Event::Revoked(Arc::new(Revocation {
+            account_id: account_id.to_owned(),
+            user_id: user_id.to_owned(),
+        })));
+        tracing::info!(
+            account = account_id,
+            user = user_id,
+            tokens = gone,
+            "revoked a user's socket credentials"
+        );
+        Ok(gone)
     }
 
     /// Resolves a `subscribe` token: a session's `control_token` or a device's
-    /// `notification_token`, inside the caller's account only.
-    pub async fn subscription(&self, account_id: &str, token: &str) -> Result<Subscription> {
+    /// `notification_token`, of the watcher's account, that the watcher may read. Anything
+    /// else, whether it exists or not, is `NotFound`.
+    pub async fn subscription(&self, watcher: &Watcher<'_>, token: &str) -> Result<Subscription> {
         if token.is_empty() {
             return Err(Error::NotFound("subscription"));
         }
+        let account_id = watcher.account_id();
         match self.store.session_by_control_token(account_id, token).await {
-            Ok(s) => return Ok(Subscription::Session(Box::new(s))),
+            Ok(s) if watcher.sees_session(&s) => return Ok(Subscription::Session(Box::new(s))),
+            Ok(_) => return Err(Error::NotFound("subscription")),
             Err(Error::NotFound(_)) => {}
             Err(e) => return Err(e),
         }
@@ -54,8 +172,8 @@ impl Service {
             .device_by_notification_token(account_id, token)
             .await
         {
-            Ok(d) => Ok(Subscription::Device(Box::new(d))),
-            Err(Error::NotFound(_)) => Err(Error::NotFound("subscription")),
+            Ok(d) if watcher.sees_device(&d) => Ok(Subscription::Device(Box::new(d))),
+            Ok(_) | Err(Error::NotFound(_)) => Err(Error::NotFound("subscription")),
             Err(e) => Err(e),
         }
     }
@@ -112,9 +230,12 @@ impl Service {
         Ok(s)
     }
 
-    /// The presence of a device as subscribers see it.
-    pub async fn presence(&self, account_id: &str, device_id: &str) -> Result<Presence> {
-        let d = self.store.device(account_id, device_id).await?;
+    /// The presence of a device as subscribers see it, for a watcher who may read the device.
+    pub async fn presence(&self, watcher: &Watcher<'_>, device_id: &str) -> Result<Presence> {
+        let d = self.store.device(watcher.account_id(), device_id).await?;
+        if !watcher.sees_device(&d) {
+            return Err(Error::NotFound("device"));
+        }
         Ok(Presence {
             account_id: d.account_id,
             id: d.id,
@@ -150,8 +271,10 @@ impl Service {
     }
 
     /// Devices whose presence lease ran out (the replica holding their socket died without
-    /// saying goodbye) go offline, and subscribers hear it. Part of the reaper's pass.
+    /// saying goodbye) go offline, and subscribers hear it; expired notification tokens are
+    /// forgotten. Part of the reaper's pass.
     pub(crate) async fn expire_presence(&self, now: Micros) -> Result<()> {
+        self.store.purge_notification_tokens(now).await?;
         for (account_id, id, last_seen) in self.store.lapsed_presence(now, 1000).await? {
             self.bus.publish(Event::Presence(Arc::new(Presence {
                 account_id,

@@ -17,6 +17,7 @@ mod sqlite;
 use async_trait::async_trait;
 
 use crate::model::{Account, AccountKey, AccountSettings, Device, Role, Session, User};
+use crate::policy::Policy;
 use crate::query::{DeviceFilter, SessionFilter};
 use crate::time::Micros;
 use crate::Result;
@@ -54,6 +55,17 @@ pub struct StreamToken {
     pub account_id: String,
     pub session_id: String,
     pub user_id: String,
+    pub expires: Micros,
+}
+
+/// An agent's socket credential from `/users/me`: bound to the user and to the policy of the JWT
+/// that asked for it, kept as a hash only, good until `expires`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationToken {
+    pub token_hash: String,
+    pub account_id: String,
+    pub user_id: String,
+    pub policy: Option<Policy>,
     pub expires: Micros,
 }
 
@@ -109,8 +121,6 @@ pub trait Store: Send + Sync + 'static {
         role: Role,
     ) -> Result<User>;
     async fn user(&self, account_id: &str, id: &str) -> Result<User>;
-    /// The user whose socket token this is (any account: the token chooses it).
-    async fn user_by_notification_token(&self, token: &str) -> Result<User>;
 
     /// Inserts a new session. A clash of code or access token is `Error::Conflict`.
     async fn insert_session(&self, session: &Session) -> Result<()>;
@@ -143,6 +153,15 @@ pub trait Store: Send + Sync + 'static {
     async fn stream_token(&self, token_hash: &str) -> Result<StreamToken>;
     /// Forgets stream tokens that expired before `now`; returns how many.
     async fn purge_stream_tokens(&self, now: Micros) -> Result<u64>;
+    /// Stores (the hash of) an agent's notification token; of the user's tokens, only the
+    /// `keep` that expire last are kept.
+    async fn add_notification_token(&self, token: &NotificationToken, keep: u32) -> Result<()>;
+    /// The notification token with this hash (any account: the token chooses it).
+    async fn notification_token(&self, token_hash: &str) -> Result<NotificationToken>;
+    /// Forgets notification tokens that expired before `now`; returns how many.
+    async fn purge_notification_tokens(&self, now: Micros) -> Result<u64>;
+    /// Forgets every notification and stream token of a user; returns how many.
+    async fn revoke_user_tokens(&self, account_id: &str, user_id: &str) -> Result<u64>;
 
     async fn add_session_event(&self, event: &SessionEvent) -> Result<()>;
     /// A session's events in order (at most `limit`).

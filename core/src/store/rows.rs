@@ -11,8 +11,7 @@ use crate::{Error, Result};
 
 pub const ACCOUNT_COLUMNS: &str = "id, name, license_key, settings, created";
 pub const KEY_COLUMNS: &str = "account_id, kid, algorithm, public_pem, private_pem, created";
-pub const USER_COLUMNS: &str =
-    "id, account_id, email, name, role, colour, notification_token, created";
+pub const USER_COLUMNS: &str = "id, account_id, email, name, role, colour, created";
 pub const DEVICE_COLUMNS: &str = "d.account_id, d.id, d.info, d.custom_data, d.token_hash, \
      d.notification_token, d.connectable, d.last_active, d.created, d.updated, d.online_until";
 pub const SESSION_COLUMNS: &str = "s.id, s.account_id, s.state, s.code, s.code_expires, \
@@ -58,7 +57,6 @@ pub fn user(row: &AnyRow) -> Result<User> {
         name: row.try_get("name")?,
         role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
         colour: row.try_get("colour")?,
-        notification_token: row.try_get("notification_token")?,
         created: row.try_get("created")?,
     })
 }

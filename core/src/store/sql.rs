@@ -6,7 +6,8 @@ use sqlx::{Any, AnyPool, Row};
 
 use super::builder::{push_in, Sql};
 use super::{
-    postgres, rows, sqlite, Backend, ReaperLease, Saved, SessionEvent, Store, StreamToken,
+    postgres, rows, sqlite, Backend, NotificationToken, ReaperLease, Saved, SessionEvent, Store,
+    StreamToken,
 };
 use crate::custom_data;
 use crate::model::{Account, AccountKey, AccountSettings, Device, Role, Session, User, COLOURS};
@@ -289,9 +290,9 @@ impl Store for SqlStore {
         let id = uuid::Uuid::new_v4().to_string();
         let colour = COLOURS[email.bytes().map(usize::from).sum::<usize>() % COLOURS.len()];
         let row = sqlx::query(&format!(
-            "INSERT INTO users (id, account_id, email, name, role, colour, notification_token, created, updated) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-             ON CONFLICT (account_id, email) DO UPDATE SET name = $4, role = $5, updated = $8 \
+            "INSERT INTO users (id, account_id, email, name, role, colour, created, updated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             ON CONFLICT (account_id, email) DO UPDATE SET name = $4, role = $5, updated = $7 \
              RETURNING {}",
             rows::USER_COLUMNS
         ))
@@ -301,7 +302,6 @@ impl Store for SqlStore {
         .bind(name)
         .bind(role.as_str())
         .bind(colour)
-        .bind(secrets::bearer_token())
         .bind(now)
         .fetch_one(&self.pool)
         .await?;
@@ -314,15 +314,6 @@ impl Store for SqlStore {
             rows::USER_COLUMNS
         ));
         sql.text(account_id).push(" AND id = ").text(id);
-        rows::user(&not_found("user")(self.one(&sql).await?)?)
-    }
-
-    async fn user_by_notification_token(&self, token: &str) -> Result<User> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {} FROM users WHERE notification_token = ",
-            rows::USER_COLUMNS
-        ));
-        sql.text(token);
         rows::user(&not_found("user")(self.one(&sql).await?)?)
     }
 
@@ -545,6 +536,84 @@ impl Store for SqlStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn add_notification_token(&self, t: &NotificationToken, keep: u32) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO notification_tokens (token_hash, account_id, user_id, policy, expires) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&t.token_hash)
+        .bind(&t.account_id)
+        .bind(&t.user_id)
+        .bind(t.policy.as_ref().map(json))
+        .bind(t.expires)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM notification_tokens WHERE account_id = $1 AND user_id = $2 \
+             AND token_hash NOT IN (SELECT token_hash FROM notification_tokens \
+             WHERE account_id = $1 AND user_id = $2 ORDER BY expires DESC LIMIT $3)",
+        )
+        .bind(&t.account_id)
+        .bind(&t.user_id)
+        .bind(i64::from(keep))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn notification_token(&self, token_hash: &str) -> Result<NotificationToken> {
+        let row = sqlx::query(
+            "SELECT token_hash, account_id, user_id, policy, expires FROM notification_tokens \
+             WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let row = not_found("notification token")(row)?;
+        let policy: Option<String> = row.try_get(3)?;
+        let policy = match policy {
+            None => None,
+            Some(text) => Some(
+                crate::policy::Policy::parse(&serde_json::from_str(&text)?)
+                    .map_err(|e| Error::Corrupt(format!("a stored policy: {e}")))?,
+            ),
+        };
+        Ok(NotificationToken {
+            token_hash: row.try_get(0)?,
+            account_id: row.try_get(1)?,
+            user_id: row.try_get(2)?,
+            policy,
+            expires: row.try_get(4)?,
+        })
+    }
+
+    async fn purge_notification_tokens(&self, now: Micros) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM notification_tokens WHERE expires < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn revoke_user_tokens(&self, account_id: &str, user_id: &str) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut gone = 0;
+        for table in ["notification_tokens", "stream_tokens"] {
+            let done = sqlx::query(&format!(
+                "DELETE FROM {table} WHERE account_id = $1 AND user_id = $2"
+            ))
+            .bind(account_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+            gone += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(gone)
     }
 
     async fn add_session_event(&self, e: &SessionEvent) -> Result<()> {
