@@ -457,16 +457,17 @@ class Sock:
         self.backlog: list[Frame] = []
 
     @classmethod
-    def open(cls, base: str, token: str | None, query: str = "", settle: float = 0.3) -> "Sock":
-        """Connects and makes sure the server did not close the socket at once (it refuses bad
-        credentials after the upgrade with a 4001 close)."""
+    def open(cls, base: str, token: str | None, query: str = "") -> "Sock":
+        """Connects, and pings to learn whether the server took the credentials: it refuses bad
+        ones after the upgrade with a close frame (4001) and reads nothing from such a socket."""
         s = cls(base, token, query)
         try:
-            f = s.recv(settle)
+            answer, before = s.call("ping")
         except Closed as c:
             raise Refused(close=c.code) from None
-        if f is not None:
-            s.backlog.append(f)
+        if answer is None:
+            raise RuntimeError("a socket answered neither a ping nor with a close")
+        s.backlog.extend(before)
         return s
 
     def close(self) -> None:
