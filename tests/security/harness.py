@@ -128,12 +128,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+_BINARY: list[str] = []
+
+
 def binary() -> str:
+    """The `tandem` binary, linked (or copied) once into a directory of the run's own, so that
+    every server of a run is the same build even if cargo replaces the file meanwhile."""
+    if _BINARY:
+        return _BINARY[0]
     target = os.environ.get("CARGO_TARGET_DIR") or str(Path.home() / ".cache/tandem-target")
-    path = os.environ.get("TANDEM_BIN") or str(Path(target) / "debug" / "tandem")
-    if not Path(path).exists():
+    path = Path(os.environ.get("TANDEM_BIN") or Path(target) / "debug" / "tandem")
+    if not path.exists():
         raise SystemExit(f"security: no tandem binary at {path} (build it with `cargo build -p tandem-api --bin tandem`)")
-    return path
+    own = Path(tempfile.mkdtemp(prefix="tandem-security-bin-")) / "tandem"
+    try:
+        os.link(path, own)
+    except OSError:
+        shutil.copy2(path, own)
+    _BINARY.append(str(own))
+    return str(own)
 
 
 def _env(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:

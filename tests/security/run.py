@@ -15,6 +15,7 @@ import shutil
 import sys
 import time
 import traceback
+from pathlib import Path
 
 import canaries
 import consent
@@ -22,7 +23,7 @@ import differential
 import forgery
 import fuzz
 import guessing
-from harness import Postgres, Redis, Server, Tally, Tenant, workdir
+from harness import Postgres, Redis, Server, Tally, Tenant, binary, workdir
 
 CLASSES = ["forgery", "canaries", "frames", "guessing", "cluster", "consent", "fuzz"]
 
@@ -38,6 +39,7 @@ def main() -> int:
 
     tally = Tally()
     work = workdir()
+    tandem = binary()
     started = time.monotonic()
     errors: list[str] = []
     server = None
@@ -79,6 +81,7 @@ def main() -> int:
     failed = sum(1 for r in tally.rows.values() if r.findings)
     print(f"\nsecurity: {tally.findings} finding(s) in {time.monotonic() - started:.0f}s")
     print(f"security: {len(tally.rows) - failed} passed, {failed} failed")
+    shutil.rmtree(Path(tandem).parent, ignore_errors=True)
     if tally.findings == 0 and not errors:
         shutil.rmtree(work, ignore_errors=True)
     else:
