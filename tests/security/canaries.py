@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import secrets
 
-from harness import Closed, Device, Refused, Server, Sock, Tally, Tenant, notification_token
+from harness import Closed, Device, Refused, Server, Sock, Tenant, notification_token
+from tally import Tally
 
 
 class Victim:

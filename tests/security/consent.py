@@ -14,7 +14,8 @@ import uuid
 
 import cbor2
 
-from harness import Closed, Refused, Sentinels, Server, Sock, Tally, Tenant, notification_token, stream_token
+from harness import Closed, Refused, Sentinels, Server, Sock, Tenant, notification_token, stream_token
+from tally import Tally
 
 QUIET = 1.0  # how long a frame that must not cross is waited for
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import cbor2
 
-from harness import Closed, Frame, Sentinels, Server, Streams, Tally, Tenant
+from harness import Closed, Frame, Sentinels, Server, Streams, Tenant
+from tally import Tally
 
 FRAMES = Path(__file__).with_name("frames.json")
 

@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from harness import KeyPair, Server, Tally, Tenant, b64url, claims
+from harness import KeyPair, Server, Tenant, b64url, claims
+from tally import Tally
 
 INVALID = {"id": "invalid_token", "message": "invalid token"}
 EXPIRED = {"id": "token_expired", "message": "jwt expired"}

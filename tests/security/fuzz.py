@@ -16,7 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import Row, Server, Tally, Tenant
+from harness import Server, Tenant
+from tally import Row, Tally
 
 MAX_EXAMPLES = 50
 SEED = 20261129

@@ -10,7 +10,8 @@ import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import REDEEM_BUDGET, Server, Tally, Tenant, session
+from harness import REDEEM_BUDGET, Server, Tenant, session
+from tally import Tally
 
 
 def code() -> str:

@@ -23,7 +23,8 @@ import differential
 import forgery
 import fuzz
 import guessing
-from harness import Postgres, Redis, Server, Tally, Tenant, binary, workdir
+from harness import Postgres, Redis, Server, Tenant, binary, workdir
+from tally import Tally
 
 CLASSES = ["forgery", "canaries", "frames", "guessing", "cluster", "consent", "fuzz"]
 
