@@ -21,6 +21,9 @@ audit:
 	@test -d "$(ADVISORY_DB)/crates" || { echo "audit: no advisory database at $(ADVISORY_DB); \
 	set ADVISORY_DB to a clone of the RustSec advisory-db" >&2; exit 1; }
 	$(CARGO) audit --no-fetch --stale --db "$(ADVISORY_DB)" --deny warnings
+	@# The `rsa` advisory is ignored because `rsa` is only listed in Cargo.lock: keep it so.
+	@test -z "$$($(CARGO) tree -i rsa --target all -e all 2>/dev/null)" || { \
+	echo "audit: the rsa crate is in the build again (cargo tree -i rsa): RUSTSEC-2023-0071 applies" >&2; exit 1; }
 
 lint:
 	$(CARGO) fmt --all --check

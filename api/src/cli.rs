@@ -40,7 +40,7 @@ pub enum Command {
     /// Manage the keys that verify an account's JWTs.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Mint an agent JWT with an account's generated key (for testing and first steps).
+    /// Mint an agent JWT with one of an account's keys (for testing and first steps).
     Token(TokenArgs),
 }
 
@@ -60,7 +60,7 @@ pub enum AccountCommand {
     /// '{"asset_origins": ["https://shop.example"], "redaction_selectors": [".card"]}'.
     Update {
         /// Account id or license key.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         account: String,
         #[arg(long)]
         settings: String,
@@ -69,15 +69,21 @@ pub enum AccountCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
-    /// Generate and store an RS256 key pair for the account.
+    /// Generate an RS256 key pair for the account and register its public half. The private
+    /// half is printed once (or written to `--out`); it is stored only sealed, when
+    /// `key_encryption_key` is set.
     Generate {
         /// Account id or license key.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         account: String,
+        /// Write the private key (PEM) to this new file, readable by you alone, instead of
+        /// printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Register a public key (PEM file) whose private half stays with you.
     Add {
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         account: String,
         #[arg(long)]
         kid: String,
@@ -86,7 +92,7 @@ pub enum KeysCommand {
     },
     /// List the account's keys.
     List {
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         account: String,
     },
 }
@@ -94,7 +100,7 @@ pub enum KeysCommand {
 #[derive(clap::Args, Debug)]
 pub struct TokenArgs {
     /// Account id or license key.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub account: String,
     /// The agent's email (the `sub` claim).
     #[arg(long)]
@@ -109,9 +115,13 @@ pub struct TokenArgs {
     /// A policy as JSON.
     #[arg(long)]
     pub policy: Option<String>,
-    /// The key to sign with (default: the newest generated key).
+    /// The key to sign with (default: the newest one that can sign).
     #[arg(long)]
     pub kid: Option<String>,
+    /// A private key (PEM) whose public half is registered for the account, such as the file
+    /// `tandem keys generate --out` wrote. Without it, a private half stored sealed is used.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
 }
 
 async fn find_account(store: &dyn Store, id_or_license: &str) -> anyhow::Result<Account> {
@@ -158,11 +168,35 @@ pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
                     .await?
             )
         }
-        Command::Keys(KeysCommand::Generate { account }) => {
+        Command::Keys(KeysCommand::Generate { account, out }) => {
             let account = find_account(store.as_ref(), &account).await?;
-            let key = keys::generate(&account.id)?;
+            let pair = keys::generate(&account.id)?;
+            if let Some(path) = &out {
+                write_private_key(path, &pair.private_pem)?;
+            }
+            let kek = config.key_encryption_key();
+            let key = match &kek {
+                Some(kek) => keys::sealed(&pair, kek)?,
+                None => pair.key.clone(),
+            };
             store.add_key(&key).await?;
-            json!({"account": account.id, "kid": key.kid, "algorithm": key.algorithm, "public_key": key.public_pem})
+            let mut reply = json!({
+                "account": account.id, "kid": key.kid, "algorithm": key.algorithm,
+                "public_key": key.public_pem,
+                "private_key_stored": if kek.is_some() { "sealed" } else { "no" },
+            });
+            match &out {
+                Some(path) => reply["private_key_file"] = json!(path.display().to_string()),
+                None if kek.is_none() => {
+                    eprintln!(
+                        "The private key below is not stored: keep it now (--out FILE writes it \
+                         to a file only you can read). `tandem token --key FILE` signs with it."
+                    );
+                    reply["private_key"] = json!(pair.private_pem);
+                }
+                None => {}
+            }
+            reply
         }
         Command::Keys(KeysCommand::Add {
             account,
@@ -191,7 +225,14 @@ pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
                 .keys(&account.id)
                 .await?
                 .into_iter()
-                .map(|k| json!({"kid": k.kid, "algorithm": k.algorithm, "generated": k.private_pem.is_some(), "created": tandem_core::time::to_rfc3339(k.created)}))
+                .map(|k| {
+                    let private = match k.private_pem.as_deref() {
+                        None => "no",
+                        Some(p) if p.starts_with(keys::SEALED_PREFIX) => "sealed",
+                        Some(_) => "unsealed (not used)",
+                    };
+                    json!({"kid": k.kid, "algorithm": k.algorithm, "private_key_stored": private, "created": tandem_core::time::to_rfc3339(k.created)})
+                })
                 .collect();
             json!(keys)
         }
@@ -213,13 +254,54 @@ async fn mint_for(
     args: &TokenArgs,
 ) -> anyhow::Result<String> {
     let keys = store.keys(&account.id).await?;
-    let key = keys
+    let candidates = keys
         .iter()
-        .filter(|k| k.private_pem.is_some())
-        .find(|k| args.kid.as_ref().is_none_or(|kid| &k.kid == kid))
-        .context(
-            "the account has no generated key to sign with; run `tandem keys generate` first",
-        )?;
+        .filter(|k| args.kid.as_ref().is_none_or(|kid| &k.kid == kid));
+    let (kid, private_pem) = match &args.key {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let key = candidates
+                .into_iter()
+                .find(|k| keys::matches(k, &pem))
+                .with_context(|| {
+                    format!(
+                        "the private key in {} is not the private half of any key registered \
+                         for this account{}",
+                        path.display(),
+                        args.kid
+                            .as_ref()
+                            .map(|k| format!(" with kid {k:?}"))
+                            .unwrap_or_default()
+                    )
+                })?;
+            (key.kid.clone(), pem)
+        }
+        None => {
+            let kek = config.key_encryption_key();
+            let mut found = None;
+            let mut why = None;
+            for key in candidates {
+                match keys::stored_private(key, kek.as_ref()) {
+                    Ok(Some(pem)) => {
+                        found = Some((key.kid.clone(), pem));
+                        break;
+                    }
+                    Ok(None) => {}
+                    Err(e) => why = why.or(Some(e)),
+                }
+            }
+            match (found, why) {
+                (Some(found), _) => found,
+                (None, Some(why)) => return Err(why),
+                (None, None) => bail!(
+                    "no private half is stored for this account's keys: pass --key FILE (as \
+                     written by `tandem keys generate --out FILE`), or set key_encryption_key \
+                     and run `tandem keys generate`"
+                ),
+            }
+        }
+    };
     let policy = match &args.policy {
         Some(p) => Some(serde_json::from_str(p).context("--policy must be JSON")?),
         None => None,
@@ -228,7 +310,8 @@ async fn mint_for(
         bail!("--ttl must be positive");
     }
     keys::mint(
-        key,
+        &kid,
+        &private_pem,
         &TokenSpec {
             license_key: account.license_key.clone(),
             email: args.email.clone(),
@@ -241,8 +324,27 @@ async fn mint_for(
     )
 }
 
-/// On first start (no accounts yet) creates the first account with a generated key, and says
-/// how to get an administrator token.
+/// Writes a private key to a new file that only its owner can read.
+fn write_private_key(path: &std::path::Path, pem: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| {
+        format!(
+            "creating {} (an existing file is never overwritten)",
+            path.display()
+        )
+    })?;
+    file.write_all(pem.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// On first start (no accounts yet) creates the first account with a generated key and prints
+/// a one-hour administrator token signed with it. The key's private half is then dropped: it
+/// is never stored, so more tokens need a key of the operator's (`tandem keys generate --out`).
 pub async fn bootstrap(
     service: &Arc<Service>,
     name: &str,
@@ -255,14 +357,15 @@ pub async fn bootstrap(
     let account = store
         .create_account(name, &AccountSettings::default())
         .await?;
-    let key = tokio::task::spawn_blocking({
+    let pair = tokio::task::spawn_blocking({
         let id = account.id.clone();
         move || keys::generate(&id)
     })
     .await??;
-    store.add_key(&key).await?;
+    store.add_key(&pair.key).await?;
     let token = keys::mint(
-        &key,
+        &pair.key.kid,
+        &pair.private_pem,
         &TokenSpec {
             license_key: account.license_key.clone(),
             email: "admin@example.com".into(),
@@ -276,15 +379,16 @@ pub async fn bootstrap(
     tracing::info!(
         account = %account.id,
         license_key = %account.license_key,
-        "created the first account; an administrator token (1 hour) follows. Mint more with \
-         `tandem token --account {} --email you@example.com --role administrator`",
-        account.license_key
+        "created the first account; an administrator token (1 hour) follows"
     );
     println!(
         "\nFirst account created. License key: {license}\nAdministrator token (valid 1 hour):\n{token}\n\n\
          Co-browse between two browser tabs:\n  \
          customer: {public_base}/demo?license={license}   (click \"Get a support code\")\n  \
-         agent:    {public_base}/code?token={token}&end_action=code   (enter the code)\n",
+         agent:    {public_base}/code?token={token}&end_action=code   (enter the code)\n\n\
+         Mint more tokens with a key of your own (its private half is written to key.pem, never stored):\n  \
+         tandem keys generate --account {license} --out key.pem\n  \
+         tandem token --account {license} --key key.pem --email you@example.com --role administrator\n",
         license = account.license_key
     );
     Ok(())

@@ -68,6 +68,11 @@ pub struct Config {
     pub session_replay_bytes: usize,
     /// Where the built web SDK and viewer bundles are (`make sdk` builds them there).
     pub assets_dir: String,
+    /// Standard base64 of 32 random bytes (`openssl rand -base64 32`). When set, the private
+    /// halves of keys Tandem generates are stored sealed with it (AES-256-GCM), so `tandem
+    /// token` can sign with them. Empty (the default): private halves are never stored; they
+    /// are handed out once. Keep it out of the database and its backups.
+    pub key_encryption_key: String,
 }
 
 impl Default for Config {
@@ -97,6 +102,7 @@ impl Default for Config {
             notification_token_ttl_secs: 24 * 3600,
             session_replay_bytes: 8 * 1024 * 1024,
             assets_dir: "sdk-js/dist".into(),
+            key_encryption_key: String::new(),
         }
     }
 }
@@ -115,6 +121,7 @@ impl std::fmt::Debug for Config {
             .field("inactivity_timeout_secs", &self.inactivity_timeout_secs)
             .field("role", &self.role)
             .field("redis", &!self.redis_url.is_empty())
+            .field("key_encryption_key", &!self.key_encryption_key.is_empty())
             .finish_non_exhaustive()
     }
 }
@@ -216,7 +223,17 @@ impl Config {
         if self.socket_queue_frames < 8 {
             return bad("socket_queue_frames", "must be at least 8");
         }
+        if let Err(why) = crate::keys::KeyEncryptionKey::parse(&self.key_encryption_key) {
+            return bad("key_encryption_key", &why);
+        }
         Ok(())
+    }
+
+    /// The key that seals stored private halves, when one is configured.
+    pub fn key_encryption_key(&self) -> Option<crate::keys::KeyEncryptionKey> {
+        crate::keys::KeyEncryptionKey::parse(&self.key_encryption_key)
+            .ok()
+            .flatten()
     }
 
     /// The base URL clients use, without a trailing slash.
@@ -300,6 +317,14 @@ mod tests {
                 Box::new(|c| c.socket_queue_frames = 1),
             ),
             (
+                "key_encryption_key",
+                Box::new(|c| c.key_encryption_key = "c2hvcnQ=".into()),
+            ),
+            (
+                "key_encryption_key",
+                Box::new(|c| c.key_encryption_key = "not base64!".into()),
+            ),
+            (
                 "notification_token_ttl_secs",
                 Box::new(|c| c.notification_token_ttl_secs = 0),
             ),
@@ -308,6 +333,30 @@ mod tests {
             let err = with(change).expect_err(setting).to_string();
             assert!(err.contains(setting), "{err}");
         }
+    }
+
+    #[test]
+    fn the_key_encryption_key_is_never_shown() {
+        let kek = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let c = Config {
+            key_encryption_key: kek.into(),
+            ..Config::default()
+        };
+        assert!(c.validate().is_ok());
+        assert!(c.key_encryption_key().is_some());
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains(kek) && shown.contains("key_encryption_key: true"),
+            "{shown}"
+        );
+        let err = Config {
+            key_encryption_key: "bm90IDMyIGJ5dGVz".into(),
+            ..c
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("bm90IDMyIGJ5dGVz"), "{err}");
     }
 
     #[test]

@@ -147,11 +147,15 @@ impl Server {
             .create_account("test", &settings)
             .await
             .expect("creating an account");
-        let key = keys::generate(&account.id).expect("generating a key");
-        self.store.add_key(&key).await.expect("storing the key");
+        let pair = keys::generate(&account.id).expect("generating a key");
+        self.store
+            .add_key(&pair.key)
+            .await
+            .expect("storing the key");
         let mut tenant = Tenant {
             account,
-            key,
+            key: pair.key,
+            private_pem: pair.private_pem,
             admin: String::new(),
         };
         tenant.admin = tenant.token("admin@example.com", Some("administrator"));
@@ -297,7 +301,10 @@ pub async fn read(res: reqwest::Response) -> (StatusCode, Value) {
 
 pub struct Tenant {
     pub account: Account,
+    /// The account's key as stored (public half only).
     pub key: AccountKey,
+    /// Its private half, which the test keeps as an integrator would.
+    pub private_pem: String,
     pub admin: String,
 }
 
@@ -314,10 +321,11 @@ impl Tenant {
         }
     }
     pub fn token(&self, email: &str, role: Option<&str>) -> String {
-        keys::mint(&self.key, &self.spec(email, role)).expect("minting a token")
+        keys::mint(&self.key.kid, &self.private_pem, &self.spec(email, role))
+            .expect("minting a token")
     }
     pub fn token_with(&self, spec: &TokenSpec) -> String {
-        keys::mint(&self.key, spec).expect("minting a token")
+        keys::mint(&self.key.kid, &self.private_pem, spec).expect("minting a token")
     }
 }
 

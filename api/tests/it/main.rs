@@ -12,6 +12,7 @@ mod devices;
 mod e2e;
 mod fidelity;
 mod input;
+mod keys;
 mod lists;
 mod openapi;
 mod ops;

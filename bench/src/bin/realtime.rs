@@ -140,10 +140,11 @@ async fn start_server(tandem: PathBuf) -> Result<(Server, String, String)> {
     let account = store
         .create_account("bench", &AccountSettings::default())
         .await?;
-    let key = keys::generate(&account.id)?;
-    store.add_key(&key).await?;
+    let pair = keys::generate(&account.id)?;
+    store.add_key(&pair.key).await?;
     let jwt = keys::mint(
-        &key,
+        &pair.key.kid,
+        &pair.private_pem,
         &TokenSpec {
             license_key: account.license_key.clone(),
             email: "bench@example.com".into(),
