@@ -56,44 +56,136 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::UNAUTHORIZED,
-        "invalid_token",
-        message,
-    )
+/// Why a JWT was refused: a `reason` from a fixed few (the metric's label), and the detail, for
+/// the log only. The caller is told "invalid token" whatever the reason, except that a token
+/// which verifies but has expired says "jwt expired" (the Cobrowse.io SDK relies on it).
+struct Refused {
+    reason: &'static str,
+    account_id: Option<String>,
+    detail: String,
+}
+
+fn refused(reason: &'static str, detail: impl Into<String>) -> Refused {
+    Refused {
+        reason,
+        account_id: None,
+        detail: detail.into(),
+    }
+}
+
+/// A token-supplied string, short enough for a log line.
+fn shown(value: &str) -> String {
+    let mut out: String = value.chars().take(64).collect();
+    if out.len() < value.len() {
+        out.push('…');
+    }
+    out
+}
+
+enum Failure {
+    Refused(Refused),
+    /// Not about the token: the database failed, say.
+    Internal(ApiError),
+}
+
+impl From<Refused> for Failure {
+    fn from(r: Refused) -> Self {
+        Failure::Refused(r)
+    }
+}
+
+impl From<tandem_core::Error> for Failure {
+    fn from(e: tandem_core::Error) -> Self {
+        Failure::Internal(e.into())
+    }
+}
+
+impl Refused {
+    fn of(mut self, account: &Account) -> Self {
+        self.account_id = Some(account.id.clone());
+        self
+    }
+
+    /// Logs the detail, counts the reason, and gives the caller the one answer.
+    fn report(self) -> ApiError {
+        metrics::counter!("tandem_auth_failures_total", "reason" => self.reason).increment(1);
+        tracing::info!(
+            reason = self.reason,
+            account_id = self.account_id.as_deref().unwrap_or(""),
+            detail = %self.detail,
+            "agent token refused"
+        );
+        if self.reason == "expired" {
+            ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "token_expired",
+                "jwt expired",
+            )
+        } else {
+            ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "invalid token",
+            )
+        }
+    }
+}
+
+fn segment(token: &str, index: usize, what: &str) -> Result<Value, Refused> {
+    let part = token
+        .split('.')
+        .nth(index)
+        .ok_or_else(|| refused("malformed", "the token is not a JWT"))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .map_err(|_| refused("malformed", format!("the token {what} is not base64url")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| refused("malformed", format!("the token {what} is not JSON")))
+}
+
+/// Reads the unverified header only to refuse any algorithm but RS256 by name (`none`, `HS256`
+/// and the like never reach a key). Its `jku`, `x5u`, `jwk` and `x5c` are never read: keys come
+/// from the account alone.
+fn raw_alg(token: &str) -> Result<(), Refused> {
+    let header = segment(token, 0, "header")?;
+    match header.get("alg").and_then(Value::as_str) {
+        Some("RS256") => Ok(()),
+        Some(alg) => Err(refused(
+            "algorithm",
+            format!("algorithm {:?} is not accepted", shown(alg)),
+        )),
+        None => Err(refused("malformed", "the token header has no alg")),
+    }
 }
 
 /// Reads the unverified payload only to find the issuer and to refuse claims of the wrong type
 /// (a string `exp` is not "no expiry").
-fn raw_claims(token: &str) -> Result<serde_json::Map<String, Value>, ApiError> {
-    let payload = token
-        .split('.')
-        .nth(1)
-        .ok_or_else(|| invalid("the token is not a JWT"))?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .map_err(|_| invalid("the token payload is not base64url"))?;
-    let claims: Value =
-        serde_json::from_slice(&bytes).map_err(|_| invalid("the token payload is not JSON"))?;
-    let Value::Object(claims) = claims else {
-        return Err(invalid("the token payload is not a JSON object"));
+fn raw_claims(token: &str) -> Result<serde_json::Map<String, Value>, Refused> {
+    let Value::Object(claims) = segment(token, 1, "payload")? else {
+        return Err(refused(
+            "malformed",
+            "the token payload is not a JSON object",
+        ));
     };
     for name in ["exp", "nbf", "iat"] {
         match claims.get(name) {
-            None if name == "exp" => return Err(invalid("the token has no exp claim")),
+            None if name == "exp" => return Err(refused("claims", "the token has no exp claim")),
             None => {}
             Some(v) if v.is_i64() || v.is_u64() => {}
             Some(_) => {
-                return Err(invalid(format!(
-                    "the {name} claim must be a number of seconds"
-                )))
+                return Err(refused(
+                    "claims",
+                    format!("the {name} claim is not a number of seconds"),
+                ))
             }
         }
     }
     for name in ["iss", "sub"] {
         if !claims.get(name).is_some_and(Value::is_string) {
-            return Err(invalid(format!("the token needs a string {name} claim")));
+            return Err(refused(
+                "claims",
+                format!("the token has no string {name} claim"),
+            ));
         }
     }
     Ok(claims)
@@ -109,20 +201,27 @@ fn algorithm(key: &AccountKey) -> Option<Algorithm> {
 impl AppState {
     /// Verifies an agent JWT and returns the caller, creating the user on first use.
     pub async fn verify_jwt(&self, token: &str) -> Result<Caller, ApiError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| invalid("the token header is not valid (only RS256 JWTs are accepted)"))?;
-        if header.alg != Algorithm::RS256 {
-            return Err(invalid(format!(
-                "algorithm {:?} is not accepted; use RS256",
-                header.alg
-            )));
+        match self.check_jwt(token).await {
+            Ok(caller) => Ok(caller),
+            Err(Failure::Refused(r)) => Err(r.report()),
+            Err(Failure::Internal(e)) => Err(e),
         }
+    }
+
+    async fn check_jwt(&self, token: &str) -> Result<Caller, Failure> {
+        raw_alg(token)?;
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| refused("malformed", format!("the token header is not valid: {e}")))?;
         let raw = raw_claims(token)?;
         let iss = raw["iss"].as_str().unwrap_or_default();
         let account = match self.service().store().account_by_license(iss).await {
             Ok(a) => a,
             Err(tandem_core::Error::NotFound(_)) => {
-                return Err(invalid("the issuer (iss) is not a known license key"))
+                return Err(refused(
+                    "unknown_issuer",
+                    format!("the issuer {:?} is not a known license key", shown(iss)),
+                )
+                .into())
             }
             Err(e) => return Err(e.into()),
         };
@@ -132,73 +231,64 @@ impl AppState {
             None => keys.iter().collect(),
         };
         if candidates.is_empty() {
-            return Err(invalid(match header.kid {
-                Some(kid) => format!("no key with kid {kid:?} is registered for this account"),
-                None => "the account has no keys to verify tokens with".into(),
-            }));
+            let r = match &header.kid {
+                Some(kid) => refused(
+                    "unknown_kid",
+                    format!("no key with kid {:?} is registered", shown(kid)),
+                ),
+                None => refused("unknown_kid", "the account has no keys"),
+            };
+            return Err(r.of(&account).into());
         }
-        let mut last = invalid("the token signature does not verify");
+        // Without a kid every key is tried; what a key that verified the signature says
+        // (expired, wrong audience...) outranks the other keys' "signature does not verify".
+        let rank = |r: &Refused| match r.reason {
+            "signature" | "algorithm" | "malformed" => 0,
+            "key_unusable" => 1,
+            _ => 2,
+        };
+        let mut last = refused("signature", "the token signature does not verify");
         for key in candidates {
-            match self.verify_with(token, key, &account) {
+            match verify_with(self.config(), token, key, &account) {
                 Ok(claims) => return self.caller_for(account, claims).await,
-                Err(e) => last = e,
+                Err(e) if rank(&e) > rank(&last) => last = e,
+                Err(_) => {}
             }
         }
-        Err(last)
+        Err(last.of(&account).into())
     }
 
-    fn verify_with(
-        &self,
-        token: &str,
-        key: &AccountKey,
-        account: &Account,
-    ) -> Result<Claims, ApiError> {
-        let alg = algorithm(key)
-            .ok_or_else(|| invalid("the account key has an unsupported algorithm"))?;
-        let decoding = DecodingKey::from_rsa_pem(key.public_pem.as_bytes())
-            .map_err(|_| invalid("the account key is not a valid RSA public key"))?;
-        let mut validation = Validation::new(alg);
-        validation.set_audience(&self.config().jwt_audiences);
-        validation.set_issuer(&[account.license_key.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-        validation.validate_nbf = true;
-        validation.leeway = self.config().jwt_leeway_secs;
-        jsonwebtoken::decode::<Claims>(token, &decoding, &validation)
-            .map(|data| data.claims)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => ApiError::new(
-                    axum::http::StatusCode::UNAUTHORIZED,
-                    "token_expired",
-                    "jwt expired",
-                ),
-                ErrorKind::ImmatureSignature => invalid("the token is not valid yet (nbf)"),
-                ErrorKind::InvalidAudience => invalid("the token audience (aud) is not accepted"),
-                ErrorKind::InvalidIssuer => invalid("the token issuer (iss) does not match"),
-                ErrorKind::MissingRequiredClaim(c) => {
-                    invalid(format!("the token has no {c} claim"))
-                }
-                ErrorKind::InvalidSignature => invalid("the token signature does not verify"),
-                _ => invalid(format!("the token is not valid: {e}")),
-            })
-    }
-
-    async fn caller_for(&self, account: Account, claims: Claims) -> Result<Caller, ApiError> {
+    async fn caller_for(&self, account: Account, claims: Claims) -> Result<Caller, Failure> {
         let email = claims.sub.trim().to_lowercase();
         if email.len() > 254
             || !email.contains('@')
             || email.starts_with('@')
             || email.ends_with('@')
         {
-            return Err(invalid("the sub claim must be the agent's email address"));
+            return Err(refused("subject", "the sub claim is not an email address")
+                .of(&account)
+                .into());
         }
         let role = match claims.role.as_deref() {
             None => Role::Agent,
-            Some(r) => Role::parse(r)
-                .ok_or_else(|| invalid(format!("role {r:?} is not one of administrator, agent")))?,
+            Some(r) => match Role::parse(r) {
+                Some(role) => role,
+                None => {
+                    return Err(refused(
+                        "role",
+                        format!("role {:?} is not administrator or agent", shown(r)),
+                    )
+                    .of(&account)
+                    .into())
+                }
+            },
         };
         let policy = match &claims.policy {
             None | Some(Value::Null) => None,
-            Some(p) => Some(Policy::parse(p).map_err(|e| invalid(e.to_string()))?),
+            Some(p) => match Policy::parse(p) {
+                Ok(policy) => Some(policy),
+                Err(e) => return Err(refused("policy", e.to_string()).of(&account).into()),
+            },
         };
         let name = claims
             .display_name
@@ -264,6 +354,51 @@ impl AppState {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Verifies the signature with one of the account's keys, then the claims.
+fn verify_with(
+    config: &crate::Config,
+    token: &str,
+    key: &AccountKey,
+    account: &Account,
+) -> Result<Claims, Refused> {
+    let alg = algorithm(key).ok_or_else(|| {
+        refused(
+            "key_unusable",
+            format!(
+                "key {:?} has the unsupported algorithm {:?}",
+                key.kid, key.algorithm
+            ),
+        )
+    })?;
+    let decoding = DecodingKey::from_rsa_pem(key.public_pem.as_bytes()).map_err(|_| {
+        refused(
+            "key_unusable",
+            format!("key {:?} is not a valid RSA public key", key.kid),
+        )
+    })?;
+    let mut validation = Validation::new(alg);
+    validation.set_audience(&config.jwt_audiences);
+    validation.set_issuer(&[account.license_key.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    validation.validate_nbf = true;
+    validation.leeway = config.jwt_leeway_secs;
+    jsonwebtoken::decode::<Claims>(token, &decoding, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| {
+            let reason = match e.kind() {
+                ErrorKind::ExpiredSignature => "expired",
+                ErrorKind::ImmatureSignature => "not_yet_valid",
+                ErrorKind::InvalidAudience => "audience",
+                ErrorKind::InvalidIssuer => "issuer",
+                ErrorKind::MissingRequiredClaim(_) => "claims",
+                ErrorKind::InvalidSignature => "signature",
+                ErrorKind::InvalidAlgorithm => "algorithm",
+                _ => "malformed",
+            };
+            refused(reason, format!("key {:?}: {e}", key.kid))
+        })
 }
 
 /// The license key and device id a device SDK sends.
