@@ -33,7 +33,7 @@ pub enum ChunkError {
     OutOfOrder { series: u64, seq: u64 },
     #[error("the event is larger than the {limit} bytes one event may have")]
     TooLarge { limit: usize },
-    #[error("the chunks of series {0} do not join into a CBOR item")]
+    #[error("the chunks of series {0} do not join into one strict CBOR item")]
     NotCbor(u64),
     #[error("another frame came before the chunked event was complete")]
     Interrupted,
@@ -197,10 +197,11 @@ impl Assembly {
     }
 }
 
-/// Whether `joined` is exactly one well-formed CBOR item (`Some`), with rrweb's `type` when
-/// `rrweb` asks for it. Only its shape is walked: nothing is built.
+/// Whether `joined` is exactly one strict CBOR item (`Some`: the rules every frame follows,
+/// `skim::strict`), with rrweb's `type` when `rrweb` asks for it. Only its shape is walked:
+/// nothing is built.
 fn check(joined: &[u8], rrweb: bool) -> Option<Option<i64>> {
-    if !skim::one_item(joined) {
+    if skim::strict(joined).is_err() {
         return None;
     }
     Some(if rrweb {

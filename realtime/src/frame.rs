@@ -1,24 +1,38 @@
 //! The wire format of `/sockets/1/ws`: binary CBOR maps. Clients send `{event, id?, data?}`;
 //! the server sends `{event, data}` or `{ack: id}`.
+//!
+//! The server relays a client's frame byte for byte, after acting on what it read (refusing
+//! `control` while remote control is off, say). So it reads only frames that every reader reads
+//! the same way ([`crate::skim::strict`]: no tags, no indefinite lengths, no key twice, text
+//! keys only) with nothing at the top level but `event`, `id` and `data`: what the server
+//! decides on is exactly what the SDK on the other side will read.
 
 use bytes::Bytes;
 use ciborium::Value;
 use serde::Serialize;
 
-/// A decoded client frame.
+use crate::skim::{self, Strictness};
+
+/// A client frame, read without building its `data`: the server relays most frames as they
+/// are, and reads `data` only for the few events it acts on itself.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ClientFrame {
-    pub event: String,
+pub struct ClientFrame<'a> {
+    pub event: &'a str,
     pub id: Option<u64>,
-    pub data: Value,
+    /// The bytes of the `data` item, as sent (empty when there is none).
+    raw_data: &'a [u8],
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum FrameError {
     #[error("the frame is not valid CBOR")]
     NotCbor,
+    #[error("the frame is not strict CBOR: {0}")]
+    NotStrict(Strictness),
     #[error("a frame must be a CBOR map")]
     NotMap,
+    #[error("a frame has only `event`, `id` and `data` at its top level")]
+    UnknownKey,
     #[error("a frame needs a text `event`")]
     NoEvent,
     #[error("a frame `id` must be a non-negative integer")]
@@ -31,39 +45,61 @@ impl FrameError {
     }
 }
 
-impl ClientFrame {
-    pub fn decode(bytes: &[u8]) -> Result<Self, FrameError> {
-        // ciborium bounds nesting depth, so hostile input cannot exhaust the stack.
-        let value: Value = ciborium::from_reader(bytes).map_err(|_| FrameError::NotCbor)?;
-        let Value::Map(entries) = value else {
-            return Err(FrameError::NotMap);
-        };
-        let mut event = None;
-        let mut id = None;
-        let mut data = Value::Null;
-        for (k, v) in entries {
-            match (k.as_text(), v) {
-                (Some("event"), Value::Text(e)) => event = Some(e),
-                (Some("event"), _) => return Err(FrameError::NoEvent),
-                (Some("id"), Value::Null) => {}
-                (Some("id"), Value::Integer(i)) => {
-                    id = Some(u64::try_from(i).map_err(|_| FrameError::BadId)?)
+impl<'a> ClientFrame<'a> {
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, FrameError> {
+        match skim::strict(bytes) {
+            Ok(()) => {}
+            Err(Strictness::Malformed | Strictness::TooDeep) => return Err(FrameError::NotCbor),
+            Err(e) => return Err(FrameError::NotStrict(e)),
+        }
+        let entries = skim::entries(bytes).ok_or(FrameError::NotMap)?;
+        let (mut event, mut id, mut raw_data) = (None, None, &[][..]);
+        for (key, value) in entries {
+            match key {
+                "event" => event = Some(skim::text(value).ok_or(FrameError::NoEvent)?),
+                "id" if value == [0xf6] => {}
+                "id" => {
+                    let n = skim::int(value).ok_or(FrameError::BadId)?;
+                    id = Some(u64::try_from(n).map_err(|_| FrameError::BadId)?);
                 }
-                (Some("id"), _) => return Err(FrameError::BadId),
-                (Some("data"), v) => data = v,
-                _ => {}
+                "data" => raw_data = value,
+                _ => return Err(FrameError::UnknownKey),
             }
         }
         Ok(ClientFrame {
             event: event.ok_or(FrameError::NoEvent)?,
             id,
-            data,
+            raw_data,
         })
     }
 
+    /// `data`, decoded: for the events the server reads itself, which are small and shallow.
+    /// Null when there is none, or when it nests deeper than the decoder goes (a page's
+    /// recording may nest thousands of levels; the server never builds those).
+    pub fn data(&self) -> Value {
+        if self.raw_data.is_empty() {
+            return Value::Null;
+        }
+        // ciborium bounds nesting depth, so hostile input cannot exhaust the stack.
+        ciborium::from_reader(self.raw_data).unwrap_or(Value::Null)
+    }
+
     /// The payload as text (tokens and ids are sent as plain strings).
-    pub fn text(&self) -> Option<&str> {
-        self.data.as_text()
+    pub fn text(&self) -> Option<&'a str> {
+        skim::text(self.raw_data)
+    }
+
+    /// The integer under `key` in a map payload (an rrweb event's `type`, say).
+    pub fn data_int(&self, key: &str) -> Option<i64> {
+        skim::map_int(self.raw_data, key)
+    }
+
+    /// The text under `key` in a map payload.
+    pub fn data_text(&self, key: &str) -> Option<&'a str> {
+        skim::entries(self.raw_data)?
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| skim::text(v))
     }
 }
 
@@ -146,12 +182,9 @@ mod tests {
 
     #[test]
     fn decodes_a_ping_without_id_or_data() {
-        let f =
-            ClientFrame::decode(&cbor(&map(vec![("event", Value::Text("ping".into()))]))).unwrap();
-        assert_eq!(
-            (f.event.as_str(), f.id, f.data),
-            ("ping", None, Value::Null)
-        );
+        let bytes = cbor(&map(vec![("event", Value::Text("ping".into()))]));
+        let f = ClientFrame::decode(&bytes).unwrap();
+        assert_eq!((f.event, f.id, f.data()), ("ping", None, Value::Null));
     }
 
     #[test]
@@ -190,6 +223,39 @@ mod tests {
         let mut bytes = vec![0x81; 100_000];
         bytes.push(0x00);
         assert_eq!(ClientFrame::decode(&bytes), Err(FrameError::NotCbor));
+    }
+
+    /// The differential set the SDKs' decoder is tested on too: every frame is refused, or
+    /// read with the same event and data.
+    #[test]
+    fn reads_the_differential_frames_as_the_sdks_do() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/security/frames.json");
+        let set: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(set.len() > 50, "the set is there");
+        for case in &set {
+            let name = case["name"].as_str().unwrap();
+            let hex = case["hex"].as_str().unwrap();
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            let read = ClientFrame::decode(&bytes);
+            match (case["verdict"].as_str().unwrap(), case.get("event")) {
+                ("refuse", _) => assert!(read.is_err(), "{name}: accepted {read:?}"),
+                // A server-made frame (`{ack}`): clients do not send those.
+                ("accept", None) => assert!(read.is_err(), "{name}"),
+                ("accept", Some(event)) => {
+                    let f = read.unwrap_or_else(|e| panic!("{name}: refused: {e}"));
+                    assert_eq!(f.event, event.as_str().unwrap(), "{name}");
+                    if let Some(data) = case.get("data") {
+                        let got = serde_json::to_value(f.data()).unwrap();
+                        assert_eq!(&got, data, "{name}");
+                    }
+                }
+                (other, _) => panic!("{name}: unknown verdict {other}"),
+            }
+        }
     }
 
     #[test]

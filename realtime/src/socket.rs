@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use bytes::Bytes;
 use hyper_util::rt::TokioIo;
-use tandem_core::model::{Account, Device, Toggle};
+use tandem_core::model::{Account, Device, SessionState, Toggle};
 use tandem_core::policy::Policy;
 use tandem_core::service::{Subscription, Watcher};
 use tandem_core::store::{NotificationToken, StreamToken};
@@ -206,13 +206,6 @@ pub const CONTROL: &str = "control";
 
 /// An event too big for one frame, in one of its numbered pieces (`crate::chunk`).
 pub const CHUNK: &str = "chunk";
-
-/// The rrweb event type (`data.type`) of a `rrweb` frame.
-fn rrweb_type(f: &ClientFrame) -> Option<i64> {
-    let map = f.data.as_map()?;
-    let (_, v) = map.iter().find(|(k, _)| k.as_text() == Some("type"))?;
-    v.as_integer().and_then(|i| i64::try_from(i).ok())
-}
 
 /// Why a client frame failed: `(error id, message)`.
 type Failure = (&'static str, String);
@@ -491,6 +484,8 @@ async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, R
         last_page: None,
         replay: None,
         assembly: Assembly::default(),
+        active: false,
+        active_checked: None,
     };
     let gauge = match (&conn.who.device_id, &conn.who.stream) {
         (_, Some(Stream { side, .. })) => match side {
@@ -549,7 +544,15 @@ struct Conn {
     replay: Option<Arc<std::sync::Mutex<Replay>>>,
     /// The chunked event this socket is sending, while it is incomplete.
     assembly: Assembly,
+    /// On a stream: whether its session has been seen `active` (it stays so until it ends,
+    /// and an ended session's sockets are closed), and when it was last read while not.
+    active: bool,
+    active_checked: Option<std::time::Instant>,
 }
+
+/// How often a stream whose session is not active yet may have it read again: frames in
+/// between are refused without asking the Store.
+const ACTIVE_RECHECK: Duration = Duration::from_millis(250);
 
 enum Step {
     Stop,
@@ -695,7 +698,16 @@ impl Conn {
     /// `ref` = its id) when it failed. On a session stream, events the server does not handle
     /// itself go to the other side of the session, byte for byte (a device's `page` is also
     /// written to the session's history).
-    async fn handle(&mut self, f: ClientFrame, raw: &[u8]) {
+    async fn handle(&mut self, f: ClientFrame<'_>, raw: &[u8]) {
+        let passed_on = !matches!(f.event, "ping" | "subscribe" | "sync-presence" | "probe");
+        if passed_on && self.who.stream.is_some() && !self.stream_active().await {
+            // Nothing crosses between the customer and the agent before the customer accepts.
+            self.hub.meters.inactive_refused.increment(1);
+            let message =
+                "the session is not active: nothing is passed on until the customer accepts";
+            self.reply(frame::error("session_not_active", message, f.id));
+            return;
+        }
         let device_stream = matches!(&self.who.stream, Some(s) if s.side == Side::Device);
         if f.event == "page" && device_stream {
             self.record_page(&f).await;
@@ -708,12 +720,12 @@ impl Conn {
             self.assembly.drop_series();
             self.chunks_failed(&ChunkError::Interrupted);
         }
-        let done = match (f.event.as_str(), &self.who.stream) {
+        let done = match (f.event, &self.who.stream) {
             ("ping", _) => Ok(()),
             ("subscribe", _) => self.subscribe(&f).await,
             ("sync-presence", _) => self.sync_presence(&f).await,
             ("probe", Some(_)) => {
-                self.reply(frame::event("alive", &f.data));
+                self.reply(frame::event("alive", &f.data()));
                 Ok(())
             }
             ("sync", Some(stream)) if stream.side == Side::Agent && self.catch_up(stream) => Ok(()),
@@ -740,7 +752,7 @@ impl Conn {
                 let topic = stream_topic(&self.who.account_id, &stream.session_id, other);
                 let framed = wire::binary(raw);
                 if event == "rrweb" {
-                    let kind = rrweb_type(&f);
+                    let kind = f.data_int("type");
                     self.relay_recording(topic, framed, |replay, frame, max| {
                         replay.record(kind, frame, max)
                     });
@@ -766,7 +778,8 @@ impl Conn {
             return Ok(());
         };
         let limits = self.hub.limits();
-        let progress = Chunk::parse(&f.data).and_then(|chunk| {
+        let data = f.data();
+        let progress = Chunk::parse(&data).and_then(|chunk| {
             let progress = self.assembly.push(&chunk, limits.max_event_bytes)?;
             Ok((chunk.event == "rrweb", progress))
         });
@@ -854,13 +867,8 @@ impl Conn {
     /// The customer's page could not send something (a snapshot over the bound on one event,
     /// say): it tells the agents itself (this frame is relayed to them); the operator sees it
     /// here, in the log and in `/metrics`.
-    fn page_failed(&self, f: &ClientFrame) {
-        let id = f
-            .data
-            .as_map()
-            .and_then(|m| m.iter().find(|(k, _)| k.as_text() == Some("id")))
-            .and_then(|(_, v)| v.as_text())
-            .unwrap_or("");
+    fn page_failed(&self, f: &ClientFrame<'_>) {
+        let id = f.data_text("id").unwrap_or("");
         let (id, counter) = self.hub.meters.page_errors(id);
         counter.increment(1);
         tracing::warn!(
@@ -893,6 +901,33 @@ impl Conn {
                 );
             }
         }
+    }
+
+    /// Whether this stream's session is `active`: read from the Store until it is (at most
+    /// every `ACTIVE_RECHECK`), then kept.
+    async fn stream_active(&mut self) -> bool {
+        let Some(stream) = &self.who.stream else {
+            return false;
+        };
+        if self.active {
+            return true;
+        }
+        if self
+            .active_checked
+            .is_some_and(|t| t.elapsed() < ACTIVE_RECHECK)
+        {
+            return false;
+        }
+        self.active_checked = Some(std::time::Instant::now());
+        let store = self.hub.service().store();
+        match store
+            .session(&self.who.account_id, &stream.session_id)
+            .await
+        {
+            Ok(s) => self.active = s.state == SessionState::Active,
+            Err(e) => tracing::warn!(error = %e, "could not read a session's state"),
+        }
+        self.active
     }
 
     /// Whether the session's `remote_control` is `on` now. Read from the store for every control
@@ -954,7 +989,7 @@ impl Conn {
     }
 
     /// A page the customer's device loaded: at most one history entry per second.
-    async fn record_page(&mut self, f: &ClientFrame) {
+    async fn record_page(&mut self, f: &ClientFrame<'_>) {
         if self
             .last_page
             .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
@@ -965,14 +1000,7 @@ impl Conn {
         let Some(stream) = &self.who.stream else {
             return;
         };
-        let field = |name: &str| {
-            f.data
-                .as_map()
-                .and_then(|m| m.iter().find(|(k, _)| k.as_text() == Some(name)))
-                .and_then(|(_, v)| v.as_text())
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let field = |name: &str| f.data_text(name).unwrap_or_default().to_owned();
         let (url, title) = (field("url"), field("title"));
         if let Err(e) = self
             .hub
@@ -984,7 +1012,7 @@ impl Conn {
         }
     }
 
-    async fn subscribe(&mut self, f: &ClientFrame) -> Result<(), Failure> {
+    async fn subscribe(&mut self, f: &ClientFrame<'_>) -> Result<(), Failure> {
         let token = f.text().ok_or((
             "invalid_subscribe",
             "subscribe takes a control_token or notification_token string".to_string(),
@@ -1034,7 +1062,7 @@ impl Conn {
         }
     }
 
-    async fn sync_presence(&mut self, f: &ClientFrame) -> Result<(), Failure> {
+    async fn sync_presence(&mut self, f: &ClientFrame<'_>) -> Result<(), Failure> {
         let device_id = f.text().ok_or((
             "invalid_sync_presence",
             "sync-presence takes a device id".to_string(),

@@ -136,22 +136,18 @@ fn html(body: &'static str, csp: Option<String>) -> Response {
     res
 }
 
-/// The viewer page, under the policy of its account: the account of the JWT in `?token=`, or
-/// else of the session in the path. With neither, nothing but the server itself (and, for
-/// `token_source=postMessage`, any embedder; see [`Embedders::Any`]).
-async fn viewer_page(
-    app: &AppState,
-    session_id: Option<&str>,
-    query: &Query<HashMap<String, String>>,
-) -> Response {
-    let account = match (query.get("token"), session_id) {
-        (Some(token), _) => app
+/// The viewer page, under the policy of the account of the JWT in `?token=`. Without a valid
+/// one, nothing but the server itself (and, for `token_source=postMessage`, any embedder; see
+/// [`Embedders::Any`]) — the same answer whatever the path names, so a caller without a
+/// credential learns nothing of which sessions exist.
+async fn viewer_page(app: &AppState, query: &Query<HashMap<String, String>>) -> Response {
+    let account = match query.get("token") {
+        Some(token) => app
             .verify_jwt(token)
             .await
             .ok()
             .map(|c| c.account().clone()),
-        (None, Some(id)) => app.service().store().account_of_session(id).await.ok(),
-        (None, None) => None,
+        None => None,
     };
     let post_message = query
         .get("token_source")
@@ -171,10 +167,10 @@ async fn viewer_page(
 /// `/session/:id/history`, the pages the customer visited.
 pub async fn viewer(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    Path(_id): Path<String>,
     query: Query<HashMap<String, String>>,
 ) -> Response {
-    viewer_page(&app, Some(&id), &query).await
+    viewer_page(&app, &query).await
 }
 
 /// `/dashboard?token=<JWT>` (the live sessions), `/code?token=<JWT>` (the agent enters a 6-digit
@@ -182,7 +178,7 @@ pub async fn viewer(
 /// data) and `/agent#sid=<9-digit token>&…` (a session token from a chat): pages of the viewer
 /// itself.
 pub async fn code(State(app): State<AppState>, query: Query<HashMap<String, String>>) -> Response {
-    viewer_page(&app, None, &query).await
+    viewer_page(&app, &query).await
 }
 
 /// `/demo?license=<key>`: a customer page with the SDK on it.

@@ -6,9 +6,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 use tandem_core::model::{Session, SessionState, Toggle};
 use tandem_core::query::SessionQuery;
-use tandem_core::secrets;
 use tandem_core::service::{object_field, Caller, NewSession, SessionPatch};
-use tandem_core::store::StreamToken;
 use tandem_core::time;
 
 use crate::auth::{AgentAuth, Auth};
@@ -95,10 +93,10 @@ pub async fn update(
         device: object_field(&body, "device")?,
         region: string_field(&body, "region", 64)?,
     };
-    let service = app.service();
-    let session = service.get_session(&caller, &handle).await?;
     Ok(Json(
-        service.update_session(&caller, &session.id, patch).await?,
+        app.service()
+            .update_session(&caller, &handle, patch)
+            .await?,
     ))
 }
 
@@ -117,37 +115,14 @@ pub async fn tokens(
     AgentAuth(caller): AgentAuth,
     Path(handle): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let service = app.service();
-    let session = service.get_session(&caller, &handle).await?;
-    if !session.is_live() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "the session has ended; it has no stream",
-        ));
-    }
-    let Caller::Agent { user, .. } = &caller else {
-        unreachable!("AgentAuth only yields agents")
-    };
-    let token = secrets::bearer_token();
-    let token_hash = secrets::hash_token(&token);
-    let ttl = app.config().stream_token_ttl_secs as i64 * 1_000_000;
-    service
-        .store()
-        .add_stream_token(&StreamToken {
-            token_hash: token_hash.clone(),
-            account_id: session.account_id.clone(),
-            session_id: session.id.clone(),
-            user_id: user.id.clone(),
-            expires: time::now() + ttl,
-        })
-        .await?;
+    let ttl = std::time::Duration::from_secs(app.config().stream_token_ttl_secs);
+    let (token, stored) = app.service().stream_token(&caller, &handle, ttl).await?;
     Ok(Json(json!({
         "stream_token": token,
         "stream_url": format!("{}/", app.public_base()),
         // Where the viewer has the customer's fonts relayed (`/assets/<key>/<url>`): the key
         // is the token's hash, which opens nothing else.
-        "asset_url": format!("{}/assets/{token_hash}/", app.public_base()),
-        "expires": time::to_rfc3339(time::now() + ttl),
+        "asset_url": format!("{}/assets/{}/", app.public_base(), stored.token_hash),
+        "expires": time::to_rfc3339(stored.expires),
     })))
 }

@@ -83,8 +83,17 @@ async fn events_presence_and_connect_requests_cross_replicas() {
     // The customer's stream on A and the agent's on B are in the same session.
     let id = s["id"].as_str().unwrap();
     let path = format!("/api/1/sessions/{id}");
+    a.device_join(&t, &device, &s).await;
+    let (status, _) = b.put(&path, &t.admin, json!({"agent": "me"})).await;
+    assert_eq!(status, StatusCode::OK);
     let (status, _) = a
-        .device_call(&t, &device, Method::PUT, &path, Some(json!({})))
+        .device_call(
+            &t,
+            &device,
+            Method::PUT,
+            &path,
+            Some(json!({"state": "active"})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let mut customer = Socket::device_stream(&a, &t, &device, id).await;

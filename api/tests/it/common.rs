@@ -250,6 +250,25 @@ impl Server {
         body
     }
 
+    /// A device joins a session an agent created, by redeeming its code (as the web SDK does
+    /// when an agent asks it to join): the joined session.
+    pub async fn device_join(&self, tenant: &Tenant, device: &Value, session: &Value) -> Value {
+        let code = session["code"]
+            .as_str()
+            .expect("a pending session has a code");
+        let (status, joined) = self
+            .device_call(
+                tenant,
+                device,
+                Method::PUT,
+                &format!("/api/1/sessions/{code}"),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{joined}");
+        joined
+    }
+
     /// A request authenticated as a device.
     pub async fn device_call(
         &self,

@@ -11,6 +11,7 @@ mod compat;
 mod devices;
 mod e2e;
 mod fidelity;
+mod gates;
 mod input;
 mod keys;
 mod lists;

@@ -299,7 +299,7 @@ async fn no_consent_starts_at_once(backend: Backend) {
     let s = server
         .create_session(&t.admin, json!({"agent": "me"}))
         .await;
-    let path = format!("/api/1/sessions/{}", s["id"].as_str().unwrap());
+    let path = format!("/api/1/sessions/{}", s["code"].as_str().unwrap());
     let (status, got) = server
         .device_call(
             &t,

@@ -10,24 +10,26 @@ use tandem_core::time;
 use crate::common::{both_backends, Server, Tenant};
 use crate::ws::{try_connect, ws_url, Ended, Socket};
 
-/// A session created by the admin agent and joined by a freshly registered device.
+/// A session created by the admin agent, joined by a freshly registered device (by its code)
+/// and accepted by the customer: active.
 pub(crate) async fn joined_session(server: &Server, t: &Tenant) -> (Value, Value) {
     let device = server.register_device(t, "dev-1", json!({})).await;
     let s = server
         .create_session(&t.admin, json!({"agent": "me"}))
         .await;
-    let id = s["id"].as_str().unwrap();
-    let (status, joined) = server
+    let joined = server.device_join(t, &device, &s).await;
+    let (status, active) = server
         .device_call(
             t,
             &device,
             Method::PUT,
-            &format!("/api/1/sessions/{id}"),
-            Some(json!({})),
+            &format!("/api/1/sessions/{}", joined["id"].as_str().unwrap()),
+            Some(json!({"state": "active"})),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{joined}");
-    (joined, device)
+    assert_eq!(status, StatusCode::OK, "{active}");
+    assert_eq!(active["state"], "active");
+    (active, device)
 }
 
 both_backends!(streams_relay_both_ways);

@@ -9,7 +9,7 @@ pub use sockets::{Subscription, Watcher, PRESENCE_TTL};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -116,39 +116,11 @@ pub struct DeviceRegistration {
     pub custom_data: Option<Json>,
 }
 
-/// Fixed-window failure counters for code and token redemption.
-#[derive(Default)]
-struct RedeemBudget {
-    windows: HashMap<String, (Instant, u32)>,
-}
-
-impl RedeemBudget {
-    fn exhausted(&mut self, key: &str, max: u32, window: Duration) -> bool {
-        match self.windows.get(key) {
-            Some((start, n)) if start.elapsed() < window => *n >= max,
-            _ => false,
-        }
-    }
-    fn fail(&mut self, key: String, window: Duration) {
-        let now = Instant::now();
-        let entry = self.windows.entry(key).or_insert((now, 0));
-        if entry.0.elapsed() >= window {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        if self.windows.len() > 100_000 {
-            self.windows
-                .retain(|_, (start, _)| start.elapsed() < window);
-        }
-    }
-}
-
 pub struct Service {
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
     config: ServiceConfig,
     activity: Mutex<HashMap<String, Micros>>,
-    redeem: Mutex<RedeemBudget>,
 }
 
 const MAX_RETRIES: usize = 8;
@@ -227,7 +199,6 @@ impl Service {
             bus,
             config,
             activity: Mutex::new(HashMap::new()),
-            redeem: Mutex::new(RedeemBudget::default()),
         }
     }
 
@@ -323,68 +294,50 @@ impl Service {
         ))
     }
 
+    /// Whether the caller may see the session by its id: an agent as their policy allows, a
+    /// device only once the session is bound to it (it joins an unbound one by its code).
     fn readable(&self, caller: &Caller, s: &Session) -> bool {
         match caller {
             Caller::Agent { .. } => caller.policy_allows("sessions", "read", &s.id, &s.custom_data),
-            Caller::Device { device, .. } => {
-                s.device_id.as_deref() == Some(device.id.as_str())
-                    || (s.device_id.is_none() && s.state == SessionState::Pending)
-            }
+            Caller::Device { device, .. } => s.device_id.as_deref() == Some(device.id.as_str()),
         }
     }
 
-    /// Finds a session by id, 6-digit code or 9-digit access token. Codes and tokens are lookup
-    /// handles only an agent of the account can redeem, and failures are budgeted.
+    /// Finds a session by id, 6-digit code or 9-digit access token. Codes are redeemed by the
+    /// account's agents, and by its devices to join a session an agent created; access tokens
+    /// by agents only. Every redemption draws on a budget of failures (see [`Self::redeem`]).
     pub async fn get_session(&self, caller: &Caller, handle: &str) -> Result<Session> {
         let account_id = &caller.account().id;
-        let code = SessionCode::parse(handle);
-        let token = AccessToken::parse(handle);
-        let found = if code.is_some() || token.is_some() {
-            let Caller::Agent { user, .. } = caller else {
+        let found = if let Some(code) = SessionCode::parse(handle) {
+            let s = self
+                .redeem(caller, async {
+                    let s = self
+                        .store
+                        .session_by_code(account_id, code.as_str())
+                        .await?;
+                    // An expired code is gone even before the reaper ends its session.
+                    match s.expires {
+                        Some(e) if e <= time::now() => Err(Error::NotFound("session")),
+                        _ => Ok(s),
+                    }
+                })
+                .await?;
+            // A device redeems a code to join: it sees the session it is about to bind.
+            let joinable = matches!(caller, Caller::Device { .. }) && s.device_id.is_none();
+            if joinable {
+                return Ok(s);
+            }
+            s
+        } else if let Some(token) = AccessToken::parse(handle) {
+            if !matches!(caller, Caller::Agent { .. }) {
                 return Err(Error::NotFound("session"));
-            };
-            let agent_key = format!("agent:{}", user.id);
-            let account_key = format!("account:{account_id}");
-            {
-                let c = &self.config;
-                let mut budget = self.redeem.lock().expect("redeem budget lock");
-                if budget.exhausted(&agent_key, c.redeem_failures_per_agent, c.redeem_window)
-                    || budget.exhausted(
-                        &account_key,
-                        c.redeem_failures_per_account,
-                        c.redeem_window,
-                    )
-                {
-                    return Err(Error::RateLimited);
-                }
             }
-            let found = match (&code, &token) {
-                (Some(code), _) => self
-                    .store
-                    .session_by_code(account_id, code.as_str())
-                    .await
-                    .and_then(|s| {
-                        // An expired code is gone even before the reaper ends its session.
-                        if s.expires.is_some_and(|e| e <= time::now()) {
-                            Err(Error::NotFound("session"))
-                        } else {
-                            Ok(s)
-                        }
-                    }),
-                (_, Some(token)) => {
-                    self.store
-                        .session_by_access_token(account_id, token.as_str())
-                        .await
-                }
-                _ => unreachable!("a code or a token was parsed"),
-            };
-            if matches!(found, Err(Error::NotFound(_))) {
-                let mut budget = self.redeem.lock().expect("redeem budget lock");
-                budget.fail(agent_key, self.config.redeem_window);
-                budget.fail(account_key, self.config.redeem_window);
-                metrics::counter!("tandem_session_redeem_failures_total").increment(1);
-            }
-            found?
+            self.redeem(
+                caller,
+                self.store
+                    .session_by_access_token(account_id, token.as_str()),
+            )
+            .await?
         } else {
             self.store.session(account_id, handle).await?
         };
@@ -393,6 +346,101 @@ impl Service {
         } else {
             Err(Error::NotFound("session"))
         }
+    }
+
+    /// Runs one redemption of a code or token within the budget of failed ones, per caller
+    /// and per account in `redeem_window`. The attempt is taken from the budget before the
+    /// lookup, in the Store (so concurrent guesses, on any replica, cannot overdraw it) and
+    /// given back unless the lookup found nothing.
+    async fn redeem<T>(
+        &self,
+        caller: &Caller,
+        lookup: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let account_id = &caller.account().id;
+        let who = match caller {
+            Caller::Agent { user, .. } => format!("agent:{account_id}:{}", user.id),
+            Caller::Device { device, .. } => format!("device:{account_id}:{}", device.id),
+        };
+        let c = &self.config;
+        let budgets = [
+            (who, c.redeem_failures_per_agent),
+            (
+                format!("account:{account_id}"),
+                c.redeem_failures_per_account,
+            ),
+        ];
+        let now = time::now();
+        let window_from = now - c.redeem_window.as_micros() as i64;
+        let mut taken = Vec::with_capacity(budgets.len());
+        for (key, max) in &budgets {
+            let used = self.store.take_attempt(key, window_from, now).await;
+            if used.is_ok() {
+                taken.push(key.as_str());
+            }
+            match used {
+                Ok(used) if used <= i64::from(*max) => {}
+                refused => {
+                    self.refund(&taken).await;
+                    metrics::counter!("tandem_session_redeem_refusals_total").increment(1);
+                    return Err(refused.err().unwrap_or(Error::RateLimited));
+                }
+            }
+        }
+        let found = lookup.await;
+        if matches!(found, Err(Error::NotFound(_))) {
+            metrics::counter!("tandem_session_redeem_failures_total").increment(1);
+        } else {
+            self.refund(&taken).await;
+        }
+        found
+    }
+
+    async fn refund(&self, keys: &[&str]) {
+        for key in keys {
+            if let Err(e) = self.store.refund_attempt(key).await {
+                tracing::warn!(error = %e, "could not give back a redemption attempt");
+            }
+        }
+    }
+
+    /// Issues a token for the caller's socket on the session's stream, and returns it with
+    /// what is stored of it (its hash). Only an agent on the session, or an administrator whose
+    /// policy lets them read it, gets one, and only while the session is live; what passes on
+    /// the stream waits for the session to be `active` (the relay's business).
+    pub async fn stream_token(
+        &self,
+        caller: &Caller,
+        handle: &str,
+        ttl: Duration,
+    ) -> Result<(String, crate::store::StreamToken)> {
+        let Caller::Agent { user, .. } = caller else {
+            return Err(Error::Forbidden(
+                "only agents open a session's stream".into(),
+            ));
+        };
+        let session = self.get_session(caller, handle).await?;
+        if !session.is_live() {
+            return Err(Error::Conflict(
+                "the session has ended; it has no stream".into(),
+            ));
+        }
+        let on_session = session.agents.iter().any(|a| a.id == user.id);
+        if !on_session && user.role != crate::model::Role::Administrator {
+            return Err(Error::Forbidden(
+                "join the session first (PUT it with agent: \"me\")".into(),
+            ));
+        }
+        let token = secrets::bearer_token();
+        let stored = crate::store::StreamToken {
+            token_hash: secrets::hash_token(&token),
+            account_id: session.account_id,
+            session_id: session.id,
+            user_id: user.id.clone(),
+            expires: time::now() + ttl.as_micros() as i64,
+        };
+        self.store.add_stream_token(&stored).await?;
+        Ok((token, stored))
     }
 
     pub async fn list_sessions(
@@ -431,10 +479,12 @@ impl Service {
     }
 
     /// Applies a partial update through the state machine, retrying on concurrent writes.
+    /// `handle` is what [`Self::get_session`] takes: a device binds itself to an unbound
+    /// session only through its code.
     pub async fn update_session(
         &self,
         caller: &Caller,
-        id: &str,
+        handle: &str,
         patch: SessionPatch,
     ) -> Result<Session> {
         if let Some(cd) = &patch.custom_data {
@@ -446,9 +496,14 @@ impl Service {
         }
         let account = caller.account();
         let actor = caller.actor();
+        let found = self.get_session(caller, handle).await?;
+        let id = found.id.as_str();
+        // Reached by its code: this device may bind the session to itself.
+        let joining = !self.readable(caller, &found);
         for _ in 0..MAX_RETRIES {
             let current = self.store.session(&account.id, id).await?;
-            if !self.readable(caller, &current) {
+            let binds = joining && current.device_id.is_none();
+            if !self.readable(caller, &current) && !binds {
                 return Err(Error::NotFound("session"));
             }
             if !caller.policy_allows("sessions", "write", &current.id, &current.custom_data) {
@@ -556,6 +611,9 @@ impl Service {
         let now = time::now();
         let idle_before = now - self.config.inactivity_timeout.as_micros() as i64;
         self.store.purge_stream_tokens(now).await?;
+        self.store
+            .purge_attempts(now - self.config.redeem_window.as_micros() as i64)
+            .await?;
         let mut ended = 0;
         for candidate in self.store.idle_sessions(idle_before, now, 1000).await? {
             if self.end_idle(candidate, idle_before, now).await? {

@@ -163,6 +163,15 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets every notification and stream token of a user; returns how many.
     async fn revoke_user_tokens(&self, account_id: &str, user_id: &str) -> Result<u64>;
 
+    /// Takes one attempt from `key`'s budget, in one step whichever replica asks: the window
+    /// that started after `window_from`, or a new one from `now` when it is older. Returns the
+    /// attempts taken in the window, this one included.
+    async fn take_attempt(&self, key: &str, window_from: Micros, now: Micros) -> Result<i64>;
+    /// Gives back an attempt taken with [`Store::take_attempt`].
+    async fn refund_attempt(&self, key: &str) -> Result<()>;
+    /// Forgets budgets whose window started before `before`; returns how many.
+    async fn purge_attempts(&self, before: Micros) -> Result<u64>;
+
     async fn add_session_event(&self, event: &SessionEvent) -> Result<()>;
     /// A session's events in order (at most `limit`).
     async fn session_events(

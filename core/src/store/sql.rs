@@ -616,6 +616,41 @@ impl Store for SqlStore {
         Ok(gone)
     }
 
+    async fn take_attempt(&self, key: &str, window_from: Micros, now: Micros) -> Result<i64> {
+        let used = sqlx::query(
+            "INSERT INTO redeem_budget (key, window_start, used) VALUES ($1, $2, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+               used = CASE WHEN redeem_budget.window_start < $3 THEN 1 \
+                      ELSE redeem_budget.used + 1 END, \
+               window_start = CASE WHEN redeem_budget.window_start < $3 THEN $2 \
+                              ELSE redeem_budget.window_start END \
+             RETURNING used",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(window_from)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
+        Ok(used)
+    }
+
+    async fn refund_attempt(&self, key: &str) -> Result<()> {
+        sqlx::query("UPDATE redeem_budget SET used = used - 1 WHERE key = $1 AND used > 0")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn purge_attempts(&self, before: Micros) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM redeem_budget WHERE window_start < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn add_session_event(&self, e: &SessionEvent) -> Result<()> {
         sqlx::query(
             "INSERT INTO session_events (account_id, session_id, at, kind, data) \
