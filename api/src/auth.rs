@@ -443,3 +443,70 @@ impl FromRequestParts<AppState> for AgentAuth {
         Ok(AgentAuth(caller))
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn b64(v: &Value) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    }
+
+    /// Header and payload members an attacker might add, as JSON.
+    fn extra() -> impl Strategy<Value = serde_json::Map<String, Value>> {
+        let value = prop_oneof![
+            Just(Value::Null),
+            any::<i64>().prop_map(Value::from),
+            ".{0,20}".prop_map(Value::String),
+        ];
+        proptest::collection::btree_map("[a-z]{1,5}", value, 0..5)
+            .prop_map(|m| m.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn any_token_text_is_refused_without_panicking(token in ".{0,200}") {
+            let _ = jsonwebtoken::decode_header(&token);
+            let _ = raw_alg(&token);
+            let _ = raw_claims(&token);
+        }
+
+        #[test]
+        fn any_json_segments_are_read_or_refused(
+            header in extra(),
+            claims in extra(),
+            alg in prop_oneof![
+                Just("RS256".to_owned()),
+                Just("none".to_owned()),
+                Just("HS256".to_owned()),
+                ".{0,8}",
+            ],
+        ) {
+            let mut header = header;
+            header.insert("alg".into(), Value::from(alg.as_str()));
+            let token = format!("{}.{}.sig", b64(&Value::Object(header)), b64(&Value::Object(claims)));
+            prop_assert_eq!(raw_alg(&token).is_ok(), alg == "RS256");
+            let _ = raw_claims(&token);
+        }
+
+        #[test]
+        fn valid_claims_read_back(
+            iss in "[A-Za-z0-9]{1,40}",
+            sub in ".{1,40}",
+            exp in 0..i64::MAX,
+            extra in extra(),
+        ) {
+            let mut claims = extra;
+            claims.insert("iss".into(), Value::from(iss));
+            claims.insert("sub".into(), Value::from(sub));
+            claims.insert("exp".into(), Value::from(exp));
+            claims.remove("nbf");
+            claims.remove("iat");
+            let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": "k"});
+            let token = format!("{}.{}.sig", b64(&header), b64(&Value::Object(claims.clone())));
+            prop_assert!(raw_alg(&token).is_ok());
+            prop_assert_eq!(raw_claims(&token).ok(), Some(claims));
+        }
+    }
+}

@@ -58,10 +58,7 @@ impl<'a> ClientFrame<'a> {
             match key {
                 "event" => event = Some(skim::text(value).ok_or(FrameError::NoEvent)?),
                 "id" if value == [0xf6] => {}
-                "id" => {
-                    let n = skim::int(value).ok_or(FrameError::BadId)?;
-                    id = Some(u64::try_from(n).map_err(|_| FrameError::BadId)?);
-                }
+                "id" => id = Some(skim::uint(value).ok_or(FrameError::BadId)?),
                 "data" => raw_data = value,
                 _ => return Err(FrameError::UnknownKey),
             }
@@ -271,5 +268,74 @@ mod tests {
         );
         let v: Value = ciborium::from_reader(&ack(7)[..]).unwrap();
         assert_eq!(v, map(vec![("ack", Value::Integer(7.into()))]));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// CBOR values of the shapes the SDKs send: text keys (unique per map), no tags.
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|i| Value::Integer(i.into())),
+            any::<f64>()
+                .prop_filter("NaN never equals itself", |f| !f.is_nan())
+                .prop_map(Value::Float),
+            ".{0,12}".prop_map(Value::Text),
+            proptest::collection::vec(any::<u8>(), 0..16).prop_map(Value::Bytes),
+        ];
+        leaf.prop_recursive(6, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z]{0,6}", inner, 0..8).prop_map(|m| {
+                    Value::Map(m.into_iter().map(|(k, v)| (Value::Text(k), v)).collect())
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = skim::strict(&bytes);
+            if let Ok(f) = ClientFrame::decode(&bytes) {
+                let _ = (f.data(), f.text(), f.data_int("type"), f.data_text("id"));
+            }
+        }
+
+        #[test]
+        fn mangled_frames_never_panic(
+            data in value(),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let mut bytes = cbor(&Value::Map(vec![
+                (Value::Text("event".into()), Value::Text("rrweb".into())),
+                (Value::Text("data".into()), data),
+            ]));
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+            let _ = ClientFrame::decode(&bytes);
+            bytes.truncate(i);
+            let _ = ClientFrame::decode(&bytes);
+        }
+
+        #[test]
+        fn valid_frames_round_trip(event in ".{0,16}", id in any::<Option<u64>>(), data in value()) {
+            let mut entries = vec![(Value::Text("event".into()), Value::Text(event.clone()))];
+            if let Some(id) = id {
+                entries.push((Value::Text("id".into()), Value::Integer(id.into())));
+            }
+            entries.push((Value::Text("data".into()), data.clone()));
+            let bytes = cbor(&Value::Map(entries));
+            let f = ClientFrame::decode(&bytes).unwrap();
+            prop_assert_eq!(f.event, event.as_str());
+            prop_assert_eq!(f.id, id);
+            prop_assert_eq!(f.data(), data);
+        }
     }
 }

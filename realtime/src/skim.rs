@@ -252,6 +252,14 @@ pub fn text(buf: &[u8]) -> Option<&str> {
     }
 }
 
+/// The unsigned integer `buf` is.
+pub fn uint(buf: &[u8]) -> Option<u64> {
+    match header(buf, 0)? {
+        (0, _, Some(v), _) => Some(v),
+        _ => None,
+    }
+}
+
 /// The integer `buf` is.
 pub fn int(buf: &[u8]) -> Option<i64> {
     match header(buf, 0)? {
