@@ -7,6 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use tandem_core::model::Account;
+
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -136,18 +138,25 @@ fn html(body: &'static str, csp: Option<String>) -> Response {
     res
 }
 
-/// The viewer page, under the policy of the account of the JWT in `?token=`. Without a valid
-/// one, nothing but the server itself (and, for `token_source=postMessage`, any embedder; see
-/// [`Embedders::Any`]) — the same answer whatever the path names, so a caller without a
-/// credential learns nothing of which sessions exist.
-async fn viewer_page(app: &AppState, query: &Query<HashMap<String, String>>) -> Response {
-    let account = match query.get("token") {
-        Some(token) => app
+/// The viewer page, under the policy of an account the request holds a credential of: the JWT
+/// in `?token=`, or for `/session/<id>`, `?view=<hash of a live stream token of that session>`
+/// (what an embedded viewer reloads with once its parent has handed it the JWT, which stays
+/// out of URLs). Without one, nothing but the server itself (and, for
+/// `token_source=postMessage`, any embedder; see [`Embedders::Any`]) — the same answer whatever
+/// the path names, so a caller without a credential learns nothing of which sessions exist.
+async fn viewer_page(
+    app: &AppState,
+    session_id: Option<&str>,
+    query: &Query<HashMap<String, String>>,
+) -> Response {
+    let account = match (query.get("token"), query.get("view"), session_id) {
+        (Some(token), _, _) => app
             .verify_jwt(token)
             .await
             .ok()
             .map(|c| c.account().clone()),
-        None => None,
+        (None, Some(view), Some(id)) => viewing(app, view, id).await,
+        _ => None,
     };
     let post_message = query
         .get("token_source")
@@ -167,10 +176,20 @@ async fn viewer_page(app: &AppState, query: &Query<HashMap<String, String>>) -> 
 /// `/session/:id/history`, the pages the customer visited.
 pub async fn viewer(
     State(app): State<AppState>,
-    Path(_id): Path<String>,
+    Path(id): Path<String>,
     query: Query<HashMap<String, String>>,
 ) -> Response {
-    viewer_page(&app, &query).await
+    viewer_page(&app, Some(&id), &query).await
+}
+
+/// The account whose live stream token of session `session_id` hashes to `view`.
+async fn viewing(app: &AppState, view: &str, session_id: &str) -> Option<Account> {
+    let store = app.service().store();
+    let token = store.stream_token(view).await.ok()?;
+    if token.session_id != session_id || token.expires <= tandem_core::time::now() {
+        return None;
+    }
+    store.account(&token.account_id).await.ok()
 }
 
 /// `/dashboard?token=<JWT>` (the live sessions), `/code?token=<JWT>` (the agent enters a 6-digit
@@ -178,7 +197,7 @@ pub async fn viewer(
 /// data) and `/agent#sid=<9-digit token>&…` (a session token from a chat): pages of the viewer
 /// itself.
 pub async fn code(State(app): State<AppState>, query: Query<HashMap<String, String>>) -> Response {
-    viewer_page(&app, &query).await
+    viewer_page(&app, None, &query).await
 }
 
 /// `/demo?license=<key>`: a customer page with the SDK on it.

@@ -288,10 +288,37 @@ async fn the_viewer_page_does_not_tell_which_sessions_exist() {
             "{csp}"
         );
     }
-    // With the agent's credential, the page is served under the account's policy.
-    let url = format!("{}/session/{known}?token={}", server.base, t.admin);
-    let res = server.http.get(url).send().await.unwrap();
-    let csp = res.headers()["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("https://crm.example"), "{csp}");
+    // With the agent's credential, the page is served under the account's policy: the JWT, or
+    // (an embedded viewer once its parent handed it the JWT) a live stream token's hash.
+    let csp = |query: String, id: String| {
+        let url = format!("{}/session/{id}?{query}", server.base);
+        let http = server.http.clone();
+        async move {
+            let res = http.get(url).send().await.unwrap();
+            res.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let with_jwt = csp(format!("token={}", t.admin), known.to_owned()).await;
+    assert!(with_jwt.contains("https://crm.example"), "{with_jwt}");
+    let (_, tokens) = server
+        .get(&format!("/api/1/sessions/{known}/tokens"), &t.admin)
+        .await;
+    let asset_url = tokens["asset_url"].as_str().unwrap();
+    let view = asset_url.trim_end_matches('/').rsplit('/').next().unwrap();
+    let viewing = |id: &str| {
+        csp(
+            format!("token_source=postMessage&view={view}"),
+            id.to_owned(),
+        )
+    };
+    let seen = viewing(known).await;
+    assert!(seen.contains("https://shop.example"), "{seen}");
+    // The hash opens only its own session's page.
+    let other = server.create_session(&t.admin, json!({})).await;
+    let elsewhere = viewing(other["id"].as_str().unwrap()).await;
+    assert!(!elsewhere.contains("shop.example"), "{elsewhere}");
     server.stop().await;
 }

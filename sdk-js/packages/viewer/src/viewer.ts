@@ -69,7 +69,11 @@ function historyLink (id: string): void {
   const a = document.createElement('a')
   a.id = 'history'
   a.textContent = 'History'
-  a.href = `/session/${encodeURIComponent(id)}/history?${carried()}`
+  const query = carried()
+  // The same session's page: the credential it was served under still holds.
+  const view = params.get('view')
+  if (view) query.set('view', view)
+  a.href = `/session/${encodeURIComponent(id)}/history?${query}`
   // Embedded, the history replaces the viewer in its frame (a new tab would have no parent
   // to hand it the token).
   if (!tokenFromParent) {
@@ -182,12 +186,6 @@ function onSession (s: any): void {
 
 async function connect (): Promise<void> {
   let s = await api('GET', `/api/1/sessions/${encodeURIComponent(sessionId)}`)
-  if (sid && tokenFromParent) {
-    // /agent#sid= was served before its account was known, so its policy lets no customer
-    // assets in; /session/<id> is served under the session's account.
-    location.replace(sessionUrl(s.id))
-    return
-  }
   if (s.state === 'ended') return onSession(s)
   try {
     s = await api('PUT', `/api/1/sessions/${s.id}`, { agent: 'me' })
@@ -195,6 +193,17 @@ async function connect (): Promise<void> {
     // The customer may have ended it in the meantime (declined, say).
     s = await api('GET', `/api/1/sessions/${s.id}`)
     if (s.state !== 'ended') throw e
+  }
+  if (tokenFromParent && !params.get('view') && s.state !== 'ended') {
+    // This page was served before it held a credential, under a policy that lets no customer
+    // asset in. Now that the parent has handed over the token, load the session's page again
+    // under its account's policy, naming a stream token by its hash (the JWT stays out of URLs).
+    const tokens = await api('GET', `/api/1/sessions/${s.id}/tokens`)
+    const view = new URL(String(tokens.asset_url ?? ''), location.href).pathname.split('/')[2]
+    if (view) {
+      location.replace(`${sessionUrl(s.id)}&view=${encodeURIComponent(view)}`)
+      return
+    }
   }
   if (s.state !== 'ended') {
     tools = new AgentTools({
