@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::builder::{push_in, Sql};
 use super::rows;
-use super::sql::SqlStore;
+use super::sql::{Scope, SqlStore};
 use crate::model::Session;
 use crate::query::SessionFilter;
 use crate::time::Micros;
@@ -45,7 +45,8 @@ impl SqlStore {
                 .int(cap)
                 .push(&format!(") t) g{i}"));
         }
-        let row = sql.query().fetch_one(self.pool()).await?;
+        let row = self.one(Scope::Account(account_id), &sql).await?;
+        let row = row.ok_or(crate::Error::NotFound("filter counts"))?;
         (0..filters.len())
             .map(|i| Ok((row.try_get(2 * i)?, row.try_get(2 * i + 1)?)))
             .collect()
@@ -123,7 +124,12 @@ impl SqlStore {
                     push_in(&mut sql, "s.id", ids);
                 }
                 push_page(&mut sql, "s.sort_at", "s.id", &f.page);
-                return self.all(&sql).await?.iter().map(rows::session).collect();
+                return self
+                    .all(Scope::Account(account_id), &sql)
+                    .await?
+                    .iter()
+                    .map(rows::session)
+                    .collect();
             }
         };
 
@@ -183,6 +189,10 @@ impl SqlStore {
         sql.push(") p JOIN sessions s ON s.id = p.session_id WHERE s.account_id = ")
             .text(account_id)
             .push(" ORDER BY p.sort_at DESC, p.session_id DESC");
-        self.all(&sql).await?.iter().map(rows::session).collect()
+        self.all(Scope::Account(account_id), &sql)
+            .await?
+            .iter()
+            .map(rows::session)
+            .collect()
     }
 }

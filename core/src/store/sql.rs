@@ -1,8 +1,8 @@
 //! The SQL both backends share. Placeholders are `$n` (sqlx maps them for SQLite too).
 
 use async_trait::async_trait;
-use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool, Row};
+use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::builder::{push_in, Sql};
 use super::{
@@ -17,9 +17,42 @@ use crate::time::{self, Micros};
 use crate::{Error, Result};
 
 pub struct SqlStore {
-    pool: AnyPool,
+    /// The Store's own queries; on PostgreSQL, row-level security applies (see [`Scope`]).
+    tenant: AnyPool,
+    /// Full rights: migrations, and tools and tests that read past the Store. The same pool
+    /// on SQLite.
+    owner: AnyPool,
     backend: Backend,
     url: String,
+}
+
+/// Whose rows a PostgreSQL transaction may see and write. Row-level security (migration 0008)
+/// shows a row of a table with an account only when the transaction names that account, or
+/// takes the system scope; a transaction that names neither sees nothing.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Scope<'a> {
+    Account(&'a str),
+    System(CrossAccount),
+}
+
+/// The only Store paths that read or write across accounts, each in a system-scoped
+/// transaction. Keep this list short: anything that knows its account uses `Scope::Account`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum CrossAccount {
+    /// Authentication finds the account from a JWT's issuer.
+    AccountByLicense,
+    /// The CLI lists accounts.
+    Accounts,
+    /// The viewer page's CSP, before anyone authenticates.
+    AccountOfSession,
+    /// Batched activity from the hub, keyed by session id.
+    TouchSessions,
+    /// The reaper: idle sessions, live counts, presence lapses, expired tokens.
+    Reaper,
+    /// A socket credential names its account: looked up by its hash.
+    TokenByHash,
+    /// Presence leases, batched across accounts.
+    Presence,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -29,6 +62,8 @@ impl std::fmt::Debug for SqlStore {
             .finish()
     }
 }
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>>;
 
 fn unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
@@ -51,27 +86,94 @@ impl SqlStore {
                 "the database URL must start with sqlite: or postgres://",
             )
         })?;
-        let pool = match backend {
-            Backend::Sqlite => sqlite::connect(url).await?,
-            Backend::Postgres => postgres::connect(url, 20).await?,
+        let (tenant, owner) = match backend {
+            Backend::Sqlite => {
+                let pool = sqlite::connect(url).await?;
+                (pool.clone(), pool)
+            }
+            Backend::Postgres => (
+                postgres::connect_tenant(url, 20)?,
+                postgres::connect_owner(url).await?,
+            ),
         };
         Ok(SqlStore {
-            pool,
+            tenant,
+            owner,
             backend,
             url: url.to_owned(),
         })
     }
 
+    /// The owner's pool, with full rights: for migrations, and for tools and tests that read or
+    /// write past the Store.
     pub fn pool(&self) -> &AnyPool {
-        &self.pool
+        &self.owner
     }
 
-    pub(super) async fn one(&self, sql: &Sql) -> Result<Option<AnyRow>> {
-        Ok(sql.query().fetch_optional(&self.pool).await?)
+    /// The pool the Store's own queries run on. On PostgreSQL, row-level security applies: a
+    /// transaction sees only the rows of the account it names (`tandem.account_id`), and outside
+    /// one nothing of any account.
+    pub fn tenant_pool(&self) -> &AnyPool {
+        &self.tenant
     }
 
-    pub(super) async fn all(&self, sql: &Sql) -> Result<Vec<AnyRow>> {
-        Ok(sql.query().fetch_all(&self.pool).await?)
+    /// Runs `work` in one transaction. On PostgreSQL the transaction first takes `scope`
+    /// (`set_config(.., true)`: it ends with the transaction, never stays on the connection).
+    pub(super) async fn scoped<T>(
+        &self,
+        scope: Scope<'_>,
+        work: impl AsyncFnOnce(&mut AnyConnection) -> Result<T>,
+    ) -> Result<T> {
+        let mut tx = self.tenant.begin().await?;
+        if self.backend == Backend::Postgres {
+            let set = match scope {
+                Scope::Account(id) => {
+                    sqlx::query("SELECT set_config('tandem.account_id', $1, true)").bind(id)
+                }
+                Scope::System(path) => {
+                    tracing::trace!(?path, "a system-scoped transaction");
+                    sqlx::query("SELECT set_config('tandem.scope', 'system', true)")
+                }
+            };
+            set.execute(&mut *tx).await?;
+        }
+        let out = work(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Runs a single statement: scoped as [`SqlStore::scoped`] on PostgreSQL, on its own (as it
+    /// always was) on SQLite.
+    pub(super) async fn once<T>(
+        &self,
+        scope: Scope<'_>,
+        work: impl AsyncFnOnce(&mut AnyConnection) -> Result<T>,
+    ) -> Result<T> {
+        match self.backend {
+            Backend::Sqlite => work(&mut *self.tenant.acquire().await?).await,
+            Backend::Postgres => self.scoped(scope, work).await,
+        }
+    }
+
+    async fn execute(&self, scope: Scope<'_>, q: Query<'_>) -> Result<AnyQueryResult> {
+        self.once(scope, async |c| Ok(q.execute(c).await?)).await
+    }
+
+    async fn fetch_optional(&self, scope: Scope<'_>, q: Query<'_>) -> Result<Option<AnyRow>> {
+        self.once(scope, async |c| Ok(q.fetch_optional(c).await?))
+            .await
+    }
+
+    async fn fetch_all(&self, scope: Scope<'_>, q: Query<'_>) -> Result<Vec<AnyRow>> {
+        self.once(scope, async |c| Ok(q.fetch_all(c).await?)).await
+    }
+
+    pub(super) async fn one(&self, scope: Scope<'_>, sql: &Sql) -> Result<Option<AnyRow>> {
+        self.fetch_optional(scope, sql.query()).await
+    }
+
+    pub(super) async fn all(&self, scope: Scope<'_>, sql: &Sql) -> Result<Vec<AnyRow>> {
+        self.fetch_all(scope, sql.query()).await
     }
 
     async fn session_where(&self, account_id: &str, col: &str, value: &str) -> Result<Session> {
@@ -82,21 +184,21 @@ impl SqlStore {
         sql.text(account_id)
             .push(&format!(" AND s.{col} = "))
             .text(value);
-        let row = not_found("session")(self.one(&sql).await?)?;
+        let row = not_found("session")(self.one(Scope::Account(account_id), &sql).await?)?;
         rows::session(&row)
     }
 }
 
 /// Writes the filter rows and agent rows that index a session for lists.
 async fn write_session_index(
-    tx: &mut sqlx::Transaction<'_, Any>,
+    tx: &mut AnyConnection,
     s: &Session,
     rewrite_filters: bool,
 ) -> Result<()> {
     if rewrite_filters {
         sqlx::query("DELETE FROM session_filters WHERE session_id = $1")
             .bind(&s.id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         for (k, v) in custom_data::filter_pairs(&s.custom_data) {
             sqlx::query(
@@ -108,7 +210,7 @@ async fn write_session_index(
             .bind(v)
             .bind(&s.account_id)
             .bind(s.sort_at())
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         }
     } else {
@@ -117,7 +219,7 @@ async fn write_session_index(
         )
         .bind(s.sort_at())
         .bind(&s.id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     for agent in &s.agents {
@@ -129,17 +231,17 @@ async fn write_session_index(
         .bind(&agent.id)
         .bind(&s.account_id)
         .bind(s.sort_at())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     Ok(())
 }
 
-async fn write_device_filters(tx: &mut sqlx::Transaction<'_, Any>, d: &Device) -> Result<()> {
+async fn write_device_filters(tx: &mut AnyConnection, d: &Device) -> Result<()> {
     sqlx::query("DELETE FROM device_filters WHERE account_id = $1 AND device_id = $2")
         .bind(&d.account_id)
         .bind(&d.id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     for (k, v) in custom_data::filter_pairs(&d.custom_data) {
         sqlx::query(
@@ -149,7 +251,7 @@ async fn write_device_filters(tx: &mut sqlx::Transaction<'_, Any>, d: &Device) -
         .bind(&d.id)
         .bind(k)
         .bind(v)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     }
     Ok(())
@@ -163,14 +265,14 @@ impl Store for SqlStore {
 
     async fn migrate(&self) -> Result<()> {
         match self.backend {
-            Backend::Sqlite => sqlite::MIGRATOR.run(&self.pool).await?,
-            Backend::Postgres => postgres::MIGRATOR.run(&self.pool).await?,
+            Backend::Sqlite => sqlite::MIGRATOR.run(&self.owner).await?,
+            Backend::Postgres => postgres::MIGRATOR.run(&self.owner).await?,
         }
         Ok(())
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.tenant).await?;
         Ok(())
     }
 
@@ -182,15 +284,17 @@ impl Store for SqlStore {
             settings: settings.clone(),
             created: time::now(),
         };
-        sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO accounts (id, name, license_key, settings, created) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&account.id)
         .bind(&account.name)
         .bind(&account.license_key)
         .bind(json(&account.settings))
-        .bind(account.created)
-        .execute(&self.pool)
+        .bind(account.created);
+        self.once(Scope::Account(&account.id), async |c| {
+            Ok(insert.execute(c).await?)
+        })
         .await?;
         Ok(account)
     }
@@ -201,7 +305,9 @@ impl Store for SqlStore {
             rows::ACCOUNT_COLUMNS
         ));
         sql.text(id);
-        rows::account(&not_found("account")(self.one(&sql).await?)?)
+        rows::account(&not_found("account")(
+            self.one(Scope::Account(id), &sql).await?,
+        )?)
     }
 
     async fn account_by_license(&self, license_key: &str) -> Result<Account> {
@@ -210,7 +316,8 @@ impl Store for SqlStore {
             rows::ACCOUNT_COLUMNS
         ));
         sql.text(license_key);
-        rows::account(&not_found("account")(self.one(&sql).await?)?)
+        let scope = Scope::System(CrossAccount::AccountByLicense);
+        rows::account(&not_found("account")(self.one(scope, &sql).await?)?)
     }
 
     async fn accounts(&self) -> Result<Vec<Account>> {
@@ -218,7 +325,12 @@ impl Store for SqlStore {
             "SELECT {} FROM accounts ORDER BY created, id",
             rows::ACCOUNT_COLUMNS
         ));
-        self.all(&sql).await?.iter().map(rows::account).collect()
+        let scope = Scope::System(CrossAccount::Accounts);
+        self.all(scope, &sql)
+            .await?
+            .iter()
+            .map(rows::account)
+            .collect()
     }
 
     async fn account_of_session(&self, session_id: &str) -> Result<Account> {
@@ -228,7 +340,8 @@ impl Store for SqlStore {
         ));
         sql.text(session_id);
         sql.push(")");
-        rows::account(&not_found("account")(self.one(&sql).await?)?)
+        let scope = Scope::System(CrossAccount::AccountOfSession);
+        rows::account(&not_found("account")(self.one(scope, &sql).await?)?)
     }
 
     async fn update_account_settings(
@@ -236,10 +349,11 @@ impl Store for SqlStore {
         id: &str,
         settings: &AccountSettings,
     ) -> Result<Account> {
-        let done = sqlx::query("UPDATE accounts SET settings = $1 WHERE id = $2")
+        let update = sqlx::query("UPDATE accounts SET settings = $1 WHERE id = $2")
             .bind(json(settings))
-            .bind(id)
-            .execute(&self.pool)
+            .bind(id);
+        let done = self
+            .once(Scope::Account(id), async |c| Ok(update.execute(c).await?))
             .await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound("account"));
@@ -248,7 +362,7 @@ impl Store for SqlStore {
     }
 
     async fn add_key(&self, key: &AccountKey) -> Result<()> {
-        sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO account_keys (account_id, kid, algorithm, public_pem, private_pem, created) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -257,16 +371,20 @@ impl Store for SqlStore {
         .bind(&key.algorithm)
         .bind(&key.public_pem)
         .bind(key.private_pem.as_deref())
-        .bind(key.created)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| {
-            if unique_violation(&e) {
-                Error::Conflict(format!("the account already has a key with kid {:?}", key.kid))
-            } else {
-                e.into()
-            }
-        })?;
+        .bind(key.created);
+        self.once(Scope::Account(&key.account_id), async |c| {
+            insert.execute(c).await.map_err(|e| {
+                if unique_violation(&e) {
+                    Error::Conflict(format!(
+                        "the account already has a key with kid {:?}",
+                        key.kid
+                    ))
+                } else {
+                    e.into()
+                }
+            })
+        })
+        .await?;
         Ok(())
     }
 
@@ -276,7 +394,8 @@ impl Store for SqlStore {
             rows::KEY_COLUMNS
         ));
         sql.text(account_id).push(" ORDER BY created DESC, kid");
-        self.all(&sql).await?.iter().map(rows::key).collect()
+        let rows = self.all(Scope::Account(account_id), &sql).await?;
+        rows.iter().map(rows::key).collect()
     }
 
     async fn upsert_user(
@@ -289,22 +408,26 @@ impl Store for SqlStore {
         let now = time::now();
         let id = uuid::Uuid::new_v4().to_string();
         let colour = COLOURS[email.bytes().map(usize::from).sum::<usize>() % COLOURS.len()];
-        let row = sqlx::query(&format!(
+        let sql = format!(
             "INSERT INTO users (id, account_id, email, name, role, colour, created, updated) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
              ON CONFLICT (account_id, email) DO UPDATE SET name = $4, role = $5, updated = $7 \
              RETURNING {}",
             rows::USER_COLUMNS
-        ))
-        .bind(&id)
-        .bind(account_id)
-        .bind(email)
-        .bind(name)
-        .bind(role.as_str())
-        .bind(colour)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
+        );
+        let upsert = sqlx::query(&sql)
+            .bind(&id)
+            .bind(account_id)
+            .bind(email)
+            .bind(name)
+            .bind(role.as_str())
+            .bind(colour)
+            .bind(now);
+        let row = self
+            .once(Scope::Account(account_id), async |c| {
+                Ok(upsert.fetch_one(c).await?)
+            })
+            .await?;
         rows::user(&row)
     }
 
@@ -314,11 +437,12 @@ impl Store for SqlStore {
             rows::USER_COLUMNS
         ));
         sql.text(account_id).push(" AND id = ").text(id);
-        rows::user(&not_found("user")(self.one(&sql).await?)?)
+        let row = self.one(Scope::Account(account_id), &sql).await?;
+        rows::user(&not_found("user")(row)?)
     }
 
     async fn insert_session(&self, s: &Session) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        self.scoped(Scope::Account(&s.account_id), async |tx| {
         let inserted = sqlx::query(
             "INSERT INTO sessions (id, account_id, state, code, code_expires, access_token, \
              control_token, custom_data, device_id, device, agents, full_device, remote_control, \
@@ -358,9 +482,10 @@ impl Store for SqlStore {
             }
             other => other?,
         };
-        write_session_index(&mut tx, s, true).await?;
-        tx.commit().await?;
+        write_session_index(tx, s, true).await?;
         Ok(())
+})
+.await
     }
 
     async fn session(&self, account_id: &str, id: &str) -> Result<Session> {
@@ -380,49 +505,50 @@ impl Store for SqlStore {
     }
 
     async fn save_session(&self, s: &Session) -> Result<Saved> {
-        let mut tx = self.pool.begin().await?;
-        let old: Option<String> = sqlx::query_scalar(
-            "UPDATE sessions SET version = version + 1 \
+        self.scoped(Scope::Account(&s.account_id), async |tx| {
+            let old: Option<String> = sqlx::query_scalar(
+                "UPDATE sessions SET version = version + 1 \
              WHERE id = $1 AND account_id = $2 AND version = $3 RETURNING custom_data",
-        )
-        .bind(&s.id)
-        .bind(&s.account_id)
-        .bind(s.version)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(old_custom_data) = old else {
-            return Ok(Saved::Stale);
-        };
-        sqlx::query(
-            "UPDATE sessions SET state = $1, code = $2, code_expires = $3, access_token = $4, \
+            )
+            .bind(&s.id)
+            .bind(&s.account_id)
+            .bind(s.version)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(old_custom_data) = old else {
+                return Ok(Saved::Stale);
+            };
+            sqlx::query(
+                "UPDATE sessions SET state = $1, code = $2, code_expires = $3, access_token = $4, \
              custom_data = $5, device_id = $6, device = $7, agents = $8, full_device = $9, \
              remote_control = $10, ended_reason = $11, region = $12, updated = $13, \
              activated = $14, ended = $15, last_activity = $16, sort_at = $17 WHERE id = $18",
-        )
-        .bind(s.state.as_str())
-        .bind(s.code.as_deref())
-        .bind(s.expires)
-        .bind(s.access_token.as_deref())
-        .bind(json(&s.custom_data))
-        .bind(s.device_id.as_deref())
-        .bind(s.device.as_ref().map(json))
-        .bind(json(&s.agents))
-        .bind(s.full_device.as_str())
-        .bind(s.remote_control.as_str())
-        .bind(s.ended_reason.map(|r| r.as_str()))
-        .bind(s.region.as_deref())
-        .bind(s.updated)
-        .bind(s.activated)
-        .bind(s.ended)
-        .bind(s.last_activity)
-        .bind(s.sort_at())
-        .bind(&s.id)
-        .execute(&mut *tx)
-        .await?;
-        let rewrite = old_custom_data != json(&s.custom_data);
-        write_session_index(&mut tx, s, rewrite).await?;
-        tx.commit().await?;
-        Ok(Saved::Yes)
+            )
+            .bind(s.state.as_str())
+            .bind(s.code.as_deref())
+            .bind(s.expires)
+            .bind(s.access_token.as_deref())
+            .bind(json(&s.custom_data))
+            .bind(s.device_id.as_deref())
+            .bind(s.device.as_ref().map(json))
+            .bind(json(&s.agents))
+            .bind(s.full_device.as_str())
+            .bind(s.remote_control.as_str())
+            .bind(s.ended_reason.map(|r| r.as_str()))
+            .bind(s.region.as_deref())
+            .bind(s.updated)
+            .bind(s.activated)
+            .bind(s.ended)
+            .bind(s.last_activity)
+            .bind(s.sort_at())
+            .bind(&s.id)
+            .execute(&mut *tx)
+            .await?;
+            let rewrite = old_custom_data != json(&s.custom_data);
+            write_session_index(tx, s, rewrite).await?;
+            Ok(Saved::Yes)
+        })
+        .await
     }
 
     async fn list_sessions(&self, account_id: &str, f: &SessionFilter) -> Result<Vec<Session>> {
@@ -433,19 +559,20 @@ impl Store for SqlStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        for (id, at) in batch {
-            sqlx::query(
-                "UPDATE sessions SET last_activity = $1 \
+        self.scoped(Scope::System(CrossAccount::TouchSessions), async |tx| {
+            for (id, at) in batch {
+                sqlx::query(
+                    "UPDATE sessions SET last_activity = $1 \
                  WHERE id = $2 AND state <> 'ended' AND last_activity < $1",
-            )
-            .bind(*at)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+                )
+                .bind(*at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn idle_sessions(
@@ -466,7 +593,8 @@ impl Store for SqlStore {
             .int(now)
             .push(" AND s.state = 'pending' LIMIT ")
             .int(i64::from(limit));
-        self.all(&sql).await?.iter().map(rows::session).collect()
+        let rows = self.all(Scope::System(CrossAccount::Reaper), &sql).await?;
+        rows.iter().map(rows::session).collect()
     }
 
     async fn reaper_lease(&self) -> Result<Option<ReaperLease>> {
@@ -487,38 +615,43 @@ impl Store for SqlStore {
     }
 
     async fn live_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query(
-            "SELECT state, COUNT(*) FROM sessions WHERE state <> 'ended' GROUP BY state",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .fetch_all(
+                Scope::System(CrossAccount::Reaper),
+                sqlx::query(
+                    "SELECT state, COUNT(*) FROM sessions WHERE state <> 'ended' GROUP BY state",
+                ),
+            )
+            .await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
     }
 
     async fn add_stream_token(&self, t: &StreamToken) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO stream_tokens (token_hash, account_id, session_id, user_id, expires) \
+        self.execute(
+            Scope::Account(&t.account_id),
+            sqlx::query(
+                "INSERT INTO stream_tokens (token_hash, account_id, session_id, user_id, expires) \
              VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&t.token_hash)
+            .bind(&t.account_id)
+            .bind(&t.session_id)
+            .bind(&t.user_id)
+            .bind(t.expires),
         )
-        .bind(&t.token_hash)
-        .bind(&t.account_id)
-        .bind(&t.session_id)
-        .bind(&t.user_id)
-        .bind(t.expires)
-        .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     async fn stream_token(&self, token_hash: &str) -> Result<StreamToken> {
-        let row = sqlx::query(
+        let row = self.fetch_optional(Scope::System(CrossAccount::TokenByHash), sqlx::query(
             "SELECT token_hash, account_id, session_id, user_id, expires FROM stream_tokens \
              WHERE token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        )
         .await?;
         let row = not_found("stream token")(row)?;
         Ok(StreamToken {
@@ -531,16 +664,18 @@ impl Store for SqlStore {
     }
 
     async fn purge_stream_tokens(&self, now: Micros) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM stream_tokens WHERE expires < $1")
-            .bind(now)
-            .execute(&self.pool)
+        let done = self
+            .execute(
+                Scope::System(CrossAccount::Reaper),
+                sqlx::query("DELETE FROM stream_tokens WHERE expires < $1").bind(now),
+            )
             .await?;
         Ok(done.rows_affected())
     }
 
     async fn add_notification_token(&self, t: &NotificationToken, keep: u32) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        self.scoped(Scope::Account(&t.account_id), async |tx| {
+            sqlx::query(
             "INSERT INTO notification_tokens (token_hash, account_id, user_id, policy, expires) \
              VALUES ($1, $2, $3, $4, $5)",
         )
@@ -551,27 +686,28 @@ impl Store for SqlStore {
         .bind(t.expires)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "DELETE FROM notification_tokens WHERE account_id = $1 AND user_id = $2 \
+            sqlx::query(
+                "DELETE FROM notification_tokens WHERE account_id = $1 AND user_id = $2 \
              AND token_hash NOT IN (SELECT token_hash FROM notification_tokens \
              WHERE account_id = $1 AND user_id = $2 ORDER BY expires DESC LIMIT $3)",
-        )
-        .bind(&t.account_id)
-        .bind(&t.user_id)
-        .bind(i64::from(keep))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+            )
+            .bind(&t.account_id)
+            .bind(&t.user_id)
+            .bind(i64::from(keep))
+            .execute(&mut *tx)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn notification_token(&self, token_hash: &str) -> Result<NotificationToken> {
-        let row = sqlx::query(
+        let row = self.fetch_optional(Scope::System(CrossAccount::TokenByHash), sqlx::query(
             "SELECT token_hash, account_id, user_id, policy, expires FROM notification_tokens \
              WHERE token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        )
         .await?;
         let row = not_found("notification token")(row)?;
         let policy: Option<String> = row.try_get(3)?;
@@ -592,28 +728,31 @@ impl Store for SqlStore {
     }
 
     async fn purge_notification_tokens(&self, now: Micros) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM notification_tokens WHERE expires < $1")
-            .bind(now)
-            .execute(&self.pool)
+        let done = self
+            .execute(
+                Scope::System(CrossAccount::Reaper),
+                sqlx::query("DELETE FROM notification_tokens WHERE expires < $1").bind(now),
+            )
             .await?;
         Ok(done.rows_affected())
     }
 
     async fn revoke_user_tokens(&self, account_id: &str, user_id: &str) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
-        let mut gone = 0;
-        for table in ["notification_tokens", "stream_tokens"] {
-            let done = sqlx::query(&format!(
-                "DELETE FROM {table} WHERE account_id = $1 AND user_id = $2"
-            ))
-            .bind(account_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-            gone += done.rows_affected();
-        }
-        tx.commit().await?;
-        Ok(gone)
+        self.scoped(Scope::Account(account_id), async |tx| {
+            let mut gone = 0;
+            for table in ["notification_tokens", "stream_tokens"] {
+                let done = sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE account_id = $1 AND user_id = $2"
+                ))
+                .bind(account_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+                gone += done.rows_affected();
+            }
+            Ok(gone)
+        })
+        .await
     }
 
     async fn take_attempt(&self, key: &str, window_from: Micros, now: Micros) -> Result<i64> {
@@ -629,7 +768,7 @@ impl Store for SqlStore {
         .bind(key)
         .bind(now)
         .bind(window_from)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.tenant)
         .await?
         .try_get(0)?;
         Ok(used)
@@ -638,7 +777,7 @@ impl Store for SqlStore {
     async fn refund_attempt(&self, key: &str) -> Result<()> {
         sqlx::query("UPDATE redeem_budget SET used = used - 1 WHERE key = $1 AND used > 0")
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.tenant)
             .await?;
         Ok(())
     }
@@ -646,22 +785,24 @@ impl Store for SqlStore {
     async fn purge_attempts(&self, before: Micros) -> Result<u64> {
         let done = sqlx::query("DELETE FROM redeem_budget WHERE window_start < $1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&self.tenant)
             .await?;
         Ok(done.rows_affected())
     }
 
     async fn add_session_event(&self, e: &SessionEvent) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO session_events (account_id, session_id, at, kind, data) \
+        self.execute(
+            Scope::Account(&e.account_id),
+            sqlx::query(
+                "INSERT INTO session_events (account_id, session_id, at, kind, data) \
              VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&e.account_id)
+            .bind(&e.session_id)
+            .bind(e.at)
+            .bind(&e.kind)
+            .bind(json(&e.data)),
         )
-        .bind(&e.account_id)
-        .bind(&e.session_id)
-        .bind(e.at)
-        .bind(&e.kind)
-        .bind(json(&e.data))
-        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -672,14 +813,14 @@ impl Store for SqlStore {
         session_id: &str,
         limit: u32,
     ) -> Result<Vec<SessionEvent>> {
-        let rows = sqlx::query(
+        let rows = self.fetch_all(Scope::Account(account_id), sqlx::query(
             "SELECT at, kind, data FROM session_events WHERE account_id = $1 AND session_id = $2 \
              ORDER BY at LIMIT $3",
         )
         .bind(account_id)
         .bind(session_id)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        )
         .await?;
         rows.iter()
             .map(|row| {
@@ -695,7 +836,7 @@ impl Store for SqlStore {
     }
 
     async fn insert_device(&self, d: &Device) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        self.scoped(Scope::Account(&d.account_id), async |tx| {
         let inserted = sqlx::query(
             "INSERT INTO devices (account_id, id, info, custom_data, token_hash, notification_token, \
              connectable, last_active, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -721,9 +862,10 @@ impl Store for SqlStore {
             }
             other => other?,
         };
-        write_device_filters(&mut tx, d).await?;
-        tx.commit().await?;
+        write_device_filters(tx, d).await?;
         Ok(())
+})
+.await
     }
 
     async fn device(&self, account_id: &str, id: &str) -> Result<Device> {
@@ -732,7 +874,8 @@ impl Store for SqlStore {
             rows::DEVICE_COLUMNS
         ));
         sql.text(account_id).push(" AND d.id = ").text(id);
-        rows::device(&not_found("device")(self.one(&sql).await?)?)
+        let row = self.one(Scope::Account(account_id), &sql).await?;
+        rows::device(&not_found("device")(row)?)
     }
 
     async fn device_by_notification_token(&self, account_id: &str, token: &str) -> Result<Device> {
@@ -743,7 +886,8 @@ impl Store for SqlStore {
         sql.text(account_id)
             .push(" AND d.notification_token = ")
             .text(token);
-        rows::device(&not_found("device")(self.one(&sql).await?)?)
+        let row = self.one(Scope::Account(account_id), &sql).await?;
+        rows::device(&not_found("device")(row)?)
     }
 
     async fn set_presence(
@@ -752,21 +896,22 @@ impl Store for SqlStore {
         online_until: Micros,
         now: Micros,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        for (account_id, id) in devices {
-            sqlx::query(
-                "UPDATE devices SET online_until = $1, last_active = $2 \
+        self.scoped(Scope::System(CrossAccount::Presence), async |tx| {
+            for (account_id, id) in devices {
+                sqlx::query(
+                    "UPDATE devices SET online_until = $1, last_active = $2 \
                  WHERE account_id = $3 AND id = $4",
-            )
-            .bind(online_until)
-            .bind(now)
-            .bind(account_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+                )
+                .bind(online_until)
+                .bind(now)
+                .bind(account_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn lapsed_presence(
@@ -774,37 +919,40 @@ impl Store for SqlStore {
         now: Micros,
         limit: u32,
     ) -> Result<Vec<(String, String, Micros)>> {
-        let rows = sqlx::query(
-            "SELECT account_id, id, last_active FROM devices \
-             WHERE online_until > 0 AND online_until <= $1 LIMIT $2",
-        )
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        let mut lapsed = Vec::with_capacity(rows.len());
-        for row in rows {
-            let (account_id, id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
-            // Only if still lapsed: a replica may have renewed it in between.
-            let done = sqlx::query(
-                "UPDATE devices SET online_until = 0 \
-                 WHERE account_id = $1 AND id = $2 AND online_until > 0 AND online_until <= $3",
+        self.once(Scope::System(CrossAccount::Reaper), async |c| {
+            let rows = sqlx::query(
+                "SELECT account_id, id, last_active FROM devices \
+                 WHERE online_until > 0 AND online_until <= $1 LIMIT $2",
             )
-            .bind(&account_id)
-            .bind(&id)
             .bind(now)
-            .execute(&self.pool)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *c)
             .await?;
-            if done.rows_affected() == 1 {
-                lapsed.push((account_id, id, row.try_get(2)?));
+            let mut lapsed = Vec::with_capacity(rows.len());
+            for row in rows {
+                let (account_id, id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+                // Only if still lapsed: a replica may have renewed it in between.
+                let done = sqlx::query(
+                    "UPDATE devices SET online_until = 0 \
+                     WHERE account_id = $1 AND id = $2 AND online_until > 0 AND online_until <= $3",
+                )
+                .bind(&account_id)
+                .bind(&id)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                if done.rows_affected() == 1 {
+                    lapsed.push((account_id, id, row.try_get(2)?));
+                }
             }
-        }
-        Ok(lapsed)
+            Ok(lapsed)
+        })
+        .await
     }
 
     async fn save_device(&self, d: &Device) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
+        self.scoped(Scope::Account(&d.account_id), async |tx| {
+            let done = sqlx::query(
             "UPDATE devices SET info = $1, custom_data = $2, connectable = $3, last_active = $4, \
              updated = $5 WHERE account_id = $6 AND id = $7",
         )
@@ -817,12 +965,13 @@ impl Store for SqlStore {
         .bind(&d.id)
         .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound("device"));
-        }
-        write_device_filters(&mut tx, d).await?;
-        tx.commit().await?;
-        Ok(())
+            if done.rows_affected() == 0 {
+                return Err(Error::NotFound("device"));
+            }
+            write_device_filters(tx, d).await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn list_devices(&self, account_id: &str, f: &DeviceFilter) -> Result<Vec<Device>> {
@@ -855,6 +1004,7 @@ impl Store for SqlStore {
         }
         sql.push(" ORDER BY d.last_active DESC, d.id DESC LIMIT ")
             .int(i64::from(f.page.limit));
-        self.all(&sql).await?.iter().map(rows::device).collect()
+        let rows = self.all(Scope::Account(account_id), &sql).await?;
+        rows.iter().map(rows::device).collect()
     }
 }
