@@ -1,6 +1,11 @@
-//! The API error: every failure is a status with a JSON body `{id, message}`.
+//! The API error: every failure is a status with a JSON body `{id, message}`. This is the one
+//! place where domain errors become statuses.
 
-use axum::http::StatusCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -43,6 +48,14 @@ impl From<Error> for ApiError {
             e @ Error::RateLimited => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
             }
+            e @ Error::Unavailable { .. } => {
+                log_outage(&e);
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "the database is not reachable; try again shortly",
+                )
+            }
             e @ (Error::Storage(_) | Error::Migration(_) | Error::Corrupt(_)) => {
                 tracing::error!(error = %e, "internal error");
                 Self::new(
@@ -55,13 +68,40 @@ impl From<Error> for ApiError {
     }
 }
 
+/// How long a client is asked to wait before retrying a 503.
+const RETRY_AFTER_SECS: &str = "2";
+
+/// An outage fails every request at once: log its first error, then at most one line per
+/// `QUIET` with how many went unlogged (`tandem_database_errors_total` counts them all).
+fn log_outage(e: &Error) {
+    const QUIET: Duration = Duration::from_secs(10);
+    static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+    static UNLOGGED: AtomicU64 = AtomicU64::new(0);
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    let now = Instant::now();
+    if last.is_some_and(|t| now.duration_since(t) < QUIET) {
+        UNLOGGED.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    *last = Some(now);
+    let unlogged = UNLOGGED.swap(0, Ordering::Relaxed);
+    tracing::error!(error = %e, unlogged, "database unavailable; answering 503");
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut res = (
             self.status,
             Json(json!({"id": self.id, "message": self.message})),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
+        res
     }
 }
 

@@ -10,6 +10,7 @@ mod codes;
 mod compat;
 mod devices;
 mod e2e;
+mod faults;
 mod fidelity;
 mod gates;
 mod input;

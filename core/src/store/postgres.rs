@@ -8,6 +8,8 @@
 //! names the account it may see (see `Scope` in `sql.rs`). Migrations and tools that read past
 //! the Store use the owner pool, which has the connecting role's full rights.
 
+use std::time::Duration;
+
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
@@ -19,6 +21,12 @@ pub(super) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 /// `pg_try_advisory_lock` key for the reaper ("tandem reaper").
 const REAPER_LOCK: i64 = 0x7461_6e64_656d_7270;
 
+/// How long a query of the tenant pool waits for a connection (retrying refused connects) before
+/// giving up with `PoolTimedOut`: short, so that while the database is away requests are
+/// answered 503 at once rather than left hanging. (The owner pool keeps sqlx's patient default:
+/// it serves start-up, which may well wait for a database that is still starting.)
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// The tenant pool. Its connections switch role once the schema has the layer (a Store used
 /// before migrating, as a test of an old schema does, keeps the owner's rights on the
 /// connections it opened until they are recycled); lazy, so [`super::open`] opens none before
@@ -26,6 +34,7 @@ const REAPER_LOCK: i64 = 0x7461_6e64_656d_7270;
 pub(super) fn connect_tenant(url: &str, max_connections: u32) -> Result<AnyPool> {
     Ok(AnyPoolOptions::new()
         .max_connections(max_connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 // Fails, refusing the connection, if the role is missing: closed, not open.

@@ -32,6 +32,9 @@ pub(super) async fn connect(url: &str) -> Result<AnyPool> {
     }
     let pool = AnyPoolOptions::new()
         .max_connections(8)
+        // Writers queue on the file lock (busy_timeout), so allow as long for a connection;
+        // still under the request timeout, so a stuck pool is a 503 rather than a 408.
+        .acquire_timeout(std::time::Duration::from_secs(10))
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
