@@ -14,9 +14,10 @@ run: sdk
 test: lint audit compat-deps sdk sdk-pack js-check corpus rust-test security
 
 ## Cargo.lock against the RustSec advisory database, offline: a local copy of the database
-## (ADVISORY_DB, by default the one beside this clone). Any advisory fails the run unless
-## .cargo/audit.toml ignores it with a reason.
-ADVISORY_DB ?= ../shared/advisory-db
+## (ADVISORY_DB, by default the one beside this clone, or beside the checkout this clone was
+## made from). Any advisory fails the run unless .cargo/audit.toml ignores it with a reason.
+CLONED_FROM := $(patsubst file://%,%,$(shell git config --get remote.origin.url 2>/dev/null))
+ADVISORY_DB ?= $(firstword $(wildcard ../shared/advisory-db $(if $(CLONED_FROM),$(CLONED_FROM)/../shared/advisory-db)) ../shared/advisory-db)
 audit:
 	@test -d "$(ADVISORY_DB)/crates" || { echo "audit: no advisory database at $(ADVISORY_DB); \
 	set ADVISORY_DB to a clone of the RustSec advisory-db" >&2; exit 1; }
