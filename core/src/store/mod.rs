@@ -101,9 +101,6 @@ pub trait Store: Send + Sync + 'static {
     async fn account(&self, id: &str) -> Result<Account>;
     async fn account_by_license(&self, license_key: &str) -> Result<Account>;
     async fn accounts(&self) -> Result<Vec<Account>>;
-    /// The account a session belongs to, for pages served before anyone authenticates: the
-    /// viewer's CSP (its asset and embedding origins) follows the session's account.
-    async fn account_of_session(&self, session_id: &str) -> Result<Account>;
     async fn update_account_settings(
         &self,
         id: &str,

@@ -43,8 +43,6 @@ pub(super) enum CrossAccount {
     AccountByLicense,
     /// The CLI lists accounts.
     Accounts,
-    /// The viewer page's CSP, before anyone authenticates.
-    AccountOfSession,
     /// Batched activity from the hub, keyed by session id.
     TouchSessions,
     /// The reaper: idle sessions, live counts, presence lapses, expired tokens.
@@ -331,17 +329,6 @@ impl Store for SqlStore {
             .iter()
             .map(rows::account)
             .collect()
-    }
-
-    async fn account_of_session(&self, session_id: &str) -> Result<Account> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {} FROM accounts WHERE id = (SELECT account_id FROM sessions WHERE id = ",
-            rows::ACCOUNT_COLUMNS
-        ));
-        sql.text(session_id);
-        sql.push(")");
-        let scope = Scope::System(CrossAccount::AccountOfSession);
-        rows::account(&not_found("account")(self.one(scope, &sql).await?)?)
     }
 
     async fn update_account_settings(
