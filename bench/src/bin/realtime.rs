@@ -468,8 +468,8 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-/// A session joined by a freshly registered device: the device's stream socket and `agents`
-/// agent stream sockets.
+/// A session joined by a freshly registered device (by its code) and accepted by the customer:
+/// the device's stream socket and `agents` agent stream sockets.
 async fn joined_streams(
     base: &str,
     jwt: &str,
@@ -496,16 +496,20 @@ async fn joined_streams(
         .json()
         .await?;
     let id = session["id"].as_str().context("session id")?;
-    let joined = http
-        .put(format!("{base}/api/1/sessions/{id}"))
-        .header("X-CobrowseLicense", license)
-        .header("X-CobrowseDevice", device_id)
-        .bearer_auth(device_token)
-        .json(&json!({}))
-        .send()
-        .await?;
-    if !joined.status().is_success() {
-        bail!("the device could not join: {}", joined.status());
+    let code = session["code"].as_str().context("session code")?;
+    // The device joins by the code, then accepts: nothing is relayed before the session is active.
+    for (handle, body) in [(code, json!({})), (id, json!({"state": "active"}))] {
+        let res = http
+            .put(format!("{base}/api/1/sessions/{handle}"))
+            .header("X-CobrowseLicense", license)
+            .header("X-CobrowseDevice", device_id)
+            .bearer_auth(device_token)
+            .json(&body)
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("the device could not join: {}", res.status());
+        }
     }
     let ws_base = base.replacen("http", "ws", 1);
     let mut sockets = Vec::new();
