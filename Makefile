@@ -75,7 +75,7 @@ security:
 
 ## List-query latency at 1,000,000 sessions in PostgreSQL and 100,000 in SQLite.
 bench:
-	$(CARGO) run --release -p tandem-bench
+	$(CARGO) run --release -p tandem-bench --bin tandem-bench
 
 ## The socket hub under load: memory per idle socket, 10,000-socket fan-out latency, and a
 ## 1→4 relay against nats-server's WebSocket listener (needs the Debian package nats-server).

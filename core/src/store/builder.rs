@@ -16,6 +16,9 @@ pub(super) enum Arg {
 pub(super) struct Sql {
     text: String,
     args: Vec<Arg>,
+    /// Planned for its arguments on every call (an unnamed statement), never from a cached
+    /// generic plan.
+    per_call_plan: bool,
 }
 
 impl Sql {
@@ -23,7 +26,16 @@ impl Sql {
         Sql {
             text: text.to_owned(),
             args: vec![],
+            per_call_plan: false,
         }
+    }
+    /// Has the database plan this query for its arguments on every call. For the list queries:
+    /// how selective a filter is decides their plan, and PostgreSQL's generic plan for a
+    /// prepared statement (used after a few calls) guesses it — behind row-level security's
+    /// own conditions it guessed a nested loop that read 16M index entries for one page.
+    pub(super) fn planned_per_call(&mut self) -> &mut Self {
+        self.per_call_plan = true;
+        self
     }
     pub(super) fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
@@ -41,7 +53,7 @@ impl Sql {
         self.arg(Arg::Int(i))
     }
     pub(super) fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
-        let mut q = sqlx::query(&self.text);
+        let mut q = sqlx::query(&self.text).persistent(!self.per_call_plan);
         for a in &self.args {
             q = match a {
                 Arg::Text(s) => q.bind(s.as_str()),

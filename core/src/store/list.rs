@@ -45,6 +45,7 @@ impl SqlStore {
                 .int(cap)
                 .push(&format!(") t) g{i}"));
         }
+        sql.planned_per_call();
         let row = self.one(Scope::Account(account_id), &sql).await?;
         let row = row.ok_or(crate::Error::NotFound("filter counts"))?;
         (0..filters.len())
@@ -188,7 +189,8 @@ impl SqlStore {
         push_page(&mut sql, "d.sort_at", "d.session_id", &f.page);
         sql.push(") p JOIN sessions s ON s.id = p.session_id WHERE s.account_id = ")
             .text(account_id)
-            .push(" ORDER BY p.sort_at DESC, p.session_id DESC");
+            .push(" ORDER BY p.sort_at DESC, p.session_id DESC")
+            .planned_per_call();
         self.all(Scope::Account(account_id), &sql)
             .await?
             .iter()

@@ -990,7 +990,8 @@ impl Store for SqlStore {
             sql.push(" AND d.last_active > ").int(after);
         }
         sql.push(" ORDER BY d.last_active DESC, d.id DESC LIMIT ")
-            .int(i64::from(f.page.limit));
+            .int(i64::from(f.page.limit))
+            .planned_per_call();
         let rows = self.all(Scope::Account(account_id), &sql).await?;
         rows.iter().map(rows::device).collect()
     }
