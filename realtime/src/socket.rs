@@ -919,9 +919,9 @@ impl Conn {
             return false;
         }
         self.active_checked = Some(std::time::Instant::now());
-        let store = self.hub.service().store();
-        match store
-            .session(&self.who.account_id, &stream.session_id)
+        let service = self.hub.service();
+        match service
+            .stream_session(&self.who.account_id, &stream.session_id)
             .await
         {
             Ok(s) => self.active = s.state == SessionState::Active,
@@ -934,8 +934,11 @@ impl Conn {
     /// frame (they come at the pace of an agent's clicks and keys), so a customer who revokes
     /// control stops the very next one, whichever replica either side is on.
     async fn control_allowed(&self, session_id: &str) -> bool {
-        let store = self.hub.service().store();
-        match store.session(&self.who.account_id, session_id).await {
+        let service = self.hub.service();
+        match service
+            .stream_session(&self.who.account_id, session_id)
+            .await
+        {
             Ok(s) => s.is_live() && s.remote_control == Toggle::On,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read a session's remote control state");

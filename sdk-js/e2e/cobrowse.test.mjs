@@ -10,7 +10,7 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import { readFileSync } from 'node:fs'
-import { oneServer } from './helpers.mjs'
+import { lookAt, oneServer } from './helpers.mjs'
 
 const { api, token, license, browser, customerPage, sessionByCode, viewerPage, readCode, activeSession } = oneServer()
 
@@ -536,6 +536,9 @@ test('token_source=postMessage: a trusted helpdesk embeds the viewer and hands i
   const embedded = host.frameLocator('#embed')
   await embedded.frameLocator('#screen iframe').locator('#headline').waitFor({ timeout: 15_000 })
   await embedded.locator('#status:has-text("Connected")').waitFor()
+  const viewer = host.frames().find((f) => f.url().startsWith(`${api}/session/${session.id}?`))
+  assert.ok(viewer.url().includes('view='), 'the viewer did not reload under its account\'s policy')
+  assert.deepEqual(await lookAt(host, 'viewer-embedded', { frame: viewer }), [])
   assert.ok(await host.evaluate(() => window.__messages.includes('init')))
   // The token travelled by postMessage only: no URL the viewer loaded carries it.
   assert.ok(viewerRequests.length > 0)
@@ -589,6 +592,9 @@ test('token_source=postMessage: an origin the account does not trust gets nothin
   for (const src of [`${api}/session/${session.id}?token_source=postMessage`, `${api}/code?token_source=postMessage`]) {
     await open(src)
     await host.frameLocator('#embed').locator('#status:has-text("may not embed")').waitFor({ timeout: 10_000 })
+    const viewer = host.frames().find((f) => f.url().startsWith(src))
+    const name = src.includes('/code') ? 'viewer-untrusted-embedder-code' : 'viewer-untrusted-embedder'
+    assert.deepEqual(await lookAt(host, name, { frame: viewer }), [])
     assert.equal(await host.frameLocator('#embed').locator('#code').count(), 0)
     assert.equal((await sessionByCode(session.id)).state, 'pending', 'someone joined the session')
   }

@@ -101,16 +101,17 @@ export const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname
 /**
  * What a person sees on `page` now, at a desk's width and in a 400 px helpdesk sidebar:
  * screenshots kept in e2e/artifacts as `<name>-<width>.png`, and axe-core's serious or critical
- * findings within `scope` (a selector; the whole page by default), which should be none.
+ * findings within `scope` (a selector; the whole page by default) of `frame` (the page itself,
+ * or a page it embeds), which should be none.
  */
-export async function lookAt (page, name, { scope = 'html', height = 800 } = {}) {
+export async function lookAt (page, name, { scope = 'html', height = 800, frame = page } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true })
   const findings = []
   for (const width of [1280, 400]) {
     await page.setViewportSize({ width, height })
     await page.screenshot({ path: `${ARTIFACTS}${name}-${width}.png` })
-    await page.evaluate(AXE)
-    const { violations } = await page.evaluate((scope) => window.axe.run(scope, { resultTypes: ['violations'] }), scope)
+    await frame.evaluate(AXE)
+    const { violations } = await frame.evaluate((scope) => window.axe.run(scope, { resultTypes: ['violations'] }), scope)
     for (const v of violations) {
       if (v.impact === 'serious' || v.impact === 'critical') findings.push(`${width}px ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
     }

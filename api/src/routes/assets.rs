@@ -259,8 +259,9 @@ pub async fn relay(
         })?;
     let account = app
         .service()
-        .asset_relay_account(&key.to_ascii_lowercase())
+        .viewer_key(&key.to_ascii_lowercase())
         .await
+        .map(|(account, _)| account)
         .map_err(|e| match e {
             tandem_core::Error::NotFound(_) => {
                 refused(StatusCode::NOT_FOUND, "not_found", "asset key not found")

@@ -182,14 +182,11 @@ pub async fn viewer(
     viewer_page(&app, Some(&id), &query).await
 }
 
-/// The account whose live stream token of session `session_id` hashes to `view`.
+/// The account whose viewer's key `view` (see `Service::viewer_key`) is one of session
+/// `session_id`.
 async fn viewing(app: &AppState, view: &str, session_id: &str) -> Option<Account> {
-    let store = app.service().store();
-    let token = store.stream_token(view).await.ok()?;
-    if token.session_id != session_id || token.expires <= tandem_core::time::now() {
-        return None;
-    }
-    store.account(&token.account_id).await.ok()
+    let (account, session) = app.service().viewer_key(view).await.ok()?;
+    (session.id == session_id).then_some(account)
 }
 
 /// `/dashboard?token=<JWT>` (the live sessions), `/code?token=<JWT>` (the agent enters a 6-digit

@@ -198,19 +198,29 @@ impl Service {
         Ok((t, s))
     }
 
-    /// The account whose asset relay a viewer may use: the key is the hash of one of its agents'
-    /// stream tokens (`/sessions/:id/tokens` gives it as `asset_url`), valid while that token
-    /// and its session are. The key opens nothing but the relay.
-    pub async fn asset_relay_account(&self, token_hash: &str) -> Result<Account> {
+    /// The account and the session a viewer's key stands for: the hash of one of the account's
+    /// stream tokens (`/sessions/:id/tokens` gives it in `asset_url`), valid while that token
+    /// and its session are. It opens the viewer's asset relay and its session page's policy,
+    /// nothing else.
+    pub async fn viewer_key(&self, token_hash: &str) -> Result<(Account, Session)> {
         let t = self.store.stream_token(token_hash).await?;
         if t.expires <= time::now() {
-            return Err(Error::refused("token_expired", "the asset key has expired"));
+            return Err(Error::refused(
+                "token_expired",
+                "the viewer's key has expired",
+            ));
         }
         let s = self.store.session(&t.account_id, &t.session_id).await?;
         if !s.is_live() {
             return Err(Error::refused("session_ended", "the session has ended"));
         }
-        self.store.account(&t.account_id).await
+        Ok((self.store.account(&t.account_id).await?, s))
+    }
+
+    /// The session a stream socket is on, as it is now (the socket's credential was checked when
+    /// it opened): whether it is active, whether the customer allows remote control.
+    pub async fn stream_session(&self, account_id: &str, session_id: &str) -> Result<Session> {
+        self.store.session(account_id, session_id).await
     }
 
     /// The session a device's stream socket joins: live, and joined by this device.
