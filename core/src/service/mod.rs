@@ -374,17 +374,19 @@ impl Service {
         let window_from = now - c.redeem_window.as_micros() as i64;
         let mut taken = Vec::with_capacity(budgets.len());
         for (key, max) in &budgets {
-            let used = self.store.take_attempt(key, window_from, now).await;
-            if used.is_ok() {
-                taken.push(key.as_str());
-            }
-            match used {
-                Ok(used) if used <= i64::from(*max) => {}
-                refused => {
+            let used = match self.store.take_attempt(key, window_from, now).await {
+                Ok(used) => used,
+                Err(e) => {
                     self.refund(&taken).await;
-                    metrics::counter!("tandem_session_redeem_refusals_total").increment(1);
-                    return Err(refused.err().unwrap_or(Error::RateLimited));
+                    return Err(e);
                 }
+            };
+            taken.push(key.as_str());
+            if used > i64::from(*max) {
+                // Over budget: this attempt is not made, so it is not counted either.
+                self.refund(&taken).await;
+                metrics::counter!("tandem_session_redeem_refusals_total").increment(1);
+                return Err(Error::RateLimited);
             }
         }
         let found = lookup.await;
