@@ -250,6 +250,28 @@ impl Server {
         body
     }
 
+    /// A session created by the admin agent, joined by a newly registered device `device_id` (by
+    /// its code) and accepted by the customer: the active session and the device's registration.
+    pub async fn active_session(&self, tenant: &Tenant, device_id: &str) -> (Value, Value) {
+        let device = self.register_device(tenant, device_id, json!({})).await;
+        let s = self
+            .create_session(&tenant.admin, json!({"agent": "me"}))
+            .await;
+        let joined = self.device_join(tenant, &device, &s).await;
+        let (status, active) = self
+            .device_call(
+                tenant,
+                &device,
+                Method::PUT,
+                &format!("/api/1/sessions/{}", joined["id"].as_str().unwrap()),
+                Some(json!({"state": "active"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{active}");
+        assert_eq!(active["state"], "active");
+        (active, device)
+    }
+
     /// A device joins a session an agent created, by redeeming its code (as the web SDK does
     /// when an agent asks it to join): the joined session.
     pub async fn device_join(&self, tenant: &Tenant, device: &Value, session: &Value) -> Value {

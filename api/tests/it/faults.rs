@@ -19,43 +19,17 @@ mod pg;
 mod replica;
 mod stalled;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::common::{Server, Tenant};
 use crate::ws::{try_connect, ws_url, Socket};
 
-/// An active session on `server`: created by the admin agent, joined by a new device `dev` with
-/// its code, accepted by the customer. Returns the session id and the device's registration.
+/// An active session on `server` with a new device `dev` (see `Server::active_session`): its id
+/// and the device's registration.
 async fn active_session(server: &Server, t: &Tenant, dev: &str) -> (String, Value) {
-    let device = server.register_device(t, dev, json!({})).await;
-    let s = server
-        .create_session(&t.admin, json!({"agent": "me"}))
-        .await;
-    let code = s["code"].as_str().unwrap();
-    let (status, joined) = server
-        .device_call(
-            t,
-            &device,
-            Method::PUT,
-            &format!("/api/1/sessions/{code}"),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{joined}");
-    let id = joined["id"].as_str().unwrap().to_owned();
-    let (status, active) = server
-        .device_call(
-            t,
-            &device,
-            Method::PUT,
-            &format!("/api/1/sessions/{id}"),
-            Some(json!({"state": "active"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{active}");
-    assert_eq!(active["state"], "active");
-    (id, device)
+    let (s, device) = server.active_session(t, dev).await;
+    (s["id"].as_str().unwrap().to_owned(), device)
 }
 
 async fn stream_token(server: &Server, jwt: &str, session: &str) -> String {

@@ -10,26 +10,9 @@ use tandem_core::time;
 use crate::common::{both_backends, Server, Tenant};
 use crate::ws::{try_connect, ws_url, Ended, Socket};
 
-/// A session created by the admin agent, joined by a freshly registered device (by its code)
-/// and accepted by the customer: active.
+/// An active session with a freshly registered device `dev-1` (see `Server::active_session`).
 pub(crate) async fn joined_session(server: &Server, t: &Tenant) -> (Value, Value) {
-    let device = server.register_device(t, "dev-1", json!({})).await;
-    let s = server
-        .create_session(&t.admin, json!({"agent": "me"}))
-        .await;
-    let joined = server.device_join(t, &device, &s).await;
-    let (status, active) = server
-        .device_call(
-            t,
-            &device,
-            Method::PUT,
-            &format!("/api/1/sessions/{}", joined["id"].as_str().unwrap()),
-            Some(json!({"state": "active"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{active}");
-    assert_eq!(active["state"], "active");
-    (active, device)
+    server.active_session(t, "dev-1").await
 }
 
 both_backends!(streams_relay_both_ways);

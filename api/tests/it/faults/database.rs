@@ -52,6 +52,22 @@ struct Written {
     candidates: Vec<Value>,
 }
 
+/// Every write a client was told succeeded is in the database, with one of the custom data it
+/// could have left (`stored`: id → custom data as read back).
+fn all_kept(what: &str, written: &[Written], stored: &BTreeMap<String, Value>) {
+    for w in written {
+        let data = stored
+            .get(&w.id)
+            .unwrap_or_else(|| panic!("{what} {} was acknowledged and is gone", w.id));
+        assert!(
+            w.candidates.contains(data),
+            "{what} {}: custom_data {data} is none of {:?}",
+            w.id,
+            w.candidates
+        );
+    }
+}
+
 /// Concurrent clients creating and updating sessions and registering and refreshing devices.
 struct Load {
     http: reqwest::Client,
@@ -481,17 +497,7 @@ async fn check_rows(db: &mut PgConnection, t: &Tenant, load: &Load) {
         );
         stored.insert(id.clone(), Value::Object(data));
     }
-    for w in load.sessions.lock().unwrap().iter() {
-        let data = stored
-            .get(&w.id)
-            .unwrap_or_else(|| panic!("session {} was created and is gone", w.id));
-        assert!(
-            w.candidates.contains(data),
-            "session {}: custom_data {data} is none of {:?}",
-            w.id,
-            w.candidates
-        );
-    }
+    all_kept("session", &load.sessions.lock().unwrap(), &stored);
 
     let devices: Vec<(String, String)> =
         sqlx::query_as("SELECT id, custom_data FROM devices WHERE account_id = $1")
@@ -520,17 +526,7 @@ async fn check_rows(db: &mut PgConnection, t: &Tenant, load: &Load) {
         );
         stored.insert(id.clone(), Value::Object(data));
     }
-    for w in load.devices.lock().unwrap().iter() {
-        let data = stored
-            .get(&w.id)
-            .unwrap_or_else(|| panic!("device {} was registered and is gone", w.id));
-        assert!(
-            w.candidates.contains(data),
-            "device {}: custom_data {data} is none of {:?}",
-            w.id,
-            w.candidates
-        );
-    }
+    all_kept("device", &load.devices.lock().unwrap(), &stored);
     println!(
         "faults: rows checked: {} sessions ({} acknowledged), {} devices ({} acknowledged), all consistent",
         sessions.len(),
