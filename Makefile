@@ -29,6 +29,9 @@ audit:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@# The one write path: built without any test suite or benchmark (so without core's
+	@# `testing` feature), the Store is private to core, and any side door fails to compile.
+	$(CARGO) check -p tandem-realtime -p tandem-api --lib --bins
 
 compat-deps:
 	npm ci --prefix tests/compat --no-audit --no-fund

@@ -214,7 +214,7 @@ impl AppState {
             .map_err(|e| refused("malformed", format!("the token header is not valid: {e}")))?;
         let raw = raw_claims(token)?;
         let iss = raw["iss"].as_str().unwrap_or_default();
-        let account = match self.service().store().account_by_license(iss).await {
+        let account = match self.service().account_by_license(iss).await {
             Ok(a) => a,
             Err(tandem_core::Error::NotFound(_)) => {
                 return Err(refused(
@@ -225,7 +225,7 @@ impl AppState {
             }
             Err(e) => return Err(e.into()),
         };
-        let keys = self.service().store().keys(&account.id).await?;
+        let keys = self.service().keys(&account.id).await?;
         let candidates: Vec<&AccountKey> = match &header.kid {
             Some(kid) => keys.iter().filter(|k| &k.kid == kid).collect(),
             None => keys.iter().collect(),
@@ -309,8 +309,7 @@ impl AppState {
             None => {
                 let u = self
                     .service()
-                    .store()
-                    .upsert_user(&account.id, &email, &name, role)
+                    .upsert_agent(&account, &email, &name, role)
                     .await?;
                 let mut cache = self.inner.users.lock().expect("user cache lock");
                 if cache.len() > 10_000 {
@@ -346,7 +345,7 @@ impl AppState {
     }
 
     pub async fn account_for_license(&self, license: &str) -> Result<Account, ApiError> {
-        match self.service().store().account_by_license(license).await {
+        match self.service().account_by_license(license).await {
             Ok(a) => Ok(a),
             Err(tandem_core::Error::NotFound(_)) => {
                 Err(ApiError::unauthorized("unknown license key"))

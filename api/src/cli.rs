@@ -9,7 +9,6 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 use tandem_core::model::{Account, AccountKey, AccountSettings};
 use tandem_core::service::Service;
-use tandem_core::store::Store;
 
 use crate::config::Config;
 use crate::keys::{self, TokenSpec};
@@ -124,33 +123,29 @@ pub struct TokenArgs {
     pub key: Option<PathBuf>,
 }
 
-async fn find_account(store: &dyn Store, id_or_license: &str) -> anyhow::Result<Account> {
-    match store.account(id_or_license).await {
-        Ok(a) => Ok(a),
-        Err(tandem_core::Error::NotFound(_)) => store
-            .account_by_license(id_or_license)
-            .await
-            .with_context(|| format!("no account has the id or license key {id_or_license:?}")),
-        Err(e) => Err(e.into()),
-    }
+async fn find_account(service: &Service, id_or_license: &str) -> anyhow::Result<Account> {
+    service
+        .find_account(id_or_license)
+        .await
+        .with_context(|| format!("no account has the id or license key {id_or_license:?}"))
 }
 
 /// Runs a non-serve command, printing JSON results on stdout.
 pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
-    let store = crate::open_store(config).await?;
+    let service = crate::open_service(config).await?;
     let out = match command {
         Command::Serve { .. } => unreachable!("serve is handled by main"),
-        Command::Migrate => json!({"migrated": true, "backend": store.backend().as_str()}),
+        Command::Migrate => json!({"migrated": true, "backend": service.backend().as_str()}),
         Command::Account(AccountCommand::Create { name, no_consent }) => {
             let settings = AccountSettings {
                 require_consent: !no_consent,
                 ..AccountSettings::default()
             };
-            json!(store.create_account(&name, &settings).await?)
+            json!(service.create_account(&name, &settings).await?)
         }
-        Command::Account(AccountCommand::List) => json!(store.accounts().await?),
+        Command::Account(AccountCommand::List) => json!(service.accounts().await?),
         Command::Account(AccountCommand::Update { account, settings }) => {
-            let account = find_account(store.as_ref(), &account).await?;
+            let account = find_account(&service, &account).await?;
             let patch: serde_json::Value =
                 serde_json::from_str(&settings).context("--settings must be a JSON object")?;
             let serde_json::Value::Object(patch) = patch else {
@@ -163,13 +158,13 @@ pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
             let settings: AccountSettings = serde_json::from_value(merged)
                 .context("invalid settings (unknown key or wrong type)")?;
             json!(
-                store
+                service
                     .update_account_settings(&account.id, &settings)
                     .await?
             )
         }
         Command::Keys(KeysCommand::Generate { account, out }) => {
-            let account = find_account(store.as_ref(), &account).await?;
+            let account = find_account(&service, &account).await?;
             let pair = keys::generate(&account.id)?;
             if let Some(path) = &out {
                 write_private_key(path, &pair.private_pem)?;
@@ -179,7 +174,7 @@ pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
                 Some(kek) => keys::sealed(&pair, kek)?,
                 None => pair.key.clone(),
             };
-            store.add_key(&key).await?;
+            service.add_key(&key).await?;
             let mut reply = json!({
                 "account": account.id, "kid": key.kid, "algorithm": key.algorithm,
                 "public_key": key.public_pem,
@@ -203,7 +198,7 @@ pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
             kid,
             public_key,
         }) => {
-            let account = find_account(store.as_ref(), &account).await?;
+            let account = find_account(&service, &account).await?;
             let pem = std::fs::read_to_string(&public_key)
                 .with_context(|| format!("reading {}", public_key.display()))?;
             jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes())
@@ -216,12 +211,12 @@ pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
                 private_pem: None,
                 created: tandem_core::time::now(),
             };
-            store.add_key(&key).await?;
+            service.add_key(&key).await?;
             json!({"account": account.id, "kid": key.kid, "algorithm": key.algorithm})
         }
         Command::Keys(KeysCommand::List { account }) => {
-            let account = find_account(store.as_ref(), &account).await?;
-            let keys: Vec<_> = store
+            let account = find_account(&service, &account).await?;
+            let keys: Vec<_> = service
                 .keys(&account.id)
                 .await?
                 .into_iter()
@@ -237,8 +232,8 @@ pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
             json!(keys)
         }
         Command::Token(args) => {
-            let account = find_account(store.as_ref(), &args.account).await?;
-            let token = mint_for(store.as_ref(), &account, config, &args).await?;
+            let account = find_account(&service, &args.account).await?;
+            let token = mint_for(&service, &account, config, &args).await?;
             println!("{token}");
             return Ok(());
         }
@@ -248,12 +243,12 @@ pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
 }
 
 async fn mint_for(
-    store: &dyn Store,
+    service: &Service,
     account: &Account,
     config: &Config,
     args: &TokenArgs,
 ) -> anyhow::Result<String> {
-    let keys = store.keys(&account.id).await?;
+    let keys = service.keys(&account.id).await?;
     let candidates = keys
         .iter()
         .filter(|k| args.kid.as_ref().is_none_or(|kid| &k.kid == kid));
@@ -350,11 +345,10 @@ pub async fn bootstrap(
     name: &str,
     public_base: &str,
 ) -> anyhow::Result<()> {
-    let store = service.store();
-    if !store.accounts().await?.is_empty() {
+    if !service.accounts().await?.is_empty() {
         return Ok(());
     }
-    let account = store
+    let account = service
         .create_account(name, &AccountSettings::default())
         .await?;
     let pair = tokio::task::spawn_blocking({
@@ -362,7 +356,7 @@ pub async fn bootstrap(
         move || keys::generate(&id)
     })
     .await??;
-    store.add_key(&pair.key).await?;
+    service.add_key(&pair.key).await?;
     let token = keys::mint(
         &pair.key.kid,
         &pair.private_pem,

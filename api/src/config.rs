@@ -160,7 +160,7 @@ impl Config {
         if self.listen.parse::<SocketAddr>().is_err() {
             return bad("listen", "must be an address and port, e.g. 127.0.0.1:8080");
         }
-        if tandem_core::store::Backend::from_url(&self.database_url).is_none() {
+        if tandem_core::Backend::from_url(&self.database_url).is_none() {
             return bad("database_url", "must start with sqlite:// or postgres://");
         }
         let scheme_ok = ["http://", "https://"]

@@ -68,11 +68,14 @@ impl AppState {
     }
 }
 
-/// Opens the store named by the configuration and applies its migrations.
-pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn tandem_core::store::Store>> {
-    tandem_core::store::open(&config.database_url)
+/// Opens the database named by the configuration, applies its migrations, and puts the one
+/// service every change goes through in front of it.
+pub async fn open_service(config: &Config) -> anyhow::Result<Arc<Service>> {
+    let bus = Arc::new(InProcessBus::default());
+    let service = Service::open(&config.database_url, bus, config.service())
         .await
-        .with_context(|| format!("opening the database ({:?})", config))
+        .with_context(|| format!("opening the database ({:?})", config))?;
+    Ok(Arc::new(service))
 }
 
 fn cors() -> CorsLayer {
@@ -107,9 +110,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     config.validate()?;
     let bound: SocketAddr = listener.local_addr()?;
-    let store = open_store(&config).await?;
-    let bus = Arc::new(InProcessBus::default());
-    let service = Arc::new(Service::new(store, bus, config.service()));
+    let service = open_service(&config).await?;
     if !config.bootstrap_account.is_empty() {
         cli::bootstrap(
             &service,
@@ -149,7 +150,7 @@ pub async fn serve(
         }
     }));
 
-    tracing::info!(listen = %bound, backend = service.store().backend().as_str(), role = %config.role, "tandem is serving");
+    tracing::info!(listen = %bound, backend = service.backend().as_str(), role = %config.role, "tandem is serving");
     let drain = Duration::from_secs(config.request_timeout_secs);
     let sockets = hub.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {

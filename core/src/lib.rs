@@ -11,9 +11,15 @@ pub mod query;
 pub mod secrets;
 pub mod service;
 pub mod state;
+// The Store is reached only through `Service`: outside this crate it is not even nameable, except
+// by test suites and benchmarks that turn on the `testing` feature to set up or measure it.
+#[cfg(feature = "testing")]
 pub mod store;
+#[cfg(not(feature = "testing"))]
+mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
 
 pub use error::{Error, Result};
+pub use store::Backend;

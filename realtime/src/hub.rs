@@ -163,7 +163,7 @@ impl Hub {
             replays: Mutex::new(HashMap::new()),
             meters: Meters::new(),
         });
-        tokio::spawn(hub.clone().pump(service.bus().subscribe()));
+        tokio::spawn(hub.clone().pump(service.events()));
         tokio::spawn(hub.clone().heartbeat());
         if let Some(bridge) = &hub.bridge {
             bridge.spawn(hub.clone());

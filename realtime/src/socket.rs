@@ -21,10 +21,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use bytes::Bytes;
 use hyper_util::rt::TokioIo;
-use tandem_core::model::{Account, Device, SessionState, Toggle};
+use tandem_core::model::{Account, Device, SessionState};
 use tandem_core::policy::Policy;
-use tandem_core::service::{Subscription, Watcher};
-use tandem_core::store::{NotificationToken, StreamToken};
+use tandem_core::service::{NotificationToken, StreamToken, Subscription, Watcher};
 use tandem_core::time::Micros;
 use tokio::net::TcpStream;
 
@@ -263,11 +262,7 @@ async fn authenticate(
         query_value(query, "X-CobrowseDevice"),
     ) {
         (Some(license), Some(device_id)) => {
-            let account = service
-                .store()
-                .account_by_license(license)
-                .await
-                .map_err(refused)?;
+            let account = service.account_by_license(license).await.map_err(refused)?;
             let device = service
                 .authenticate_device(&account, device_id, token)
                 .await
@@ -287,12 +282,7 @@ async fn authenticate(
         _ => match service.socket_agent(token).await {
             Ok((account, token)) => Ok(Identity::Agent { account, token }),
             Err(Error::NotFound(_)) => {
-                let (token, _) = service.stream_agent(token).await.map_err(refused)?;
-                let account = service
-                    .store()
-                    .account(&token.account_id)
-                    .await
-                    .map_err(refused)?;
+                let (account, token, _) = service.stream_agent(token).await.map_err(refused)?;
                 Ok(Identity::AgentStream { account, token })
             }
             Err(e) => Err(refused(e)),
@@ -930,16 +920,15 @@ impl Conn {
         self.active
     }
 
-    /// Whether the session's `remote_control` is `on` now. Read from the store for every control
-    /// frame (they come at the pace of an agent's clicks and keys), so a customer who revokes
-    /// control stops the very next one, whichever replica either side is on.
+    /// Whether the customer lets this control frame through now (the service decides; a
+    /// failure to read keeps control closed).
     async fn control_allowed(&self, session_id: &str) -> bool {
         let service = self.hub.service();
         match service
-            .stream_session(&self.who.account_id, session_id)
+            .control_allowed(&self.who.account_id, session_id)
             .await
         {
-            Ok(s) => s.is_live() && s.remote_control == Toggle::On,
+            Ok(allowed) => allowed,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read a session's remote control state");
                 false
@@ -1032,25 +1021,16 @@ impl Conn {
         let account_id = self.who.account_id.to_string();
         let service = self.hub.service().clone();
         match service.subscription(&self.who.watcher(), token).await {
-            Ok(Subscription::Session(s)) => {
-                self.join(session_topic(&account_id, &s.id));
+            Ok(sub) => {
+                self.join(match &sub {
+                    Subscription::Session(s) => session_topic(&account_id, &s.id),
+                    Subscription::Device(d) => device_topic(&account_id, &d.id),
+                });
                 // Read again after joining, so no change can fall between the read and the join.
-                let s = service
-                    .store()
-                    .session(&account_id, &s.id)
-                    .await
-                    .unwrap_or(*s);
-                self.reply(frame::event("session", &s));
-                Ok(())
-            }
-            Ok(Subscription::Device(d)) => {
-                self.join(device_topic(&account_id, &d.id));
-                let d = service
-                    .store()
-                    .device(&account_id, &d.id)
-                    .await
-                    .unwrap_or(*d);
-                self.reply(frame::event("device", &d));
+                match service.refresh(&self.who.watcher(), sub).await {
+                    Subscription::Session(s) => self.reply(frame::event("session", &s)),
+                    Subscription::Device(d) => self.reply(frame::event("device", &d)),
+                }
                 Ok(())
             }
             // Unknown, another account's and out of reach are one answer, as over REST.

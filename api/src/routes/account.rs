@@ -50,13 +50,11 @@ pub async fn user(
     AgentAuth(caller): AgentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let (account, me, _) = parts(&caller);
+    let (_, me, _) = parts(&caller);
     if id == "me" || id == me.id {
         return self::me(State(app), AgentAuth(caller)).await;
     }
-    Ok(Json(json!(
-        app.service().store().user(&account.id, &id).await?
-    )))
+    Ok(Json(json!(app.service().user(&caller, &id).await?)))
 }
 
 /// The caller's account (a token reaches exactly one).

@@ -23,7 +23,7 @@ pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
         Some(true) => "ok",
         Some(false) => "down",
     };
-    match app.service().store().ping().await {
+    match app.service().ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({
@@ -43,7 +43,7 @@ pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
 }
 
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    match app.service().store().live_counts().await {
+    match app.service().live_counts().await {
         Ok(counts) => {
             for state in ["pending", "authorizing", "active"] {
                 let n = counts

@@ -15,6 +15,7 @@ mod fidelity;
 mod gates;
 mod input;
 mod keys;
+mod layers;
 mod lists;
 mod openapi;
 mod ops;

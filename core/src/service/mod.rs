@@ -1,9 +1,11 @@
 //! The one path for every change: sessions and devices are created and changed here, written to
 //! the Store, then published on the Bus. REST, sockets and the reaper all come through this.
 
+mod admin;
 mod history;
 mod sockets;
 
+pub use crate::store::{NotificationToken, SessionEvent, StreamToken};
 pub use history::{AgentVisit, History, PageVisit};
 pub use sockets::{Subscription, Watcher, PRESENCE_TTL};
 
@@ -193,21 +195,30 @@ fn valid_device_id(id: &str) -> bool {
 }
 
 impl Service {
+    /// Opens (and migrates) the database at `database_url` and serves it with `bus`.
+    pub async fn open(
+        database_url: &str,
+        bus: Arc<dyn Bus>,
+        config: ServiceConfig,
+    ) -> Result<Self> {
+        let store = crate::store::open(database_url).await?;
+        Ok(Self::assemble(store, bus, config))
+    }
+
+    /// A service over a store that is already open: for test suites and benchmarks, which also
+    /// reach the Store to set up and check what they measure.
+    #[cfg(feature = "testing")]
     pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, config: ServiceConfig) -> Self {
+        Self::assemble(store, bus, config)
+    }
+
+    fn assemble(store: Arc<dyn Store>, bus: Arc<dyn Bus>, config: ServiceConfig) -> Self {
         Self {
             store,
             bus,
             config,
             activity: Mutex::new(HashMap::new()),
         }
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
-    pub fn bus(&self) -> &Arc<dyn Bus> {
-        &self.bus
     }
 
     pub fn config(&self) -> &ServiceConfig {
@@ -415,7 +426,7 @@ impl Service {
         caller: &Caller,
         handle: &str,
         ttl: Duration,
-    ) -> Result<(String, crate::store::StreamToken)> {
+    ) -> Result<(String, StreamToken)> {
         let Caller::Agent { user, .. } = caller else {
             return Err(Error::Forbidden(
                 "only agents open a session's stream".into(),

@@ -178,9 +178,9 @@ impl Service {
         }
     }
 
-    /// The agent and session a stream token (from `/sessions/:id/tokens`) opens. Expired
-    /// tokens are refused as `token_expired`, ended sessions as `session_ended`.
-    pub async fn stream_agent(&self, token: &str) -> Result<(StreamToken, Session)> {
+    /// The account, agent and session a stream token (from `/sessions/:id/tokens`) opens.
+    /// Expired tokens are refused as `token_expired`, ended sessions as `session_ended`.
+    pub async fn stream_agent(&self, token: &str) -> Result<(Account, StreamToken, Session)> {
         if token.is_empty() {
             return Err(Error::NotFound("stream token"));
         }
@@ -195,7 +195,33 @@ impl Service {
         if !s.is_live() {
             return Err(Error::refused("session_ended", "the session has ended"));
         }
-        Ok((t, s))
+        let account = self.store.account(&t.account_id).await?;
+        Ok((account, t, s))
+    }
+
+    /// A subscription as it is now: read again once the socket has joined its topic, so that no
+    /// change can fall between the first read and the join. Keeps what it had when the read
+    /// fails, or when what it reaches is no longer the watcher's to see.
+    pub async fn refresh(&self, watcher: &Watcher<'_>, sub: Subscription) -> Subscription {
+        let account_id = watcher.account_id();
+        match sub {
+            Subscription::Session(s) => match self.store.session(account_id, &s.id).await {
+                Ok(now) if watcher.sees_session(&now) => Subscription::Session(Box::new(now)),
+                _ => Subscription::Session(s),
+            },
+            Subscription::Device(d) => match self.store.device(account_id, &d.id).await {
+                Ok(now) if watcher.sees_device(&now) => Subscription::Device(Box::new(now)),
+                _ => Subscription::Device(d),
+            },
+        }
+    }
+
+    /// Whether an agent's control frame (a click, a key) may reach the customer's page now: the
+    /// session is live and its `remote_control` is `on`. Read for every control frame, so a
+    /// customer who revokes control stops the very next one, whichever replica either side is on.
+    pub async fn control_allowed(&self, account_id: &str, session_id: &str) -> Result<bool> {
+        let s = self.store.session(account_id, session_id).await?;
+        Ok(s.is_live() && s.remote_control == crate::model::Toggle::On)
     }
 
     /// The account and the session a viewer's key stands for: the hash of one of the account's

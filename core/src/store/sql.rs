@@ -104,6 +104,7 @@ impl SqlStore {
 
     /// The owner's pool, with full rights: for migrations, and for tools and tests that read or
     /// write past the Store.
+    #[cfg(feature = "testing")]
     pub fn pool(&self) -> &AnyPool {
         &self.owner
     }
@@ -111,6 +112,7 @@ impl SqlStore {
     /// The pool the Store's own queries run on. On PostgreSQL, row-level security applies: a
     /// transaction sees only the rows of the account it names (`tandem.account_id`), and outside
     /// one nothing of any account.
+    #[cfg(feature = "testing")]
     pub fn tenant_pool(&self) -> &AnyPool {
         &self.tenant
     }
