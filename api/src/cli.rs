@@ -28,8 +28,8 @@ pub enum Command {
     /// Run the server (the default).
     Serve {
         /// `all` (default), `api` (REST only) or `realtime` (sockets only); overrides `role`.
-        #[arg(long)]
-        role: Option<String>,
+        #[arg(long, value_enum)]
+        role: Option<crate::config::ServerRole>,
     },
     /// Apply database migrations and exit.
     Migrate,

@@ -10,6 +10,50 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+/// What one process serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerRole {
+    /// REST and sockets.
+    All,
+    /// REST only.
+    Api,
+    /// Sockets only.
+    Realtime,
+}
+
+impl ServerRole {
+    pub fn serves_rest(self) -> bool {
+        self != ServerRole::Realtime
+    }
+    pub fn serves_sockets(self) -> bool {
+        self != ServerRole::Api
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerRole::All => "all",
+            ServerRole::Api => "api",
+            ServerRole::Realtime => "realtime",
+        }
+    }
+}
+
+impl std::fmt::Display for ServerRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For people: one readable line per event.
+    Text,
+    /// For log pipelines: one JSON object per line.
+    Json,
+}
+
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -38,12 +82,12 @@ pub struct Config {
     /// Region id reported by `GET /api/1/regions/closest`.
     pub region: String,
     /// `text` or `json` logs.
-    pub log_format: String,
+    pub log_format: LogFormat,
     /// Name of the account created on first start when there is none ("" to create none).
     pub bootstrap_account: String,
     /// What this process serves: `all` (REST and sockets), `api` (REST only) or `realtime`
     /// (sockets only). Split roles need `redis_url` so events reach the socket replicas.
-    pub role: String,
+    pub role: ServerRole,
     /// `redis://…`: events and session streams cross replicas through Redis pub/sub
     /// (`TANDEM_REDIS_URL` / `REDIS_URL`). Empty: one process, in-process delivery.
     pub redis_url: String,
@@ -90,9 +134,9 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             request_timeout_secs: 30,
             region: "default".into(),
-            log_format: "text".into(),
+            log_format: LogFormat::Text,
             bootstrap_account: "Default".into(),
-            role: "all".into(),
+            role: ServerRole::All,
             redis_url: String::new(),
             socket_max_message_bytes: 64 * 1024,
             socket_max_event_bytes: 32 * 1024 * 1024,
@@ -184,19 +228,13 @@ impl Config {
         if self.request_timeout_secs == 0 {
             return bad("request_timeout_secs", "must be at least 1");
         }
-        if !matches!(self.log_format.as_str(), "text" | "json") {
-            return bad("log_format", "must be \"text\" or \"json\"");
-        }
-        if !matches!(self.role.as_str(), "all" | "api" | "realtime") {
-            return bad("role", "must be \"all\", \"api\" or \"realtime\"");
-        }
         let redis_ok = ["redis://", "rediss://"]
             .iter()
             .any(|p| self.redis_url.starts_with(p));
         if !self.redis_url.is_empty() && !redis_ok {
             return bad("redis_url", "must be a redis:// or rediss:// URL");
         }
-        if self.role != "all" && self.redis_url.is_empty() {
+        if self.role != ServerRole::All && self.redis_url.is_empty() {
             return bad(
                 "redis_url",
                 "is required when role is \"api\" or \"realtime\" (events must cross processes)",
@@ -308,10 +346,8 @@ mod tests {
             ),
             ("reaper_interval_ms", Box::new(|c| c.reaper_interval_ms = 0)),
             ("max_body_bytes", Box::new(|c| c.max_body_bytes = 10)),
-            ("log_format", Box::new(|c| c.log_format = "xml".into())),
-            ("role", Box::new(|c| c.role = "worker".into())),
             ("redis_url", Box::new(|c| c.redis_url = "http://x".into())),
-            ("redis_url", Box::new(|c| c.role = "realtime".into())),
+            ("redis_url", Box::new(|c| c.role = ServerRole::Realtime)),
             (
                 "socket_queue_frames",
                 Box::new(|c| c.socket_queue_frames = 1),

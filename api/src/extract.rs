@@ -3,27 +3,44 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
 use crate::error::ApiError;
 
-/// A JSON object body. Malformed JSON, a non-object, a wrong content type or an oversized
-/// body is a 4xx with a message saying which.
-pub struct JsonObject(pub Map<String, Value>);
+/// A JSON object body read into `T`. Malformed JSON, a non-object, a wrong content type or an
+/// oversized body is a 4xx with a message saying which; so is a field of the wrong type or one
+/// `T` does not know (bodies deny unknown fields: nothing sent is silently ignored), the message
+/// naming the field.
+pub struct Body<T>(pub T);
 
-impl<S: Send + Sync> FromRequest<S> for JsonObject {
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<Value>::from_request(req, state).await {
-            Ok(axum::Json(Value::Object(map))) => Ok(JsonObject(map)),
-            Ok(_) => Err(ApiError::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "invalid_body",
-                "the request body must be a JSON object",
-            )),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
+        let object = match axum::Json::<Value>::from_request(req, state).await {
+            Ok(axum::Json(object @ Value::Object(_))) => object,
+            Ok(_) => {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    "the request body must be a JSON object",
+                ))
+            }
+            Err(rejection) => return Err(json_rejection(rejection)),
+        };
+        serde_path_to_error::deserialize(object)
+            .map(Body)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                ApiError::bad_request(if path == "." {
+                    inner.to_string()
+                } else {
+                    format!("{path}: {inner}")
+                })
+            })
     }
 }
 
@@ -53,36 +70,19 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     }
 }
 
-/// Reads a string-enum field of a body, naming the allowed values in the error.
-pub fn enum_field<T>(
-    body: &Map<String, Value>,
-    name: &str,
-    parse: impl Fn(&str) -> Option<T>,
-    allowed: &str,
-) -> Result<Option<T>, ApiError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => parse(s)
-            .map(Some)
-            .ok_or_else(|| ApiError::bad_request(format!("{name} {s:?} is not one of {allowed}"))),
-        Some(_) => Err(ApiError::bad_request(format!(
-            "{name} must be one of {allowed}"
-        ))),
-    }
-}
+/// A string of at most `N` characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Bounded<const N: usize>(pub String);
 
-/// Reads an optional string field.
-pub fn string_field(
-    body: &Map<String, Value>,
-    name: &str,
-    max: usize,
-) -> Result<Option<String>, ApiError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
-        Some(Value::String(_)) => Err(ApiError::bad_request(format!(
-            "{name} is longer than {max} characters"
-        ))),
-        Some(_) => Err(ApiError::bad_request(format!("{name} must be a string"))),
+impl<'de, const N: usize> Deserialize<'de> for Bounded<N> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.chars().count() > N {
+            return Err(serde::de::Error::custom(format!(
+                "longer than {N} characters"
+            )));
+        }
+        Ok(Bounded(s))
     }
 }

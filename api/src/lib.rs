@@ -41,7 +41,7 @@ struct Inner {
     metrics: PrometheusHandle,
     hub: Arc<tandem_realtime::Hub>,
     /// Recently seen agents, so a JWT does not cost a write per request.
-    users: Mutex<HashMap<(String, String), (User, Instant)>>,
+    users: Mutex<HashMap<(String, tandem_core::email::Email), (User, Instant)>>,
     /// Customer fonts relayed to the viewer (`routes::assets`).
     assets: routes::AssetCache,
 }
@@ -134,8 +134,8 @@ pub async fn serve(
             config: config.clone(),
         }),
     };
-    let mut app = routes::router(state, config.role != "realtime");
-    if config.role != "api" {
+    let mut app = routes::router(state, config.role.serves_rest());
+    if config.role.serves_sockets() {
         app = tandem_realtime::router(hub.clone()).merge(app);
     }
     let app = telemetry::layers(app, Duration::from_secs(config.request_timeout_secs))

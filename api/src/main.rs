@@ -14,7 +14,7 @@ use tandem_api::{telemetry, Config};
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref())?;
-    telemetry::init_logs(&config.log_format);
+    telemetry::init_logs(config.log_format);
     match cli.command.unwrap_or(Command::Serve { role: None }) {
         Command::Serve { role } => {
             if let Some(role) = role {

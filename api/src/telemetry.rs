@@ -16,11 +16,11 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 
 /// Installs the log subscriber (`RUST_LOG` filters; `json` for structured logs).
-pub fn init_logs(format: &str) {
+pub fn init_logs(format: crate::config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = if format == "json" {
+    let _ = if format == crate::config::LogFormat::Json {
         builder.json().try_init()
     } else {
         builder.try_init()

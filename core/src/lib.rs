@@ -4,6 +4,7 @@
 
 pub mod bus;
 pub mod custom_data;
+pub mod email;
 pub mod error;
 pub mod model;
 pub mod policy;

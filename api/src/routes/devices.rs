@@ -3,14 +3,14 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use serde_json::{json, Value};
-use tandem_core::model::Device;
+use serde::{Deserialize, Serialize};
+use tandem_core::model::{Device, Json as JsonObject};
 use tandem_core::query::DeviceQuery;
-use tandem_core::service::{object_field, DeviceRegistration};
+use tandem_core::service::DeviceRegistration;
 
 use crate::auth::{device_headers, AgentAuth, Auth};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonObject, QueryPairs};
+use crate::extract::{Body, QueryPairs};
 use crate::AppState;
 
 /// Seconds after which the device SDK registers again (refreshing `last_active`).
@@ -18,11 +18,13 @@ const NEXT_REGISTRATION_SECS: u64 = 3600;
 
 pub async fn list(
     State(app): State<AppState>,
-    AgentAuth(caller): AgentAuth,
+    agent: AgentAuth,
     QueryPairs(pairs): QueryPairs,
 ) -> ApiResult<Json<Vec<Device>>> {
     let query = DeviceQuery::parse(&pairs)?;
-    Ok(Json(app.service().list_devices(&caller, query).await?))
+    Ok(Json(
+        app.service().list_devices(&agent.into(), query).await?,
+    ))
 }
 
 pub async fn get(
@@ -33,42 +35,90 @@ pub async fn get(
     Ok(Json(app.service().get_device(&caller, &id).await?))
 }
 
-/// `POST /devices/:id/notifications {session, attempt}`: asks an online device to join a
-/// session. The request reaches the device's notification socket on whichever replica holds it.
-pub async fn notify(
-    State(app): State<AppState>,
-    AgentAuth(caller): AgentAuth,
-    Path(id): Path<String>,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
-    let session = body
-        .get("session")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad_request("session must be a session id"))?;
-    let attempt = match body.get("attempt") {
-        None | Some(Value::Null) => 1,
-        Some(v) => v
-            .as_u64()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| ApiError::bad_request("attempt must be a number from 1 to 100"))?
-            as u32,
-    };
-    app.service()
-        .notify_device(&caller, &id, session, attempt)
-        .await?;
-    Ok(Json(
-        json!({"device": id, "session": session, "attempt": attempt}),
-    ))
+/// `POST /devices/:id/notifications`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// The session the device is asked to join.
+    session: String,
+    /// Which try this is (the agent UI tries up to 5 times), 1 to 100.
+    #[serde(default = "first_attempt", deserialize_with = "attempt")]
+    attempt: u32,
 }
 
-/// `POST|PUT /devices/:id` from the device SDK: `{device, custom_data}` with the license key.
+fn first_attempt() -> u32 {
+    1
+}
+
+fn attempt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    match Option::<u32>::deserialize(d)? {
+        None => Ok(first_attempt()),
+        Some(n @ 1..=100) => Ok(n),
+        Some(_) => Err(serde::de::Error::custom("a number from 1 to 100")),
+    }
+}
+
+/// The reply to a notification: what was asked of which device.
+#[derive(Debug, Serialize)]
+pub struct NotificationSent {
+    device: String,
+    #[serde(flatten)]
+    notify: Notify,
+}
+
+/// Asks an online device to join a session. The request reaches the device's notification
+/// socket on whichever replica holds it.
+pub async fn notify(
+    State(app): State<AppState>,
+    agent: AgentAuth,
+    Path(id): Path<String>,
+    Body(notify): Body<Notify>,
+) -> ApiResult<Json<NotificationSent>> {
+    app.service()
+        .notify_device(&agent.into(), &id, &notify.session, notify.attempt)
+        .await?;
+    Ok(Json(NotificationSent { device: id, notify }))
+}
+
+/// `POST|PUT /devices/:id` from the device SDK.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Register {
+    /// What the SDK knows of the device: a flat object of strings, numbers and booleans.
+    device: Option<JsonObject>,
+    custom_data: Option<JsonObject>,
+}
+
+/// A registered device, with what its SDK needs: where its socket is, when to register again,
+/// and what it must enforce on its side (the account's redaction, consent and agent-tool rules,
+/// and how big a frame and an event may be).
+#[derive(Debug, Serialize)]
+pub struct Registration {
+    #[serde(flatten)]
+    device: Device,
+    notification_url: String,
+    /// Seconds after which the device SDK registers again (refreshing `last_active`).
+    next_registration: u64,
+    redaction_selectors: Vec<String>,
+    unredaction_selectors: Vec<String>,
+    require_consent: bool,
+    remote_control_consent: bool,
+    agent_submit: bool,
+    navigation_origins: Vec<String>,
+    max_message_bytes: usize,
+    max_event_bytes: usize,
+    /// Only on the first registration: the device's bearer token, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_token: Option<String>,
+}
+
 /// The first call registers the device and returns its `device_token`; later calls present it.
 pub async fn register(
     State(app): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+    Body(body): Body<Register>,
+) -> ApiResult<Json<Registration>> {
     let license = headers
         .get("x-cobrowselicense")
         .and_then(|v| v.to_str().ok())
@@ -87,50 +137,27 @@ pub async fn register(
         .and_then(|v| v.strip_prefix("Bearer "));
     let account = app.account_for_license(license).await?;
     let reg = DeviceRegistration {
-        device: object_field(&body, "device")?,
-        custom_data: object_field(&body, "custom_data")?,
+        device: body.device,
+        custom_data: body.custom_data,
     };
-    let (device, new_token) = app
+    let (device, device_token) = app
         .service()
         .register_device(&account, &id, token, reg)
         .await?;
-    let mut out = serde_json::to_value(&device)
-        .map_err(|e| ApiError::from(tandem_core::Error::Corrupt(e.to_string())))?;
-    let obj = out
-        .as_object_mut()
-        .expect("a device serialises to an object");
-    obj.insert(
-        "notification_url".into(),
-        json!(format!("{}/", app.public_base())),
-    );
-    obj.insert("next_registration".into(), json!(NEXT_REGISTRATION_SECS));
-    // What the device SDK must enforce on its side: the account's redaction, consent and
-    // agent-tool rules.
-    let settings = &account.settings;
-    obj.insert(
-        "redaction_selectors".into(),
-        json!(settings.redaction_selectors),
-    );
-    obj.insert(
-        "unredaction_selectors".into(),
-        json!(settings.unredaction_selectors),
-    );
-    obj.insert("require_consent".into(), json!(settings.require_consent));
-    obj.insert(
-        "remote_control_consent".into(),
-        json!(settings.remote_control_consent),
-    );
-    obj.insert("agent_submit".into(), json!(settings.agent_submit));
-    obj.insert(
-        "navigation_origins".into(),
-        json!(settings.navigation_origins),
-    );
-    // How big one socket frame and one (chunked) event may be.
+    let settings = account.settings;
     let limits = app.hub().limits();
-    obj.insert("max_message_bytes".into(), json!(limits.max_message_bytes));
-    obj.insert("max_event_bytes".into(), json!(limits.max_event_bytes));
-    if let Some(token) = new_token {
-        obj.insert("device_token".into(), json!(token));
-    }
-    Ok(Json(out))
+    Ok(Json(Registration {
+        device,
+        notification_url: format!("{}/", app.public_base()),
+        next_registration: NEXT_REGISTRATION_SECS,
+        redaction_selectors: settings.redaction_selectors,
+        unredaction_selectors: settings.unredaction_selectors,
+        require_consent: settings.require_consent,
+        remote_control_consent: settings.remote_control_consent,
+        agent_submit: settings.agent_submit,
+        navigation_origins: settings.navigation_origins,
+        max_message_bytes: limits.max_message_bytes,
+        max_event_bytes: limits.max_event_bytes,
+        device_token,
+    }))
 }

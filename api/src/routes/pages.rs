@@ -150,11 +150,7 @@ async fn viewer_page(
     query: &Query<HashMap<String, String>>,
 ) -> Response {
     let account = match (query.get("token"), query.get("view"), session_id) {
-        (Some(token), _, _) => app
-            .verify_jwt(token)
-            .await
-            .ok()
-            .map(|c| c.account().clone()),
+        (Some(token), _, _) => app.verify_jwt(token).await.ok().map(|agent| agent.account),
         (None, Some(view), Some(id)) => viewing(app, view, id).await,
         _ => None,
     };

@@ -5,6 +5,7 @@ use tokio::sync::broadcast;
 
 use super::{Caller, Service};
 use crate::bus::Event;
+use crate::email::Email;
 use crate::model::{Account, AccountKey, AccountSettings, Role, User};
 use crate::store::Backend;
 use crate::{Error, Result};
@@ -80,11 +81,13 @@ impl Service {
     pub async fn upsert_agent(
         &self,
         account: &Account,
-        email: &str,
+        email: &Email,
         name: &str,
         role: Role,
     ) -> Result<User> {
-        self.store.upsert_user(&account.id, email, name, role).await
+        self.store
+            .upsert_user(&account.id, email.as_str(), name, role)
+            .await
     }
 
     /// A user of the caller's account.
