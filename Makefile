@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: run test audit lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi-check clean-data corpus bench-fidelity security
+.PHONY: run test audit lint js-lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi-check clean-data corpus bench-fidelity security
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk
@@ -11,7 +11,7 @@ run: sdk
 
 ## Every gate CI runs: formatting, lints, known advisories, type checks, Rust tests on both
 ## backends, the SDK compatibility run and the end-to-end tests in Chromium.
-test: lint audit compat-deps sdk sdk-pack js-check corpus rust-test security
+test: lint js-lint audit compat-deps sdk sdk-pack js-check corpus rust-test security
 
 ## Cargo.lock against the RustSec advisory database, offline: a local copy of the database
 ## (ADVISORY_DB, by default the one beside this clone, or beside the checkout this clone was
@@ -53,10 +53,19 @@ sdk-pack: sdk
 docs: sdk
 	npm run --prefix sdk-js docs:agent
 
+## Type checks, the committed API types against api/openapi.json, and the packages' unit tests.
 js-check:
 	npm run --prefix sdk-js typecheck
+	npm run --prefix sdk-js check:types
+	npm run --prefix sdk-js test:core
+	npm run --prefix sdk-js test:web
+	npm run --prefix sdk-js test:viewer
 	npm run --prefix sdk-js test:agent
 	npm run --prefix sdk-js test:wire
+
+## eslint with typescript-eslint over sdk-js (sdk-js/eslint.config.mjs); no warnings allowed.
+js-lint: sdk
+	npm run --prefix sdk-js lint
 
 ## Needs PostgreSQL at 127.0.0.1:5432 (TANDEM_TEST_POSTGRES overrides the admin URL).
 rust-test:

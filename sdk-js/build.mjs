@@ -1,11 +1,11 @@
 // Bundles what the server serves under /sdk-js/: the customer SDK as one script (global
 // `Tandem`) and as an ES module, the agent viewer, and the demo page's script. Also lays out
 // the npm package @tandem/web in packages/web/dist: the ES module with its dependencies left
-// as imports, its type declarations, and the same one-script build as tandem.js.
+// as imports (the private @tandem/core bundled in), its type declarations, and the same
+// one-script build as tandem.js.
 import { build } from 'esbuild'
-import { execFileSync } from 'node:child_process'
-import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises'
+import { bundleDeclarations } from './declarations.mjs'
 
 const root = new URL('.', import.meta.url).pathname
 const out = `${root}dist/`
@@ -34,12 +34,10 @@ await build({
 })
 await copyFile(`${out}tandem.js`, `${web}dist/tandem.js`)
 await copyFile(`${out}tandem.js.map`, `${web}dist/tandem.js.map`)
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-execFileSync(process.execPath, [tsc, '-p', `${web}tsconfig.build.json`], { stdio: 'inherit' })
-// The sources import './api'; a package of type "module" resolved with `node16`/`nodenext`
-// needs './api.js', which bundlers accept as well.
-for (const file of (await readdir(`${web}dist`)).filter((f) => f.endsWith('.d.ts'))) {
-  const text = await readFile(`${web}dist/${file}`, 'utf8')
-  const fixed = text.replace(/((?:from|import)\s*\(?\s*)(['"])(\.\.?\/[^'"]+?)(?<!\.js)\2/g, '$1$2$3.js$2')
-  if (fixed !== text) await writeFile(`${web}dist/${file}`, fixed)
-}
+// Its declarations in one file, with what it uses of the private @tandem/core inlined.
+await bundleDeclarations({
+  entry: `${web}src/index.ts`,
+  out: `${web}dist/index.d.ts`,
+  tsconfig: `${web}tsconfig.build.json`,
+  external: Object.keys(pkg.dependencies ?? {})
+})

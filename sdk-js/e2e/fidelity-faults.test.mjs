@@ -13,7 +13,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import { lookAt, oneServer } from './helpers.mjs'
 
-const { api, token, license, browser, sessionByCode, viewerPage } = oneServer()
+const { api, license, browser, sessionByCode, viewerPage } = oneServer()
 
 const SVG = (w, h, fill) => `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="${w}" height="${h}" fill="${fill}"/></svg>`
 

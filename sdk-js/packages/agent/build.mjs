@@ -1,11 +1,12 @@
 // Builds @tandem/agent into dist/: an ES module (index.js), a CommonJS module (index.cjs) whose
-// export is the TandemAPI class itself, type declarations for both (index.d.ts from tsc, and an
-// index.d.cts with dist/cjs/ for CommonJS), with dependencies left as imports; and one script
-// for pages without a bundler (tandem-agent.js).
+// export is the TandemAPI class itself, type declarations for both (index.d.ts, one file with
+// the private @tandem/core's declarations inlined, and an index.d.cts with dist/cjs/ for
+// CommonJS), with dependencies left as imports and @tandem/core bundled in; and one script for
+// pages without a bundler (tandem-agent.js).
 import { build } from 'esbuild'
-import { execFileSync } from 'node:child_process'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { bundleDeclarations } from '../../declarations.mjs'
 
 const root = new URL('.', import.meta.url).pathname
 const dist = `${root}dist/`
@@ -48,7 +49,12 @@ await build({
   outfile: `${dist}tandem-agent.js`
 })
 
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' })
+await bundleDeclarations({
+  entry: `${root}src/index.ts`,
+  out: `${dist}index.d.ts`,
+  tsconfig: `${root}tsconfig.build.json`,
+  external: Object.keys(pkg.dependencies ?? {})
+})
 
 // CommonJS types. TypeScript reads dist/*.d.ts as ES module declarations (the package is of type
 // "module"), which a CommonJS declaration file may not import; so the declarations are copied to

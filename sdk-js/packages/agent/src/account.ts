@@ -1,7 +1,7 @@
 // The caller's own user, account, policy and region: small read-only resources.
 import { Emitter } from './emitter.js'
 import { type Context, segment, toDate } from './context.js'
-import type { Query, RequestOptions } from './request.js'
+import type { Query, RequestOptions } from '@tandem/core'
 import type { AccountResource, PolicyResource, RegionResource, UserResource } from './types.js'
 
 /** An agent or administrator of the account. */

@@ -3,14 +3,22 @@ import { AccountsAPI, PoliciesAPI, RegionsAPI, UsersAPI } from './account.js'
 import type { Context } from './context.js'
 import { DevicesAPI } from './devices.js'
 import { Emitter } from './emitter.js'
-import { APIError, TokenExpiredError } from './errors.js'
+import { APIError, Client, type RequestCoreOptions } from '@tandem/core'
 import { Realtime, socketUrl } from './realtime.js'
-import { Client, type ClientOptions } from './request.js'
 import { type Attachment, type ContextTarget, RemoteContext } from './remote.js'
 import { Session, SessionsAPI } from './sessions.js'
 import type { SessionResource, UserResource } from './types.js'
+import { VERSION } from './version.js'
 
-export interface TandemAPIOptions extends ClientOptions {}
+export interface TandemAPIOptions extends RequestCoreOptions {
+  /** The account's license key, sent as `X-CobrowseLicense` when set. */
+  license?: string
+  /** Replaces the global `WebSocket` (tests, or runtimes without one). */
+  WebSocket?: typeof WebSocket
+}
+
+/** The REST API version this SDK speaks, sent as `X-CobrowseAPIVersion`. */
+const API_VERSION = '1.2.0'
 
 export type TandemAPIEvents = {
   /** The token expired (a `TokenExpiredError`; the socket then stays closed until a new token is
@@ -38,6 +46,8 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
   #policies: PoliciesAPI
   #regions: RegionsAPI
   #ctx: Context
+  #token: string | undefined
+  #license: string | undefined
 
   /**
    * @param token - The agent's JWT (RS256, signed with a key of the account).
@@ -46,9 +56,15 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
    */
   constructor (token?: string, options: TandemAPIOptions = {}) {
     super()
-    const client = new Client(token, options, (error) => {
-      if (error instanceof TokenExpiredError) realtime.expired(error)
-      this.emit('error', error)
+    this.#token = token
+    this.#license = options.license
+    const client = new Client({
+      ...options,
+      headers: () => this.#headers(),
+      onExpired: (error) => {
+        realtime.expired(error)
+        this.emit('error', error)
+      }
     })
     const realtime = new Realtime({
       credentials: async () => {
@@ -58,7 +74,7 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
         }
         return { url: socketUrl(client.api, me.notification_url), token: me.notification_token }
       },
-      WebSocket: () => client.WebSocket,
+      WebSocket: () => options.WebSocket ?? (globalThis as { WebSocket?: typeof WebSocket }).WebSocket,
       onError: (error) => this.emit('error', error)
     })
     const ctx: Context = { client, realtime }
@@ -74,15 +90,15 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
   }
 
   /** The agent's JWT. Setting a new one also resumes sockets stopped by an expired token. */
-  get token (): string | undefined { return this.#client.token }
+  get token (): string | undefined { return this.#token }
   set token (token: string | undefined) {
-    this.#client.token = token
+    this.#token = token
     this.#realtime.tokenChanged()
   }
 
   /** The account's license key, sent as `X-CobrowseLicense` when set. */
-  get license (): string | undefined { return this.#client.license }
-  set license (license: string | undefined) { this.#client.license = license }
+  get license (): string | undefined { return this.#license }
+  set license (license: string | undefined) { this.#license = license }
 
   /** The server's base URL, without trailing slashes. */
   get api (): string { return this.#client.api }
@@ -112,5 +128,17 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
   /** Closes the shared socket and drops every subscription. */
   disconnect (): void {
     this.#realtime.disconnect()
+  }
+
+  /** The headers of every REST call. */
+  #headers (): Record<string, string> {
+    const headers: Record<string, string> = {
+      'X-CobrowsePlatform': 'agent-sdk',
+      'X-CobrowseSDKVersion': VERSION,
+      'X-CobrowseAPIVersion': API_VERSION
+    }
+    if (this.#token) headers.Authorization = `Bearer ${this.#token}`
+    if (this.#license) headers['X-CobrowseLicense'] = this.#license
+    return headers
   }
 }

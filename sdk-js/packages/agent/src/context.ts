@@ -1,5 +1,5 @@
 // What every resource needs from the TandemAPI that made it: the request core and the socket.
-import type { Client } from './request.js'
+import type { Client } from '@tandem/core'
 import type { Realtime } from './realtime.js'
 
 export interface Context {

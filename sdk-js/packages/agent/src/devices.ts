@@ -1,9 +1,8 @@
 // Devices: `/api/1/devices`, and the Device resource that follows its data and presence live.
-import { APIError } from './errors.js'
 import { Emitter } from './emitter.js'
 import { type Context, segment, toDate } from './context.js'
 import { Following } from './realtime.js'
-import type { Query, RequestOptions } from './request.js'
+import { APIError, type Query, type RequestOptions } from '@tandem/core'
 import type { CustomData, DeviceInfo, DeviceResource, DevicesQuery, Presence } from './types.js'
 import type { Session } from './sessions.js'
 

@@ -4,10 +4,9 @@
 //
 // Wire (PROTOCOL.md, Socket): binary CBOR frames, `{event, id, data}` from us, `{event, data}` or
 // `{ack: id}` from the server; auth by the subprotocol `cbio.http.headers.authorization.bearer.
-// <base64 of the user's notification_token>` next to `cbor`. Frames are read and written under the
-// wire rules (@tandem/wire): one that breaks them is dropped and reported, never acted on.
-import { decodeFrame, encodeFrame, type Frame } from '@tandem/wire'
-import { APIError, TokenExpiredError } from './errors.js'
+// <base64 of the user's notification_token>` next to `cbor`. The socket itself is @tandem/core's:
+// a frame that breaks the wire rules is dropped and reported, never acted on.
+import { APIError, CborSocket, Close, type Frame, socketUrl as coreSocketUrl, TokenExpiredError } from '@tandem/core'
 import { VERSION } from './version.js'
 
 /** Something that wants the socket's pushed events: a subscribed session or device. */
@@ -82,7 +81,6 @@ interface Waiter { resolve: () => void, reject: (error: unknown) => void }
 export const PING_INTERVAL_MS = 60_000
 /** `/users/me` is read again after this long (the notification token may be rotated). */
 const CREDENTIALS_TTL_MS = 3_600_000
-const OPEN = 1
 
 /** Milliseconds before reconnect attempt `attempt` (1, 2, …): about (300·n)^1.2, at least 1 s,
  * at most 60 s, times 1–1.5 so a server restart is not met by every client at once. */
@@ -90,48 +88,51 @@ export function reconnectDelay (attempt: number): number {
   return Math.min(60_000, Math.max(1_000, (300 * attempt) ** 1.2)) * (1 + Math.random() / 2)
 }
 
-/** The socket URL: `notification_url` resolved against the API, http(s) → ws(s), then
- * `sockets/1/ws` relative to it (so a base path is kept). */
+/** The socket URL: `notification_url` resolved against the API, then `sockets/1/ws` under it
+ * (so a base path is kept), as ws(s). */
 export function socketUrl (api: string, notificationUrl: string | undefined): string {
   const base = new URL(notificationUrl ?? '', `${api}/`)
-  base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:'
-  return new URL(`sockets/1/ws?X-CobrowsePlatform=agent-sdk&X-CobrowseSDKVersion=${VERSION}`, base).toString()
-}
-
-function base64 (text: string): string {
-  let binary = ''
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte)
-  return btoa(binary)
-}
-
-function bytesOf (data: unknown): Uint8Array | null {
-  if (data instanceof ArrayBuffer) return new Uint8Array(data)
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-  return null
+  return coreSocketUrl(base, { 'X-CobrowsePlatform': 'agent-sdk', 'X-CobrowseSDKVersion': VERSION })
 }
 
 export class Realtime {
   /** Subscriptions, with the caller still waiting for the first acknowledgement (if any). */
   #subs = new Map<Subscription, Waiter | null>()
-  #ws: WebSocket | null = null
-  /** Bumped whenever the socket is stopped, so a connect still in flight gives up. */
-  #generation = 0
-  #connecting = false
-  #attempt = 0
-  #retry: ReturnType<typeof setTimeout> | null = null
-  #ping: ReturnType<typeof setInterval> | null = null
-  #nextId = 0
+  readonly #socket: CborSocket
   /** Ids of `subscribe` frames awaiting their ack → the token they carried. */
   #frames = new Map<number, string>()
   /** The JWT expired: no reconnecting until a new token is set. */
   #paused = false
   #credentials: { value: Credentials, at: number } | null = null
 
-  constructor (private readonly deps: RealtimeDeps) {}
+  constructor (private readonly deps: RealtimeDeps) {
+    this.#socket = new CborSocket({
+      endpoint: async () => await this.#readCredentials(),
+      WebSocket: deps.WebSocket,
+      delay: reconnectDelay,
+      ping: PING_INTERVAL_MS,
+      onOpen: () => {
+        const sent = new Set<string>()
+        for (const sub of this.#subs.keys()) this.#subscribe(sub, sent)
+      },
+      onFrame: (frame) => this.#receive(frame),
+      onRefused: (error) => {
+        this.deps.onError(new APIError(`dropped a socket frame that broke the wire rules: ${error.message}`, { id: 'frame_refused', cause: error }))
+      },
+      onClose: (code) => {
+        this.#frames.clear()
+        // The notification token was refused (perhaps rotated), or it expired.
+        if (code === Close.UNAUTHORIZED || code === Close.TOKEN_EXPIRED) this.#credentials = null
+        const closed = new APIError(`the socket closed before the subscription was acknowledged (${code})`, { id: 'socket_closed' })
+        this.#failPending(closed, false)
+      },
+      onFailure: (error) => this.#failed(error)
+    })
+  }
 
   /** Whether a socket is open or being opened. */
   get active (): boolean {
-    return this.#ws !== null || this.#connecting || this.#retry !== null
+    return this.#socket.active
   }
 
   /** Subscribes; resolves once the server acknowledged it. If the socket cannot be opened or the
@@ -139,8 +140,8 @@ export class Realtime {
   add (sub: Subscription): Promise<void> {
     const done = new Promise<void>((resolve, reject) => this.#subs.set(sub, { resolve, reject }))
     if (this.#paused) this.#failPending(new TokenExpiredError('jwt expired: set a new token to subscribe'))
-    else if (this.#ws?.readyState === OPEN) this.#subscribe(sub)
-    else if (!this.active) void this.#open()
+    else if (this.#socket.open) this.#subscribe(sub)
+    else if (!this.active) this.#open()
     return done
   }
 
@@ -177,71 +178,30 @@ export class Realtime {
     this.#credentials = null
     if (!this.#paused) return
     this.#paused = false
-    if (this.#subs.size > 0 && !this.active) void this.#open()
+    if (this.#subs.size > 0 && !this.active) this.#open()
   }
 
-  async #open (): Promise<void> {
+  #open (): void {
     if (this.#subs.size === 0 || this.#paused) return
-    const WS = this.deps.WebSocket()
-    if (!WS) {
+    if (!this.deps.WebSocket()) {
       this.#failPending(new APIError(
         'no WebSocket in this runtime: use Node 22 or later, Node 20 with --experimental-websocket, or pass options.WebSocket',
         { id: 'no_websocket' }
       ))
       return
     }
-    const generation = this.#generation
-    this.#connecting = true
-    let credentials: Credentials
-    try {
-      credentials = await this.#readCredentials()
-    } catch (error) {
-      // An expired token has been dealt with already: see expired().
-      if (generation !== this.#generation) return
-      this.#connecting = false
-      this.#failPending(error)
-      this.#reconnectLater()
-      return
-    }
-    if (generation !== this.#generation) return
-    this.#connecting = false
-    if (this.#subs.size === 0) return
-    let ws: WebSocket
-    try {
-      ws = new WS(credentials.url, ['cbor', `cbio.http.headers.authorization.bearer.${base64(credentials.token).replace(/=+$/, '')}`])
-    } catch (error) {
-      // A URL or subprotocol the runtime refuses; the credentials are read again next time.
-      this.#credentials = null
-      this.#failPending(new APIError(`could not open the socket: ${(error as Error).message}`, { id: 'socket_failed', cause: error }))
-      this.#reconnectLater()
-      return
-    }
-    ws.binaryType = 'arraybuffer'
-    this.#ws = ws
-    this.#nextId = 0
-    this.#frames.clear()
-    ws.onopen = () => {
-      if (this.#ws !== ws) return
-      this.#attempt = 0
-      const sent = new Set<string>()
-      for (const sub of this.#subs.keys()) this.#subscribe(sub, sent)
-      this.#ping = setInterval(() => this.#send('ping'), PING_INTERVAL_MS)
-    }
-    ws.onmessage = (e: MessageEvent) => {
-      if (this.#ws === ws) this.#receive(e.data)
-    }
-    ws.onclose = (e: CloseEvent) => {
-      if (this.#ws !== ws) return
-      this.#ws = null
-      this.#clearPing()
-      this.#frames.clear()
-      // 4001: the notification token was refused (perhaps rotated); 4002: it expired.
-      if (e.code === 4001 || e.code === 4002) this.#credentials = null
-      const closed = new APIError(`the socket closed before the subscription was acknowledged (${e.code})`, { id: 'socket_closed' })
-      this.#failPending(closed, false)
-      if (this.#subs.size > 0) this.#reconnectLater()
-    }
-    ws.onerror = () => {} // a close event follows
+    this.#socket.connect().catch((error: unknown) => {
+      if (this.#failed(error)) this.#socket.retry()
+    })
+  }
+
+  /** No socket could be opened: the subscriptions waiting for one fail; try again while any
+   * subscription is left. */
+  #failed (error: unknown): boolean {
+    // A URL or subprotocol the runtime refuses: the credentials are read again next time.
+    if (error instanceof APIError && error.id === 'socket_failed') this.#credentials = null
+    this.#failPending(error)
+    return this.#subs.size > 0
   }
 
   async #readCredentials (): Promise<Credentials> {
@@ -252,46 +212,16 @@ export class Realtime {
     return value
   }
 
-  #reconnectLater (): void {
-    if (this.#retry || this.#subs.size === 0) return
-    this.#attempt += 1
-    this.#retry = setTimeout(() => {
-      this.#retry = null
-      void this.#open()
-    }, reconnectDelay(this.#attempt))
-  }
-
   /** Sends one subscription (once per token per connection) and a device's presence request. */
   #subscribe (sub: Subscription, sent = new Set<string>()): void {
     if (!sent.has(sub.token)) {
       sent.add(sub.token)
-      this.#frames.set(this.#send('subscribe', sub.token), sub.token)
+      this.#frames.set(this.#socket.send('subscribe', sub.token), sub.token)
     }
-    if (sub.kind === 'device') this.#send('sync-presence', sub.id)
+    if (sub.kind === 'device') this.#socket.send('sync-presence', sub.id)
   }
 
-  #send (event: string, data?: unknown): number {
-    const frame: Frame = { event }
-    let id = 0
-    if (event !== 'ping') {
-      id = this.#nextId += 1
-      frame.id = id
-    }
-    if (data !== undefined) frame.data = data
-    this.#ws?.send(encodeFrame(frame))
-    return id
-  }
-
-  #receive (data: unknown): void {
-    const bytes = bytesOf(data)
-    if (!bytes) return // text frames are not part of the protocol
-    let msg: Frame
-    try {
-      msg = decodeFrame(bytes)
-    } catch (error) {
-      this.deps.onError(new APIError(`dropped a socket frame that broke the wire rules: ${(error as Error).message}`, { id: 'frame_refused', cause: error }))
-      return
-    }
+  #receive (msg: Frame): void {
     if (typeof msg.ack === 'number') {
       this.#acknowledged(msg.ack)
     } else if (msg.event === 'error') {
@@ -354,21 +284,8 @@ export class Realtime {
     if (this.#subs.size === 0) this.#stop()
   }
 
-  #clearPing (): void {
-    if (this.#ping) clearInterval(this.#ping)
-    this.#ping = null
-  }
-
   #stop (): void {
-    this.#generation += 1
-    this.#connecting = false
-    this.#attempt = 0
-    if (this.#retry) clearTimeout(this.#retry)
-    this.#retry = null
-    this.#clearPing()
     this.#frames.clear()
-    const ws = this.#ws
-    this.#ws = null
-    if (ws && ws.readyState <= OPEN) ws.close(1000)
+    this.#socket.stop()
   }
 }

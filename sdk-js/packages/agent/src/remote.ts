@@ -3,7 +3,7 @@
 // token can never reach a frame that navigated elsewhere; only messages from that window and
 // that origin are heard.
 import { Emitter } from './emitter.js'
-import { APIError } from './errors.js'
+import { APIError } from '@tandem/core'
 import type { Session } from './sessions.js'
 import type { SessionResource, Toggle, UserResource } from './types.js'
 

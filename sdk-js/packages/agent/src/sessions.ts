@@ -1,9 +1,8 @@
 // Sessions: `/api/1/sessions`, and the Session resource that follows its live updates.
-import { APIError } from './errors.js'
 import { Emitter } from './emitter.js'
 import { type Context, segment, toDate } from './context.js'
 import { Following } from './realtime.js'
-import type { Query, RequestOptions } from './request.js'
+import { APIError, type Query, type RequestOptions } from '@tandem/core'
 import type {
   Agent, CustomData, DeviceInfo, EndedReason, NewSession, SessionPatch, SessionResource, SessionState,
   SessionsQuery, Toggle

@@ -1,6 +1,5 @@
 import { describe, expect, test, vi } from 'vitest'
 import TandemAPI, { APIError, CobrowseAPI, TandemAPI as Named, TokenExpiredError, VERSION } from '../src/index.js'
-import { buildQuery } from '../src/request.js'
 import { fakeFetch, sessionJson } from './doubles.js'
 import pkg from '../package.json'
 
@@ -29,20 +28,6 @@ describe('the entry point', () => {
 })
 
 describe('query strings', () => {
-  test('filter_* keys, bracketed arrays, ISO dates; undefined and null left out', () => {
-    const q = buildQuery({
-      filter_user_id: 'u 1&2',
-      state: ['active', 'ended'],
-      limit: 10,
-      activated_before: new Date('2026-02-03T04:05:06.789Z'),
-      agent: undefined,
-      nothing: null
-    })
-    expect(q).toBe(
-      'filter_user_id=u%201%262&state[]=active&state[]=ended&limit=10&activated_before=2026-02-03T04%3A05%3A06.789Z'
-    )
-  })
-
   test('sessions.list sends its query on GET /api/1/sessions, under the base path', async () => {
     const net = fakeFetch({ 'GET /base/api/1/sessions': { json: [] } })
     const api = new TandemAPI('jwt', { api: API, fetch: net.fetch })

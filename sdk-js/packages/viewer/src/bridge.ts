@@ -2,16 +2,9 @@
 // `init` to the parent on load; `trust` and `token` from it; RPC requests from it answered
 // only once its origin is one the account trusts; `session`, `session.metrics`, `screen` and
 // `error` events sent to that origin alone, never to any other window.
-import { originMatches } from '../../web/src/origins'
+import { APIError, originMatches } from '@tandem/core'
 
 export type RpcHandler = (data: any) => unknown | Promise<unknown>
-
-/** A refused request, with an id the embedding page can tell apart (`error.id`). */
-export class Refusal extends Error {
-  constructor (readonly id: string, message: string) {
-    super(message)
-  }
-}
 
 interface Message {
   cobrowseio?: boolean
@@ -104,10 +97,11 @@ export class Bridge {
   async #answer ({ id, method, data }: { id: unknown, method: string, data: unknown }): Promise<void> {
     const handler = this.#handlers.get(method)
     try {
-      if (!handler) throw new Refusal('unknown_method', `unknown method ${method}`)
+      if (!handler) throw new APIError(`unknown method ${method}`, { id: 'unknown_method' })
       this.send('rpc:response', { id, data: (await handler(data)) ?? null })
     } catch (e) {
-      const error = e instanceof Refusal ? e.id : 'rpc_error'
+      // A refusal carries an id the embedding page can tell apart (`error.id`).
+      const error = e instanceof APIError ? e.id : 'rpc_error'
       this.send('rpc:response', { id, error: { id: error, message: (e as Error).message } })
     }
   }

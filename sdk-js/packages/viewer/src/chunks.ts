@@ -3,7 +3,7 @@
 // series, joined, are the CBOR encoding of the carried event's `data`. The relay passes chunks on
 // as they come, so the viewer can show how far a large page has arrived. The joined bytes must
 // pass the same wire rules as a frame (@tandem/wire), or the event is lost.
-import { decodeData } from '@tandem/wire'
+import { decodeData } from '@tandem/core'
 
 interface Partial {
   event: string

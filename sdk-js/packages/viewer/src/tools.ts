@@ -2,7 +2,7 @@
 // and navigation requests. Nothing is done to the mirror itself: every action goes to the
 // customer's page as a stream event and is carried out there (and shows up in the recording).
 import type { Replayer } from '@rrweb/replay'
-import { Refusal } from './bridge'
+import { APIError } from '@tandem/core'
 
 export type Tool = 'pointer' | 'laser' | 'drawing' | 'control'
 export const TOOLS: readonly Tool[] = ['pointer', 'laser', 'drawing', 'control']
@@ -64,7 +64,7 @@ export class AgentTools {
 
   /** Switches tool (from the toolbar or the embedding page). */
   setTool (tool: Tool): void {
-    if (!TOOLS.includes(tool)) throw new Refusal('invalid_tool', `unknown tool ${String(tool)}`)
+    if (!TOOLS.includes(tool)) throw new APIError(`unknown tool ${String(tool)}`, { id: 'invalid_tool' })
     this.#tool = tool
     this.#glass.dataset.tool = tool
     for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-tool]')) {
@@ -76,7 +76,7 @@ export class AgentTools {
   /** One of the session's colours. */
   setColour (colour: string): void {
     if (this.#colours.length && !this.#colours.includes(colour)) {
-      throw new Refusal('invalid_colour', `colour must be one of ${this.#colours.join(', ')}`)
+      throw new APIError(`colour must be one of ${this.#colours.join(', ')}`, { id: 'invalid_colour' })
     }
     this.#colour = colour
     ;($('colour') as HTMLSelectElement).value = colour

@@ -4,12 +4,12 @@
 // Also /session/:id/history, /dashboard, /code and /connect. The token comes from `?token=` or,
 // with `token_source=postMessage`, from the embedding page over the iframe bridge (bridge.ts).
 import { Replayer } from '@rrweb/replay'
-import { decodeFrame, encodeFrame, type Frame } from '@tandem/wire'
-import { Bridge, Refusal } from './bridge'
-import { Mirroring } from './fidelity'
-import { Chunks } from './chunks'
-import { relayFonts } from './fonts'
-import { AgentTools } from './tools'
+import { APIError, CborSocket, Client, Close, doubling, socketUrl } from '@tandem/core'
+import { Bridge } from './bridge.js'
+import { Mirroring } from './fidelity.js'
+import { Chunks } from './chunks.js'
+import { relayFonts } from './fonts.js'
+import { AgentTools } from './tools.js'
 
 const statusEl = document.getElementById('status') as HTMLElement
 const screen = document.getElementById('screen') as HTMLElement
@@ -52,15 +52,11 @@ for (const [param, key] of [['agent_tools', 'agentTools'], ['navigation', 'navig
 const sid = new URLSearchParams(location.hash.slice(1)).get('sid') ?? ''
 const sessionId = sid || decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '')
 
+/** REST calls as the agent, with the token this page holds now (the embedding page may renew it). */
+const client = new Client({ api: location.origin, retries: 0, headers: () => ({ Authorization: `Bearer ${token}` }) })
+
 async function api<T = any> (method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, {
-    method,
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  const json = await res.json().catch(() => ({}))
-  if (!res.ok) throw new Refusal(typeof json.id === 'string' ? json.id : 'request_failed', json.message ?? res.statusText)
-  return json as T
+  return await client.request<T>(method, path, { body })
 }
 
 /** A link to the session's history, in the header. */
@@ -185,20 +181,20 @@ function onSession (s: any): void {
 }
 
 async function connect (): Promise<void> {
-  let s = await api('GET', `/api/1/sessions/${encodeURIComponent(sessionId)}`)
+  let s = await api('GET', `/sessions/${encodeURIComponent(sessionId)}`)
   if (s.state === 'ended') return onSession(s)
   try {
-    s = await api('PUT', `/api/1/sessions/${s.id}`, { agent: 'me' })
+    s = await api('PUT', `/sessions/${s.id}`, { agent: 'me' })
   } catch (e) {
     // The customer may have ended it in the meantime (declined, say).
-    s = await api('GET', `/api/1/sessions/${s.id}`)
+    s = await api('GET', `/sessions/${s.id}`)
     if (s.state !== 'ended') throw e
   }
   if (tokenFromParent && !params.get('view') && s.state !== 'ended') {
     // This page was served before it held a credential, under a policy that lets no customer
     // asset in. Now that the parent has handed over the token, load the session's page again
     // under its account's policy, naming a stream token by its hash (the JWT stays out of URLs).
-    const tokens = await api('GET', `/api/1/sessions/${s.id}/tokens`)
+    const tokens = await api('GET', `/sessions/${s.id}/tokens`)
     const view = new URL(String(tokens.asset_url ?? ''), location.href).pathname.split('/')[2]
     if (view) {
       location.replace(`${sessionUrl(s.id)}&view=${encodeURIComponent(view)}`)
@@ -210,7 +206,7 @@ async function connect (): Promise<void> {
       screen,
       replayer: () => replayer,
       send: (event, data) => sendOnStream(event, data),
-      setRemoteControl: async (to) => { onSession(await api('PUT', `/api/1/sessions/${s.id}`, { remote_control: to })) },
+      setRemoteControl: async (to) => { onSession(await api('PUT', `/sessions/${s.id}`, { remote_control: to })) },
       notice
     })
     ;(document.getElementById('tools') as HTMLElement).hidden = false
@@ -219,49 +215,47 @@ async function connect (): Promise<void> {
   if (s.state === 'ended') return
   historyLink(s.id)
   let left = false
-  let ws: WebSocket | null = null
-  let attempt = 0
-  /** Opens the session's stream with a fresh token; reconnects (and catches up) if it drops. */
-  const open = async (): Promise<void> => {
-    const tokens = await api('GET', `/api/1/sessions/${s.id}/tokens`)
-    assetUrl = typeof tokens.asset_url === 'string' ? tokens.asset_url : ''
-    const url = new URL('sockets/1/ws', new URL(tokens.stream_url, location.href))
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
-    const bearer = btoa(tokens.stream_token).replace(/=+$/, '')
-    const socket = new WebSocket(url, ['cbor', `cbio.http.headers.authorization.bearer.${bearer}`])
-    socket.binaryType = 'arraybuffer'
-    ws = socket
-    let id = 0
-    const send = (event: string, data?: unknown): void => {
-      if (socket.readyState === WebSocket.OPEN) socket.send(encodeFrame({ event, id: ++id, data }))
-    }
-    sendOnStream = send
-    let probe: ReturnType<typeof setInterval> | undefined
-    socket.onopen = () => {
-      if (attempt > 0 && !ended) status('Connected')
-      attempt = 0
-      send('sync', { type: 'Sync', id: String(Math.random()) })
+  let probe: ReturnType<typeof setInterval> | undefined
+  /** Part of the page was lost: ask the customer's page for all of it (at most every 5 s). */
+  let askedAgain = 0
+  const askAgain = (why = 'Part of the customer\'s page was lost on the way'): void => {
+    screenMessage(`${why}; asking for it again…`, 'problem')
+    if (Date.now() - askedAgain < 5000) return
+    askedAgain = Date.now()
+    sendOnStream('sync', { type: 'Sync', id: String(Math.random()) })
+  }
+  const chunks = new Chunks()
+  /** The session's stream, opened with a fresh token each time; it reconnects (and catches up)
+   * if it drops. */
+  const stream = new CborSocket({
+    endpoint: async () => {
+      const tokens = await api('GET', `/sessions/${s.id}/tokens`)
+      assetUrl = typeof tokens.asset_url === 'string' ? tokens.asset_url : ''
+      return { url: socketUrl(new URL(tokens.stream_url, location.href)), token: tokens.stream_token }
+    },
+    delay: doubling(250, 10_000, false),
+    final: [Close.SESSION_ENDED],
+    onOpen: (reconnected) => {
+      if (reconnected && !ended) status('Connected')
+      chunks.reset()
+      askedAgain = 0
+      sendOnStream('sync', { type: 'Sync', id: String(Math.random()) })
       // Whatever changed before this socket was following the session (the customer accepting
       // while it connected, say) is read once; changes after it arrive as events.
-      api('GET', `/api/1/sessions/${s.id}`).then(onSession).catch(() => {})
+      api('GET', `/sessions/${s.id}`).then(onSession).catch(() => {})
       // Round trips to the server, shown next to the status.
-      const ping = (): void => send('probe', { timestamp: Date.now() })
+      const ping = (): void => sendOnStream('probe', { timestamp: Date.now() })
       ping()
       probe = setInterval(ping, 3000)
-    }
-    const chunks = new Chunks()
-    socket.onmessage = (e) => {
-      let msg: Frame
-      try {
-        msg = decodeFrame(new Uint8Array(e.data as ArrayBuffer))
-      } catch (error) {
-        // Broke the wire rules (the relay should not have passed it): dropped, never acted on.
-        // What it carried may have been part of the page, so the whole page is asked for again.
-        console.error('Tandem: dropped a message that broke the wire rules', error)
-        bridge.send('error', { id: 'frame_refused', message: 'A message that could not be read safely was dropped' })
-        askAgain('A message that could not be read safely was dropped')
-        return
-      }
+    },
+    onRefused: (error) => {
+      // Broke the wire rules (the relay should not have passed it): dropped, never acted on.
+      // What it carried may have been part of the page, so the whole page is asked for again.
+      console.error('Tandem: dropped a message that broke the wire rules', error)
+      bridge.send('error', { id: 'frame_refused', message: 'A message that could not be read safely was dropped' })
+      askAgain('A message that could not be read safely was dropped')
+    },
+    onFrame: (msg) => {
       if (msg.event !== 'chunk') return onStreamEvent(msg.event, msg.data)
       const taken = chunks.take(msg.data)
       if (taken?.kind === 'event') {
@@ -272,73 +266,70 @@ async function connect (): Promise<void> {
       } else if (taken?.kind === 'lost' && taken.event === 'rrweb') {
         askAgain()
       }
-    }
-    /** Part of the page was lost: ask the customer's page for all of it (at most every 5 s). */
-    let askedAgain = 0
-    const askAgain = (why = 'Part of the customer\'s page was lost on the way'): void => {
-      screenMessage(`${why}; asking for it again…`, 'problem')
-      if (Date.now() - askedAgain < 5000) return
-      askedAgain = Date.now()
-      send('sync', { type: 'Sync', id: String(Math.random()) })
-    }
-    /** One event from the customer's side, whole (joined from its chunks, if it came in them). */
-    const onStreamEvent = (event: string | undefined, data: any): void => {
-      if (event === 'chunk-aborted' || event === 'stream-error') {
-        // The customer's page, or the server, could not get (part of) the page here.
-        chunks.reset()
-        const id = String(data?.id ?? 'stream_error')
-        if (id === 'invalid_chunk') return askAgain()
-        const text = typeof data?.message === 'string' ? data.message : 'The customer\'s page could not be shared'
-        screenMessage(text, 'problem')
-        bridge.send('error', { id, message: text })
-      }
-      // A new snapshot of the page: whatever stood in for it goes.
-      if (event === 'rrweb' && data?.type === 2) screenMessage(null)
-      if (event === 'rrweb') {
-        try {
-          onRrweb(data)
-        } catch (e) {
-          // The replayer could not apply it: the agent is told, and the whole page is asked for.
-          console.error('Tandem: could not show a change to the customer\'s page', e)
-          bridge.send('error', { id: 'replay_failed', message: 'The customer\'s page could not be shown' })
-          askAgain('The customer\'s page could not be shown')
-        }
-      }
-      if (event === 'session') onSession(data)
-      if (event === 'alive') {
-        const rtt = Date.now() - data.timestamp
-        latencyEl.textContent = `${rtt} ms`
-        bridge.send('session.metrics', { rtt, latency: rtt / 2, last_alive: Date.now() })
-      }
-      if (event === 'control-refused' || event === 'navigation') tools?.onEvent(event, data)
-      // The customer's page talks to the helpdesk page: its messages and navigation outcomes.
-      if (event === 'message') bridge.send('message', data)
-      if (event === 'navigation') bridge.send('navigation', data)
-      if (event === 'error' && data?.id === 'remote_control_off') notice('Not done: the customer has not given you control')
-    }
-    socket.onclose = (e) => {
+    },
+    onClose: (code) => {
       clearInterval(probe)
       latencyEl.textContent = ''
-      if (ended || left) return
-      if (e.code === 4004) return status('Session ended')
+      if (ended || left) return stream.stop()
+      if (code === Close.SESSION_ENDED) return status('Session ended')
       // Token expired (4002), server restart (1001), network: reconnect with a fresh token.
-      attempt += 1
-      status(`Reconnecting… (${e.code})`)
-      const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))
-      setTimeout(() => { open().catch((err) => status(`Disconnected: ${(err as Error).message}`)) }, delay)
+      status(`Reconnecting… (${code})`)
+    },
+    onFailure: (error) => {
+      status(`Disconnected: ${(error as Error).message}`)
+      return false
     }
+  })
+  sendOnStream = (event, data) => { if (stream.open) stream.send(event, data) }
+  /** One event from the customer's side, whole (joined from its chunks, if it came in them). */
+  const onStreamEvent = (event: string | undefined, data: any): void => {
+    if (event === 'chunk-aborted' || event === 'stream-error') {
+      // The customer's page, or the server, could not get (part of) the page here.
+      chunks.reset()
+      const id = String(data?.id ?? 'stream_error')
+      if (id === 'invalid_chunk') return askAgain()
+      const text = typeof data?.message === 'string' ? data.message : 'The customer\'s page could not be shared'
+      screenMessage(text, 'problem')
+      bridge.send('error', { id, message: text })
+    }
+    // A new snapshot of the page: whatever stood in for it goes.
+    if (event === 'rrweb' && data?.type === 2) screenMessage(null)
+    if (event === 'rrweb') {
+      try {
+        onRrweb(data)
+      } catch (e) {
+        // The replayer could not apply it: the agent is told, and the whole page is asked for.
+        console.error('Tandem: could not show a change to the customer\'s page', e)
+        bridge.send('error', { id: 'replay_failed', message: 'The customer\'s page could not be shown' })
+        askAgain('The customer\'s page could not be shown')
+      }
+    }
+    if (event === 'session') onSession(data)
+    if (event === 'alive') {
+      const rtt = Date.now() - data.timestamp
+      latencyEl.textContent = `${rtt} ms`
+      bridge.send('session.metrics', { rtt, latency: rtt / 2, last_alive: Date.now() })
+    }
+    if (event === 'control-refused' || event === 'navigation') tools?.onEvent(event, data)
+    // The customer's page talks to the helpdesk page: its messages and navigation outcomes.
+    if (event === 'message') bridge.send('message', data)
+    if (event === 'navigation') bridge.send('navigation', data)
+    if (event === 'error' && data?.id === 'remote_control_off') notice('Not done: the customer has not given you control')
   }
-  await open()
+
+  await stream.connect()
   leaveButton.onclick = () => {
     // Leave without ending: the customer's session goes on for the other agents.
     left = true
-    ws?.close(1000)
+    stream.stop()
+    clearInterval(probe)
+    latencyEl.textContent = ''
     status('You left the session; it goes on without you')
     endButton.disabled = true
     leaveButton.disabled = true
   }
   endButton.onclick = async () => {
-    onSession(await api('PUT', `/api/1/sessions/${s.id}`, { state: 'ended' }))
+    onSession(await api('PUT', `/sessions/${s.id}`, { state: 'ended' }))
   }
 }
 
@@ -379,7 +370,7 @@ function codeForm (): void {
     e.preventDefault()
     const code = input.value.replace(/\s/g, '')
     if (!/^\d{6}$/.test(code)) return status('A code is six digits')
-    api('GET', `/api/1/sessions/${code}`)
+    api('GET', `/sessions/${code}`)
       .then((s) => { location.href = sessionUrl(s.id) })
       .catch(() => status('No session has that code (codes expire after 20 minutes)'))
   })
@@ -396,14 +387,14 @@ async function connectDevice (): Promise<void> {
   for (const [k, v] of params) if (k.startsWith('filter_')) filters.append(k, v)
   if ([...filters].length === 0) return status('Add filter_<key>=<value> to find the customer')
   filters.set('limit', '10')
-  const devices: any[] = await api('GET', `/api/1/devices?${filters}`)
+  const devices: any[] = await api('GET', `/devices?${filters}`)
   const device = devices.find((d) => d.online)
   if (!device) return status(devices.length ? 'The customer is not online' : 'No customer matches')
   // The session carries the device's custom data, so it is found by the same filters.
-  const s = await api('POST', '/api/1/sessions', { agent: 'me', custom_data: device.custom_data ?? {} })
+  const s = await api('POST', '/sessions', { agent: 'me', custom_data: device.custom_data ?? {} })
   for (let attempt = 1; attempt <= 5; attempt++) {
     try {
-      await api('POST', `/api/1/devices/${encodeURIComponent(device.id)}/notifications`, { session: s.id, attempt })
+      await api('POST', `/devices/${encodeURIComponent(device.id)}/notifications`, { session: s.id, attempt })
       location.href = sessionUrl(s.id)
       return
     } catch (e) {
@@ -452,11 +443,11 @@ async function dashboard (): Promise<void> {
   list.id = 'sessions'
   screen.classList.add('history')
   screen.append(list)
-  const me: any = await api('GET', '/api/1/users/me')
+  const me: any = await api('GET', '/users/me')
   const refresh = async (): Promise<void> => {
     const query = new URLSearchParams([['state', 'pending'], ['state', 'authorizing'], ['state', 'active'], ['limit', '50']])
     if (me.role === 'administrator') query.set('agent', 'all')
-    const sessions: any[] = await api('GET', `/api/1/sessions?${query}`)
+    const sessions: any[] = await api('GET', `/sessions?${query}`)
     const section = table('Live sessions', ['State', 'Customer', 'Agents', 'Started', ''], sessions.map((s) => [
       s.state,
       Object.entries(s.custom_data ?? {}).map(([k, v]) => `${k}: ${String(v)}`).join(', ') || s.device?.device || '—',
@@ -483,7 +474,7 @@ async function dashboard (): Promise<void> {
 async function history (): Promise<void> {
   endButton.hidden = true
   leaveButton.hidden = true
-  const h: any = await api('GET', `/api/1/sessions/${encodeURIComponent(sessionId)}/history`)
+  const h: any = await api('GET', `/sessions/${encodeURIComponent(sessionId)}/history`)
   screen.classList.add('history')
   screen.append(
     table('Pages visited', ['Page', 'Address', 'Entered', 'Time on page'],
@@ -503,7 +494,7 @@ async function handshake (): Promise<void> {
   if (!bridge.embedded) throw new Error('token_source=postMessage needs an embedding page')
   const handed = await bridge.token()
   token = handed.token
-  const accounts: any[] = await api('GET', '/api/1/accounts')
+  const accounts: any[] = await api('GET', '/accounts')
   if (!bridge.allow(accounts[0]?.trusted_origins ?? [])) {
     token = ''
     throw new Error(`${handed.origin} may not embed this account's viewer`)
@@ -515,12 +506,12 @@ async function handshake (): Promise<void> {
 let current: any = null
 
 function openSession (): any {
-  if (!current) throw new Refusal('no_session', 'no session is open in this viewer')
+  if (!current) throw new APIError('no session is open in this viewer', { id: 'no_session' })
   return current
 }
 
 function agentTools (): AgentTools {
-  if (!tools) throw new Refusal('no_session', 'the agent tools are available once a session is joined')
+  if (!tools) throw new APIError('the agent tools are available once a session is joined', { id: 'no_session' })
   return tools
 }
 
@@ -529,41 +520,41 @@ function answerBridge (): void {
   bridge.handle('update:tool', (d) => agentTools().setTool(d?.tool))
   bridge.handle('update:colour', (d) => agentTools().setColour(String(d?.colour ?? '')))
   bridge.handle('update:drawing', (d) => {
-    if (d?.drawing !== null) throw new Refusal('invalid_request', 'only {drawing: null} (clear) is supported')
+    if (d?.drawing !== null) throw new APIError('only {drawing: null} (clear) is supported', { id: 'invalid_request' })
     agentTools().clear()
   })
   bridge.handle('update:session', async (d) => {
     const patch: Record<string, unknown> = {}
     for (const key of ['state', 'full_device', 'remote_control']) if (d?.[key] !== undefined) patch[key] = d[key]
-    const s = await api('PUT', `/api/1/sessions/${encodeURIComponent(openSession().id)}`, patch)
+    const s = await api('PUT', `/sessions/${encodeURIComponent(openSession().id)}`, patch)
     onSession(s)
     return s
   })
   bridge.handle('create:session', async () => {
-    const s = await api('POST', '/api/1/sessions', {})
+    const s = await api('POST', '/sessions', {})
     setTimeout(() => { location.href = sessionUrl(s.id) }, 0)
     return s
   })
   bridge.handle('create:control', (d) => {
     if (d?.state === 'keydown' && d?.key === 'GoBack') return agentTools().navigate('back')
-    throw new Refusal('unsupported', `${String(d?.key)} is not a key a web page has`)
+    throw new APIError(`${String(d?.key)} is not a key a web page has`, { id: 'unsupported' })
   })
   bridge.handle('create:message', (d) => {
-    if (typeof d?.name !== 'string' || !d.name) throw new Refusal('invalid_request', 'a message needs a name')
+    if (typeof d?.name !== 'string' || !d.name) throw new APIError('a message needs a name', { id: 'invalid_request' })
     openSession()
     sendOnStream('message', { name: d.name, payload: d.payload ?? null })
   })
   bridge.handle('create:navigation', (d) => {
     const action = d?.action
     if (!['back', 'forward', 'refresh', 'url'].includes(action)) {
-      throw new Refusal('invalid_request', 'navigation is back, forward, refresh or url')
+      throw new APIError('navigation is back, forward, refresh or url', { id: 'invalid_request' })
     }
-    if (action === 'url' && typeof d?.url !== 'string') throw new Refusal('invalid_request', 'navigation to a url needs the url')
+    if (action === 'url' && typeof d?.url !== 'string') throw new APIError('navigation to a url needs the url', { id: 'invalid_request' })
     agentTools().navigate(action, d?.url)
   })
   bridge.handle('get:user', async (d) => {
-    const me = await api('GET', '/api/1/users/me')
-    if (d?.id && d.id !== 'me' && d.id !== me.id) throw new Refusal('not_found', 'only the signed-in agent can be read here')
+    const me = await api('GET', '/users/me')
+    if (d?.id && d.id !== 'me' && d.id !== me.id) throw new APIError('only the signed-in agent can be read here', { id: 'not_found' })
     return me
   })
 }
@@ -574,7 +565,7 @@ async function main (): Promise<void> {
     status('Waiting for the embedding page…')
     await handshake()
   } else if (bridge.embedded && token) {
-    api('GET', '/api/1/accounts').then((a: any[]) => bridge.allow(a[0]?.trusted_origins ?? [])).catch(() => {})
+    api('GET', '/accounts').then((a: any[]) => bridge.allow(a[0]?.trusted_origins ?? [])).catch(() => {})
   }
   const route = location.pathname.replace(/\/$/, '')
   if (/^\/session\/[^/]+\/history$/.test(route)) {
@@ -592,7 +583,7 @@ async function main (): Promise<void> {
   } else {
     connect().catch(async (e) => {
       // The session may have ended while we were joining it (the customer declined, say).
-      const s = await api('GET', `/api/1/sessions/${encodeURIComponent(sessionId)}`).catch(() => null)
+      const s = await api('GET', `/sessions/${encodeURIComponent(sessionId)}`).catch(() => null)
       if (s?.state === 'ended') onSession(s)
       else failed('session_unavailable', `Could not open the session: ${(e as Error).message}`)
     })

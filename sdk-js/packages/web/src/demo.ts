@@ -1,6 +1,6 @@
 // The demo customer page served at /demo: starts the SDK (loaded by the page's own
 // /sdk-js/tandem.js tag) with the license in the page's URL, and offers "get a code".
-import type { start as Start } from './index'
+import type { start as Start } from './index.js'
 
 async function main (): Promise<void> {
   const { start } = (window as any).Tandem as { start: typeof Start }

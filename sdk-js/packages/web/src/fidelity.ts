@@ -125,7 +125,9 @@ export class Fidelity {
   readonly emit = (e: any, isCheckout?: boolean): void => {
     try {
       this.#mend(e)
-    } catch {}
+    } catch {
+      // A page the mending cannot read: the event goes as the recorder made it.
+    }
     this.#send(e, isCheckout)
     if (e?.type === FULL_SNAPSHOT) {
       // A new snapshot (an agent joined): the focus and canvases again, after it.

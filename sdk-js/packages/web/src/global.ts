@@ -1,4 +1,5 @@
-// The one-script-tag build: `<script src="/sdk-js/tandem.js">` defines `window.Tandem`.
-import { start, Tandem, ApiError } from './index'
+// The one-script-tag build: `<script src="/sdk-js/tandem.js">` defines `window.Tandem`
+// (`ApiError` is `APIError` under its old name).
+import { start, Tandem, APIError, ApiError } from './index.js'
 
-;(window as any).Tandem = { start, Tandem, ApiError }
+;(window as any).Tandem = { start, Tandem, APIError, ApiError }

@@ -2,13 +2,20 @@
 // open (presence and connect requests), offers 6-digit codes, asks the customer's consent, and
 // while a session is active streams the page to the agents with rrweb.
 import { record } from '@rrweb/record'
-import { ApiError, type Device, DeviceApi } from './api'
-import { Fidelity } from './fidelity'
-import { DEFAULT_LIMITS, type Limits, Socket, type SocketProblem, socketUrl } from './socket'
-import { Tools } from './tools'
-import * as ui from './ui'
+import { APIError, type SessionResource } from '@tandem/core'
+import { type Device, DeviceApi } from './api.js'
+import { Fidelity } from './fidelity.js'
+import { DEFAULT_LIMITS, type Limits, Socket, type SocketProblem, socketUrl } from './socket.js'
+import { Tools } from './tools.js'
+import * as ui from './ui.js'
 
-export { ApiError } from './api'
+export { APIError }
+export type { SessionResource, Toggle } from '@tandem/core'
+
+/** @deprecated The error class is `APIError`; `ApiError` is the same class under its old name. */
+export const ApiError = APIError
+/** @deprecated Use `APIError`. */
+export type ApiError = APIError
 
 export interface StartOptions {
   /** The account's license key. */
@@ -46,21 +53,6 @@ export interface MediaAdapter {
   isAgentConnected (): boolean
   /** Sends the message carrying the token. */
   sendSessionToken (message: string): void | Promise<void>
-}
-
-export type Toggle = 'off' | 'requested' | 'on' | 'rejected'
-
-export interface SessionResource {
-  id: string
-  code?: string | null
-  /** The 9-digit token an agent can open the session with (`#sid=`), while it is live. */
-  access_token?: string | null
-  state: 'pending' | 'authorizing' | 'active' | 'ended'
-  control_token: string
-  agent?: { name: string, colour?: string } | null
-  ended_reason?: string | null
-  remote_control?: Toggle
-  full_device?: Toggle
 }
 
 /** What the account lets agents do on this device (from the device registration). */
@@ -154,18 +146,18 @@ export async function start (options: StartOptions): Promise<Tandem> {
   if (saved) {
     api.device = saved
     try {
-      reg = await api.request('PUT', `/api/1/devices/${encodeURIComponent(saved.id)}`, body)
+      reg = await api.request('PUT', `/devices/${encodeURIComponent(saved.id)}`, body)
     } catch (e) {
       // Another account, or a device the server no longer knows: register afresh.
-      if (!(e instanceof ApiError) || e.status >= 500) throw e
+      if (!(e instanceof APIError) || e.status === null || e.status >= 500) throw e
       api.device = null
     }
   }
   if (!api.device) {
     const id = crypto.randomUUID()
-    reg = await api.request('POST', `/api/1/devices/${id}`, body)
+    reg = await api.request('POST', `/devices/${id}`, body)
     api.device = { id, token: reg?.device_token ?? '' }
-    try { localStorage.setItem(STORAGE, JSON.stringify(api.device)) } catch {}
+    try { localStorage.setItem(STORAGE, JSON.stringify(api.device)) } catch { /* no storage: a new device next time */ }
   }
   const redaction = [...(reg?.redaction_selectors ?? []), ...(options.redactionSelectors ?? [])]
     .filter(validSelector)
@@ -327,7 +319,7 @@ export class Tandem extends EventTarget {
 
   /** Creates a session and returns its 6-digit code for the customer to read to an agent. */
   async createSessionCode (): Promise<string> {
-    const s = await this.#api.request<SessionResource>('POST', '/api/1/sessions', { custom_data: this.#customData })
+    const s = await this.#api.request<SessionResource>('POST', '/sessions', { custom_data: this.#customData })
     this.#track(s)
     if (this.#builtInUI && s.code) ui.showCode(s.code)
     return s.code ?? ''
@@ -338,7 +330,7 @@ export class Tandem extends EventTarget {
    * connected, also sends `{start:<token>}` through it.
    */
   async startSession (adapter?: MediaAdapter): Promise<string> {
-    const s = await this.#api.request<SessionResource>('POST', '/api/1/sessions', { custom_data: this.#customData })
+    const s = await this.#api.request<SessionResource>('POST', '/sessions', { custom_data: this.#customData })
     this.#track(s)
     const token = s.access_token ?? ''
     if (adapter) {
@@ -393,7 +385,7 @@ export class Tandem extends EventTarget {
   async #update (patch: Record<string, unknown>): Promise<void> {
     const s = this.#session
     if (!s) return
-    const next = await this.#api.request<SessionResource>('PUT', `/api/1/sessions/${s.id}`, patch)
+    const next = await this.#api.request<SessionResource>('PUT', `/sessions/${s.id}`, patch)
     this.#onSession(next)
   }
 
@@ -401,10 +393,10 @@ export class Tandem extends EventTarget {
   async resume (): Promise<void> {
     if (await framedUnderTandem()) return
     let saved: { id?: string } | null = null
-    try { saved = JSON.parse(sessionStorage.getItem(SESSION_STORAGE) ?? 'null') } catch {}
+    try { saved = JSON.parse(sessionStorage.getItem(SESSION_STORAGE) ?? 'null') } catch { /* none to resume */ }
     if (!saved?.id) return
     try {
-      const s = await this.#api.request<SessionResource>('GET', `/api/1/sessions/${encodeURIComponent(saved.id)}`)
+      const s = await this.#api.request<SessionResource>('GET', `/sessions/${encodeURIComponent(saved.id)}`)
       if (s.state === 'ended') return this.#forget()
       this.#track(s, s.state === 'active' ? 'given' : 'none')
     } catch {
@@ -413,13 +405,13 @@ export class Tandem extends EventTarget {
   }
 
   #forget (): void {
-    try { sessionStorage.removeItem(SESSION_STORAGE) } catch {}
+    try { sessionStorage.removeItem(SESSION_STORAGE) } catch { /* no storage, nothing kept */ }
   }
 
   #track (s: SessionResource, consent: 'none' | 'given' = 'none'): void {
     this.#session = s
     this.#consent = consent
-    try { sessionStorage.setItem(SESSION_STORAGE, JSON.stringify({ id: s.id })) } catch {}
+    try { sessionStorage.setItem(SESSION_STORAGE, JSON.stringify({ id: s.id })) } catch { /* not carried to the next page */ }
     this.#notifications.send('subscribe', s.control_token)
     this.#onSession(s)
   }
@@ -442,7 +434,7 @@ export class Tandem extends EventTarget {
     // A device joins a session that is not yet its own by the session's code (the server
     // counts failed codes against a budget); the agent's request carries it.
     const handle = session.code ?? session.id
-    const joined = await this.#api.request<SessionResource>('PUT', `/api/1/sessions/${encodeURIComponent(handle)}`, {})
+    const joined = await this.#api.request<SessionResource>('PUT', `/sessions/${encodeURIComponent(handle)}`, {})
     this.#track(joined)
   }
 

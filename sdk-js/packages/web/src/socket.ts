@@ -1,16 +1,16 @@
-// A CBOR WebSocket to Tandem's /sockets/1/ws, authenticated with a bearer subprotocol, that
-// reconnects with backoff until it is closed on purpose. An event too big for one socket
-// message (a large page's snapshot) is sent as numbered `chunk` frames the server and the
-// viewer join again. Frames are read and written under the wire rules (@tandem/wire): one that
-// breaks them is dropped, never acted on, and reported.
-import { decodeFrame, encodeData, encodeFrame, FrameError, frameAround } from '@tandem/wire'
+// The web SDK's sockets to Tandem's /sockets/1/ws (the device's notifications, a session's
+// stream): @tandem/core's socket, reconnecting with backoff until it is closed on purpose or
+// with a final code, holding what is sent while it is down. An event too big for one socket
+// message (a large page's snapshot) is sent as numbered `chunk` frames the server and the viewer
+// join again. A frame that breaks the wire rules is dropped, never acted on, and reported.
+import { CborSocket, Close, doubling, encodeData, FrameError } from '@tandem/core'
+
+export { socketUrl } from '@tandem/core'
 
 export type EventHandler = (event: string, data: any) => void
 
 /** Close codes after which reconnecting with the same credentials cannot help. */
-const FINAL = new Set([4001, 4002, 4004])
-/** The server closed the socket because a message was over its limit. */
-const TOO_BIG = 1009
+const FINAL: readonly number[] = [Close.UNAUTHORIZED, Close.TOKEN_EXPIRED, Close.SESSION_ENDED]
 
 /** How big messages and events may be (the server says so when the device registers). */
 export interface Limits {
@@ -48,67 +48,36 @@ export interface SocketOptions {
 }
 
 export class Socket {
-  #ws: WebSocket | null = null
-  #id = 0
-  #attempt = 0
-  #closed = false
-  #queue: Uint8Array[] = []
-  #series = 0
-  #opened = false
+  readonly #socket: CborSocket
   readonly #options: SocketOptions
+  #series = 0
 
-  constructor (
-    private readonly url: string,
-    private readonly token: string,
-    private readonly onEvent: EventHandler,
-    options: SocketOptions = {}
-  ) {
+  constructor (url: string, token: string, onEvent: EventHandler, options: SocketOptions = {}) {
     this.#options = options
-    this.#connect()
+    this.#socket = new CborSocket({
+      endpoint: () => ({ url, token }),
+      delay: doubling(500, 30_000),
+      final: FINAL,
+      queue: true,
+      onOpen: options.onOpen,
+      onFrame: (frame) => { if (typeof frame.event === 'string') onEvent(frame.event, frame.data) },
+      onRefused: (error) => {
+        options.onProblem?.({ id: 'frame_refused', message: `A message from the server was dropped: ${error.message}` })
+      },
+      onClose: (code) => {
+        if (FINAL.includes(code)) {
+          options.onFinalClose?.(code)
+        } else if (code === Close.TOO_BIG) {
+          // Not resent: what was too big is gone with the socket.
+          options.onProblem?.({ id: 'message_too_big', message: 'A message was too large for the server and was lost' })
+        }
+      }
+    })
+    void this.#socket.connect()
   }
 
   get #limits (): Limits {
     return this.#options.limits ?? DEFAULT_LIMITS
-  }
-
-  #connect (): void {
-    const bearer = btoa(this.token).replace(/=+$/, '')
-    const ws = new WebSocket(this.url, ['cbor', `cbio.http.headers.authorization.bearer.${bearer}`])
-    ws.binaryType = 'arraybuffer'
-    ws.onopen = () => {
-      this.#attempt = 0
-      for (const frame of this.#queue.splice(0)) ws.send(frame)
-      const reconnected = this.#opened
-      this.#opened = true
-      this.#options.onOpen?.(reconnected)
-    }
-    ws.onmessage = (e) => {
-      let msg
-      try {
-        msg = decodeFrame(new Uint8Array(e.data as ArrayBuffer))
-      } catch (error) {
-        this.#options.onProblem?.({ id: 'frame_refused', message: `A message from the server was dropped: ${(error as Error).message}` })
-        return
-      }
-      if (typeof msg.event === 'string') this.onEvent(msg.event, msg.data)
-    }
-    ws.onclose = (e) => {
-      this.#ws = null
-      if (this.#closed) return
-      if (FINAL.has(e.code)) {
-        this.#closed = true
-        this.#options.onFinalClose?.(e.code)
-        return
-      }
-      if (e.code === TOO_BIG) {
-        // Not resent: what was too big is gone with the socket.
-        this.#options.onProblem?.({ id: 'message_too_big', message: 'A message was too large for the server and was lost' })
-      }
-      this.#attempt += 1
-      const delay = Math.min(30_000, 500 * 2 ** Math.min(this.#attempt, 6)) * (1 + Math.random() / 2)
-      setTimeout(() => { if (!this.#closed) this.#connect() }, delay)
-    }
-    this.#ws = ws
   }
 
   /**
@@ -116,9 +85,8 @@ export class Socket {
    * server takes is not sent at all (`onProblem` says so). Returns whether it was sent.
    */
   send (event: string, data?: unknown): boolean {
-    const id = ++this.#id
     if (data === undefined) {
-      this.#sendFrame(encodeFrame({ event, id }))
+      this.#socket.send(event)
       return true
     }
     // The data is encoded once, then wrapped whole into a frame or cut into chunks (encoding a
@@ -133,7 +101,7 @@ export class Socket {
     }
     const chunk = Math.min(CHUNK_BYTES, this.#limits.maxMessageBytes - CHUNK_OVERHEAD)
     if (body.length <= chunk) {
-      this.#sendFrame(frameAround(event, id, body))
+      this.#socket.sendEncoded(event, body)
       return true
     }
     if (body.length > this.#limits.maxEventBytes) {
@@ -149,26 +117,12 @@ export class Socket {
     const of = Math.ceil(body.length / chunk)
     for (let seq = 0; seq < of; seq++) {
       const bytes = body.subarray(seq * chunk, (seq + 1) * chunk)
-      this.#sendFrame(encodeFrame({ event: 'chunk', id: seq === 0 ? id : ++this.#id, data: { event, series, seq, of, bytes } }))
+      this.#socket.send('chunk', { event, series, seq, of, bytes })
     }
     return true
   }
 
-  #sendFrame (frame: Uint8Array): void {
-    if (this.#ws && this.#ws.readyState === WebSocket.OPEN) this.#ws.send(frame)
-    else this.#queue.push(frame)
-  }
-
   close (): void {
-    this.#closed = true
-    this.#ws?.close(1000)
+    this.#socket.stop()
   }
-}
-
-/** The socket URL for an API base: `ws(s)://host/sockets/1/ws?<query>`. */
-export function socketUrl (api: string, query: Record<string, string>): string {
-  const url = new URL('sockets/1/ws', api.replace(/\/?$/, '/'))
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
-  return url.toString()
 }

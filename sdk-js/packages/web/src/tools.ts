@@ -3,8 +3,8 @@
 // elements, addressed by the recorder's node ids) and navigation. Everything drawn here is a
 // service element, which the recorder never sends back to the agents.
 import { record } from '@rrweb/record'
-import { originMatches } from './origins'
-import * as ui from './ui'
+import { originMatches } from '@tandem/core'
+import * as ui from './ui.js'
 
 /** What the page and the account allow, and how to reach the agents. */
 export interface ToolRules {
@@ -287,7 +287,9 @@ export class Tools {
     try {
       start = el.selectionStart ?? start
       end = el.selectionEnd ?? end
-    } catch {} // email and number fields have no selection: type at the end
+    } catch {
+      // Email and number fields have no selection: type at the end.
+    }
     if (text === null && start === end) {
       if (key === 'Backspace' && start > 0) start -= 1
       else if (key === 'Delete' && end < el.value.length) end += 1
@@ -295,7 +297,7 @@ export class Tools {
     const value = el.value.slice(0, start) + (text ?? '') + el.value.slice(end)
     el.value = value
     const caret = start + (text?.length ?? 0)
-    try { el.setSelectionRange(caret, caret) } catch {}
+    try { el.setSelectionRange(caret, caret) } catch { /* no selection in this field */ }
     el.dispatchEvent(new InputEvent('input', {
       bubbles: true,
       composed: true,

@@ -3,8 +3,8 @@
 //   npx --prefix sdk-js vitest bench --run --root sdk-js/packages/wire
 import { decode, encode } from 'cbor-x'
 import { bench, describe } from 'vitest'
-import { checkData } from '../src/rules'
-import { decodeData, encodeData } from '../src/index'
+import { checkData } from '../src/rules.js'
+import { decodeData, encodeData } from '../src/index.js'
 
 /** An rrweb full snapshot of about `bytes` bytes: nested elements, attributes, text, some non-ASCII. */
 function snapshot (bytes: number): unknown {

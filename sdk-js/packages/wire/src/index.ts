@@ -3,9 +3,9 @@
 // only then decodes, with a decoder that interprets nothing beyond plain CBOR; writing uses an
 // encoder that emits nothing the rules refuse, and checks that it did not.
 import { Decoder, Encoder } from 'cbor-x'
-import { checkData, checkFrame, FrameError } from './rules'
+import { checkData, checkFrame, FrameError } from './rules.js'
 
-export { FrameError, MAX_DEPTH, type Rule } from './rules'
+export { FrameError, MAX_DEPTH, type Rule } from './rules.js'
 
 /** A frame as the server sends it: `{event, data}` or `{ack}`; clients add an `id`. */
 export interface Frame {

@@ -2,8 +2,8 @@
 // every kind of frame they write is accepted by decodeFrame and reads back the same.
 import { encode } from 'cbor-x'
 import { describe, expect, test } from 'vitest'
-import { decodeData, decodeFrame, encodeData, encodeFrame, type Frame, FrameError, frameAround } from '../src/index'
-import { toHex } from './hex'
+import { decodeData, decodeFrame, encodeData, encodeFrame, type Frame, FrameError, frameAround } from '../src/index.js'
+import { toHex } from './hex.js'
 
 /** A page snapshot shaped like rrweb's: nodes within nodes, attributes, text. */
 function snapshot (nodes: number): unknown {

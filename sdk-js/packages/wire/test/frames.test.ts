@@ -2,8 +2,8 @@
 // each one the SDKs refuse, or read as the file says.
 import { describe, expect, test } from 'vitest'
 import frames from '../../../../tests/security/frames.json'
-import { decodeFrame, FrameError } from '../src/index'
-import { fromHex } from './hex'
+import { decodeFrame, FrameError } from '../src/index.js'
+import { fromHex } from './hex.js'
 
 interface Case {
   name: string

@@ -1,8 +1,8 @@
 // Each rule refuses on its own (a frame that breaks only that rule), for frames and for data.
 import { encode } from 'cbor-x'
 import { describe, expect, test } from 'vitest'
-import { decodeData, decodeFrame, FrameError, MAX_DEPTH, type Rule } from '../src/index'
-import { fromHex as hex, textHex as text, toHex } from './hex'
+import { decodeData, decodeFrame, FrameError, MAX_DEPTH, type Rule } from '../src/index.js'
+import { fromHex as hex, textHex as text, toHex } from './hex.js'
 
 /** `{event: <name>, data: <data hex>}`. */
 const withData = (data: string, event = 'message'): Uint8Array => hex(`a2 ${text('event')} ${text(event)} ${text('data')} ${data}`)

@@ -1,10 +1,9 @@
-// The request core: JSON over fetch under `<api>/api/1`, the agent's JWT as a bearer token, a
-// timeout per call, retries for idempotent calls on network errors and 5xx only, and the server's
-// `{id, message}` failures turned into typed errors.
+// The request core: JSON over fetch under `<api>/api/1`, the caller's headers on every call, a
+// timeout per call, retries for idempotent calls on network errors and 5xx only (with jittered
+// backoff), and the server's `{id, message}` failures turned into typed errors.
 import { APIError, TokenExpiredError, isExpiry } from './errors.js'
-import { VERSION } from './version.js'
 
-/** Per-call options, as every method of the SDK takes them. */
+/** Per-call options, as every method of the SDKs takes them. */
 export interface RequestOptions {
   /** Aborts the call; the promise then rejects with the signal's reason. */
   signal?: AbortSignal
@@ -14,29 +13,31 @@ export interface RequestOptions {
 export type QueryValue = string | number | boolean | Date | null | undefined | QueryValue[] | { [key: string]: QueryValue }
 export type Query = { [key: string]: QueryValue }
 
-export interface ClientOptions {
+/** How a client reaches the API. */
+export interface RequestCoreOptions {
   /** The Tandem server, e.g. `https://tandem.example.com` (a base path is kept). Defaults to the
    * page's own origin in a browser. */
   api?: string
-  /** The account's license key, sent as `X-CobrowseLicense` when set. */
-  license?: string
   /** How long one call may take, in milliseconds (default 30 000). */
   timeout?: number
   /** How often an idempotent call is retried after a network error or a 5xx (default 2). */
   retries?: number
   /** Replaces the global `fetch` (tests, or runtimes without one). */
   fetch?: typeof fetch
-  /** Replaces the global `WebSocket` (tests, or runtimes without one). */
-  WebSocket?: typeof WebSocket
 }
 
-interface CallInit {
+export interface ClientOptions extends RequestCoreOptions {
+  /** The caller's own headers (credentials, platform), read for every call. */
+  headers: () => Record<string, string>
+  /** A call found that the bearer JWT has expired (the error is thrown to the caller as well). */
+  onExpired?: (error: TokenExpiredError) => void
+}
+
+export interface CallInit {
   query?: Query
   body?: unknown
   signal?: AbortSignal
 }
-
-const API_VERSION = '1.2.0'
 
 /** Encodes a query object the way the server (and cobrowse-agent-sdk) expect it. */
 export function buildQuery (query: Query | undefined): string {
@@ -65,9 +66,12 @@ export function normaliseApi (api: string | undefined): string {
 
 function sleep (ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
+    if (signal?.aborted) {
+      reject(signal.reason as Error)
+      return
+    }
     const done = (): void => { signal?.removeEventListener('abort', abort); resolve() }
-    const abort = (): void => { clearTimeout(timer); reject(signal?.reason) }
+    const abort = (): void => { clearTimeout(timer); reject(signal?.reason as Error) }
     const timer = setTimeout(done, ms)
     signal?.addEventListener('abort', abort, { once: true })
   })
@@ -78,47 +82,29 @@ function retryable (error: unknown): boolean {
 }
 
 export class Client {
-  token: string | undefined
-  license: string | undefined
   readonly timeout: number
   readonly retries: number
-  #api: string
-  #fetch: typeof fetch | undefined
-  #WebSocket: typeof WebSocket | undefined
+  readonly #api: string
+  readonly #fetch: typeof fetch | undefined
+  readonly #headers: () => Record<string, string>
+  readonly #onExpired: ((error: TokenExpiredError) => void) | undefined
 
-  constructor (token: string | undefined, options: ClientOptions, readonly onError: (error: APIError) => void) {
-    this.token = token
-    this.license = options.license
+  constructor (options: ClientOptions) {
     this.#api = normaliseApi(options.api)
     this.timeout = options.timeout ?? 30_000
     this.retries = options.retries ?? 2
     this.#fetch = options.fetch
-    this.#WebSocket = options.WebSocket
+    this.#headers = options.headers
+    this.#onExpired = options.onExpired
   }
 
+  /** The API base, without trailing slashes. */
   get api (): string { return this.#api }
 
-  /** The WebSocket constructor to use, if this runtime has one. */
-  get WebSocket (): typeof WebSocket | undefined {
-    return this.#WebSocket ?? (globalThis as { WebSocket?: typeof WebSocket }).WebSocket
-  }
-
-  /** The headers of every REST call. */
-  headers (): Record<string, string> {
-    const headers: Record<string, string> = {
-      'Content-Type': 'application/json',
-      'X-CobrowsePlatform': 'agent-sdk',
-      'X-CobrowseSDKVersion': VERSION,
-      'X-CobrowseAPIVersion': API_VERSION
-    }
-    if (this.token) headers.Authorization = `Bearer ${this.token}`
-    if (this.license) headers['X-CobrowseLicense'] = this.license
-    return headers
-  }
-
+  /** `<api>/api/1<path>`, with the query (a path may carry a query string of its own instead). */
   url (path: string, query?: Query): string {
     if (!this.#api) {
-      throw new TypeError('TandemAPI: no API base URL; pass { api: "https://tandem.example.com" }')
+      throw new TypeError('no API base URL; pass { api: "https://tandem.example.com" }')
     }
     const search = buildQuery(query)
     return `${this.#api}/api/1${path}${search ? `?${search}` : ''}`
@@ -134,7 +120,7 @@ export class Client {
       } catch (error) {
         const again = idempotent && attempt < this.retries && retryable(error) && !init.signal?.aborted
         if (!again) {
-          if (error instanceof TokenExpiredError) this.onError(error)
+          if (error instanceof TokenExpiredError) this.#onExpired?.(error)
           throw error
         }
         await sleep(Math.min(5_000, 250 * 2 ** attempt) * (0.5 + Math.random()), init.signal)
@@ -173,7 +159,7 @@ export class Client {
       try {
         res = await fetchImpl(url, {
           method,
-          headers: this.headers(),
+          headers: { 'Content-Type': 'application/json', ...this.#headers() },
           body: init.body === undefined ? undefined : JSON.stringify(init.body),
           signal: controller.signal
         })
