@@ -9,7 +9,10 @@ use sqlx::{Acquire, AnyConnection, Row};
 use tandem_core::bus::InProcessBus;
 use tandem_core::model::{AccountKey, AccountSettings, Role};
 use tandem_core::service::{Caller, DeviceRegistration, NewSession, Service, ServiceConfig};
-use tandem_core::store::{Backend, SessionEvent, SqlStore, Store, StreamToken};
+use tandem_core::store::{
+    AccountStore, Backend, EventStore, SessionEvent, SessionStore, SqlStore, Store, StreamToken,
+    TokenStore,
+};
 use tandem_core::testing::TestDb;
 
 /// Every table that holds an account's rows, and the column naming the account.

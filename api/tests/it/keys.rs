@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::Row;
 use tandem_core::model::{AccountKey, AccountSettings};
-use tandem_core::store::{Backend, SqlStore, Store};
+use tandem_core::store::{AccountStore, Backend, SqlStore, Store};
 use tandem_core::testing::TestDb;
 
 use crate::common::{both_backends, Server};
