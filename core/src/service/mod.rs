@@ -10,6 +10,7 @@ mod sessions;
 mod sockets;
 
 pub use crate::store::{NotificationToken, SessionEvent, StreamToken};
+pub use admin::{new_account, new_agent};
 pub use history::{AgentVisit, History, PageVisit};
 pub use sockets::{Subscription, Watcher, PRESENCE_TTL};
 

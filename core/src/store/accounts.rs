@@ -3,14 +3,14 @@
 use async_trait::async_trait;
 
 use super::sql::{json, not_found, parsed, unique_violation, CrossAccount, Scope, SqlStore};
-use crate::model::{Account, AccountKey, AccountSettings, Role, User, COLOURS};
-use crate::secrets;
-use crate::time::{self, Micros};
+use crate::model::{Account, AccountKey, AccountSettings, Role, User};
+use crate::time::Micros;
 use crate::{Error, Result};
 
 #[async_trait]
 pub trait AccountStore: Send + Sync {
-    async fn create_account(&self, name: &str, settings: &AccountSettings) -> Result<Account>;
+    /// Stores a new account as the service made it (its id and license key included).
+    async fn create_account(&self, account: &Account) -> Result<()>;
     async fn account(&self, id: &str) -> Result<Account>;
     async fn account_by_license(&self, license_key: &str) -> Result<Account>;
     async fn accounts(&self) -> Result<Vec<Account>>;
@@ -22,14 +22,9 @@ pub trait AccountStore: Send + Sync {
     async fn add_key(&self, key: &AccountKey) -> Result<()>;
     async fn keys(&self, account_id: &str) -> Result<Vec<AccountKey>>;
 
-    /// Creates the user on first use; later calls refresh name and role.
-    async fn upsert_user(
-        &self,
-        account_id: &str,
-        email: &str,
-        name: &str,
-        role: Role,
-    ) -> Result<User>;
+    /// Stores `user` on first use of its email in its account; later calls keep the stored id
+    /// and colour and refresh name and role. Returns the user as stored.
+    async fn upsert_user(&self, user: &User) -> Result<User>;
     async fn user(&self, account_id: &str, id: &str) -> Result<User>;
 }
 
@@ -120,14 +115,7 @@ impl SqlStore {
 
 #[async_trait]
 impl AccountStore for SqlStore {
-    async fn create_account(&self, name: &str, settings: &AccountSettings) -> Result<Account> {
-        let account = Account {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: name.to_owned(),
-            license_key: secrets::bearer_token()[..24].to_owned(),
-            settings: settings.clone(),
-            created: time::now(),
-        };
+    async fn create_account(&self, account: &Account) -> Result<()> {
         let insert = sqlx::query(
             "INSERT INTO accounts (id, name, license_key, settings, created) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -137,7 +125,7 @@ impl AccountStore for SqlStore {
         .bind(json(&account.settings))
         .bind(account.created);
         self.execute(Scope::Account(&account.id), insert).await?;
-        Ok(account)
+        Ok(())
     }
 
     async fn account(&self, id: &str) -> Result<Account> {
@@ -209,16 +197,7 @@ impl AccountStore for SqlStore {
         Ok(rows.into_iter().map(AccountKey::from).collect())
     }
 
-    async fn upsert_user(
-        &self,
-        account_id: &str,
-        email: &str,
-        name: &str,
-        role: Role,
-    ) -> Result<User> {
-        let now = time::now();
-        let id = uuid::Uuid::new_v4().to_string();
-        let colour = COLOURS[email.bytes().map(usize::from).sum::<usize>() % COLOURS.len()];
+    async fn upsert_user(&self, user: &User) -> Result<User> {
         let sql = format!(
             "INSERT INTO users (id, account_id, email, name, role, colour, created, updated) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
@@ -226,15 +205,15 @@ impl AccountStore for SqlStore {
              RETURNING {USER_COLUMNS}"
         );
         let upsert = sqlx::query_as::<_, UserRow>(&sql)
-            .bind(&id)
-            .bind(account_id)
-            .bind(email)
-            .bind(name)
-            .bind(role.as_str())
-            .bind(colour)
-            .bind(now);
+            .bind(&user.id)
+            .bind(&user.account_id)
+            .bind(&user.email)
+            .bind(&user.name)
+            .bind(user.role.as_str())
+            .bind(&user.colour)
+            .bind(user.created);
         let row = self
-            .once(Scope::Account(account_id), async |c| {
+            .once(Scope::Account(&user.account_id), async |c| {
                 Ok(upsert.fetch_one(c).await?)
             })
             .await?;
