@@ -22,8 +22,9 @@ pub struct Account {
 }
 
 /// A public key that verifies the account's JWTs. The private half is kept only when Tandem
-/// generated the pair (the dashboard's "Generate" button, `tandem keys generate`).
-#[derive(Clone)]
+/// generated the pair (the dashboard's "Generate" button, `tandem keys generate`). Read from
+/// its row as it is.
+#[derive(Clone, sqlx::FromRow)]
 pub struct AccountKey {
     pub account_id: String,
     pub kid: String,

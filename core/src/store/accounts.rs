@@ -55,29 +55,6 @@ impl TryFrom<AccountRow> for Account {
 }
 
 #[derive(sqlx::FromRow)]
-struct KeyRow {
-    account_id: String,
-    kid: String,
-    algorithm: String,
-    public_pem: String,
-    private_pem: Option<String>,
-    created: Micros,
-}
-
-impl From<KeyRow> for AccountKey {
-    fn from(r: KeyRow) -> Self {
-        AccountKey {
-            account_id: r.account_id,
-            kid: r.kid,
-            algorithm: r.algorithm,
-            public_pem: r.public_pem,
-            private_pem: r.private_pem,
-            created: r.created,
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
 struct UserRow {
     id: String,
     account_id: String,
@@ -192,9 +169,8 @@ impl AccountStore for SqlStore {
         let sql = format!(
             "SELECT {KEY_COLUMNS} FROM account_keys WHERE account_id = $1 ORDER BY created DESC, kid"
         );
-        let q = sqlx::query_as::<_, KeyRow>(&sql).bind(account_id);
-        let rows = self.all(Scope::Account(account_id), q).await?;
-        Ok(rows.into_iter().map(AccountKey::from).collect())
+        let q = sqlx::query_as(&sql).bind(account_id);
+        self.all(Scope::Account(account_id), q).await
     }
 
     async fn upsert_user(&self, user: &User) -> Result<User> {
@@ -222,8 +198,7 @@ impl AccountStore for SqlStore {
 
     async fn user(&self, account_id: &str, id: &str) -> Result<User> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE account_id = $1 AND id = $2");
-        let q = sqlx::query_as::<_, UserRow>(&sql).bind(account_id).bind(id);
-        let row = self.optional(Scope::Account(account_id), q).await?;
-        not_found("user")(row)?.try_into()
+        let row: UserRow = self.in_account(&sql, account_id, id, "user").await?;
+        row.try_into()
     }
 }

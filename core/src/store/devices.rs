@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use sqlx::{AnyConnection, QueryBuilder};
 
-use super::sql::{json, json_object, not_found, push_in, unique_violation, Plan, Scope, SqlStore};
+use super::sql::{json, json_object, push_in, unique_violation, Plan, Scope, SqlStore};
 use crate::custom_data;
 use crate::model::Device;
 use crate::query::DeviceFilter;
@@ -64,11 +64,8 @@ impl SqlStore {
         let sql = format!(
             "SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.account_id = $1 AND d.{col} = $2"
         );
-        let q = sqlx::query_as::<_, DeviceRow>(&sql)
-            .bind(account_id)
-            .bind(value);
-        let row = self.optional(Scope::Account(account_id), q).await?;
-        not_found("device")(row)?.try_into()
+        let row: DeviceRow = self.in_account(&sql, account_id, value, "device").await?;
+        row.try_into()
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 
-use super::sql::{json, json_object, not_found, parsed, unique_violation, Query, Scope, SqlStore};
+use super::sql::{json, json_object, parsed, unique_violation, Query, Scope, SqlStore};
 use super::Saved;
 use crate::custom_data;
 use crate::model::{AgentRef, EndedReason, Session, SessionState, Toggle, COLOURS};
@@ -171,11 +171,8 @@ impl SqlStore {
         let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.account_id = $1 AND s.{col} = $2"
         );
-        let q = sqlx::query_as::<_, SessionRow>(&sql)
-            .bind(account_id)
-            .bind(value);
-        let row = self.optional(Scope::Account(account_id), q).await?;
-        not_found("session")(row)?.try_into()
+        let row: SessionRow = self.in_account(&sql, account_id, value, "session").await?;
+        row.try_into()
     }
 }
 

@@ -211,6 +211,18 @@ impl SqlStore {
         self.once(scope, async |c| Ok(q.fetch_all(c).await?)).await
     }
 
+    /// The row that `sql` finds in one account: `$1` is the account, `$2` the value sought.
+    pub(super) async fn in_account<R: Record>(
+        &self,
+        sql: &str,
+        account_id: &str,
+        value: &str,
+        what: &'static str,
+    ) -> Result<R> {
+        let q = sqlx::query_as::<_, R>(sql).bind(account_id).bind(value);
+        not_found(what)(self.optional(Scope::Account(account_id), q).await?)
+    }
+
     /// Runs a query built piece by piece with `QueryBuilder`, planned as `plan` says.
     pub(super) async fn built<R: Record>(
         &self,

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::sql::{json, not_found, CrossAccount, Scope, SqlStore};
+use super::sql::{json, not_found, CrossAccount, Record, Scope, SqlStore};
 use super::{NotificationToken, StreamToken};
 use crate::policy::Policy;
 use crate::time::Micros;
@@ -57,6 +57,18 @@ impl TryFrom<NotificationTokenRow> for NotificationToken {
 }
 
 impl SqlStore {
+    /// The token whose hash is `$1` in `sql` (any account: the token chooses it).
+    async fn by_hash<R: Record>(
+        &self,
+        sql: &str,
+        token_hash: &str,
+        what: &'static str,
+    ) -> Result<R> {
+        let q = sqlx::query_as::<_, R>(sql).bind(token_hash);
+        let scope = Scope::System(CrossAccount::TokenByHash);
+        not_found(what)(self.optional(scope, q).await?)
+    }
+
     /// Forgets the tokens of `table` that expired before `now` (the reaper, across accounts).
     async fn purge_expired(&self, table: &str, now: Micros) -> Result<u64> {
         let sql = format!("DELETE FROM {table} WHERE expires < $1");
@@ -87,15 +99,9 @@ impl TokenStore for SqlStore {
     }
 
     async fn stream_token(&self, token_hash: &str) -> Result<StreamToken> {
-        let q = sqlx::query_as::<_, StreamToken>(
-            "SELECT token_hash, account_id, session_id, user_id, expires FROM stream_tokens \
-             WHERE token_hash = $1",
-        )
-        .bind(token_hash);
-        let row = self
-            .optional(Scope::System(CrossAccount::TokenByHash), q)
-            .await?;
-        not_found("stream token")(row)
+        let sql = "SELECT token_hash, account_id, session_id, user_id, expires \
+                   FROM stream_tokens WHERE token_hash = $1";
+        self.by_hash(sql, token_hash, "stream token").await
     }
 
     async fn purge_stream_tokens(&self, now: Micros) -> Result<u64> {
@@ -131,15 +137,10 @@ impl TokenStore for SqlStore {
     }
 
     async fn notification_token(&self, token_hash: &str) -> Result<NotificationToken> {
-        let q = sqlx::query_as::<_, NotificationTokenRow>(
-            "SELECT token_hash, account_id, user_id, policy, expires FROM notification_tokens \
-             WHERE token_hash = $1",
-        )
-        .bind(token_hash);
-        let row = self
-            .optional(Scope::System(CrossAccount::TokenByHash), q)
-            .await?;
-        not_found("notification token")(row)?.try_into()
+        let sql = "SELECT token_hash, account_id, user_id, policy, expires \
+                   FROM notification_tokens WHERE token_hash = $1";
+        let row: NotificationTokenRow = self.by_hash(sql, token_hash, "notification token").await?;
+        row.try_into()
     }
 
     async fn purge_notification_tokens(&self, now: Micros) -> Result<u64> {
