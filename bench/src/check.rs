@@ -4,7 +4,7 @@
 
 use anyhow::{ensure, Context, Result};
 use tandem_core::query::SessionFilter;
-use tandem_core::store::{SqlStore, Store};
+use tandem_core::store::{SessionStore, SqlStore};
 
 /// The ids of the page `filter` should return, newest first.
 async fn expected(store: &SqlStore, account: &str, filter: &SessionFilter) -> Result<Vec<String>> {

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use tandem_core::store::{SqlStore, Store};
+use tandem_core::store::{SessionStore, SqlStore};
 
 use crate::cases::{Case, Workload};
 use crate::check;

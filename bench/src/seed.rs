@@ -5,7 +5,7 @@ use anyhow::{ensure, Context, Result};
 use sqlx::AnyConnection;
 use tandem_core::model::AccountSettings;
 use tandem_core::query::{Page, SessionFilter};
-use tandem_core::store::{SqlStore, Store};
+use tandem_core::store::{SessionStore, SqlStore};
 
 use crate::data::{self, Dialect, Layout};
 

@@ -8,8 +8,13 @@ use serde_json::json;
 use sqlx::{Acquire, AnyConnection, Row};
 use tandem_core::bus::InProcessBus;
 use tandem_core::model::{AccountKey, AccountSettings, Role};
-use tandem_core::service::{Caller, DeviceRegistration, NewSession, Service, ServiceConfig};
-use tandem_core::store::{Backend, SessionEvent, SqlStore, Store, StreamToken};
+use tandem_core::service::{
+    new_account, new_agent, Caller, DeviceRegistration, NewSession, Service, ServiceConfig,
+};
+use tandem_core::store::{
+    AccountStore, Backend, EventStore, SessionEvent, SessionStore, SqlStore, Store, StreamToken,
+    TokenStore,
+};
 use tandem_core::testing::TestDb;
 
 /// Every table that holds an account's rows, and the column naming the account.
@@ -42,10 +47,8 @@ async fn tenant(store: &Arc<SqlStore>, name: &str) -> String {
         Arc::new(InProcessBus::default()),
         ServiceConfig::default(),
     );
-    let account = store
-        .create_account(name, &AccountSettings::default())
-        .await
-        .unwrap();
+    let account = new_account(name, &AccountSettings::default());
+    store.create_account(&account).await.unwrap();
     store
         .add_key(&AccountKey {
             account_id: account.id.clone(),
@@ -58,7 +61,12 @@ async fn tenant(store: &Arc<SqlStore>, name: &str) -> String {
         .await
         .unwrap();
     let user = store
-        .upsert_user(&account.id, "a@example.com", "A", Role::Administrator)
+        .upsert_user(&new_agent(
+            &account.id,
+            &tandem_core::email::Email::parse("a@example.com").unwrap(),
+            "A",
+            Role::Administrator,
+        ))
         .await
         .unwrap();
     let caller = Caller::Agent {

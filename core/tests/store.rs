@@ -7,12 +7,12 @@ use std::time::Duration;
 use serde_json::json;
 use tandem_core::both_backends;
 use tandem_core::bus::{Bus, Event, InProcessBus};
-use tandem_core::model::{AccountSettings, Role, SessionState};
+use tandem_core::model::{Account, AccountSettings, Role, SessionState, User};
 use tandem_core::policy::Policy;
 use tandem_core::query::{Page, SessionFilter};
 use tandem_core::service::{
-    Caller, DeviceRegistration, NewSession, Service, ServiceConfig, SessionPatch, Subscription,
-    Watcher,
+    new_account, new_agent, Caller, DeviceRegistration, NewSession, Service, ServiceConfig,
+    SessionPatch, Subscription, Watcher,
 };
 use tandem_core::store::{self, Backend, Saved, Store};
 use tandem_core::testing::TestDb;
@@ -58,15 +58,32 @@ fn all_sessions(limit: u32) -> SessionFilter {
 
 async fn agent(store: &Arc<dyn Store>, account_id: &str, email: &str) -> Caller {
     let account = store.account(account_id).await.unwrap();
-    let user = store
-        .upsert_user(account_id, email, "Agent", Role::Administrator)
-        .await
-        .unwrap();
+    let user = upsert_user(store, account_id, email, "Agent", Role::Administrator).await;
     Caller::Agent {
         account,
         user,
         policy: None,
     }
+}
+
+/// A new account as the service makes one, stored through the Store.
+async fn create_account(store: &Arc<dyn Store>, name: &str, settings: &AccountSettings) -> Account {
+    let account = new_account(name, settings);
+    store.create_account(&account).await.unwrap();
+    account
+}
+
+/// An agent as the service makes one on first use, stored (or refreshed) through the Store.
+async fn upsert_user(
+    store: &Arc<dyn Store>,
+    account_id: &str,
+    email: &str,
+    name: &str,
+    role: Role,
+) -> User {
+    let email = tandem_core::email::Email::parse(email).expect("an email address");
+    let agent = new_agent(account_id, &email, name, role);
+    store.upsert_user(&agent).await.unwrap()
 }
 
 fn service(store: &Arc<dyn Store>, config: ServiceConfig) -> (Arc<Service>, Arc<InProcessBus>) {
@@ -79,14 +96,8 @@ fn service(store: &Arc<dyn Store>, config: ServiceConfig) -> (Arc<Service>, Arc<
 
 async fn accounts_keys_and_users(backend: Backend) {
     let (_db, store) = open(backend).await;
-    let a = store
-        .create_account("A", &AccountSettings::default())
-        .await
-        .unwrap();
-    let b = store
-        .create_account("B", &AccountSettings::default())
-        .await
-        .unwrap();
+    let a = create_account(&store, "A", &AccountSettings::default()).await;
+    let b = create_account(&store, "B", &AccountSettings::default()).await;
     assert_ne!(a.license_key, b.license_key);
     assert_eq!(
         store.account_by_license(&a.license_key).await.unwrap().id,
@@ -120,21 +131,19 @@ async fn accounts_keys_and_users(backend: Backend) {
     assert_eq!(store.keys(&a.id).await.unwrap().len(), 1);
     assert!(store.keys(&b.id).await.unwrap().is_empty());
 
-    let u1 = store
-        .upsert_user(&a.id, "x@example.com", "X", Role::Agent)
-        .await
-        .unwrap();
-    let u2 = store
-        .upsert_user(&a.id, "x@example.com", "Xavier", Role::Administrator)
-        .await
-        .unwrap();
+    let u1 = upsert_user(&store, &a.id, "x@example.com", "X", Role::Agent).await;
+    let u2 = upsert_user(
+        &store,
+        &a.id,
+        "x@example.com",
+        "Xavier",
+        Role::Administrator,
+    )
+    .await;
     assert_eq!(u1.id, u2.id, "a user is created once");
     assert_eq!(u2.name, "Xavier");
     assert_eq!(u2.role, Role::Administrator);
-    let other = store
-        .upsert_user(&b.id, "x@example.com", "X", Role::Agent)
-        .await
-        .unwrap();
+    let other = upsert_user(&store, &b.id, "x@example.com", "X", Role::Agent).await;
     assert_ne!(
         other.id, u1.id,
         "the same email in another account is another user"
@@ -147,10 +156,7 @@ async fn accounts_keys_and_users(backend: Backend) {
 
 async fn optimistic_saves(backend: Backend) {
     let (_db, store) = open(backend).await;
-    let account = store
-        .create_account("A", &AccountSettings::default())
-        .await
-        .unwrap();
+    let account = create_account(&store, "A", &AccountSettings::default()).await;
     let caller = agent(&store, &account.id, "a@example.com").await;
     let (svc, _) = service(&store, ServiceConfig::default());
     let s = svc
@@ -205,14 +211,8 @@ async fn optimistic_saves(backend: Backend) {
 
 async fn lists_and_filters(backend: Backend) {
     let (_db, store) = open(backend).await;
-    let a = store
-        .create_account("A", &AccountSettings::default())
-        .await
-        .unwrap();
-    let b = store
-        .create_account("B", &AccountSettings::default())
-        .await
-        .unwrap();
+    let a = create_account(&store, "A", &AccountSettings::default()).await;
+    let b = create_account(&store, "B", &AccountSettings::default()).await;
     let ca = agent(&store, &a.id, "a@example.com").await;
     let cb = agent(&store, &b.id, "b@example.com").await;
     let (svc, _) = service(&store, ServiceConfig::default());
@@ -375,13 +375,11 @@ async fn lists_and_filters(backend: Backend) {
 
 async fn activity_and_idle(backend: Backend) {
     let (_db, store) = open(backend).await;
-    let account = store
-        .create_account("A", &AccountSettings::default())
-        .await
-        .unwrap();
+    let account = create_account(&store, "A", &AccountSettings::default()).await;
     let caller = agent(&store, &account.id, "a@example.com").await;
     let config = ServiceConfig {
-        inactivity_timeout: Duration::from_millis(400),
+        // Wide margins: on a loaded machine a query can take a few hundred milliseconds.
+        inactivity_timeout: Duration::from_millis(2000),
         ..ServiceConfig::default()
     };
     let (svc, _) = service(&store, config);
@@ -393,7 +391,7 @@ async fn activity_and_idle(backend: Backend) {
         .create_session(&caller, NewSession::default())
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     svc.touch(&busy.id);
     svc.flush_activity().await.unwrap();
     let touched = store.session(&account.id, &busy.id).await.unwrap();
@@ -401,7 +399,7 @@ async fn activity_and_idle(backend: Backend) {
         touched.last_activity > busy.last_activity,
         "a touch is written by the flush"
     );
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(svc.reap_once().await.unwrap(), 1);
     let idle = store.session(&account.id, &idle.id).await.unwrap();
     assert_eq!(idle.state, SessionState::Ended);
@@ -439,6 +437,7 @@ async fn activity_and_idle(backend: Backend) {
     assert_eq!(store.stream_token("new").await.unwrap().session_id, busy.id);
     // Touching an ended session does not revive it.
     svc.touch(&idle.id);
+    svc.touch(&busy.id);
     svc.flush_activity().await.unwrap();
     assert_eq!(
         svc.reap_once().await.unwrap(),
@@ -479,10 +478,7 @@ async fn reaper_lease_is_exclusive(backend: Backend) {
 
 async fn service_publishes_every_change(backend: Backend) {
     let (_db, store) = open(backend).await;
-    let account = store
-        .create_account("A", &AccountSettings::default())
-        .await
-        .unwrap();
+    let account = create_account(&store, "A", &AccountSettings::default()).await;
     let caller = agent(&store, &account.id, "a@example.com").await;
     let config = ServiceConfig {
         inactivity_timeout: Duration::from_millis(100),
@@ -532,8 +528,8 @@ async fn service_publishes_every_change(backend: Backend) {
 async fn socket_tokens_and_presence(backend: Backend) {
     let (_db, store) = open(backend).await;
     let settings = AccountSettings::default();
-    let a = store.create_account("A", &settings).await.unwrap();
-    let b = store.create_account("B", &settings).await.unwrap();
+    let a = create_account(&store, "A", &settings).await;
+    let b = create_account(&store, "B", &settings).await;
     let caller = agent(&store, &a.id, "a@example.com").await;
     let (svc, bus) = service(&store, ServiceConfig::default());
     let Caller::Agent { user, .. } = &caller else {

@@ -142,9 +142,9 @@ impl Server {
     }
 
     pub async fn tenant_with(&self, settings: AccountSettings) -> Tenant {
-        let account = self
-            .store
-            .create_account("test", &settings)
+        let account = tandem_core::service::new_account("test", &settings);
+        self.store
+            .create_account(&account)
             .await
             .expect("creating an account");
         let pair = keys::generate(&account.id).expect("generating a key");

@@ -9,7 +9,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::Row;
 use tandem_core::model::{AccountKey, AccountSettings};
-use tandem_core::store::{Backend, SqlStore, Store};
+use tandem_core::service::new_account;
+use tandem_core::store::{AccountStore, Backend, SqlStore, Store};
 use tandem_core::testing::TestDb;
 
 use crate::common::{both_backends, Server};
@@ -100,10 +101,8 @@ async fn setup(backend: Backend) -> (TestDb, SqlStore, String) {
     let db = TestDb::new(backend).await;
     let store = SqlStore::connect(&db.url).await.unwrap();
     store.migrate().await.unwrap();
-    let account = store
-        .create_account("keys", &AccountSettings::default())
-        .await
-        .unwrap();
+    let account = new_account("keys", &AccountSettings::default());
+    store.create_account(&account).await.unwrap();
     (db, store, account.license_key)
 }
 
@@ -300,10 +299,8 @@ async fn plain_private_keys_from_before_are_erased(backend: Backend) {
     std::fs::remove_dir_all(&dir).unwrap();
 
     // As an older Tandem stored them: one plain, one (hypothetically) sealed, one public only.
-    let account = store
-        .create_account("old", &AccountSettings::default())
-        .await
-        .unwrap();
+    let account = new_account("old", &AccountSettings::default());
+    store.create_account(&account).await.unwrap();
     let mut kids = Vec::new();
     for private in [Some("plain"), Some("sealed"), None] {
         let pair = tandem_api::keys::generate(&account.id).unwrap();

@@ -137,9 +137,8 @@ async fn start_server(tandem: PathBuf) -> Result<(Server, String, String)> {
     std::fs::create_dir_all(&dir)?;
     let db = format!("sqlite://{}/bench.db", dir.display());
     let store = tandem_core::store::open(&db).await?;
-    let account = store
-        .create_account("bench", &AccountSettings::default())
-        .await?;
+    let account = tandem_core::service::new_account("bench", &AccountSettings::default());
+    store.create_account(&account).await?;
     let pair = keys::generate(&account.id)?;
     store.add_key(&pair.key).await?;
     let jwt = keys::mint(

@@ -6,9 +6,37 @@ use tokio::sync::broadcast;
 use super::{Caller, Service};
 use crate::bus::Event;
 use crate::email::Email;
-use crate::model::{Account, AccountKey, AccountSettings, Role, User};
+use crate::model::{Account, AccountKey, AccountSettings, Role, User, COLOURS};
+use crate::secrets;
 use crate::store::Backend;
+use crate::time;
 use crate::{Error, Result};
+
+/// A new account: its id and its license key (24 characters of a bearer token) are drawn here.
+pub fn new_account(name: &str, settings: &AccountSettings) -> Account {
+    Account {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: name.to_owned(),
+        license_key: secrets::bearer_token()[..24].to_owned(),
+        settings: settings.clone(),
+        created: time::now(),
+    }
+}
+
+/// An agent as their first verified JWT makes them: a new id, and the drawing colour their email
+/// picks (the same one on every replica).
+pub fn new_agent(account_id: &str, email: &Email, name: &str, role: Role) -> User {
+    let colour = COLOURS[email.as_str().bytes().map(usize::from).sum::<usize>() % COLOURS.len()];
+    User {
+        id: uuid::Uuid::new_v4().to_string(),
+        account_id: account_id.to_owned(),
+        email: email.as_str().to_owned(),
+        name: name.to_owned(),
+        role,
+        colour: colour.to_owned(),
+        created: time::now(),
+    }
+}
 
 impl Service {
     /// Which database this service runs on.
@@ -32,7 +60,9 @@ impl Service {
     }
 
     pub async fn create_account(&self, name: &str, settings: &AccountSettings) -> Result<Account> {
-        self.store.create_account(name, settings).await
+        let account = new_account(name, settings);
+        self.store.create_account(&account).await?;
+        Ok(account)
     }
 
     /// Every account (the operator's CLI; no caller is inside one account).
@@ -85,9 +115,8 @@ impl Service {
         name: &str,
         role: Role,
     ) -> Result<User> {
-        self.store
-            .upsert_user(&account.id, email.as_str(), name, role)
-            .await
+        let agent = new_agent(&account.id, email, name, role);
+        self.store.upsert_user(&agent).await
     }
 
     /// A user of the caller's account.

@@ -1,15 +1,28 @@
 //! Listing sessions a page at a time: the filter gauge, the choice of the driving index, and the
 //! query that walks it in page order.
 
-use sqlx::Row;
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, QueryBuilder, Row};
 
-use super::builder::{push_in, Sql};
-use super::rows;
-use super::sql::{Scope, SqlStore};
-use crate::model::Session;
-use crate::query::SessionFilter;
+use super::sessions::{SessionRow, SESSION_COLUMNS};
+use super::sql::{push_in, Plan, Scope, SqlStore};
+use crate::model::{Session, SessionState};
+use crate::query::{Page, SessionFilter};
 use crate::time::Micros;
 use crate::Result;
+
+/// The gauge of each filter, from the one row of [`SqlStore::filter_count`]: its count and
+/// reach, column after column.
+struct Gauges(Vec<(i64, Option<Micros>)>);
+
+impl FromRow<'_, AnyRow> for Gauges {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        (0..row.len() / 2)
+            .map(|i| Ok((row.try_get(2 * i)?, row.try_get(2 * i + 1)?)))
+            .collect::<sqlx::Result<_>>()
+            .map(Gauges)
+    }
+}
 
 impl SqlStore {
     /// How common each `key=value` filter is where the page starts, in one round trip: its
@@ -20,37 +33,35 @@ impl SqlStore {
         &self,
         account_id: &str,
         filters: &[&(String, String)],
-        page: &crate::query::Page,
+        page: &Page,
         cap: i64,
     ) -> Result<Vec<(i64, Option<Micros>)>> {
-        let mut sql = Sql::new("SELECT *");
+        let mut qb = QueryBuilder::new("SELECT *");
         for (i, (key, value)) in filters.iter().enumerate() {
-            sql.push(if i == 0 { " FROM " } else { " CROSS JOIN " })
+            qb.push(if i == 0 { " FROM " } else { " CROSS JOIN " })
                 .push(
                     "(SELECT COUNT(*) AS n, MIN(t.sort_at) AS reach FROM (SELECT sort_at \
                      FROM session_filters WHERE account_id = ",
                 )
-                .text(account_id)
+                .push_bind(account_id)
                 .push(" AND key = ")
-                .text(key)
+                .push_bind(key.as_str())
                 .push(" AND value = ")
-                .text(value);
+                .push_bind(value.as_str());
             if let Some(before) = page.before {
-                sql.push(" AND sort_at < ").int(before);
+                qb.push(" AND sort_at < ").push_bind(before);
             }
             if let Some(after) = page.after {
-                sql.push(" AND sort_at > ").int(after);
+                qb.push(" AND sort_at > ").push_bind(after);
             }
-            sql.push(" ORDER BY sort_at DESC LIMIT ")
-                .int(cap)
-                .push(&format!(") t) g{i}"));
+            qb.push(" ORDER BY sort_at DESC LIMIT ")
+                .push_bind(cap)
+                .push(format_args!(") t) g{i}"));
         }
-        sql.planned_per_call();
-        let row = self.one(Scope::Account(account_id), &sql).await?;
-        let row = row.ok_or(crate::Error::NotFound("filter counts"))?;
-        (0..filters.len())
-            .map(|i| Ok((row.try_get(2 * i)?, row.try_get(2 * i + 1)?)))
-            .collect()
+        let scope = Scope::Account(account_id);
+        let rows: Vec<Gauges> = self.built(scope, qb, Plan::PerCall).await?;
+        let row = rows.into_iter().next();
+        Ok(row.ok_or(crate::Error::NotFound("filter counts"))?.0)
     }
 
     pub(super) async fn session_page(
@@ -61,28 +72,33 @@ impl SqlStore {
         /// Filter entries counted to rank a filter; a driver with fewer is rare.
         const GAUGE: i64 = 1000;
         /// `AND <col> = <state>` or `AND <col> IN (...)`.
-        fn push_states(sql: &mut Sql, col: &str, states: &[crate::model::SessionState]) {
+        fn push_states(qb: &mut QueryBuilder<'_, Any>, col: &str, states: &[SessionState]) {
             match states {
                 [] => {}
                 [one] => {
-                    sql.push(&format!(" AND {col} = ")).text(one.as_str());
+                    qb.push(format_args!(" AND {col} = "))
+                        .push_bind(one.as_str());
                 }
                 many => {
-                    let states: Vec<String> = many.iter().map(|s| s.as_str().to_owned()).collect();
-                    push_in(sql, col, &states);
+                    qb.push(format_args!(" AND {col} IN ("));
+                    let mut list = qb.separated(", ");
+                    for state in many {
+                        list.push_bind(state.as_str());
+                    }
+                    list.push_unseparated(")");
                 }
             }
         }
         /// The strict `before`/`after` bounds, newest first, and the limit.
-        fn push_page(sql: &mut Sql, sort: &str, key: &str, page: &crate::query::Page) {
+        fn push_page(qb: &mut QueryBuilder<'_, Any>, sort: &str, key: &str, page: &Page) {
             if let Some(before) = page.before {
-                sql.push(&format!(" AND {sort} < ")).int(before);
+                qb.push(format_args!(" AND {sort} < ")).push_bind(before);
             }
             if let Some(after) = page.after {
-                sql.push(&format!(" AND {sort} > ")).int(after);
+                qb.push(format_args!(" AND {sort} > ")).push_bind(after);
             }
-            sql.push(&format!(" ORDER BY {sort} DESC, {key} DESC LIMIT "))
-                .int(i64::from(page.limit));
+            qb.push(format_args!(" ORDER BY {sort} DESC, {key} DESC LIMIT "))
+                .push_bind(i64::from(page.limit));
         }
 
         if f.ids.as_ref().is_some_and(|ids| ids.is_empty()) {
@@ -112,25 +128,21 @@ impl SqlStore {
             Filter(&'a str, &'a str),
             Agent(&'a str),
         }
-        let mut sql = Sql::new(&format!("SELECT {} FROM ", rows::SESSION_COLUMNS));
+        let mut qb = QueryBuilder::new(format!("SELECT {SESSION_COLUMNS} FROM "));
         let (driver, others) = match (filters.split_first(), &f.agent_id) {
             (Some(((k, v), others)), _) => (Driver::Filter(k, v), others),
             (None, Some(agent)) => (Driver::Agent(agent), &[][..]),
             (None, None) => {
                 // Straight from sessions_page (or sessions_state_page), in page order.
-                sql.push("sessions s WHERE s.account_id = ")
-                    .text(account_id);
-                push_states(&mut sql, "s.state", &f.states);
+                qb.push("sessions s WHERE s.account_id = ")
+                    .push_bind(account_id);
+                push_states(&mut qb, "s.state", &f.states);
                 if let Some(ids) = &f.ids {
-                    push_in(&mut sql, "s.id", ids);
+                    push_in(&mut qb, "s.id", ids);
                 }
-                push_page(&mut sql, "s.sort_at", "s.id", &f.page);
-                return self
-                    .all(Scope::Account(account_id), &sql)
-                    .await?
-                    .iter()
-                    .map(rows::session)
-                    .collect();
+                push_page(&mut qb, "s.sort_at", "s.id", &f.page);
+                // No filter to be selective about: a prepared plan serves.
+                return self.sessions(account_id, qb, Plan::Cached).await;
             }
         };
 
@@ -141,18 +153,20 @@ impl SqlStore {
             Driver::Filter(..) => "session_filters",
             Driver::Agent(_) => "session_agents",
         };
-        sql.push(&format!("(SELECT d.session_id, d.sort_at FROM {table} d"));
+        qb.push(format_args!(
+            "(SELECT d.session_id, d.sort_at FROM {table} d"
+        ));
         if !f.states.is_empty() {
-            sql.push(" JOIN sessions x ON x.id = d.session_id");
+            qb.push(" JOIN sessions x ON x.id = d.session_id");
         }
-        sql.push(" WHERE d.account_id = ").text(account_id);
+        qb.push(" WHERE d.account_id = ").push_bind(account_id);
         match driver {
-            Driver::Filter(k, v) => sql
+            Driver::Filter(k, v) => qb
                 .push(" AND d.key = ")
-                .text(k)
+                .push_bind(k)
                 .push(" AND d.value = ")
-                .text(v),
-            Driver::Agent(agent) => sql.push(" AND d.user_id = ").text(agent),
+                .push_bind(v),
+            Driver::Agent(agent) => qb.push(" AND d.user_id = ").push_bind(agent),
         };
         for (k, v) in others {
             // A session's filter rows all carry its account and sort_at (write_session_index
@@ -160,41 +174,46 @@ impl SqlStore {
             // session_filters_page, which PostgreSQL can also merge with the driver in page
             // order. Behind a rare driver, OFFSET 0 keeps the check a per-entry probe (a plan
             // fence): merging would read the common filter's entries as deep as the driver's.
-            sql.push(
+            qb.push(
                 " AND EXISTS (SELECT 1 FROM session_filters f WHERE f.account_id = d.account_id \
                  AND f.key = ",
             )
-            .text(k)
+            .push_bind(k.as_str())
             .push(" AND f.value = ")
-            .text(v)
+            .push_bind(v.as_str())
             .push(" AND f.sort_at = d.sort_at AND f.session_id = d.session_id");
-            sql.push(if rare_driver {
+            qb.push(if rare_driver {
                 " LIMIT 1 OFFSET 0)"
             } else {
                 ")"
             });
         }
         if let (Some(agent), Driver::Filter(..)) = (&f.agent_id, &driver) {
-            sql.push(
+            qb.push(
                 " AND EXISTS (SELECT 1 FROM session_agents a WHERE a.session_id = d.session_id \
                  AND a.user_id = ",
             )
-            .text(agent)
+            .push_bind(agent.as_str())
             .push(")");
         }
-        push_states(&mut sql, "x.state", &f.states);
+        push_states(&mut qb, "x.state", &f.states);
         if let Some(ids) = &f.ids {
-            push_in(&mut sql, "d.session_id", ids);
+            push_in(&mut qb, "d.session_id", ids);
         }
-        push_page(&mut sql, "d.sort_at", "d.session_id", &f.page);
-        sql.push(") p JOIN sessions s ON s.id = p.session_id WHERE s.account_id = ")
-            .text(account_id)
-            .push(" ORDER BY p.sort_at DESC, p.session_id DESC")
-            .planned_per_call();
-        self.all(Scope::Account(account_id), &sql)
-            .await?
-            .iter()
-            .map(rows::session)
-            .collect()
+        push_page(&mut qb, "d.sort_at", "d.session_id", &f.page);
+        qb.push(") p JOIN sessions s ON s.id = p.session_id WHERE s.account_id = ")
+            .push_bind(account_id)
+            .push(" ORDER BY p.sort_at DESC, p.session_id DESC");
+        self.sessions(account_id, qb, Plan::PerCall).await
+    }
+
+    async fn sessions(
+        &self,
+        account_id: &str,
+        qb: QueryBuilder<'_, Any>,
+        plan: Plan,
+    ) -> Result<Vec<Session>> {
+        let rows: Vec<SessionRow> = self.built(Scope::Account(account_id), qb, plan).await?;
+        rows.into_iter().map(Session::try_from).collect()
     }
 }

@@ -1,0 +1,128 @@
+//! An account's settings: consent, code expiry, features, redaction, and the origins it trusts.
+
+use serde::{Deserialize, Serialize};
+
+/// Per-account settings. Unknown keys are kept out; every field has a default.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountSettings {
+    /// Joining a session waits in `authorizing` until the customer accepts.
+    pub require_consent: bool,
+    /// How long a 6-digit code stays redeemable, in seconds.
+    pub code_expiry_secs: u32,
+    /// Feature switches reported by `GET /accounts`; a missing feature means enabled.
+    pub features: std::collections::BTreeMap<String, bool>,
+    pub redaction_selectors: Vec<String>,
+    pub unredaction_selectors: Vec<String>,
+    /// Origins (glob patterns) allowed to embed the viewer and open sockets from a browser.
+    pub trusted_origins: Vec<String>,
+    /// Origins (`https://shop.example`, `https://*.cdn.example`) the agent's viewer may load the
+    /// customer's images, fonts and styles from. Nothing else is fetched while replaying.
+    pub asset_origins: Vec<String>,
+    /// Remote control waits for the customer to accept (otherwise their SDK accepts at once).
+    pub remote_control_consent: bool,
+    /// Whether an agent in control may submit forms (the customer always can).
+    pub agent_submit: bool,
+    /// Origins (glob patterns, as `trusted_origins`) an agent may send the customer to, besides
+    /// the origin of the page the customer is on.
+    pub navigation_origins: Vec<String>,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            require_consent: true,
+            code_expiry_secs: 20 * 60,
+            features: Default::default(),
+            redaction_selectors: vec![],
+            unredaction_selectors: vec![],
+            trusted_origins: vec![],
+            asset_origins: vec![],
+            remote_control_consent: true,
+            agent_submit: false,
+            navigation_origins: vec![],
+        }
+    }
+}
+
+impl AccountSettings {
+    /// Whether a browser origin (`scheme://host[:port]`) matches one of `trusted_origins`,
+    /// where `*` stands for any run of characters other than `/` (`https://*.example.com`),
+    /// and a lone `*` for any origin.
+    pub fn trusts_origin(&self, origin: &str) -> bool {
+        self.trusted_origins
+            .iter()
+            .any(|pattern| pattern == "*" || glob_match(pattern.as_bytes(), origin.as_bytes()))
+    }
+}
+
+impl AccountSettings {
+    /// Whether the viewer may load the customer's assets from `origin` (`scheme://host[:port]`):
+    /// it matches one of `asset_origins`, read as CSP sources (`*` for a host label or a port).
+    pub fn allows_asset_origin(&self, origin: &str) -> bool {
+        self.asset_origins
+            .iter()
+            .any(|pattern| glob_match(pattern.trim_end_matches('/').as_bytes(), origin.as_bytes()))
+    }
+}
+
+/// `*`-only glob matching where `*` never spans a `/` (one backtrack point).
+fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if p < pattern.len() && pattern[p].eq_ignore_ascii_case(&text[t]) {
+            p += 1;
+            t += 1;
+        } else if let Some((sp, st)) = star.filter(|&(_, st)| text[st] != b'/') {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trusting(patterns: &[&str]) -> AccountSettings {
+        AccountSettings {
+            trusted_origins: patterns.iter().map(|p| p.to_string()).collect(),
+            ..AccountSettings::default()
+        }
+    }
+
+    #[test]
+    fn asset_origins_match_as_csp_sources() {
+        let s = AccountSettings {
+            asset_origins: vec!["https://shop.example/".into(), "http://127.0.0.1:*".into()],
+            ..AccountSettings::default()
+        };
+        assert!(s.allows_asset_origin("https://shop.example"));
+        assert!(s.allows_asset_origin("http://127.0.0.1:8123"));
+        assert!(!s.allows_asset_origin("http://127.0.0.2:8123"));
+        assert!(!s.allows_asset_origin("https://shop.example.evil.net"));
+        assert!(!AccountSettings::default().allows_asset_origin("https://shop.example"));
+    }
+
+    #[test]
+    fn origins_match_exactly_or_by_wildcard() {
+        let s = trusting(&["https://crm.example.com", "https://*.helpdesk.io"]);
+        assert!(s.trusts_origin("https://crm.example.com"));
+        assert!(s.trusts_origin("HTTPS://CRM.example.com"));
+        assert!(s.trusts_origin("https://acme.helpdesk.io"));
+        assert!(!s.trusts_origin("https://helpdesk.io"));
+        assert!(!s.trusts_origin("https://crm.example.com.evil.net"));
+        assert!(!s.trusts_origin("http://crm.example.com"));
+        assert!(!s.trusts_origin("https://evil.net/?https://acme.helpdesk.io"));
+        assert!(!trusting(&[]).trusts_origin("https://crm.example.com"));
+        assert!(trusting(&["*"]).trusts_origin("https://anything.example"));
+    }
+}
