@@ -200,60 +200,57 @@ pub struct Registration {
     device_token: Option<String>,
 }
 
-/// How `POST` and `PUT /devices/{id}` work, for the document.
-const REGISTRATION: &str = "Called by the device SDK with the account's license key. The first \
-    call for an id registers the device and returns its `device_token`, once. Later calls (POST or \
-    PUT alike) refresh the registration (`last_active`, and `device` / `custom_data` when given) \
-    and must present that token as `Authorization: Bearer <device_token>`; without it, or with a \
-    wrong one, they are refused with `403`. An unknown license key is `401`.";
+/// `POST` and `PUT /devices/{id}`: one contract, documented as two operations with the
+/// operationIds the SDKs know.
+macro_rules! registration_operation {
+    ($method:ident, $handler:ident, $operation_id:literal, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            $method,
+            path = "/api/1/devices/{id}",
+            tag = "devices",
+            operation_id = $operation_id,
+            description = "Called by the device SDK with the account's license key. The first \
+                call for an id registers the device and returns its `device_token`, once. Later \
+                calls (POST or PUT alike) refresh the registration (`last_active`, and `device` / \
+                `custom_data` when given) and must present that token as `Authorization: Bearer \
+                <device_token>`; without it, or with a wrong one, they are refused with `403`. An \
+                unknown license key is `401`.",
+            security(
+                ("deviceLicense" = []),
+                ("deviceLicense" = [], "deviceToken" = []),
+                ("deviceLicense" = [], "deviceId" = [], "deviceToken" = []),
+            ),
+            params(RegistrationDeviceId),
+            request_body = Register,
+            responses(
+                (status = 200, description = "The device as registered.", body = Registration),
+                Errors<(BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, ServiceUnavailable)>,
+            ),
+        )]
+        pub async fn $handler(
+            State(app): State<AppState>,
+            headers: HeaderMap,
+            path: Path<RegistrationDeviceId>,
+            body: Body<Register>,
+        ) -> ApiResult<Json<Registration>> {
+            registration(app, headers, path, body).await
+        }
+    };
+}
 
-/// Register a device, or refresh its registration
-#[utoipa::path(
+registration_operation!(
     post,
-    description = REGISTRATION,
-    path = "/api/1/devices/{id}",
-    tag = "devices",
-    operation_id = "registerDevice",
-    security(("deviceLicense" = []), ("deviceLicense" = [], "deviceToken" = []), ("deviceLicense" = [], "deviceId" = [], "deviceToken" = [])),
-    params(RegistrationDeviceId),
-    request_body = Register,
-    responses(
-        (status = 200, description = "The device as registered.", body = Registration),
-        Errors<(BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, ServiceUnavailable)>,
-    ),
-)]
-pub async fn register(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    path: Path<RegistrationDeviceId>,
-    body: Body<Register>,
-) -> ApiResult<Json<Registration>> {
-    registration(app, headers, path, body).await
-}
-
-/// Register a device, or refresh its registration (same as POST)
-#[utoipa::path(
+    register,
+    "registerDevice",
+    "Register a device, or refresh its registration"
+);
+registration_operation!(
     put,
-    description = REGISTRATION,
-    path = "/api/1/devices/{id}",
-    tag = "devices",
-    operation_id = "refreshDeviceRegistration",
-    security(("deviceLicense" = []), ("deviceLicense" = [], "deviceToken" = []), ("deviceLicense" = [], "deviceId" = [], "deviceToken" = [])),
-    params(RegistrationDeviceId),
-    request_body = Register,
-    responses(
-        (status = 200, description = "The device as registered.", body = Registration),
-        Errors<(BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, ServiceUnavailable)>,
-    ),
-)]
-pub async fn refresh(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    path: Path<RegistrationDeviceId>,
-    body: Body<Register>,
-) -> ApiResult<Json<Registration>> {
-    registration(app, headers, path, body).await
-}
+    refresh,
+    "refreshDeviceRegistration",
+    "Register a device, or refresh its registration (same as POST)"
+);
 
 async fn registration(
     app: AppState,
