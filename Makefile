@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: run test audit lint js-lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi-check clean-data corpus bench-fidelity security
+.PHONY: run test audit lint js-lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi clean-data corpus bench-fidelity security
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk
@@ -66,6 +66,14 @@ js-check:
 ## eslint with typescript-eslint over sdk-js (sdk-js/eslint.config.mjs); no warnings allowed.
 js-lint: sdk
 	npm run --prefix sdk-js lint
+
+## api/openapi.json, generated from the REST handlers and types, and the SDKs' types generated
+## from it. `make rust-test` fails while the committed document differs from what the code
+## generates, `make js-check` while the committed types differ from the document's.
+openapi:
+	$(CARGO) run -q -p tandem-api --bin tandem -- openapi > api/openapi.json.new
+	mv api/openapi.json.new api/openapi.json
+	npm run --prefix sdk-js gen:types
 
 ## Needs PostgreSQL at 127.0.0.1:5432 (TANDEM_TEST_POSTGRES overrides the admin URL).
 rust-test:

@@ -41,6 +41,9 @@ pub enum Command {
     Keys(KeysCommand),
     /// Mint an agent JWT with one of an account's keys (for testing and first steps).
     Token(TokenArgs),
+    /// Print the REST API's OpenAPI document, generated from the routes (`make openapi` writes
+    /// it to api/openapi.json). Needs neither configuration nor a database.
+    Openapi,
 }
 
 #[derive(Subcommand, Debug)]
@@ -134,7 +137,7 @@ async fn find_account(service: &Service, id_or_license: &str) -> anyhow::Result<
 pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
     let service = crate::open_service(config).await?;
     let out = match command {
-        Command::Serve { .. } => unreachable!("serve is handled by main"),
+        Command::Serve { .. } | Command::Openapi => unreachable!("handled by main"),
         Command::Migrate => json!({"migrated": true, "backend": service.backend().as_str()}),
         Command::Account(AccountCommand::Create { name, no_consent }) => {
             let settings = AccountSettings {

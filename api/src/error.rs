@@ -8,8 +8,24 @@ use std::time::{Duration, Instant};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
 use tandem_core::Error;
+use utoipa::ToSchema;
+
+/// The body of every error response. Known ids: `invalid_request`, `invalid_body`,
+/// `invalid_json`, `invalid_query`, `invalid_custom_data`, `invalid_device`, `invalid_device_id`,
+/// `unsupported_media_type`, `body_too_large`, `unauthorized`, `invalid_token`, `token_expired`,
+/// `forbidden`, `not_found`, `conflict`, `rate_limited`, `internal`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// A stable, machine-readable error code.
+    #[schema(example = "not_found")]
+    pub id: &'static str,
+    /// What went wrong, for people.
+    #[schema(example = "session not found")]
+    pub message: String,
+}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -90,11 +106,11 @@ fn log_outage(e: &Error) {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut res = (
-            self.status,
-            Json(json!({"id": self.id, "message": self.message})),
-        )
-            .into_response();
+        let body = ErrorBody {
+            id: self.id,
+            message: self.message,
+        };
+        let mut res = (self.status, Json(body)).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut().insert(
                 header::RETRY_AFTER,

@@ -13,6 +13,10 @@ use tandem_api::{telemetry, Config};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        print!("{}", tandem_api::routes::openapi_json());
+        return Ok(());
+    }
     let mut config = Config::load(cli.config.as_deref())?;
     telemetry::init_logs(config.log_format);
     match cli.command.unwrap_or(Command::Serve { role: None }) {

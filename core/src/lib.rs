@@ -9,6 +9,7 @@ pub mod error;
 pub mod model;
 pub mod policy;
 pub mod query;
+pub mod schemas;
 pub mod secrets;
 pub mod service;
 pub mod state;

@@ -22,18 +22,25 @@ use crate::{Error, Result};
 
 pub const RESOURCES: [&str; 5] = ["sessions", "devices", "push", "features", "*"];
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// What a token may reach of one resource: a resource matches when its id is among `id` (when
+/// given) and every `custom_data` entry equals the resource's value; `permissions` (when given)
+/// lists the allowed actions (`read`, `write`, `create`, feature names, or `*`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PolicyRule)]
 pub struct Rule {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "one_or_many"
     )]
+    #[schema(nullable = false)]
     pub id: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::schemas::CustomData>, nullable = false)]
     pub custom_data: Option<Json>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub permissions: Option<Vec<String>>,
 }
 

@@ -14,7 +14,9 @@ pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 100;
 pub const MAX_FILTERS: usize = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `agent` of a session list: the caller's own sessions, or (administrators only) every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum AgentParam {
     Me,
     All,

@@ -5,26 +5,45 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Serialize;
-use serde_json::{json, Value};
 use tandem_core::model::{AccountSettings, Role, User};
+use tandem_core::policy::{Policy, Rule};
+use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
+use super::doc::{Errors, NotFound, ServiceUnavailable, Unauthorized};
+use super::params::UserId;
 use crate::auth::AgentAuth;
 use crate::error::ApiResult;
 use crate::AppState;
 
-/// `GET /users/me`: the caller, with a socket credential.
-#[derive(Debug, Serialize)]
+/// The calling agent, with the credentials for their notification socket.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserMe {
     #[serde(flatten)]
     user: User,
-    /// Opens the agent's socket at `notification_url`: bound to this JWT's policy and good for
-    /// `notification_token_ttl_secs`. Each call mints another (older ones work until they
-    /// expire); clients fetch a new one when the socket closes with 4001 or 4002.
+    /// A bearer secret for the caller's notification socket, new on every call: it reaches what
+    /// this JWT's policy reaches and expires after the server's `notification_token_ttl_secs`
+    /// (the socket then closes with 4002). Older ones work until they expire; clients fetch a new
+    /// one when the socket closes with 4001 or 4002.
     notification_token: String,
+    /// The base URL the socket path (`sockets/1/ws`) is resolved against.
+    #[schema(format = "uri")]
     notification_url: String,
 }
 
-/// The caller's user, with a new notification token for the socket at `notification_url`.
+/// Get the calling agent
+#[utoipa::path(
+    get,
+    path = "/api/1/users/me",
+    tag = "users",
+    operation_id = "getCurrentUser",
+    security(("agentJwt" = [])),
+    responses(
+        (status = 200, description = "The calling agent, with their notification socket credentials.", body = UserMe),
+        Errors<(Unauthorized, ServiceUnavailable)>,
+    ),
+)]
 pub async fn me(State(app): State<AppState>, agent: AgentAuth) -> ApiResult<Json<UserMe>> {
     let ttl = Duration::from_secs(app.config().notification_token_ttl_secs);
     let user = agent.user.clone();
@@ -36,7 +55,7 @@ pub async fn me(State(app): State<AppState>, agent: AgentAuth) -> ApiResult<Json
     }))
 }
 
-/// `GET /users/:id`: the caller (`me` or their own id, as [`me`]) or another user of the account.
+/// `GET /users/{id}`: the caller (`me` or their own id, as [`me`]) or another user of the account.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum UserReply {
@@ -44,10 +63,44 @@ pub enum UserReply {
     Other(User),
 }
 
+/// Either shape may be sent, and a `UserMe` is also a valid `User`: `anyOf`, not `oneOf`.
+impl PartialSchema for UserReply {
+    fn schema() -> RefOr<Schema> {
+        AnyOfBuilder::new()
+            .item(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                UserMe::name(),
+            )))
+            .item(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                User::name(),
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for UserReply {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((UserMe::name().into(), UserMe::schema()));
+        <UserMe as ToSchema>::schemas(schemas);
+    }
+}
+
+/// Get an agent of the account
+#[utoipa::path(
+    get,
+    path = "/api/1/users/{id}",
+    tag = "users",
+    operation_id = "getUser",
+    security(("agentJwt" = [])),
+    params(UserId),
+    responses(
+        (status = 200, description = "The user. For `me` or the caller's own id the reply is that of `GET /api/1/users/me` (UserMe).", body = inline(UserReply)),
+        Errors<(Unauthorized, NotFound, ServiceUnavailable)>,
+    ),
+)]
 pub async fn user(
     State(app): State<AppState>,
     agent: AgentAuth,
-    Path(id): Path<String>,
+    Path(UserId(id)): Path<UserId>,
 ) -> ApiResult<Json<UserReply>> {
     if id == "me" || id == agent.user.id {
         let Json(me) = self::me(State(app), agent).await?;
@@ -57,20 +110,37 @@ pub async fn user(
     Ok(Json(UserReply::Other(other)))
 }
 
-/// An account as its agents see it; administrators also see its settings.
-#[derive(Debug, Serialize)]
+/// The caller's account, as its agents see it; administrators also see its settings.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Account)]
 pub struct AccountView {
     id: String,
     name: String,
+    /// The key devices send as `X-CobrowseLicense` and JWTs carry as `iss`.
     license_key: String,
+    /// Feature switches by name; a missing feature is enabled.
     features: std::collections::BTreeMap<String, bool>,
-    /// Not a secret: the embedded viewer checks its parent page against these.
+    /// Origins (glob patterns) allowed to embed the viewer and open sockets from a browser; the
+    /// embedded viewer checks its parent page against them (so they are no secret).
     trusted_origins: Vec<String>,
+    /// Present only for administrators.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     settings: Option<AccountSettings>,
 }
 
-/// The caller's account (a token reaches exactly one).
+/// Get the caller's account
+#[utoipa::path(
+    get,
+    path = "/api/1/accounts",
+    tag = "account",
+    operation_id = "listAccounts",
+    security(("agentJwt" = [])),
+    responses(
+        (status = 200, description = "A one-item array: the account the token belongs to.", body = Vec<AccountView>),
+        Errors<(Unauthorized, ServiceUnavailable)>,
+    ),
+)]
 pub async fn accounts(agent: AgentAuth) -> ApiResult<Json<[AccountView; 1]>> {
     let AgentAuth { account, user, .. } = agent;
     let settings = account.settings;
@@ -84,21 +154,48 @@ pub async fn accounts(agent: AgentAuth) -> ApiResult<Json<[AccountView; 1]>> {
     }]))
 }
 
-/// The policy the caller's token carries; without one, everything is allowed.
-pub async fn policy(agent: AgentAuth) -> ApiResult<Json<Value>> {
-    Ok(Json(match agent.policy {
-        Some(p) => json!(p),
-        None => json!({"*": {}}),
-    }))
+/// Get the policy of the caller's token
+///
+/// Without a policy the token reaches everything, which reads `{"*": {}}`.
+#[utoipa::path(
+    get,
+    path = "/api/1/policy/current",
+    tag = "account",
+    operation_id = "getCurrentPolicy",
+    security(("agentJwt" = [])),
+    responses(
+        (status = 200, description = "The policy; `{\"*\": {}}` when the token carries none.", body = Policy),
+        Errors<(Unauthorized, ServiceUnavailable)>,
+    ),
+)]
+pub async fn policy(agent: AgentAuth) -> ApiResult<Json<Policy>> {
+    Ok(Json(agent.policy.unwrap_or_else(|| Policy {
+        version: None,
+        rules: [("*".to_owned(), Rule::default())].into(),
+    })))
 }
 
-/// `GET /regions/closest`.
-#[derive(Debug, Serialize)]
+/// The region serving the caller; its `id` may be passed back as a session's `region`.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Region {
+    #[schema(example = "default")]
     id: String,
+    #[schema(example = "default")]
     r#type: &'static str,
 }
 
+/// Get the closest region
+#[utoipa::path(
+    get,
+    path = "/api/1/regions/closest",
+    tag = "account",
+    operation_id = "getClosestRegion",
+    security(("agentJwt" = [])),
+    responses(
+        (status = 200, description = "The region serving this server.", body = Region),
+        Errors<(Unauthorized, ServiceUnavailable)>,
+    ),
+)]
 pub async fn closest_region(State(app): State<AppState>, _: AgentAuth) -> ApiResult<Json<Region>> {
     Ok(Json(Region {
         id: app.config().region.clone(),

@@ -6,8 +6,15 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use tandem_core::model::{Device, Json as JsonObject};
 use tandem_core::query::DeviceQuery;
+use tandem_core::schemas::{CustomData, DeviceInfo};
 use tandem_core::service::DeviceRegistration;
+use utoipa::ToSchema;
 
+use super::doc::{
+    BadRequest, Conflict, Errors, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
+    TooManyRequests, Unauthorized, UnsupportedMediaType,
+};
+use super::params::{CustomDataFilter, DeviceId, DevicePage, Limit, RegistrationDeviceId};
 use crate::auth::{device_headers, AgentAuth, Auth};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, QueryPairs};
@@ -16,6 +23,22 @@ use crate::AppState;
 /// Seconds after which the device SDK registers again (refreshing `last_active`).
 const NEXT_REGISTRATION_SECS: u64 = 3600;
 
+/// List devices
+///
+/// Lists the account's devices the caller may read (narrowed by the token's policy), most
+/// recently active first.
+#[utoipa::path(
+    get,
+    path = "/api/1/devices",
+    tag = "devices",
+    operation_id = "listDevices",
+    security(("agentJwt" = [])),
+    params(CustomDataFilter, Limit, DevicePage),
+    responses(
+        (status = 200, description = "The matching devices, most recently active first (a bare array).", body = Vec<Device>),
+        Errors<(BadRequest, Unauthorized, ServiceUnavailable)>,
+    ),
+)]
 pub async fn list(
     State(app): State<AppState>,
     agent: AgentAuth,
@@ -27,22 +50,39 @@ pub async fn list(
     ))
 }
 
+/// Get a device
+///
+/// Agents read any device their policy allows; a device reads only itself.
+#[utoipa::path(
+    get,
+    path = "/api/1/devices/{id}",
+    tag = "devices",
+    operation_id = "getDevice",
+    security(("agentJwt" = []), ("deviceLicense" = [], "deviceId" = [], "deviceToken" = [])),
+    params(DeviceId),
+    responses(
+        (status = 200, description = "The device.", body = Device),
+        Errors<(Unauthorized, NotFound, ServiceUnavailable)>,
+    ),
+)]
 pub async fn get(
     State(app): State<AppState>,
     Auth(caller): Auth,
-    Path(id): Path<String>,
+    Path(DeviceId(id)): Path<DeviceId>,
 ) -> ApiResult<Json<Device>> {
     Ok(Json(app.service().get_device(&caller, &id).await?))
 }
 
-/// `POST /devices/:id/notifications`.
-#[derive(Debug, Deserialize, Serialize)]
+/// `POST /devices/{id}/notifications`: the session the device is asked to join.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = DeviceNotification)]
 pub struct Notify {
-    /// The session the device is asked to join.
+    /// The id of a live session of the same account for the device to join.
     session: String,
-    /// Which try this is (the agent UI tries up to 5 times), 1 to 100.
+    /// Which attempt this is (agent UIs retry a few times); reported back to the device.
     #[serde(default = "first_attempt", deserialize_with = "attempt")]
+    #[schema(minimum = 1, maximum = 100, default = 1)]
     attempt: u32,
 }
 
@@ -59,64 +99,163 @@ fn attempt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
 }
 
 /// The reply to a notification: what was asked of which device.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DeviceNotificationSent)]
 pub struct NotificationSent {
     device: String,
-    #[serde(flatten)]
-    notify: Notify,
+    session: String,
+    attempt: u32,
 }
 
-/// Asks an online device to join a session. The request reaches the device's notification
-/// socket on whichever replica holds it.
+/// Ask a device to join a session
+///
+/// Delivers a `notification` event `{session, attempt}` to the device's notification socket on
+/// whichever replica holds it; the device SDK then asks the customer for consent. Fails with
+/// `409 device_offline` when the device has no socket open, `409 session_ended` when the session
+/// is over and `409 device_mismatch` when another device already joined it. Counted in
+/// `tandem_device_notifications_total` and `tandem_device_notification_failures_total{reason}`.
+#[utoipa::path(
+    post,
+    path = "/api/1/devices/{id}/notifications",
+    tag = "devices",
+    operation_id = "notifyDevice",
+    security(("agentJwt" = [])),
+    params(DeviceId),
+    request_body = Notify,
+    responses(
+        (status = 200, description = "The request reached the device's socket.", body = NotificationSent),
+        Errors<(BadRequest, Unauthorized, NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType, TooManyRequests, ServiceUnavailable)>,
+    ),
+)]
 pub async fn notify(
     State(app): State<AppState>,
     agent: AgentAuth,
-    Path(id): Path<String>,
-    Body(notify): Body<Notify>,
+    Path(DeviceId(id)): Path<DeviceId>,
+    Body(Notify { session, attempt }): Body<Notify>,
 ) -> ApiResult<Json<NotificationSent>> {
     app.service()
-        .notify_device(&agent.into(), &id, &notify.session, notify.attempt)
+        .notify_device(&agent.into(), &id, &session, attempt)
         .await?;
-    Ok(Json(NotificationSent { device: id, notify }))
+    Ok(Json(NotificationSent {
+        device: id,
+        session,
+        attempt,
+    }))
 }
 
-/// `POST|PUT /devices/:id` from the device SDK.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// A device registration or refresh from the device SDK. Fields given replace the stored ones
+/// (`custom_data` as a whole); fields omitted are kept.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = DeviceRegistrationRequest)]
 pub struct Register {
-    /// What the SDK knows of the device: a flat object of strings, numbers and booleans.
+    /// Replaces the stored device information.
+    #[schema(value_type = Option<DeviceInfo>)]
     device: Option<JsonObject>,
+    /// Replaces the stored custom data.
+    #[schema(value_type = Option<CustomData>)]
     custom_data: Option<JsonObject>,
 }
 
-/// A registered device, with what its SDK needs: where its socket is, when to register again,
-/// and what it must enforce on its side (the account's redaction, consent and agent-tool rules,
-/// and how big a frame and an event may be).
-#[derive(Debug, Serialize)]
+/// The device, as registered, with what the device SDK needs to stay connected: where its socket
+/// is, when to register again, and what it must enforce on its side (the account's redaction,
+/// consent and agent-tool rules, and how big a frame and an event may be).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DeviceRegistration)]
 pub struct Registration {
     #[serde(flatten)]
     device: Device,
+    /// The base URL the notification socket path (`sockets/1/ws`) is resolved against.
+    #[schema(format = "uri")]
     notification_url: String,
-    /// Seconds after which the device SDK registers again (refreshing `last_active`).
+    /// Seconds after which the SDK should register again (refreshing `last_active`).
+    #[schema(example = 3600)]
     next_registration: u64,
+    /// CSS selectors of elements the device must never send (the account's setting); the SDK
+    /// adds its own defaults and the page's.
     redaction_selectors: Vec<String>,
+    /// CSS selectors of elements shown even inside redacted ones (the account's setting).
     unredaction_selectors: Vec<String>,
+    /// Whether the customer is asked before an agent sees the page.
     require_consent: bool,
+    /// Whether the customer is asked before an agent takes control.
     remote_control_consent: bool,
+    /// Whether an agent in control may submit forms.
     agent_submit: bool,
+    /// Origins (glob patterns) an agent may navigate the customer to, besides the current page's
+    /// origin.
     navigation_origins: Vec<String>,
+    /// The largest socket message the server accepts; bigger events are sent as `chunk` frames
+    /// no larger than this.
+    #[schema(minimum = 4096, example = 65536)]
     max_message_bytes: usize,
+    /// The largest event the server reassembles from chunks; the SDK reports bigger ones instead
+    /// of sending them.
+    #[schema(minimum = 4096, example = 33554432)]
     max_event_bytes: usize,
-    /// Only on the first registration: the device's bearer token, shown once.
+    /// The device's secret, returned only by its first registration; the device presents it as
+    /// `Authorization: Bearer <device_token>` from then on. It cannot be retrieved again.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     device_token: Option<String>,
 }
 
-/// The first call registers the device and returns its `device_token`; later calls present it.
-pub async fn register(
-    State(app): State<AppState>,
+/// `POST` and `PUT /devices/{id}`: one contract, documented as two operations with the
+/// operationIds the SDKs know.
+macro_rules! registration_operation {
+    ($method:ident, $handler:ident, $operation_id:literal, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            $method,
+            path = "/api/1/devices/{id}",
+            tag = "devices",
+            operation_id = $operation_id,
+            description = "Called by the device SDK with the account's license key. The first \
+                call for an id registers the device and returns its `device_token`, once. Later \
+                calls (POST or PUT alike) refresh the registration (`last_active`, and `device` / \
+                `custom_data` when given) and must present that token as `Authorization: Bearer \
+                <device_token>`; without it, or with a wrong one, they are refused with `403`. An \
+                unknown license key is `401`.",
+            security(
+                ("deviceLicense" = []),
+                ("deviceLicense" = [], "deviceToken" = []),
+                ("deviceLicense" = [], "deviceId" = [], "deviceToken" = []),
+            ),
+            params(RegistrationDeviceId),
+            request_body = Register,
+            responses(
+                (status = 200, description = "The device as registered.", body = Registration),
+                Errors<(BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, ServiceUnavailable)>,
+            ),
+        )]
+        pub async fn $handler(
+            State(app): State<AppState>,
+            headers: HeaderMap,
+            path: Path<RegistrationDeviceId>,
+            body: Body<Register>,
+        ) -> ApiResult<Json<Registration>> {
+            registration(app, headers, path, body).await
+        }
+    };
+}
+
+registration_operation!(
+    post,
+    register,
+    "registerDevice",
+    "Register a device, or refresh its registration"
+);
+registration_operation!(
+    put,
+    refresh,
+    "refreshDeviceRegistration",
+    "Register a device, or refresh its registration (same as POST)"
+);
+
+async fn registration(
+    app: AppState,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(RegistrationDeviceId(id)): Path<RegistrationDeviceId>,
     Body(body): Body<Register>,
 ) -> ApiResult<Json<Registration>> {
     let license = headers

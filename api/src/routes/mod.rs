@@ -1,84 +1,77 @@
-//! The HTTP surface: REST under `/api/1`, health and metrics.
+//! The HTTP surface: REST under `/api/1`, health and metrics, and the pages and assets around
+//! them. Each REST handler carries its OpenAPI operation (`#[utoipa::path]`) and is routed by it,
+//! so the document ([`openapi`]) describes exactly the routes served.
 
 mod account;
 mod assets;
 mod devices;
+mod doc;
 mod ops;
 mod pages;
+mod params;
 mod sessions;
 
 use axum::routing::get;
 use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
 pub use assets::AssetCache;
 
-/// Every REST route as `(method, path)`, in OpenAPI path syntax. The committed OpenAPI document
-/// must describe exactly these (checked by a test).
-pub const API_ROUTES: &[(&str, &str)] = &[
-    ("get", "/api/1/sessions"),
-    ("post", "/api/1/sessions"),
-    ("get", "/api/1/sessions/{id}"),
-    ("put", "/api/1/sessions/{id}"),
-    ("get", "/api/1/sessions/{id}/tokens"),
-    ("get", "/api/1/sessions/{id}/history"),
-    ("get", "/api/1/devices"),
-    ("get", "/api/1/devices/{id}"),
-    ("post", "/api/1/devices/{id}"),
-    ("put", "/api/1/devices/{id}"),
-    ("post", "/api/1/devices/{id}/notifications"),
-    ("get", "/api/1/users/me"),
-    ("get", "/api/1/users/{id}"),
-    ("get", "/api/1/accounts"),
-    ("get", "/api/1/policy/current"),
-    ("get", "/api/1/regions/closest"),
-    ("get", "/api/1/openapi.json"),
-    ("get", "/healthz"),
-    ("get", "/readyz"),
-    ("get", "/metrics"),
-];
+/// Health, readiness and metrics: what every role serves.
+fn ops_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+}
+
+/// The REST API and the operations endpoints, with the document that describes them.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
+        .routes(routes!(sessions::list, sessions::create))
+        .routes(routes!(sessions::get, sessions::update))
+        .routes(routes!(sessions::tokens))
+        .routes(routes!(sessions::history))
+        .routes(routes!(devices::list))
+        .routes(routes!(devices::get, devices::register, devices::refresh))
+        .routes(routes!(devices::notify))
+        .routes(routes!(account::me))
+        .routes(routes!(account::user))
+        .routes(routes!(account::accounts))
+        .routes(routes!(account::policy))
+        .routes(routes!(account::closest_region))
+        .routes(routes!(ops::openapi))
+        .merge(ops_routes())
+}
+
+/// The OpenAPI document of the REST API, generated from the routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+/// [`openapi`] as committed in `api/openapi.json` (and served from it): pretty JSON with a
+/// trailing newline.
+pub fn openapi_json() -> String {
+    let mut json = openapi()
+        .to_pretty_json()
+        .expect("an OpenAPI document always serialises");
+    json.push('\n');
+    json
+}
 
 /// The REST API and the operations endpoints; `rest: false` serves only the latter (the
 /// `realtime` role).
 pub fn router(state: AppState, rest: bool) -> Router {
-    let ops = Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .fallback(ops::not_found);
     if !rest {
-        return ops.with_state(state);
+        let (ops, _) = ops_routes().split_for_parts();
+        return ops.fallback(ops::not_found).with_state(state);
     }
-    Router::new()
-        .route(
-            "/api/1/sessions",
-            get(sessions::list).post(sessions::create),
-        )
-        .route(
-            "/api/1/sessions/{id}",
-            get(sessions::get).put(sessions::update),
-        )
-        .route("/api/1/sessions/{id}/tokens", get(sessions::tokens))
-        .route("/api/1/sessions/{id}/history", get(sessions::history))
-        .route("/api/1/devices", get(devices::list))
-        .route(
-            "/api/1/devices/{id}",
-            get(devices::get)
-                .post(devices::register)
-                .put(devices::register),
-        )
-        .route(
-            "/api/1/devices/{id}/notifications",
-            axum::routing::post(devices::notify),
-        )
-        .route("/api/1/users/me", get(account::me))
-        .route("/api/1/users/{id}", get(account::user))
-        .route("/api/1/accounts", get(account::accounts))
-        .route("/api/1/policy/current", get(account::policy))
-        .route("/api/1/regions/closest", get(account::closest_region))
-        .route("/api/1/openapi.json", get(ops::openapi))
-        .route("/sdk-js/{file}", get(pages::asset))
+    let (api, _) = api_routes().split_for_parts();
+    api.route("/sdk-js/{file}", get(pages::asset))
         .route("/assets/{key}/{url}", get(assets::relay))
         .route("/session/{id}", get(pages::viewer))
         .route("/session/{id}/history", get(pages::viewer))
@@ -87,6 +80,6 @@ pub fn router(state: AppState, rest: bool) -> Router {
         .route("/connect", get(pages::code))
         .route("/agent", get(pages::code))
         .route("/demo", get(pages::demo))
-        .merge(ops)
+        .fallback(ops::not_found)
         .with_state(state)
 }

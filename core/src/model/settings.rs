@@ -2,29 +2,43 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Per-account settings. Unknown keys are kept out; every field has a default.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// The account's settings (shown to administrators only). Unknown keys are kept out; every field
+/// has a default.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AccountSettings {
-    /// Joining a session waits in `authorizing` until the customer accepts.
+    /// Whether joining waits in `authorizing` until the customer accepts.
+    #[schema(required = true)]
     pub require_consent: bool,
-    /// How long a 6-digit code stays redeemable, in seconds.
+    /// How long a session code stays usable, in seconds.
+    #[schema(required = true, example = 1200)]
     pub code_expiry_secs: u32,
-    /// Feature switches reported by `GET /accounts`; a missing feature means enabled.
+    /// Feature switches reported by `GET /accounts`; a missing feature is enabled.
+    #[schema(required = true)]
     pub features: std::collections::BTreeMap<String, bool>,
+    /// CSS selectors hidden from agents.
+    #[schema(required = true)]
     pub redaction_selectors: Vec<String>,
+    /// CSS selectors shown despite a redaction rule.
+    #[schema(required = true)]
     pub unredaction_selectors: Vec<String>,
     /// Origins (glob patterns) allowed to embed the viewer and open sockets from a browser.
+    #[schema(required = true)]
     pub trusted_origins: Vec<String>,
     /// Origins (`https://shop.example`, `https://*.cdn.example`) the agent's viewer may load the
-    /// customer's images, fonts and styles from. Nothing else is fetched while replaying.
+    /// customer's images, fonts and styles from; nothing else is fetched while replaying.
+    #[schema(required = true)]
     pub asset_origins: Vec<String>,
-    /// Remote control waits for the customer to accept (otherwise their SDK accepts at once).
+    /// Whether remote control waits for the customer to accept (otherwise their SDK accepts at
+    /// once).
+    #[schema(required = true)]
     pub remote_control_consent: bool,
-    /// Whether an agent in control may submit forms (the customer always can).
+    /// Whether an agent in control may submit forms; the customer always can.
+    #[schema(required = true)]
     pub agent_submit: bool,
     /// Origins (glob patterns, as `trusted_origins`) an agent may send the customer to, besides
-    /// the origin of the page the customer is on.
+    /// the origin of the customer's current page.
+    #[schema(required = true)]
     pub navigation_origins: Vec<String>,
 }
 

@@ -17,29 +17,43 @@ const MAX_EVENTS: u32 = 1000;
 const MAX_URL: usize = 2048;
 const MAX_TITLE: usize = 512;
 
-#[derive(Debug, Serialize)]
+/// What happened during a session: the pages the customer loaded and the agents' comings and
+/// goings.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = SessionHistory)]
 pub struct History {
+    /// The session's id.
     pub session: String,
     pub pages: Vec<PageVisit>,
     pub agents: Vec<AgentVisit>,
 }
 
-#[derive(Debug, Serialize)]
+/// A page the customer loaded.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PageVisit {
     pub url: String,
     pub title: String,
+    /// When the page was loaded.
     #[serde(serialize_with = "time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     pub entered: Micros,
-    /// Until the next page, the end of the session, or now.
+    /// How long the page stayed in view: until the next page, the end of the session, or now.
+    #[schema(minimum = 0)]
     pub duration_secs: f64,
 }
 
-#[derive(Debug, Serialize)]
+/// An agent's stream socket on the session, from opening to closing.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AgentVisit {
+    /// The agent, unless their user no longer exists.
+    #[schema(required = true)]
     pub agent: Option<AgentRef>,
     #[serde(serialize_with = "time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
     pub joined: Micros,
+    /// `null` while the agent is still in the session.
     #[serde(serialize_with = "time::serialize_opt")]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     pub left: Option<Micros>,
 }
 

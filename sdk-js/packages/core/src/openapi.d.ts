@@ -15,13 +15,15 @@ export interface paths {
         };
         /**
          * List sessions
-         * @description Lists the account's sessions the caller may read (narrowed by the token's policy), newest first by activation time, or creation time for sessions never activated.
+         * @description Lists the account's sessions the caller may read (narrowed by the token's policy), newest
+         *     first by activation time, or creation time for sessions never activated.
          */
         get: operations["listSessions"];
         put?: never;
         /**
          * Create a session
-         * @description Creates a session as an agent (e.g. to read its code to a customer, or with `agent: "me"` to join it at once) or as a device (the customer starts a session and reads its code out).
+         * @description Creates a session as an agent (e.g. to read its code to a customer, or with `agent: "me"` to
+         *     join it at once) or as a device (the customer starts a session and reads its code out).
          */
         post: operations["createSession"];
         delete?: never;
@@ -39,12 +41,15 @@ export interface paths {
         };
         /**
          * Get a session by id, code or access token
-         * @description Agents may look a session up by its id, its 6-digit code or its 9-digit access token; a device only by id, and only its own session (or an unclaimed pending one).
+         * @description Agents may look a session up by its id, its 6-digit code or its 9-digit access token; a
+         *     device only by id, and only its own session (or an unclaimed pending one).
          */
         get: operations["getSession"];
         /**
          * Update a session
-         * @description Applies a partial update: ends the session, joins it (`agent: "me"`), requests or answers remote control and full-device mode, or changes its custom data, device information or region. A device updating an unclaimed pending session claims it.
+         * @description Applies a partial update: ends the session, joins it (`agent: "me"`), requests or answers
+         *     remote control and full-device mode, or changes its custom data, device information or region.
+         *     A device updating an unclaimed pending session claims it.
          */
         put: operations["updateSession"];
         post?: never;
@@ -63,7 +68,10 @@ export interface paths {
         };
         /**
          * Get stream credentials for a session
-         * @description Issues a short-lived token with which the calling agent opens the session's stream socket. Only an agent on the session (join it first with `PUT {agent: "me"}`) or an administrator gets one (`403` otherwise). Ended sessions have no stream (`409`). Nothing passes on the stream until the session is `active`.
+         * @description Issues a short-lived token with which the calling agent opens the session's stream socket.
+         *     Only an agent on the session (join it first with `PUT {agent: "me"}`) or an administrator gets
+         *     one (`403` otherwise). Ended sessions have no stream (`409`). Nothing passes on the stream
+         *     until the session is `active`.
          */
         get: operations["getSessionTokens"];
         put?: never;
@@ -83,7 +91,10 @@ export interface paths {
         };
         /**
          * Get a session's history
-         * @description The pages the customer loaded during the session (announced by the device's stream; at most one per second), each with when it was entered and how long it stayed in view (until the next page, the end of the session, or now), and when agents' stream sockets opened and closed. At most 1000 events per session.
+         * @description The pages the customer loaded during the session (announced by the device's stream; at most
+         *     one per second), each with when it was entered and how long it stayed in view (until the next
+         *     page, the end of the session, or now), and when agents' stream sockets opened and closed. At
+         *     most 1000 events per session.
          */
         get: operations["getSessionHistory"];
         put?: never;
@@ -103,7 +114,8 @@ export interface paths {
         };
         /**
          * List devices
-         * @description Lists the account's devices the caller may read (narrowed by the token's policy), most recently active first.
+         * @description Lists the account's devices the caller may read (narrowed by the token's policy), most
+         *     recently active first.
          */
         get: operations["listDevices"];
         put?: never;
@@ -136,6 +148,30 @@ export interface paths {
          * @description Called by the device SDK with the account's license key. The first call for an id registers the device and returns its `device_token`, once. Later calls (POST or PUT alike) refresh the registration (`last_active`, and `device` / `custom_data` when given) and must present that token as `Authorization: Bearer <device_token>`; without it, or with a wrong one, they are refused with `403`. An unknown license key is `401`.
          */
         post: operations["registerDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/devices/{id}/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask a device to join a session
+         * @description Delivers a `notification` event `{session, attempt}` to the device's notification socket on
+         *     whichever replica holds it; the device SDK then asks the customer for consent. Fails with
+         *     `409 device_offline` when the device has no socket open, `409 session_ended` when the session
+         *     is over and `409 device_mismatch` when another device already joined it. Counted in
+         *     `tandem_device_notifications_total` and `tandem_device_notification_failures_total{reason}`.
+         */
+        post: operations["notifyDevice"];
         delete?: never;
         options?: never;
         head?: never;
@@ -200,7 +236,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get the policy of the caller's token */
+        /**
+         * Get the policy of the caller's token
+         * @description Without a policy the token reaches everything, which reads `{"*": {}}`.
+         */
         get: operations["getCurrentPolicy"];
         put?: never;
         post?: never;
@@ -268,7 +307,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness */
+        /**
+         * Readiness
+         * @description Ready when the database answers. A Redis outage leaves the replica ready (it still serves its
+         *     own sockets) but shows as `"redis": "down"` and `"status": "degraded"`.
+         */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -295,69 +338,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/1/devices/{id}/notifications": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Ask a device to join a session
-         * @description Delivers a `notification` event `{session, attempt}` to the device's notification socket on whichever replica holds it; the device SDK then asks the customer for consent. Fails with `409 device_offline` when the device has no socket open, `409 session_ended` when the session is over and `409 device_mismatch` when another device already joined it. Counted in `tandem_device_notifications_total` and `tandem_device_notification_failures_total{reason}`.
-         */
-        post: operations["notifyDevice"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description The body of every error response. Known ids: `invalid_request`, `invalid_body`, `invalid_json`, `invalid_query`, `invalid_custom_data`, `invalid_device`, `invalid_device_id`, `unsupported_media_type`, `body_too_large`, `unauthorized`, `invalid_token`, `token_expired`, `forbidden`, `not_found`, `conflict`, `rate_limited`, `internal`. */
-        Error: {
-            /**
-             * @description A stable, machine-readable error code.
-             * @example not_found
-             */
+        /** @description The caller's account, as its agents see it; administrators also see its settings. */
+        Account: {
             id: string;
+            name: string;
+            /** @description The key devices send as `X-CobrowseLicense` and JWTs carry as `iss`. */
+            license_key: string;
+            /** @description Feature switches by name; a missing feature is enabled. */
+            features: {
+                [key: string]: boolean;
+            };
             /**
-             * @description What went wrong, for people.
-             * @example session not found
+             * @description Origins (glob patterns) allowed to embed the viewer and open sockets from a browser; the
+             *     embedded viewer checks its parent page against them (so they are no secret).
              */
-            message: string;
+            trusted_origins: string[];
+            /** @description Present only for administrators. */
+            settings?: components["schemas"]["AccountSettings"];
         };
         /**
-         * @description The lifecycle state of a session; see the Session schema for the transitions.
-         * @enum {string}
+         * @description The account's settings (shown to administrators only). Unknown keys are kept out; every field
+         *     has a default.
          */
-        SessionState: "pending" | "authorizing" | "active" | "ended";
+        AccountSettings: {
+            /**
+             * @description Whether joining waits in `authorizing` until the customer accepts.
+             * @default true
+             */
+            require_consent: boolean;
+            /**
+             * Format: int32
+             * @description How long a session code stays usable, in seconds.
+             * @default 1200
+             * @example 1200
+             */
+            code_expiry_secs: number;
+            /**
+             * @description Feature switches reported by `GET /accounts`; a missing feature is enabled.
+             * @default {}
+             */
+            features: {
+                [key: string]: boolean;
+            };
+            /**
+             * @description CSS selectors hidden from agents.
+             * @default []
+             */
+            redaction_selectors: string[];
+            /**
+             * @description CSS selectors shown despite a redaction rule.
+             * @default []
+             */
+            unredaction_selectors: string[];
+            /**
+             * @description Origins (glob patterns) allowed to embed the viewer and open sockets from a browser.
+             * @default []
+             */
+            trusted_origins: string[];
+            /**
+             * @description Origins (`https://shop.example`, `https://*.cdn.example`) the agent's viewer may load the
+             *     customer's images, fonts and styles from; nothing else is fetched while replaying.
+             * @default []
+             */
+            asset_origins: string[];
+            /**
+             * @description Whether remote control waits for the customer to accept (otherwise their SDK accepts at
+             *     once).
+             * @default true
+             */
+            remote_control_consent: boolean;
+            /**
+             * @description Whether an agent in control may submit forms; the customer always can.
+             * @default false
+             */
+            agent_submit: boolean;
+            /**
+             * @description Origins (glob patterns, as `trusted_origins`) an agent may send the customer to, besides
+             *     the origin of the customer's current page.
+             * @default []
+             */
+            navigation_origins: string[];
+        };
         /**
-         * @description The request/consent state of remote control or full-device mode: agents request, the customer accepts (`on`) or rejects, either side turns it `off`.
+         * @description `me`: the calling agent joins the session.
          * @enum {string}
          */
-        Toggle: "off" | "requested" | "rejected" | "on";
-        /**
-         * @description Why a session ended: by the customer's device (`device_ended`), by an agent (`agent_ended`), after inactivity in the named state or an expired code (`pending_timeout`, `authorizing_timeout`, `active_timeout`), or by a usage limit (`limit_enforcement`).
-         * @enum {string}
-         */
-        EndedReason: "device_ended" | "agent_ended" | "pending_timeout" | "authorizing_timeout" | "active_timeout" | "limit_enforcement";
-        /**
-         * @description An agent's role in the account, from the JWT's `role` claim.
-         * @enum {string}
-         */
-        Role: "administrator" | "agent";
+        AgentField: "me";
+        /** @description An agent as shown on a session (`agent`, `agents[]`). */
+        AgentRef: {
+            /** @description The user's id. */
+            id: string;
+            name: string;
+            /** Format: email */
+            email: string;
+            /**
+             * @description The agent's drawing colour, `#rrggbb`.
+             * @example #4f46e5
+             */
+            colour: string;
+        };
+        /** @description An agent's stream socket on the session, from opening to closing. */
+        AgentVisit: {
+            agent: components["schemas"]["AgentRef"] | null;
+            /** Format: date-time */
+            joined: string;
+            /**
+             * Format: date-time
+             * @description `null` while the agent is still in the session.
+             */
+            left: string | null;
+        };
         /**
          * @description Integrator-defined tags: a flat object of at most 50 keys (1-64 letters, digits, `_` or `-`) whose values are strings (at most 1024 characters), numbers or booleans; at most 8 KiB as JSON. Lists filter on it with `filter_<key>=<value>`, matching the value's string form (`5`, `true`).
          * @example {
-         *       "user_id": "u-123",
          *       "plan": "pro",
-         *       "seats": 5
+         *       "seats": 5,
+         *       "user_id": "u-123"
          *     }
          */
         CustomData: {
@@ -366,12 +466,44 @@ export interface components {
         /**
          * @description A partial update of `custom_data`: the keys given replace their values, `null` removes a key, keys not given are kept. The merged result must satisfy the CustomData limits.
          * @example {
-         *       "ticket": "T-42",
-         *       "plan": null
+         *       "plan": null,
+         *       "ticket": "T-42"
          *     }
          */
         CustomDataPatch: {
             [key: string]: string | number | boolean | null;
+        };
+        /** @description A customer device (browser or app) registered by the device SDK. */
+        Device: {
+            /** @description The device's id, chosen by the device SDK. */
+            id: string;
+            device: components["schemas"]["DeviceInfo"];
+            custom_data: components["schemas"]["CustomData"];
+            /** @description Whether agents can ask the device to join a session. */
+            connectable: boolean;
+            /**
+             * @description Whether the device holds a notification socket on some replica right now (presence). Also
+             *     pushed over the socket as `presence` events.
+             */
+            online: boolean;
+            /** @description A bearer secret that subscribes a socket client to this device's updates and presence. */
+            notification_token: string;
+            /**
+             * Format: date-time
+             * @description When the device last registered, or its notification socket last opened, closed or
+             *     renewed its presence.
+             */
+            last_active: string;
+            /**
+             * Format: date-time
+             * @description When the device first registered.
+             */
+            created: string;
+            /**
+             * Format: date-time
+             * @description When the device's record last changed.
+             */
+            updated: string;
         };
         /** @description The customer's device as the device SDK reports it: a flat object of strings, numbers, booleans or nulls (no nested objects or arrays), at most 8 KiB as JSON. The properties below are the ones the SDKs send; others are kept as given. */
         DeviceInfo: {
@@ -388,33 +520,225 @@ export interface components {
         } & {
             [key: string]: string | number | boolean | null;
         };
-        /** @description An agent as shown on a session. */
-        AgentRef: {
-            /** @description The user's id. */
-            id: string;
-            name: string;
-            /** Format: email */
-            email: string;
+        /** @description `POST /devices/{id}/notifications`: the session the device is asked to join. */
+        DeviceNotification: {
+            /** @description The id of a live session of the same account for the device to join. */
+            session: string;
             /**
-             * @description The agent's drawing colour, `#rrggbb`.
-             * @example #4f46e5
+             * Format: int32
+             * @description Which attempt this is (agent UIs retry a few times); reported back to the device.
+             * @default 1
              */
-            colour: string;
+            attempt: number;
         };
+        /** @description The reply to a notification: what was asked of which device. */
+        DeviceNotificationSent: {
+            device: string;
+            session: string;
+            /** Format: int32 */
+            attempt: number;
+        };
+        /**
+         * @description The device, as registered, with what the device SDK needs to stay connected: where its socket
+         *     is, when to register again, and what it must enforce on its side (the account's redaction,
+         *     consent and agent-tool rules, and how big a frame and an event may be).
+         */
+        DeviceRegistration: components["schemas"]["Device"] & {
+            /**
+             * Format: uri
+             * @description The base URL the notification socket path (`sockets/1/ws`) is resolved against.
+             */
+            notification_url: string;
+            /**
+             * Format: int64
+             * @description Seconds after which the SDK should register again (refreshing `last_active`).
+             * @example 3600
+             */
+            next_registration: number;
+            /**
+             * @description CSS selectors of elements the device must never send (the account's setting); the SDK
+             *     adds its own defaults and the page's.
+             */
+            redaction_selectors: string[];
+            /** @description CSS selectors of elements shown even inside redacted ones (the account's setting). */
+            unredaction_selectors: string[];
+            /** @description Whether the customer is asked before an agent sees the page. */
+            require_consent: boolean;
+            /** @description Whether the customer is asked before an agent takes control. */
+            remote_control_consent: boolean;
+            /** @description Whether an agent in control may submit forms. */
+            agent_submit: boolean;
+            /**
+             * @description Origins (glob patterns) an agent may navigate the customer to, besides the current page's
+             *     origin.
+             */
+            navigation_origins: string[];
+            /**
+             * @description The largest socket message the server accepts; bigger events are sent as `chunk` frames
+             *     no larger than this.
+             * @example 65536
+             */
+            max_message_bytes: number;
+            /**
+             * @description The largest event the server reassembles from chunks; the SDK reports bigger ones instead
+             *     of sending them.
+             * @example 33554432
+             */
+            max_event_bytes: number;
+            /**
+             * @description The device's secret, returned only by its first registration; the device presents it as
+             *     `Authorization: Bearer <device_token>` from then on. It cannot be retrieved again.
+             */
+            device_token?: string;
+        };
+        /**
+         * @description A device registration or refresh from the device SDK. Fields given replace the stored ones
+         *     (`custom_data` as a whole); fields omitted are kept.
+         */
+        DeviceRegistrationRequest: {
+            device?: components["schemas"]["DeviceInfo"] | null;
+            custom_data?: components["schemas"]["CustomData"] | null;
+        };
+        /**
+         * @description Why a session ended: by the customer's device (`device_ended`), by an agent (`agent_ended`),
+         *     after inactivity in the named state or an expired code (`pending_timeout`,
+         *     `authorizing_timeout`, `active_timeout`), or by a usage limit (`limit_enforcement`).
+         * @enum {string}
+         */
+        EndedReason: "device_ended" | "agent_ended" | "pending_timeout" | "authorizing_timeout" | "active_timeout" | "limit_enforcement";
+        /**
+         * @description The body of every error response. Known ids: `invalid_request`, `invalid_body`,
+         *     `invalid_json`, `invalid_query`, `invalid_custom_data`, `invalid_device`, `invalid_device_id`,
+         *     `unsupported_media_type`, `body_too_large`, `unauthorized`, `invalid_token`, `token_expired`,
+         *     `forbidden`, `not_found`, `conflict`, `rate_limited`, `internal`.
+         */
+        Error: {
+            /**
+             * @description A stable, machine-readable error code.
+             * @example not_found
+             */
+            id: string;
+            /**
+             * @description What went wrong, for people.
+             * @example session not found
+             */
+            message: string;
+        };
+        /** @description The process is serving. */
+        Health: {
+            /** @enum {string} */
+            status: "ok";
+        };
+        /** @description A page the customer loaded. */
+        PageVisit: {
+            url: string;
+            title: string;
+            /**
+             * Format: date-time
+             * @description When the page was loaded.
+             */
+            entered: string;
+            /**
+             * Format: double
+             * @description How long the page stayed in view: until the next page, the end of the session, or now.
+             */
+            duration_secs: number;
+        };
+        /**
+         * @description The policy carried by the caller's JWT, keyed by resource. When a policy is present, whatever no rule names is out of reach; `*` applies to resources without their own rule. A token without a policy reaches everything, reported as `{"*": {}}`.
+         * @example {
+         *       "sessions": {
+         *         "custom_data": {
+         *           "user_id": "u-123"
+         *         },
+         *         "permissions": [
+         *           "read",
+         *           "write"
+         *         ]
+         *       },
+         *       "version": 3
+         *     }
+         */
+        Policy: {
+            "*"?: components["schemas"]["PolicyRule"];
+            devices?: components["schemas"]["PolicyRule"];
+            features?: components["schemas"]["PolicyRule"];
+            push?: components["schemas"]["PolicyRule"];
+            sessions?: components["schemas"]["PolicyRule"];
+            /** @example 3 */
+            version?: number;
+        };
+        /**
+         * @description What a token may reach of one resource: a resource matches when its id is among `id` (when
+         *     given) and every `custom_data` entry equals the resource's value; `permissions` (when given)
+         *     lists the allowed actions (`read`, `write`, `create`, feature names, or `*`).
+         */
+        PolicyRule: {
+            id?: string[];
+            custom_data?: components["schemas"]["CustomData"];
+            permissions?: string[];
+        };
+        /** @description Whether this replica can serve: its database, and its Redis link when it has one. */
+        Readiness: {
+            /** @enum {string} */
+            status: "ready" | "degraded" | "unavailable";
+            /** @enum {string} */
+            database: "ok" | "unreachable";
+            /**
+             * @description `off` without `redis_url`; `down` while the Redis link is broken (the replica still serves its
+             *     own sockets; status is `degraded`).
+             * @enum {string}
+             */
+            redis: "off" | "ok" | "down";
+        };
+        /** @description The region serving the caller; its `id` may be passed back as a session's `region`. */
+        Region: {
+            /** @example default */
+            id: string;
+            /** @example default */
+            type: string;
+        };
+        /**
+         * @description An agent's role in the account, from the JWT's `role` claim.
+         * @enum {string}
+         */
+        Role: "administrator" | "agent";
         /**
          * @description A co-browsing session between one customer device and one or more agents.
          *
-         *     **States.** `pending` -> `authorizing` -> `active` -> `ended`, where `authorizing` may be skipped and any live state (`pending`, `authorizing`, `active`) may move straight to `ended`. `ended` is final: any further change is refused with `409`. There are no backward moves. A pending session starts on its own once it has both a device and at least one agent: it becomes `authorizing` when the account requires the customer's consent (the default), `active` otherwise. Changes through `PUT /api/1/sessions/{id}`: an agent may move a session to `authorizing`, and to `active` only when the account does not require consent; only the customer's device accepts (`authorizing` -> `active`); either side may end it (`ended_reason` `agent_ended` or `device_ended`). The server ends sessions with no activity from device or agents for the inactivity timeout (5 minutes by default) with `pending_timeout`, `authorizing_timeout` or `active_timeout`, and ends a pending session whose code has expired with `pending_timeout`.
+         *     **States.** `pending` -> `authorizing` -> `active` -> `ended`, where `authorizing` may be
+         *     skipped and any live state (`pending`, `authorizing`, `active`) may move straight to `ended`.
+         *     `ended` is final: any further change is refused with `409`. There are no backward moves. A
+         *     pending session starts on its own once it has both a device and at least one agent: it becomes
+         *     `authorizing` when the account requires the customer's consent (the default), `active`
+         *     otherwise. Changes through `PUT /api/1/sessions/{id}`: an agent may move a session to
+         *     `authorizing`, and to `active` only when the account does not require consent; only the
+         *     customer's device accepts (`authorizing` -> `active`); either side may end it (`ended_reason`
+         *     `agent_ended` or `device_ended`). The server ends sessions with no activity from device or
+         *     agents for the inactivity timeout (5 minutes by default) with `pending_timeout`,
+         *     `authorizing_timeout` or `active_timeout`, and ends a pending session whose code has expired
+         *     with `pending_timeout`.
          *
-         *     **Code.** `code` is a random 6-digit number, unique among pending sessions, that the customer reads out to an agent. It exists only while the session is `pending` (it is `null` in every other state) and only until `expires` (20 minutes after creation by default, configurable per account); an expired code no longer finds the session.
+         *     **Code.** `code` is a random 6-digit number, unique among pending sessions, that the customer
+         *     reads out to an agent. It exists only while the session is `pending` (it is `null` in every
+         *     other state) and only until `expires` (20 minutes after creation by default, configurable per
+         *     account); an expired code no longer finds the session.
          *
-         *     **Access token.** `access_token` is a random 9-digit number, unique among live sessions, that identifies the session while it is live (e.g. read out by a customer or sent by a chat widget) and is `null` once the session has ended.
+         *     **Access token.** `access_token` is a random 9-digit number, unique among live sessions, that
+         *     identifies the session while it is live (e.g. read out by a customer or sent by a chat widget)
+         *     and is `null` once the session has ended.
          *
-         *     Wherever a session id is accepted, an agent of the same account may pass the 6-digit code or the 9-digit access token instead; devices may not. Failed code and access-token lookups are rate-limited per agent and per account (`429`).
+         *     Wherever a session id is accepted, an agent of the same account may pass the 6-digit code or
+         *     the 9-digit access token instead; devices may not. Failed code and access-token lookups are
+         *     rate-limited per agent and per account (`429`).
          *
-         *     **Control token.** `control_token` is a bearer secret that subscribes a socket client to live updates of this session (`subscribe` on `/sockets/1/ws`).
+         *     **Control token.** `control_token` is a bearer secret that subscribes a socket client to live
+         *     updates of this session (`subscribe` on `/sockets/1/ws`).
          *
-         *     **Remote control and full-device mode** (`remote_control`, `full_device`) go `off` -> `requested` -> `on` or `rejected`: an agent requests (the device may also offer), only the customer's device accepts (`on`) or rejects, and either side may turn them `off`. After a rejection they may be requested again.
+         *     **Remote control and full-device mode** (`remote_control`, `full_device`) go `off` ->
+         *     `requested` -> `on` or `rejected`: an agent requests (the device may also offer), only the
+         *     customer's device accepts (`on`) or rejects, and either side may turn them `off`. After a
+         *     rejection they may be requested again.
          */
         Session: {
             /**
@@ -434,9 +758,7 @@ export interface components {
             access_token: string | null;
             state: components["schemas"]["SessionState"];
             custom_data: components["schemas"]["CustomData"];
-            /** @description The customer's device information, once known. */
             device: components["schemas"]["DeviceInfo"] | null;
-            /** @description The first agent who joined, or `null` before any has. */
             agent: components["schemas"]["AgentRef"] | null;
             /** @description Every agent who has joined, in joining order. */
             agents: components["schemas"]["AgentRef"][];
@@ -444,7 +766,6 @@ export interface components {
             full_device: components["schemas"]["Toggle"];
             /** @description Remote control by the agent. */
             remote_control: components["schemas"]["Toggle"];
-            /** @description Why the session ended; `null` while it is live. */
             ended_reason: components["schemas"]["EndedReason"] | null;
             /** @description The region the session was created for (see `GET /api/1/regions/closest`), if any. */
             region: string | null;
@@ -481,57 +802,68 @@ export interface components {
             expires: string | null;
         };
         /**
-         * @description Creates a `pending` session with a fresh code and access token. From a device, the session belongs to that device. Every field is optional; unknown fields are ignored.
+         * @description Creates a `pending` session with a fresh code and access token. From a device, the session
+         *     belongs to that device. Every field is optional.
          * @example {
+         *       "agent": "me",
          *       "custom_data": {
          *         "user_id": "u-123"
-         *       },
-         *       "agent": "me"
+         *       }
          *     }
          */
         SessionCreate: {
             custom_data?: components["schemas"]["CustomData"] | null;
-            /**
-             * @description `me`: the calling agent joins the session at once (ignored for devices).
-             * @enum {string|null}
-             */
-            agent?: "me" | null;
-            /** @description The initial full-device state: `off` (default) or `requested`; `on` or `rejected` is refused with `409`. */
+            agent?: components["schemas"]["AgentField"] | null;
             full_device?: components["schemas"]["Toggle"] | null;
-            /** @description The initial remote-control state: `off` (default) or `requested`; `on` or `rejected` is refused with `409`. */
             remote_control?: components["schemas"]["Toggle"] | null;
             /** @description A region id, as returned by `GET /api/1/regions/closest`. */
             region?: string | null;
-            /** @description Device information to show on the session (a device caller's registered information is used when omitted). */
             device?: components["schemas"]["DeviceInfo"] | null;
         };
         /**
-         * @description A partial update: fields not given are left as they are; unknown fields (such as the `id` the agent SDK repeats) are ignored. Changes go through the state machine described on Session; an illegal change is refused with `409` and a policy that forbids writing the session with `403`.
+         * @description What happened during a session: the pages the customer loaded and the agents' comings and
+         *     goings.
+         */
+        SessionHistory: {
+            /** @description The session's id. */
+            session: string;
+            pages: components["schemas"]["PageVisit"][];
+            agents: components["schemas"]["AgentVisit"][];
+        };
+        /**
+         * @description The lifecycle state of a session; see the Session schema for the transitions.
+         * @enum {string}
+         */
+        SessionState: "pending" | "authorizing" | "active" | "ended";
+        /**
+         * @description A partial update: fields not given are left as they are. Changes go through the state machine
+         *     described on Session; an illegal change is refused with `409` and a policy that forbids
+         *     writing the session with `403`.
          * @example {
          *       "state": "ended"
          *     }
          */
         SessionUpdate: {
-            /** @description The new state, e.g. `ended` to end the session, or `active` when the customer accepts. */
+            /** @description Ignored: the agent SDK repeats the session's id in every update, and the path decides. */
+            id?: unknown;
             state?: components["schemas"]["SessionState"] | null;
             custom_data?: components["schemas"]["CustomDataPatch"] | null;
-            /** @description Request (agents), accept or reject (device), or turn off. */
+            agent?: components["schemas"]["AgentField"] | null;
             full_device?: components["schemas"]["Toggle"] | null;
-            /** @description Request (agents), accept or reject (device), or turn off. */
             remote_control?: components["schemas"]["Toggle"] | null;
-            /**
-             * @description `me`: the calling agent joins the session. A device sending it gets `400`.
-             * @enum {string|null}
-             */
-            agent?: "me" | null;
-            /** @description Replaces the session's device information. */
-            device?: components["schemas"]["DeviceInfo"] | null;
             /** @description Sets the session's region. */
             region?: string | null;
+            device?: components["schemas"]["DeviceInfo"] | null;
         };
-        /** @description Credentials for the calling agent on the session's stream socket. */
+        /**
+         * @description Credentials for the calling agent on the session's stream socket, which the agent's viewer
+         *     opens the session's stream with.
+         */
         StreamTokens: {
-            /** @description A bearer token for the stream socket, valid for one hour. */
+            /**
+             * @description A bearer token for the stream socket, valid for the server's `stream_token_ttl_secs` (an
+             *     hour by default).
+             */
             stream_token: string;
             /**
              * Format: uri
@@ -540,7 +872,10 @@ export interface components {
             stream_url: string;
             /**
              * Format: uri
-             * @description Where the viewer has the customer's web fonts relayed: append the font's absolute URL, base64url-encoded without padding. Fonts come only from the account's `asset_origins`; the key in the path opens nothing else and lasts as long as `stream_token`.
+             * @description Where the viewer has the customer's web fonts relayed: append the font's absolute URL,
+             *     base64url-encoded without padding. Fonts come only from the account's `asset_origins`;
+             *     the key in the path (the token's hash) opens nothing else and lasts as long as
+             *     `stream_token`.
              */
             asset_url: string;
             /**
@@ -549,78 +884,12 @@ export interface components {
              */
             expires: string;
         };
-        /** @description A customer device (browser or app) registered by the device SDK. */
-        Device: {
-            /** @description The device's id, chosen by the device SDK. */
-            id: string;
-            device: components["schemas"]["DeviceInfo"];
-            custom_data: components["schemas"]["CustomData"];
-            /** @description Whether agents can ask the device to join a session. */
-            connectable: boolean;
-            /** @description Whether the device holds a notification socket right now (presence). Also pushed over the socket as `presence` events. */
-            online: boolean;
-            /** @description A bearer secret that subscribes a socket client to this device's updates and presence. */
-            notification_token: string;
-            /**
-             * Format: date-time
-             * @description When the device last registered, or its notification socket last opened, closed or renewed its presence.
-             */
-            last_active: string;
-            /**
-             * Format: date-time
-             * @description When the device first registered.
-             */
-            created: string;
-            /**
-             * Format: date-time
-             * @description When the device's record last changed.
-             */
-            updated: string;
-        };
-        /** @description A device registration or refresh. Fields given replace the stored ones (`custom_data` as a whole); fields omitted are kept. Unknown fields are ignored. */
-        DeviceRegistrationRequest: {
-            /** @description Replaces the stored device information. */
-            device?: components["schemas"]["DeviceInfo"] | null;
-            /** @description Replaces the stored custom data. */
-            custom_data?: components["schemas"]["CustomData"] | null;
-        };
-        /** @description The device, as registered, with what the device SDK needs to stay connected. */
-        DeviceRegistration: components["schemas"]["Device"] & {
-            /**
-             * Format: uri
-             * @description The base URL the notification socket path (`sockets/1/ws`) is resolved against.
-             */
-            notification_url: string;
-            /**
-             * @description Seconds after which the SDK should register again.
-             * @example 3600
-             */
-            next_registration: number;
-            /**
-             * @description The largest socket message the server accepts; bigger events are sent as `chunk` frames no larger than this.
-             * @example 65536
-             */
-            max_message_bytes: number;
-            /**
-             * @description The largest event the server reassembles from chunks; the SDK reports bigger ones instead of sending them.
-             * @example 33554432
-             */
-            max_event_bytes: number;
-            /** @description The device's secret, returned only by its first registration; the device presents it as `Authorization: Bearer <device_token>` from then on. It cannot be retrieved again. */
-            device_token?: string;
-            /** @description CSS selectors of elements the device must never send (the account's setting); the SDK adds its own defaults and the page's. */
-            redaction_selectors: string[];
-            /** @description CSS selectors of elements shown even inside redacted ones (the account's setting). */
-            unredaction_selectors: string[];
-            /** @description Whether the customer is asked before an agent sees the page. */
-            require_consent: boolean;
-            /** @description Whether the customer is asked before an agent takes control. */
-            remote_control_consent: boolean;
-            /** @description Whether an agent in control may submit forms. */
-            agent_submit: boolean;
-            /** @description Origins (glob patterns) an agent may navigate the customer to, besides the current page's origin. */
-            navigation_origins: string[];
-        };
+        /**
+         * @description The request/consent state of remote control or full-device mode: agents request, the customer
+         *     accepts (`on`) or rejects, either side turns it `off`.
+         * @enum {string}
+         */
+        Toggle: "off" | "requested" | "rejected" | "on";
         /** @description An agent of the account (created on the first request with their JWT). */
         User: {
             /** @description The user's id. */
@@ -643,7 +912,12 @@ export interface components {
         };
         /** @description The calling agent, with the credentials for their notification socket. */
         UserMe: components["schemas"]["User"] & {
-            /** @description A bearer secret for the caller's notification socket, new on every call: it reaches what this JWT's policy reaches and expires after the server's notification_token_ttl_secs (the socket then closes with 4002). */
+            /**
+             * @description A bearer secret for the caller's notification socket, new on every call: it reaches what
+             *     this JWT's policy reaches and expires after the server's `notification_token_ttl_secs`
+             *     (the socket then closes with 4002). Older ones work until they expire; clients fetch a new
+             *     one when the socket closes with 4001 or 4002.
+             */
             notification_token: string;
             /**
              * Format: uri
@@ -651,137 +925,9 @@ export interface components {
              */
             notification_url: string;
         };
-        /** @description The account's settings (shown to administrators only). */
-        AccountSettings: {
-            /** @description Whether joining waits in `authorizing` until the customer accepts. */
-            require_consent: boolean;
-            /**
-             * @description How long a session code stays usable, in seconds.
-             * @example 1200
-             */
-            code_expiry_secs: number;
-            /** @description Feature switches; a missing feature is enabled. */
-            features: {
-                [key: string]: boolean;
-            };
-            /** @description CSS selectors hidden from agents. */
-            redaction_selectors: string[];
-            /** @description CSS selectors shown despite a redaction rule. */
-            unredaction_selectors: string[];
-            /** @description Origins (glob patterns) allowed to embed the viewer and open sockets from a browser. */
-            trusted_origins: string[];
-            /** @description Origins (`https://shop.example`, `https://*.cdn.example`) the agent's viewer may load the customer's images, fonts and styles from; nothing else is fetched while replaying. */
-            asset_origins: string[];
-            /** @description Whether remote control waits for the customer to accept (otherwise their SDK accepts at once). */
-            remote_control_consent: boolean;
-            /** @description Whether an agent in control may submit forms; the customer always can. */
-            agent_submit: boolean;
-            /** @description Origins (glob patterns) an agent may send the customer to, besides the origin of the customer's current page. */
-            navigation_origins: string[];
-        };
-        /** @description The caller's account. */
-        Account: {
-            id: string;
-            name: string;
-            /** @description The key devices send as `X-CobrowseLicense` and JWTs carry as `iss`. */
-            license_key: string;
-            /** @description Feature switches by name; a missing feature is enabled. */
-            features: {
-                [key: string]: boolean;
-            };
-            /** @description Origins (glob patterns) allowed to embed the viewer and open sockets from a browser; the embedded viewer checks its parent page against them. */
-            trusted_origins: string[];
-            /** @description Present only for administrators. */
-            settings?: components["schemas"]["AccountSettings"];
-        };
-        /** @description What a token may reach of one resource: a resource matches when its id is among `id` (when given) and every `custom_data` entry equals the resource's value; `permissions` (when given) lists the allowed actions (`read`, `write`, `create`, feature names, or `*`). */
-        PolicyRule: {
-            id?: string[];
-            custom_data?: {
-                [key: string]: string | number | boolean;
-            };
-            permissions?: string[];
-        };
-        /**
-         * @description The policy carried by the caller's JWT, keyed by resource. When a policy is present, whatever no rule names is out of reach; `*` applies to resources without their own rule. A token without a policy reaches everything, reported as `{"*": {}}`.
-         * @example {
-         *       "version": 3,
-         *       "sessions": {
-         *         "custom_data": {
-         *           "user_id": "u-123"
-         *         },
-         *         "permissions": [
-         *           "read",
-         *           "write"
-         *         ]
-         *       }
-         *     }
-         */
-        Policy: {
-            /** @example 3 */
-            version?: number;
-            sessions?: components["schemas"]["PolicyRule"];
-            devices?: components["schemas"]["PolicyRule"];
-            push?: components["schemas"]["PolicyRule"];
-            features?: components["schemas"]["PolicyRule"];
-            "*"?: components["schemas"]["PolicyRule"];
-        };
-        /** @description The region serving the caller; its `id` may be passed back as a session's `region`. */
-        Region: {
-            /** @example default */
-            id: string;
-            /** @example default */
-            type: string;
-        };
-        Health: {
-            /** @constant */
-            status: "ok";
-        };
-        Readiness: {
-            /** @enum {string} */
-            status: "ready" | "degraded" | "unavailable";
-            /** @enum {string} */
-            database: "ok" | "unreachable";
-            /**
-             * @description `off` without `redis_url`; `down` while the Redis link is broken (the replica still serves its own sockets; status is `degraded`).
-             * @enum {string}
-             */
-            redis: "off" | "ok" | "down";
-        };
-        DeviceNotification: {
-            /** @description The id of a live session of the same account for the device to join. */
-            session: string;
-            /** @description Which attempt this is (agent UIs retry a few times); reported back to the device. Default 1. */
-            attempt?: number;
-        };
-        DeviceNotificationSent: {
-            device: string;
-            session: string;
-            attempt: number;
-        };
-        SessionHistory: {
-            session: string;
-            pages: {
-                url: string;
-                title: string;
-                /** Format: date-time */
-                entered: string;
-                duration_secs: number;
-            }[];
-            agents: {
-                agent: components["schemas"]["AgentRef"] | null;
-                /** Format: date-time */
-                joined: string;
-                /**
-                 * Format: date-time
-                 * @description Null while the agent is still in the session.
-                 */
-                left: string | null;
-            }[];
-        };
     };
     responses: {
-        /** @description The request is malformed: a body that is not valid JSON (`invalid_json`) or not an object (`invalid_body`), a field of the wrong type or value (`invalid_request`, `invalid_custom_data`, `invalid_device`, `invalid_device_id`), or a bad query parameter (`invalid_query`). */
+        /** @description The request is malformed: a body that is not valid JSON (`invalid_json`) or not an object (`invalid_body`), a field the body does not have, of the wrong type or value (`invalid_request`, `invalid_custom_data`, `invalid_device`, `invalid_device_id`), or a bad query parameter (`invalid_query`). */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -790,8 +936,8 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Missing or invalid credentials. Whatever was wrong with a JWT (issuer, key, signature, audience, claims), the answer is the same `{id: "invalid_token", message: "invalid token"}`; the reason is in the server's log and `tandem_auth_failures_total{reason}`. A JWT that verifies but has expired gets `{id: "token_expired", message: "jwt expired"}`. Missing headers get `unauthorized`. */
-        Unauthorized: {
+        /** @description The change is not allowed in the resource's current state (`conflict`), e.g. an illegal state transition or a change to an ended session. */
+        Conflict: {
             headers: {
                 [name: string]: unknown;
             };
@@ -817,35 +963,8 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The change is not allowed in the resource's current state (`conflict`), e.g. an illegal state transition or a change to an ended session. */
-        Conflict: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error"];
-            };
-        };
         /** @description The body is larger than the server accepts (64 KiB by default; `body_too_large`). */
         PayloadTooLarge: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error"];
-            };
-        };
-        /** @description The body was not sent as `Content-Type: application/json` (`unsupported_media_type`). */
-        UnsupportedMediaType: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error"];
-            };
-        };
-        /** @description Too many failed code or access-token lookups by this agent or account in the last minute (`rate_limited`); try again later. */
-        TooManyRequests: {
             headers: {
                 [name: string]: unknown;
             };
@@ -864,41 +983,35 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-    };
-    parameters: {
-        /** @description The session's id (a UUID). Agents may instead pass its 6-digit code (while the session is pending and the code has not expired) or its 9-digit access token (while the session is live); failed code and token lookups are rate-limited. */
-        SessionHandle: string;
-        /** @description The device's id. */
-        DeviceId: string;
-        /** @description The device's id, chosen by the device SDK: 1-128 letters, digits, `-`, `_`, `.` or `:`. When `X-CobrowseDevice` is sent it must be the same. */
-        RegistrationDeviceId: string;
-        /**
-         * @description Any number of parameters named `filter_<key>`, each matching resources whose `custom_data.<key>` equals the value (compared as a string: `filter_seats=5`, `filter_vip=true`). `<key>` is 1-64 letters, digits, `_` or `-`; values are at most 1024 characters; at most 10 filters, each key once; filters are ANDed.
-         * @example {
-         *       "filter_user_id": "u-123",
-         *       "filter_plan": "pro"
-         *     }
-         */
-        CustomDataFilter: {
-            [key: string]: string;
+        /** @description Too many failed code or access-token lookups by this agent or account in the last minute (`rate_limited`); try again later. */
+        TooManyRequests: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
         };
-        /** @description Only sessions in this state; repeat it (or use `state[]`) for several states. Without it, sessions in every state are listed. */
-        State: components["schemas"]["SessionState"][];
-        /** @description The bracketed array form of `state`, as the agent SDK sends it: `state[]=active&state[]=ended`. */
-        StateArray: components["schemas"]["SessionState"][];
-        /** @description `me` (the default): only sessions the caller has joined as an agent. `all`: every session of the account, for administrators only (`403` otherwise). */
-        Agent: "me" | "all";
-        /** @description The most items to return. */
-        Limit: number;
-        /** @description Only sessions whose paging time is strictly before this instant. The paging time is `activated`, or `created` for a session never activated; lists are ordered by it, newest first, so pass the last item's paging time to fetch the next page. */
-        ActivatedBefore: string;
-        /** @description Only sessions whose paging time (`activated`, else `created`) is strictly after this instant. */
-        ActivatedAfter: string;
-        /** @description Only devices whose `last_active` is strictly before this instant. Devices are ordered by `last_active`, newest first. */
-        SeenBefore: string;
-        /** @description Only devices whose `last_active` is strictly after this instant. */
-        SeenAfter: string;
+        /** @description Missing or invalid credentials. Whatever was wrong with a JWT (issuer, key, signature, audience, claims), the answer is the same `{id: "invalid_token", message: "invalid token"}`; the reason is in the server's log and `tandem_auth_failures_total{reason}`. A JWT that verifies but has expired gets `{id: "token_expired", message: "jwt expired"}`. Missing headers get `unauthorized`. */
+        Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The body was not sent as `Content-Type: application/json` (`unsupported_media_type`). */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
+    parameters: never;
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -911,23 +1024,41 @@ export interface operations {
                 /**
                  * @description Any number of parameters named `filter_<key>`, each matching resources whose `custom_data.<key>` equals the value (compared as a string: `filter_seats=5`, `filter_vip=true`). `<key>` is 1-64 letters, digits, `_` or `-`; values are at most 1024 characters; at most 10 filters, each key once; filters are ANDed.
                  * @example {
-                 *       "filter_user_id": "u-123",
-                 *       "filter_plan": "pro"
+                 *       "filter_plan": "pro",
+                 *       "filter_user_id": "u-123"
                  *     }
                  */
-                "filter_{key}"?: components["parameters"]["CustomDataFilter"];
-                /** @description Only sessions in this state; repeat it (or use `state[]`) for several states. Without it, sessions in every state are listed. */
-                state?: components["parameters"]["State"];
-                /** @description The bracketed array form of `state`, as the agent SDK sends it: `state[]=active&state[]=ended`. */
-                "state[]"?: components["parameters"]["StateArray"];
-                /** @description `me` (the default): only sessions the caller has joined as an agent. `all`: every session of the account, for administrators only (`403` otherwise). */
-                agent?: components["parameters"]["Agent"];
+                "filter_{key}"?: {
+                    [key: string]: string;
+                };
+                /**
+                 * @description Only sessions in this state; repeat it (or use `state[]`) for several states. Without it,
+                 *     sessions in every state are listed.
+                 */
+                state?: components["schemas"]["SessionState"][];
+                /**
+                 * @description The bracketed array form of `state`, as the agent SDK sends it:
+                 *     `state[]=active&state[]=ended`.
+                 */
+                "state[]"?: components["schemas"]["SessionState"][];
+                /**
+                 * @description `me` (the default): only sessions the caller has joined as an agent. `all`: every session
+                 *     of the account, for administrators only (`403` otherwise).
+                 */
+                agent?: "me" | "all";
                 /** @description The most items to return. */
-                limit?: components["parameters"]["Limit"];
-                /** @description Only sessions whose paging time is strictly before this instant. The paging time is `activated`, or `created` for a session never activated; lists are ordered by it, newest first, so pass the last item's paging time to fetch the next page. */
-                activated_before?: components["parameters"]["ActivatedBefore"];
-                /** @description Only sessions whose paging time (`activated`, else `created`) is strictly after this instant. */
-                activated_after?: components["parameters"]["ActivatedAfter"];
+                limit?: number;
+                /**
+                 * @description Only sessions whose paging time is strictly before this instant. The paging time is
+                 *     `activated`, or `created` for a session never activated; lists are ordered by it, newest
+                 *     first, so pass the last item's paging time to fetch the next page.
+                 */
+                activated_before?: string;
+                /**
+                 * @description Only sessions whose paging time (`activated`, else `created`) is strictly after this
+                 *     instant.
+                 */
+                activated_after?: string;
             };
             header?: never;
             path?: never;
@@ -986,8 +1117,12 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The session's id (a UUID). Agents may instead pass its 6-digit code (while the session is pending and the code has not expired) or its 9-digit access token (while the session is live); failed code and token lookups are rate-limited. */
-                id: components["parameters"]["SessionHandle"];
+                /**
+                 * @description The session's id (a UUID). Agents may instead pass its 6-digit code (while the session is
+                 *     pending and the code has not expired) or its 9-digit access token (while the session is
+                 *     live); failed code and token lookups are rate-limited.
+                 */
+                id: string;
             };
             cookie?: never;
         };
@@ -1013,8 +1148,12 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The session's id (a UUID). Agents may instead pass its 6-digit code (while the session is pending and the code has not expired) or its 9-digit access token (while the session is live); failed code and token lookups are rate-limited. */
-                id: components["parameters"]["SessionHandle"];
+                /**
+                 * @description The session's id (a UUID). Agents may instead pass its 6-digit code (while the session is
+                 *     pending and the code has not expired) or its 9-digit access token (while the session is
+                 *     live); failed code and token lookups are rate-limited.
+                 */
+                id: string;
             };
             cookie?: never;
         };
@@ -1049,8 +1188,12 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The session's id (a UUID). Agents may instead pass its 6-digit code (while the session is pending and the code has not expired) or its 9-digit access token (while the session is live); failed code and token lookups are rate-limited. */
-                id: components["parameters"]["SessionHandle"];
+                /**
+                 * @description The session's id (a UUID). Agents may instead pass its 6-digit code (while the session is
+                 *     pending and the code has not expired) or its 9-digit access token (while the session is
+                 *     live); failed code and token lookups are rate-limited.
+                 */
+                id: string;
             };
             cookie?: never;
         };
@@ -1078,8 +1221,12 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The session's id (a UUID). Agents may instead pass its 6-digit code (while the session is pending and the code has not expired) or its 9-digit access token (while the session is live); failed code and token lookups are rate-limited. */
-                id: components["parameters"]["SessionHandle"];
+                /**
+                 * @description The session's id (a UUID). Agents may instead pass its 6-digit code (while the session is
+                 *     pending and the code has not expired) or its 9-digit access token (while the session is
+                 *     live); failed code and token lookups are rate-limited.
+                 */
+                id: string;
             };
             cookie?: never;
         };
@@ -1106,17 +1253,22 @@ export interface operations {
                 /**
                  * @description Any number of parameters named `filter_<key>`, each matching resources whose `custom_data.<key>` equals the value (compared as a string: `filter_seats=5`, `filter_vip=true`). `<key>` is 1-64 letters, digits, `_` or `-`; values are at most 1024 characters; at most 10 filters, each key once; filters are ANDed.
                  * @example {
-                 *       "filter_user_id": "u-123",
-                 *       "filter_plan": "pro"
+                 *       "filter_plan": "pro",
+                 *       "filter_user_id": "u-123"
                  *     }
                  */
-                "filter_{key}"?: components["parameters"]["CustomDataFilter"];
+                "filter_{key}"?: {
+                    [key: string]: string;
+                };
                 /** @description The most items to return. */
-                limit?: components["parameters"]["Limit"];
-                /** @description Only devices whose `last_active` is strictly before this instant. Devices are ordered by `last_active`, newest first. */
-                seen_before?: components["parameters"]["SeenBefore"];
+                limit?: number;
+                /**
+                 * @description Only devices whose `last_active` is strictly before this instant. Devices are ordered by
+                 *     `last_active`, newest first.
+                 */
+                seen_before?: string;
                 /** @description Only devices whose `last_active` is strictly after this instant. */
-                seen_after?: components["parameters"]["SeenAfter"];
+                seen_after?: string;
             };
             header?: never;
             path?: never;
@@ -1144,7 +1296,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The device's id. */
-                id: components["parameters"]["DeviceId"];
+                id: string;
             };
             cookie?: never;
         };
@@ -1169,8 +1321,11 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The device's id, chosen by the device SDK: 1-128 letters, digits, `-`, `_`, `.` or `:`. When `X-CobrowseDevice` is sent it must be the same. */
-                id: components["parameters"]["RegistrationDeviceId"];
+                /**
+                 * @description The device's id, chosen by the device SDK: 1-128 letters, digits, `-`, `_`, `.` or `:`.
+                 *     When `X-CobrowseDevice` is sent it must be the same.
+                 */
+                id: string;
             };
             cookie?: never;
         };
@@ -1202,8 +1357,11 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The device's id, chosen by the device SDK: 1-128 letters, digits, `-`, `_`, `.` or `:`. When `X-CobrowseDevice` is sent it must be the same. */
-                id: components["parameters"]["RegistrationDeviceId"];
+                /**
+                 * @description The device's id, chosen by the device SDK: 1-128 letters, digits, `-`, `_`, `.` or `:`.
+                 *     When `X-CobrowseDevice` is sent it must be the same.
+                 */
+                id: string;
             };
             cookie?: never;
         };
@@ -1227,6 +1385,41 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    notifyDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The device's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceNotification"];
+            };
+        };
+        responses: {
+            /** @description The request reached the device's socket. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceNotificationSent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -1431,41 +1624,6 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-        };
-    };
-    notifyDevice: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The device's id. */
-                id: components["parameters"]["DeviceId"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["DeviceNotification"];
-            };
-        };
-        responses: {
-            /** @description The request reached the device's socket. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeviceNotificationSent"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            429: components["responses"]["TooManyRequests"];
-            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }
