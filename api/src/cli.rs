@@ -87,7 +87,7 @@ pub enum KeysCommand {
     Add {
         #[arg(long, allow_hyphen_values = true)]
         account: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         kid: String,
         #[arg(long)]
         public_key: PathBuf,
@@ -117,8 +117,9 @@ pub struct TokenArgs {
     /// A policy as JSON.
     #[arg(long)]
     pub policy: Option<String>,
-    /// The key to sign with (default: the newest one that can sign).
-    #[arg(long)]
+    /// The key to sign with (default: the newest one that can sign). Generated kids may start
+    /// with `-`.
+    #[arg(long, allow_hyphen_values = true)]
     pub kid: Option<String>,
     /// A private key (PEM) whose public half is registered for the account, such as the file
     /// `tandem keys generate --out` wrote. Without it, a private half stored sealed is used.

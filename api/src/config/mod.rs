@@ -10,49 +10,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-/// What one process serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ServerRole {
-    /// REST and sockets.
-    All,
-    /// REST only.
-    Api,
-    /// Sockets only.
-    Realtime,
-}
-
-impl ServerRole {
-    pub fn serves_rest(self) -> bool {
-        self != ServerRole::Realtime
-    }
-    pub fn serves_sockets(self) -> bool {
-        self != ServerRole::Api
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ServerRole::All => "all",
-            ServerRole::Api => "api",
-            ServerRole::Realtime => "realtime",
-        }
-    }
-}
-
-impl std::fmt::Display for ServerRole {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// For people: one readable line per event.
-    Text,
-    /// For log pipelines: one JSON object per line.
-    Json,
-}
+mod kinds;
+pub use kinds::{LogFormat, ServerRole};
 
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
