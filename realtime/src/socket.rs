@@ -9,8 +9,9 @@
 //! - a device, with its device token as the bearer and `X-CobrowseLicense` and
 //!   `X-CobrowseDevice` in the query (as the device SDK sends its headers on sockets).
 //!
-//! Close codes: 4001 bad, missing or revoked credentials, 4002 token expired, 4008 too slow (send
-//! queue full), 1001 server going away, 1003 text frame, 1009 message too big, 1011 server error.
+//! Close codes ([`crate::close`]): 4001 bad, missing or revoked credentials, 4002 token expired,
+//! 4008 too slow (send queue full), 1001 server going away, 1003 text frame, 1009 message too
+//! big, 1011 server error.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,31 +29,18 @@ use tandem_core::time::Micros;
 use tokio::net::TcpStream;
 
 use crate::chunk::{Assembly, Chunk, ChunkError, Progress};
+use crate::close;
 use crate::frame::{self, ClientFrame};
-use crate::hub::{
-    device_topic, inbox_topic, session_topic, stream_topic, user_topic, Hub, Side, Topic,
-};
+use crate::hub::Hub;
 use crate::peer::{Bulk, Peer};
 use crate::replay::{Kept, Replay};
+use crate::topic::{Scoped, Side, Topic};
 use crate::wire::{self, Incoming, Reader, WireError};
 
 /// How long a close frame may wait behind unread data before the connection is dropped.
 const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 const BEARER_PREFIX: &str = "cbio.http.headers.authorization.bearer.";
-
-pub mod close {
-    pub const NORMAL: u16 = 1000;
-    pub const GOING_AWAY: u16 = 1001;
-    pub const PROTOCOL: u16 = 1002;
-    pub const UNSUPPORTED: u16 = 1003;
-    pub const TOO_BIG: u16 = 1009;
-    pub const SERVER_ERROR: u16 = 1011;
-    pub const UNAUTHORIZED: u16 = 4001;
-    pub const TOKEN_EXPIRED: u16 = 4002;
-    pub const SESSION_ENDED: u16 = crate::hub::SESSION_ENDED;
-    pub const TOO_SLOW: u16 = 4008;
-}
 
 /// Who is on the other end of a socket.
 #[derive(Debug, Clone)]
@@ -78,7 +66,7 @@ pub enum Identity {
 
 /// One end of a session stream.
 struct Stream {
-    session_id: Box<str>,
+    session: Scoped,
     side: Side,
     /// The agent, on an agent's stream (for the session's history).
     user_id: Option<Box<str>>,
@@ -97,7 +85,8 @@ struct Agent {
 
 /// What an open socket keeps of its identity: ids only, so idle sockets stay small.
 struct Who {
-    account_id: Box<str>,
+    /// Shared with the socket's topics.
+    account_id: Arc<str>,
     /// Set for a device's notification socket.
     device_id: Option<Box<str>>,
     /// Set for session stream sockets.
@@ -107,6 +96,11 @@ struct Who {
 }
 
 impl Who {
+    /// `id` in this socket's account.
+    fn scoped(&self, id: &str) -> Scoped {
+        Scoped::new(self.account_id.clone(), id)
+    }
+
     /// When the socket's credential expires, if it does.
     fn expires(&self) -> Option<Micros> {
         match (&self.agent, &self.stream) {
@@ -139,7 +133,7 @@ impl Who {
             },
             (None, None, Some(stream)) => Watcher::Stream {
                 account_id,
-                session_id: &stream.session_id,
+                session_id: &stream.session.id,
             },
             // Every identity sets one of them; were none set, nothing would be in reach.
             (None, None, None) => Watcher::Stream {
@@ -153,42 +147,44 @@ impl Who {
 impl From<Identity> for Who {
     fn from(id: Identity) -> Self {
         let mut agent = None;
-        let (account_id, device_id, stream) = match id {
+        let (account_id, device_id, stream): (Arc<str>, _, _) = match id {
             Identity::Agent { account, token } => {
                 agent = Some(Agent {
                     user_id: token.user_id.into(),
                     policy: token.policy.map(Arc::new),
                     expires: token.expires,
                 });
-                (account.id, None, None)
+                (account.id.into(), None, None)
             }
-            Identity::Device { account, device } => (account.id, Some(device.id.into()), None),
-            Identity::AgentStream { account, token } => (
-                account.id,
-                None,
-                Some(Stream {
-                    session_id: token.session_id.into(),
+            Identity::Device { account, device } => {
+                (account.id.into(), Some(device.id.into()), None)
+            }
+            Identity::AgentStream { account, token } => {
+                let account_id: Arc<str> = account.id.into();
+                let stream = Stream {
+                    session: Scoped::new(account_id.clone(), &token.session_id),
                     side: Side::Agent,
                     user_id: Some(token.user_id.into()),
                     expires: Some(token.expires),
-                }),
-            ),
+                };
+                (account_id, None, Some(stream))
+            }
             Identity::DeviceStream {
                 account_id,
                 session_id,
-            } => (
-                account_id,
-                None,
-                Some(Stream {
-                    session_id: session_id.into(),
+            } => {
+                let account_id: Arc<str> = account_id.into();
+                let stream = Stream {
+                    session: Scoped::new(account_id.clone(), &session_id),
                     side: Side::Device,
                     user_id: None,
                     expires: None,
-                }),
-            ),
+                };
+                (account_id, None, Some(stream))
+            }
         };
         Who {
-            account_id: account_id.into(),
+            account_id,
             device_id,
             stream,
             agent,
@@ -487,30 +483,27 @@ async fn run(hub: Arc<Hub>, stream: TcpStream, prefix: Bytes, who: Result<Who, R
     };
     gauge.increment(1.0);
     if let Some(stream) = &conn.who.stream {
-        let account_id = &conn.who.account_id;
-        let session = session_topic(account_id, &stream.session_id);
-        let own = stream_topic(account_id, &stream.session_id, stream.side);
-        let replay =
-            (stream.side == Side::Device).then(|| hub.replay_open(account_id, &stream.session_id));
+        let session = Topic::Session(stream.session.clone());
+        let own = Topic::Stream(stream.session.clone(), stream.side);
+        let replay = (stream.side == Side::Device).then(|| hub.replay_open(&stream.session));
         conn.join(session);
         conn.join(own);
         conn.replay = replay;
     }
     if let Some(user_id) = conn.who.user_id() {
         // Not a delivery address: the user's revocation closes what follows it.
-        let revocable = user_topic(&conn.who.account_id, user_id);
+        let revocable = Topic::User(conn.who.scoped(user_id));
         conn.join(revocable);
     }
     Box::pin(conn.record_agent(true)).await;
     if let Some(device_id) = conn.who.device_id.clone() {
-        let account_id = conn.who.account_id.clone();
-        conn.join(inbox_topic(&account_id, &device_id));
-        Box::pin(hub.device_opened(&account_id, &device_id)).await;
+        conn.join(Topic::Inbox(conn.who.scoped(&device_id)));
+        Box::pin(hub.device_opened(&conn.who.account_id, &device_id)).await;
     }
     let end = Box::pin(conn.serve(&mut reader)).await;
     hub.close(conn.id, &conn.topics);
     if let (Some(replay), Some(stream)) = (&conn.replay, &conn.who.stream) {
-        hub.replay_close(&conn.who.account_id, &stream.session_id, replay);
+        hub.replay_close(&stream.session, replay);
     }
     Box::pin(conn.record_agent(false)).await;
     if let End::Close(code, reason) = end {
@@ -726,7 +719,7 @@ impl Conn {
             )),
             (CONTROL, Some(stream))
                 if stream.side == Side::Agent
-                    && !self.control_allowed(&stream.session_id).await =>
+                    && !self.control_allowed(&stream.session.id).await =>
             {
                 self.hub.meters.control_refused.increment(1);
                 Err((
@@ -735,11 +728,7 @@ impl Conn {
                 ))
             }
             (event, Some(stream)) => {
-                let other = match stream.side {
-                    Side::Agent => Side::Device,
-                    Side::Device => Side::Agent,
-                };
-                let topic = stream_topic(&self.who.account_id, &stream.session_id, other);
+                let topic = Topic::Stream(stream.session.clone(), stream.side.other());
                 let framed = wire::binary(raw);
                 if event == "rrweb" {
                     let kind = f.data_int("type");
@@ -749,7 +738,7 @@ impl Conn {
                 } else {
                     self.hub.relay(topic, framed);
                 }
-                self.hub.service().touch(&stream.session_id);
+                self.hub.service().touch(&stream.session.id);
                 Ok(())
             }
             (other, None) => Err(("unknown_event", format!("unknown event {other:?}"))),
@@ -785,7 +774,7 @@ impl Conn {
             Progress::Complete(_) => self.hub.meters.chunked_events.increment(1),
             Progress::Partial { .. } => {}
         }
-        let topic = stream_topic(&self.who.account_id, &stream.session_id, Side::Agent);
+        let topic = Topic::Stream(stream.session.clone(), Side::Agent);
         let framed = wire::binary(raw);
         if rrweb {
             self.relay_recording(topic, framed, |replay, frame, max| {
@@ -801,7 +790,7 @@ impl Conn {
         } else {
             self.hub.relay(topic, framed);
         }
-        self.hub.service().touch(&stream.session_id);
+        self.hub.service().touch(&stream.session.id);
         Ok(())
     }
 
@@ -838,7 +827,7 @@ impl Conn {
         tracing::warn!(
             socket = self.id,
             account_id = %self.who.account_id,
-            session_id = %stream.session_id,
+            session_id = %stream.session.id,
             error = %e,
             "dropped a chunked event"
         );
@@ -846,7 +835,7 @@ impl Conn {
             ChunkError::TooLarge { .. } => "The customer's page is too large to share",
             _ => "Part of the customer's page was lost on the way",
         };
-        let topic = stream_topic(&self.who.account_id, &stream.session_id, Side::Agent);
+        let topic = Topic::Stream(stream.session.clone(), Side::Agent);
         let notice = frame::event(
             "chunk-aborted",
             &serde_json::json!({"id": e.id(), "message": message}),
@@ -911,7 +900,7 @@ impl Conn {
         self.active_checked = Some(std::time::Instant::now());
         let service = self.hub.service();
         match service
-            .stream_session(&self.who.account_id, &stream.session_id)
+            .stream_session(&self.who.account_id, &stream.session.id)
             .await
         {
             Ok(s) => self.active = s.state == SessionState::Active,
@@ -941,7 +930,7 @@ impl Conn {
     /// not disturbed; nor is it while the page's first snapshot is still to come on a stream
     /// that has just opened. Otherwise the `sync` goes to the device, which sends a new snapshot.
     fn catch_up(&self, stream: &Stream) -> bool {
-        let Some(replay) = self.hub.replay(&self.who.account_id, &stream.session_id) else {
+        let Some(replay) = self.hub.replay(&stream.session) else {
             return false;
         };
         let replay = replay.lock().expect("replay lock");
@@ -963,7 +952,7 @@ impl Conn {
     /// An agent's stream opening or closing goes into the session's history.
     async fn record_agent(&self, joined: bool) {
         let Some(Stream {
-            session_id,
+            session,
             user_id: Some(user_id),
             ..
         }) = &self.who.stream
@@ -973,7 +962,7 @@ impl Conn {
         if let Err(e) = self
             .hub
             .service()
-            .record_agent(&self.who.account_id, session_id, user_id, joined)
+            .record_agent(&self.who.account_id, &session.id, user_id, joined)
             .await
         {
             tracing::warn!(error = %e, "could not record an agent in the session history");
@@ -997,7 +986,7 @@ impl Conn {
         if let Err(e) = self
             .hub
             .service()
-            .record_page(&self.who.account_id, &stream.session_id, &url, &title)
+            .record_page(&self.who.account_id, &stream.session.id, &url, &title)
             .await
         {
             tracing::warn!(error = %e, "could not record a page in the session history");
@@ -1010,21 +999,24 @@ impl Conn {
             "subscribe takes a control_token or notification_token string".to_string(),
         ))?;
         let max = self.hub.limits().max_subscriptions;
-        // The user's own topic (`u:`, for revocation) is not a subscription.
-        let held = self.topics.iter().filter(|t| !t.starts_with("u:")).count();
+        // The user's own topic (for revocation) is not a subscription.
+        let held = self
+            .topics
+            .iter()
+            .filter(|t| !matches!(t, Topic::User(_)))
+            .count();
         if held >= max {
             return Err((
                 "too_many_subscriptions",
                 format!("a socket may hold {max} subscriptions"),
             ));
         }
-        let account_id = self.who.account_id.to_string();
         let service = self.hub.service().clone();
         match service.subscription(&self.who.watcher(), token).await {
             Ok(sub) => {
                 self.join(match &sub {
-                    Subscription::Session(s) => session_topic(&account_id, &s.id),
-                    Subscription::Device(d) => device_topic(&account_id, &d.id),
+                    Subscription::Session(s) => Topic::Session(self.who.scoped(&s.id)),
+                    Subscription::Device(d) => Topic::Device(self.who.scoped(&d.id)),
                 });
                 // Read again after joining, so no change can fall between the read and the join.
                 match service.refresh(&self.who.watcher(), sub).await {
