@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::net::TcpStream;
 
-use super::handshake::Refusal;
 use super::identity::{Stream, Who};
+use super::Refusal;
 use crate::chunk::Assembly;
 use crate::close;
 use crate::frame::{self, ClientFrame};

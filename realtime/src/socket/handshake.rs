@@ -12,14 +12,12 @@ use tokio::net::TcpStream;
 
 use super::conn;
 use super::identity::{Identity, Who};
+use super::Refusal;
 use crate::close;
 use crate::hub::Hub;
 use crate::wire;
 
 const BEARER_PREFIX: &str = "cbio.http.headers.authorization.bearer.";
-
-/// Why a socket is refused after the upgrade: `(close code, reason)`.
-pub(super) type Refusal = (u16, &'static str);
 
 /// The bearer token from the subprotocol list (standard base64, padding optional).
 fn bearer(headers: &HeaderMap) -> Option<String> {

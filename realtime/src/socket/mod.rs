@@ -38,5 +38,8 @@ pub const CONTROL: &str = "control";
 /// An event too big for one frame, in one of its numbered pieces (`crate::chunk`).
 pub const CHUNK: &str = "chunk";
 
+/// Why a socket is refused after the upgrade: `(close code, reason)`.
+type Refusal = (u16, &'static str);
+
 /// Why a client frame failed: `(error id, message)`.
 type Failure = (&'static str, String);
