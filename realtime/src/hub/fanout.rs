@@ -8,7 +8,7 @@ use bytes::Bytes;
 use tandem_core::bus::Event;
 use tokio::sync::{broadcast, mpsc};
 
-use super::Hub;
+use super::{until_stopped, Hub};
 use crate::bridge::Crossing;
 use crate::close;
 use crate::frame;
@@ -44,11 +44,7 @@ impl Hub {
     /// Follows the local bus: each event is delivered here and, with Redis, to other replicas.
     pub(super) async fn pump(self: Arc<Self>, mut events: broadcast::Receiver<Event>) {
         let mut stop = self.stopping();
-        loop {
-            let event = tokio::select! {
-                e = events.recv() => e,
-                _ = stop.wait_for(|s| *s) => return,
-            };
+        while let Some(event) = until_stopped(&mut stop, events.recv()).await {
             match event {
                 Ok(Event::Revoked(r)) => {
                     let user = Scoped::new(r.account_id.as_str(), &r.user_id);
@@ -84,18 +80,13 @@ impl Hub {
     /// Follows what other replicas publish (the bridge hands it over).
     pub(super) async fn follow(self: Arc<Self>, mut remote: mpsc::Receiver<Crossing>) {
         let mut stop = self.stopping();
-        loop {
-            let crossing = tokio::select! {
-                c = remote.recv() => c,
-                _ = stop.wait_for(|s| *s) => return,
-            };
+        while let Some(Some(crossing)) = until_stopped(&mut stop, remote.recv()).await {
             match crossing {
-                Some(Crossing::Frame(topic, frame)) => {
+                Crossing::Frame(topic, frame) => {
                     self.deliver(&topic, &frame);
                 }
-                Some(Crossing::SessionEnded(session)) => self.end_streams(&session),
-                Some(Crossing::UserRevoked(user)) => self.close_revoked(&user),
-                None => return,
+                Crossing::SessionEnded(session) => self.end_streams(&session),
+                Crossing::UserRevoked(user) => self.close_revoked(&user),
             }
         }
     }

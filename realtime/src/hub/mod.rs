@@ -215,3 +215,14 @@ impl Hub {
             .cloned()
     }
 }
+
+/// `next`, unless `stop` turns true first (`None`).
+async fn until_stopped<T>(
+    stop: &mut watch::Receiver<bool>,
+    next: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        value = next => Some(value),
+        _ = stop.wait_for(|s| *s) => None,
+    }
+}

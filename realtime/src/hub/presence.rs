@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tandem_core::service::PRESENCE_TTL;
 
-use super::Hub;
+use super::{until_stopped, Hub};
 
 impl Hub {
     /// A device's notification socket opened: the first one on this replica makes it present.
@@ -19,13 +19,7 @@ impl Hub {
             *n == 1
         };
         if first {
-            if let Err(e) = self
-                .service
-                .device_presence(account_id, device_id, true)
-                .await
-            {
-                tracing::warn!(error = %e, device = device_id, "could not record presence");
-            }
+            self.record_presence(account_id, device_id, true).await;
         }
     }
 
@@ -46,13 +40,18 @@ impl Hub {
             }
         };
         if last {
-            if let Err(e) = self
-                .service
-                .device_presence(account_id, device_id, false)
-                .await
-            {
-                tracing::warn!(error = %e, device = device_id, "could not record absence");
-            }
+            self.record_presence(account_id, device_id, false).await;
+        }
+    }
+
+    async fn record_presence(&self, account_id: &str, device_id: &str, present: bool) {
+        let recorded = self
+            .service
+            .device_presence(account_id, device_id, present)
+            .await;
+        if let Err(e) = recorded {
+            let what = if present { "presence" } else { "absence" };
+            tracing::warn!(error = %e, device = device_id, "could not record {what}");
         }
     }
 
@@ -61,11 +60,7 @@ impl Hub {
         let mut stop = self.stopping();
         let mut tick = tokio::time::interval(PRESENCE_TTL / 3);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.wait_for(|s| *s) => return,
-            }
+        while until_stopped(&mut stop, tick.tick()).await.is_some() {
             let held: Vec<(String, String)> = self
                 .devices
                 .lock()
