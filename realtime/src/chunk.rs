@@ -214,7 +214,7 @@ fn check(joined: &[u8], rrweb: bool) -> Option<Option<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::cbor as encode;
+    use crate::skim::cbor as encode;
 
     fn rrweb(kind: i64, filler: usize) -> Vec<u8> {
         encode(&Value::Map(vec![

@@ -143,17 +143,10 @@ pub fn error(id: &str, message: &str, reply_to: Option<u64>) -> Bytes {
     )
 }
 
-/// A CBOR value's bytes, for the crate's tests.
-#[cfg(test)]
-pub(crate) fn cbor(v: &Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    ciborium::into_writer(v, &mut out).unwrap();
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::skim::cbor;
 
     fn map(entries: Vec<(&str, Value)>) -> Value {
         Value::Map(
@@ -274,6 +267,7 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
+    use crate::skim::cbor;
     use proptest::prelude::*;
 
     /// CBOR values of the shapes the SDKs send: text keys (unique per map), no tags.

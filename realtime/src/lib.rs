@@ -7,6 +7,7 @@
 
 mod bridge;
 pub mod chunk;
+pub mod close;
 pub mod frame;
 pub mod hub;
 mod meters;
@@ -14,6 +15,7 @@ mod peer;
 mod replay;
 mod skim;
 pub mod socket;
+pub mod topic;
 pub mod wire;
 
 use std::sync::Arc;

@@ -27,11 +27,7 @@ pub struct Meters {
     pub replay_overflows: Counter,
     pub replay_snapshot_too_big: Counter,
     pub fanout_seconds: Histogram,
-    pub bridge_seconds: Histogram,
     pub bus_lagged: Counter,
-    pub redis_up: Gauge,
-    pub redis_errors: Counter,
-    pub redis_dropped: Counter,
 }
 
 impl Meters {
@@ -61,11 +57,7 @@ impl Meters {
             replay_overflows: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "overflow"),
             replay_snapshot_too_big: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "snapshot_too_big"),
             fanout_seconds: metrics::histogram!("tandem_realtime_fanout_seconds", "path" => "local"),
-            bridge_seconds: metrics::histogram!("tandem_realtime_fanout_seconds", "path" => "redis"),
             bus_lagged: metrics::counter!("tandem_realtime_bus_lagged_events_total"),
-            redis_up: metrics::gauge!("tandem_redis_up"),
-            redis_errors: metrics::counter!("tandem_redis_errors_total"),
-            redis_dropped: metrics::counter!("tandem_redis_dropped_events_total"),
         }
     }
 }

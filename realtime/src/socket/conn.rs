@@ -1,0 +1,308 @@
+//! One socket's task: it reads client frames (and answers them), writes what the hub queued
+//! for it, and ends it with the right close code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::net::TcpStream;
+
+use super::identity::{Stream, Who};
+use super::Refusal;
+use crate::chunk::Assembly;
+use crate::close;
+use crate::frame::{self, ClientFrame};
+use crate::hub::Hub;
+use crate::peer::{Bulk, Peer};
+use crate::replay::Replay;
+use crate::topic::{Side, Topic};
+use crate::wire::{self, Incoming, Reader, WireError};
+
+/// How long a close frame may wait behind unread data before the connection is dropped.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Why a socket's loop ended, and the close frame to send for it (if any).
+enum End {
+    Close(u16, &'static str),
+    /// The client closed, or the connection broke: nothing more to say.
+    Quiet,
+}
+
+/// Sends a last frame and gives it `CLOSE_GRACE` to leave, then drops the connection.
+async fn finish(peer: &Peer, frame: Bytes) {
+    peer.push_final(frame);
+    let drain = async {
+        loop {
+            match peer.flush() {
+                Ok(true) | Err(_) => return,
+                Ok(false) => {
+                    if peer.stream().writable().await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_GRACE, drain).await;
+}
+
+/// Reads what the kernel has for this socket into `reader`, at most 64 KiB at a time (what was
+/// read is parsed, and limits enforced, before more is taken). `Ok(false)` at end of stream.
+fn read_available(stream: &TcpStream, reader: &mut Reader) -> std::io::Result<bool> {
+    let mut chunk = [0u8; 4096];
+    for _ in 0..16 {
+        match stream.try_read(&mut chunk) {
+            Ok(0) => return Ok(false),
+            Ok(n) => {
+                reader.extend(&chunk[..n]);
+                if n < chunk.len() {
+                    return Ok(true);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(true),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+pub(super) async fn run(
+    hub: Arc<Hub>,
+    stream: TcpStream,
+    prefix: Bytes,
+    who: Result<Who, Refusal>,
+) {
+    // Bytes the server read past the handshake; copied so hyper's read buffer can go.
+    let mut reader = Reader::default();
+    reader.extend(&prefix);
+    drop(prefix);
+    let limits = hub.limits();
+    // A page's snapshot reaches an agent as a burst of chunks: bounded by bytes, not count.
+    let bulk = Bulk {
+        min_frame: limits.max_message_bytes / 4,
+        max_bytes: limits
+            .max_event_bytes
+            .max(limits.queue_frames * limits.max_message_bytes),
+    };
+    let peer = Arc::new(Peer::new(stream, limits.queue_frames, bulk));
+    let who = match who {
+        Ok(who) => who,
+        Err((code, reason)) => {
+            hub.meters.auth_failures.increment(1);
+            Box::pin(finish(&peer, wire::close(code, reason))).await;
+            return;
+        }
+    };
+    let id = hub.open();
+    let mut conn = Conn {
+        hub: hub.clone(),
+        id,
+        peer: peer.clone(),
+        who,
+        topics: Vec::new(),
+        last_page: None,
+        replay: None,
+        assembly: Assembly::default(),
+        active: false,
+        active_checked: None,
+    };
+    let gauge = match (&conn.who.device_id, &conn.who.stream) {
+        (_, Some(Stream { side, .. })) => match side {
+            Side::Agent => &hub.meters.agent_streams,
+            Side::Device => &hub.meters.device_streams,
+        },
+        (None, None) => &hub.meters.agent_sockets,
+        (Some(_), None) => &hub.meters.device_sockets,
+    };
+    gauge.increment(1.0);
+    if let Some(stream) = &conn.who.stream {
+        let session = Topic::Session(stream.session.clone());
+        let own = Topic::Stream(stream.session.clone(), stream.side);
+        let replay = (stream.side == Side::Device).then(|| hub.replay_open(&stream.session));
+        conn.join(session);
+        conn.join(own);
+        conn.replay = replay;
+    }
+    if let Some(user_id) = conn.who.user_id() {
+        // Not a delivery address: the user's revocation closes what follows it.
+        let revocable = Topic::User(conn.who.scoped(user_id));
+        conn.join(revocable);
+    }
+    Box::pin(conn.record_agent(true)).await;
+    if let Some(device_id) = conn.who.device_id.clone() {
+        conn.join(Topic::Inbox(conn.who.scoped(&device_id)));
+        Box::pin(hub.device_opened(&conn.who.account_id, &device_id)).await;
+    }
+    let end = Box::pin(conn.serve(&mut reader)).await;
+    hub.close(conn.id, &conn.topics);
+    if let (Some(replay), Some(stream)) = (&conn.replay, &conn.who.stream) {
+        hub.replay_close(&stream.session, replay);
+    }
+    Box::pin(conn.record_agent(false)).await;
+    if let End::Close(code, reason) = end {
+        Box::pin(finish(&peer, wire::close(code, reason))).await;
+    }
+    if let Some(device_id) = &conn.who.device_id {
+        Box::pin(hub.device_closed(&conn.who.account_id, device_id)).await;
+    }
+    gauge.decrement(1.0);
+}
+
+pub(super) struct Conn {
+    pub hub: Arc<Hub>,
+    pub id: u64,
+    pub peer: Arc<Peer>,
+    pub who: Who,
+    pub topics: Vec<Topic>,
+    /// When the device last announced a page (history entries are rate-limited).
+    pub last_page: Option<std::time::Instant>,
+    /// On a device's stream: the session's replay, kept on this replica.
+    pub replay: Option<Arc<std::sync::Mutex<Replay>>>,
+    /// The chunked event this socket is sending, while it is incomplete.
+    pub assembly: Assembly,
+    /// On a stream: whether its session has been seen `active` (it stays so until it ends,
+    /// and an ended session's sockets are closed), and when it was last read while not.
+    pub active: bool,
+    pub active_checked: Option<std::time::Instant>,
+}
+
+enum Step {
+    Stop,
+    Write,
+    Read,
+}
+
+impl Conn {
+    pub(super) fn join(&mut self, topic: Topic) {
+        if !self.topics.contains(&topic) {
+            self.hub.join(self.id, topic.clone(), &self.peer);
+            self.topics.push(topic);
+        }
+    }
+
+    /// Sends a CBOR reply behind anything already queued for this socket.
+    pub(super) fn reply(&self, cbor: Bytes) {
+        let framed = wire::binary(&cbor);
+        let len = framed.len() as u64;
+        if self.peer.push(framed) {
+            self.hub.meters.frames_out.increment(1);
+            self.hub.meters.bytes_out.increment(len);
+        }
+    }
+
+    async fn serve(&mut self, reader: &mut Reader) -> End {
+        let hub = self.hub.clone();
+        let peer = self.peer.clone();
+        let mut stop = hub.stopping();
+        let max = hub.limits().max_message_bytes;
+        let expires = self.who.expires();
+        let deadline = tokio::time::Instant::now()
+            + expires.map_or(Duration::from_secs(86_400 * 365), |e| {
+                Duration::from_micros(e.saturating_sub(tandem_core::time::now()).max(0) as u64)
+            });
+        let expiry = tokio::time::sleep_until(deadline);
+        tokio::pin!(expiry);
+        loop {
+            // Everything already read, first.
+            loop {
+                match reader.next(max) {
+                    Ok(Some(msg)) => {
+                        // Boxed: an idle socket's task should not carry the size of the
+                        // deepest request it might handle.
+                        if let Some(end) = Box::pin(self.receive(msg)).await {
+                            return end;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(WireError::TooBig) => {
+                        hub.meters.bad_frames.increment(1);
+                        hub.meters.oversized_closes.increment(1);
+                        tracing::warn!(
+                            socket = self.id,
+                            account_id = %self.who.account_id,
+                            limit = max,
+                            "closing a socket that sent a message over socket_max_message_bytes"
+                        );
+                        return End::Close(close::TOO_BIG, "message too big");
+                    }
+                    Err(WireError::Protocol(why)) => {
+                        hub.meters.bad_frames.increment(1);
+                        return End::Close(close::PROTOCOL, why);
+                    }
+                }
+            }
+            let step = tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => Step::Stop,
+                _ = &mut expiry, if expires.is_some() => {
+                    return End::Close(close::TOKEN_EXPIRED, "token expired")
+                }
+                _ = peer.notified() => Step::Write,
+                r = peer.stream().readable() => match r {
+                    Ok(()) => Step::Read,
+                    Err(_) => return End::Quiet,
+                },
+            };
+            match step {
+                Step::Stop => return End::Close(close::GOING_AWAY, "server shutting down"),
+                Step::Read => match read_available(peer.stream(), reader) {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => return End::Quiet,
+                },
+                Step::Write => loop {
+                    if let Some((code, reason)) = peer.closing() {
+                        return End::Close(code, reason);
+                    }
+                    if peer.overflowed() {
+                        hub.meters.queue_drops.increment(1);
+                        tracing::info!(socket = self.id, "closing a socket that does not keep up");
+                        return End::Close(close::TOO_SLOW, "too slow: the send queue is full");
+                    }
+                    match peer.flush() {
+                        Ok(true) => break,
+                        Ok(false) => {}
+                        Err(_) => return End::Quiet,
+                    }
+                    // The kernel is full: wait for room, a shutdown, or an overflow.
+                    tokio::select! {
+                        biased;
+                        _ = stop.wait_for(|s| *s) => {
+                            return End::Close(close::GOING_AWAY, "server shutting down")
+                        }
+                        _ = peer.notified() => {}
+                        r = peer.stream().writable() => if r.is_err() { return End::Quiet },
+                    }
+                },
+            }
+        }
+    }
+
+    /// Handles one client message; `Some` ends the socket.
+    async fn receive(&mut self, msg: Incoming) -> Option<End> {
+        let meters = &self.hub.meters;
+        match msg {
+            Incoming::Binary(bytes) => {
+                meters.frames_in.increment(1);
+                meters.bytes_in.increment(bytes.len() as u64);
+                match ClientFrame::decode(&bytes) {
+                    Ok(f) => self.handle(f, &bytes).await,
+                    Err(e) => {
+                        meters.bad_frames.increment(1);
+                        self.reply(frame::error(e.id(), &e.to_string(), None));
+                    }
+                }
+                None
+            }
+            Incoming::Text => {
+                meters.bad_frames.increment(1);
+                Some(End::Close(close::UNSUPPORTED, "send binary CBOR frames"))
+            }
+            Incoming::Ping(payload) => {
+                self.peer.push(wire::frame(wire::OP_PONG, &payload));
+                None
+            }
+            Incoming::Pong => None,
+            Incoming::Close => Some(End::Close(close::NORMAL, "")),
+        }
+    }
+}
