@@ -9,9 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{Server, Tenant};
 use crate::streams::joined_session;
-use crate::ws::Socket;
-
-const CHUNK: usize = 32 * 1024;
+use crate::ws::{chunk_frame, chunk_frames, encode, Socket};
 
 /// A session joined by a device, with the device's stream and one agent's stream open.
 async fn streams(server: &Server, t: &Tenant) -> (Socket, Socket, String) {
@@ -26,44 +24,16 @@ async fn streams(server: &Server, t: &Tenant) -> (Socket, Socket, String) {
     (dev, agent, id)
 }
 
-fn cbor(v: &Cbor) -> Vec<u8> {
-    let mut out = Vec::new();
-    ciborium::into_writer(v, &mut out).unwrap();
-    out
-}
-
-fn text(s: &str) -> Cbor {
-    Cbor::Text(s.into())
-}
-
 /// An rrweb full snapshot of about `size` bytes.
 fn snapshot(size: usize) -> Value {
     json!({"type": 2, "data": {"node": {"text": "x".repeat(size)}}, "timestamp": 1})
 }
 
-/// One `chunk` frame, as the web SDK writes it.
-fn chunk_frame(id: u64, event: &str, series: u64, seq: u64, of: u64, bytes: &[u8]) -> Vec<u8> {
-    let data = Cbor::Map(vec![
-        (text("event"), text(event)),
-        (text("series"), Cbor::Integer(series.into())),
-        (text("seq"), Cbor::Integer(seq.into())),
-        (text("of"), Cbor::Integer(of.into())),
-        (text("bytes"), Cbor::Bytes(bytes.to_vec())),
-    ]);
-    cbor(&Cbor::Map(vec![
-        (text("event"), text("chunk")),
-        (text("id"), Cbor::Integer(id.into())),
-        (text("data"), data),
-    ]))
-}
-
-/// Sends `data` as `event` in chunks of `CHUNK` bytes (frame ids from 1000); returns how many.
+/// Sends `data` as `event` in chunk frames (frame ids from 1000); returns how many.
 async fn send_chunked(sock: &mut Socket, event: &str, series: u64, data: &Value) -> u64 {
-    let body = cbor(&Cbor::serialized(data).unwrap());
-    let parts: Vec<&[u8]> = body.chunks(CHUNK).collect();
-    let of = parts.len() as u64;
-    for (seq, part) in parts.into_iter().enumerate() {
-        let frame = chunk_frame(1000 + seq as u64, event, series, seq as u64, of, part);
+    let frames = chunk_frames(event, series, data, Some(1000));
+    let of = frames.len() as u64;
+    for frame in frames {
         sock.send_raw(Message::Binary(frame.into())).await;
     }
     of
@@ -140,7 +110,7 @@ async fn broken_or_oversized_series_are_dropped_and_both_sides_told() {
     );
 
     // Out of order: chunk 1 without chunk 0.
-    let frame = chunk_frame(7, "rrweb", 2, 1, 3, b"abc");
+    let frame = chunk_frame(Some(7), "rrweb", 2, 1, 3, b"abc");
     dev.send_raw(Message::Binary(frame.into())).await;
     let err = dev.until("error", |_| true).await;
     assert_eq!(
@@ -153,7 +123,7 @@ async fn broken_or_oversized_series_are_dropped_and_both_sides_told() {
     );
 
     // Interrupted by another frame: the series is dropped.
-    let frame = chunk_frame(8, "rrweb", 3, 0, 2, b"abc");
+    let frame = chunk_frame(Some(8), "rrweb", 3, 0, 2, b"abc");
     dev.send_raw(Message::Binary(frame.into())).await;
     dev.send("rrweb", json!({"type": 3, "data": {}})).await;
     assert_eq!(
@@ -166,16 +136,16 @@ async fn broken_or_oversized_series_are_dropped_and_both_sides_told() {
         .into_iter()
         .enumerate()
     {
-        let frame = chunk_frame(20 + seq as u64, "rrweb", 4, seq as u64, 2, bytes);
+        let frame = chunk_frame(Some(20 + seq as u64), "rrweb", 4, seq as u64, 2, bytes);
         dev.send_raw(Message::Binary(frame.into())).await;
     }
     assert_eq!(dev.until("error", |_| true).await["id"], "invalid_chunk");
 
     // Only recordings and messages travel in chunks, and only from the customer's page.
-    let frame = chunk_frame(9, "control", 5, 0, 1, &cbor(&text("click")));
+    let frame = chunk_frame(Some(9), "control", 5, 0, 1, &encode(&json!("click")));
     dev.send_raw(Message::Binary(frame.into())).await;
     assert_eq!(dev.until("error", |_| true).await["id"], "invalid_chunk");
-    let frame = chunk_frame(10, "message", 6, 0, 1, &cbor(&text("hi")));
+    let frame = chunk_frame(Some(10), "message", 6, 0, 1, &encode(&json!("hi")));
     agent.send_raw(Message::Binary(frame.into())).await;
     assert_eq!(agent.until("error", |_| true).await["id"], "invalid_chunk");
     dev.send("probe", json!({"timestamp": 2})).await;
