@@ -81,6 +81,15 @@ impl Server {
         Self::spawn_bin(&tandem_bin(), database_url, env, args, Stdio::inherit()).await
     }
 
+    /// The `tandem` binary on a fresh database of `backend`, configured by `TANDEM_*` variables:
+    /// a process of its own, so its metrics count only what the test does (the recorder is
+    /// shared by every server in a process).
+    pub async fn spawn_fresh(backend: Backend, env: &[(&str, String)]) -> Server {
+        let db = TestDb::new(backend).await;
+        let url = db.url.clone();
+        Self::spawn(&url, env, &[]).await.owning(db)
+    }
+
     /// [`Server::spawn`] with a given binary and somewhere for its log lines to go.
     pub async fn spawn_bin(
         bin: &Path,

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use tandem_core::store::Backend;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{Server, Tenant};
+use crate::common::{both_backends, Server, Tenant};
 use crate::streams::joined_session;
 use crate::ws::{chunk_frame, chunk_frames, encode, Socket};
 
@@ -61,10 +61,11 @@ async fn receive_chunked(sock: &mut Socket, of: u64) -> Value {
     serde_json::to_value(v).unwrap()
 }
 
-#[tokio::test]
-async fn a_large_snapshot_arrives_in_chunks_live_and_for_late_agents() {
+both_backends!(a_large_snapshot_arrives_in_chunks_live_and_for_late_agents);
+
+async fn a_large_snapshot_arrives_in_chunks_live_and_for_late_agents(backend: Backend) {
     // The defaults: 64 KiB messages, as `make run` has them.
-    let server = Server::start(Backend::Sqlite).await;
+    let server = Server::start(backend).await;
     let t = server.tenant().await;
     let (mut dev, mut agent, id) = streams(&server, &t).await;
     let meta =
@@ -92,9 +93,12 @@ async fn a_large_snapshot_arrives_in_chunks_live_and_for_late_agents() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn broken_or_oversized_series_are_dropped_and_both_sides_told() {
-    let server = Server::start_with(Backend::Sqlite, |c| c.socket_max_event_bytes = 100_000).await;
+both_backends!(broken_or_oversized_series_are_dropped_and_both_sides_told);
+
+async fn broken_or_oversized_series_are_dropped_and_both_sides_told(backend: Backend) {
+    // A process of its own, so that the metrics count this test's frames alone.
+    let bound = [("TANDEM_SOCKET_MAX_EVENT_BYTES", "100000".to_owned())];
+    let server = Server::spawn_fresh(backend, &bound).await;
     let t = server.tenant().await;
     let (mut dev, mut agent, _) = streams(&server, &t).await;
 
@@ -166,9 +170,12 @@ async fn broken_or_oversized_series_are_dropped_and_both_sides_told() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_snapshot_over_the_replay_bound_is_not_asked_for_again() {
-    let server = Server::start_with(Backend::Sqlite, |c| c.session_replay_bytes = 100_000).await;
+both_backends!(a_snapshot_over_the_replay_bound_is_not_asked_for_again);
+
+async fn a_snapshot_over_the_replay_bound_is_not_asked_for_again(backend: Backend) {
+    // A process of its own, so that the metrics count this test's replay alone.
+    let bound = [("TANDEM_SESSION_REPLAY_BYTES", "100000".to_owned())];
+    let server = Server::spawn_fresh(backend, &bound).await;
     let t = server.tenant().await;
     let (mut dev, mut agent, id) = streams(&server, &t).await;
     dev.send(
@@ -199,10 +206,12 @@ async fn a_snapshot_over_the_replay_bound_is_not_asked_for_again() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn an_agent_reading_behind_a_burst_of_chunks_is_not_closed_as_slow() {
-    // The defaults: 256 queued frames per socket, 64 KiB messages.
-    let server = Server::start(Backend::Sqlite).await;
+both_backends!(an_agent_reading_behind_a_burst_of_chunks_is_not_closed_as_slow);
+
+async fn an_agent_reading_behind_a_burst_of_chunks_is_not_closed_as_slow(backend: Backend) {
+    // The defaults: 256 queued frames per socket, 64 KiB messages; a process of its own, so
+    // that no other test's slow consumer is counted.
+    let server = Server::spawn_fresh(backend, &[]).await;
     let t = server.tenant().await;
     let (mut dev, mut agent, _) = streams(&server, &t).await;
     // 30 MB: some 900 chunks, more than the kernel's buffers and the queue's 256 frames hold
