@@ -7,11 +7,9 @@ use serde_json::{json, Value};
 use tandem_core::store::Backend;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{Server, Tenant};
+use crate::common::{both_backends, Server, Tenant};
 use crate::streams::joined_session;
-use crate::ws::Socket;
-
-const CHUNK: usize = 32 * 1024;
+use crate::ws::{chunk_frame, chunk_frames, encode, Socket};
 
 /// A session joined by a device, with the device's stream and one agent's stream open.
 async fn streams(server: &Server, t: &Tenant) -> (Socket, Socket, String) {
@@ -26,44 +24,16 @@ async fn streams(server: &Server, t: &Tenant) -> (Socket, Socket, String) {
     (dev, agent, id)
 }
 
-fn cbor(v: &Cbor) -> Vec<u8> {
-    let mut out = Vec::new();
-    ciborium::into_writer(v, &mut out).unwrap();
-    out
-}
-
-fn text(s: &str) -> Cbor {
-    Cbor::Text(s.into())
-}
-
 /// An rrweb full snapshot of about `size` bytes.
 fn snapshot(size: usize) -> Value {
     json!({"type": 2, "data": {"node": {"text": "x".repeat(size)}}, "timestamp": 1})
 }
 
-/// One `chunk` frame, as the web SDK writes it.
-fn chunk_frame(id: u64, event: &str, series: u64, seq: u64, of: u64, bytes: &[u8]) -> Vec<u8> {
-    let data = Cbor::Map(vec![
-        (text("event"), text(event)),
-        (text("series"), Cbor::Integer(series.into())),
-        (text("seq"), Cbor::Integer(seq.into())),
-        (text("of"), Cbor::Integer(of.into())),
-        (text("bytes"), Cbor::Bytes(bytes.to_vec())),
-    ]);
-    cbor(&Cbor::Map(vec![
-        (text("event"), text("chunk")),
-        (text("id"), Cbor::Integer(id.into())),
-        (text("data"), data),
-    ]))
-}
-
-/// Sends `data` as `event` in chunks of `CHUNK` bytes (frame ids from 1000); returns how many.
+/// Sends `data` as `event` in chunk frames (frame ids from 1000); returns how many.
 async fn send_chunked(sock: &mut Socket, event: &str, series: u64, data: &Value) -> u64 {
-    let body = cbor(&Cbor::serialized(data).unwrap());
-    let parts: Vec<&[u8]> = body.chunks(CHUNK).collect();
-    let of = parts.len() as u64;
-    for (seq, part) in parts.into_iter().enumerate() {
-        let frame = chunk_frame(1000 + seq as u64, event, series, seq as u64, of, part);
+    let frames = chunk_frames(event, series, data, Some(1000));
+    let of = frames.len() as u64;
+    for frame in frames {
         sock.send_raw(Message::Binary(frame.into())).await;
     }
     of
@@ -91,10 +61,11 @@ async fn receive_chunked(sock: &mut Socket, of: u64) -> Value {
     serde_json::to_value(v).unwrap()
 }
 
-#[tokio::test]
-async fn a_large_snapshot_arrives_in_chunks_live_and_for_late_agents() {
+both_backends!(a_large_snapshot_arrives_in_chunks_live_and_for_late_agents);
+
+async fn a_large_snapshot_arrives_in_chunks_live_and_for_late_agents(backend: Backend) {
     // The defaults: 64 KiB messages, as `make run` has them.
-    let server = Server::start(Backend::Sqlite).await;
+    let server = Server::start(backend).await;
     let t = server.tenant().await;
     let (mut dev, mut agent, id) = streams(&server, &t).await;
     let meta =
@@ -122,9 +93,12 @@ async fn a_large_snapshot_arrives_in_chunks_live_and_for_late_agents() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn broken_or_oversized_series_are_dropped_and_both_sides_told() {
-    let server = Server::start_with(Backend::Sqlite, |c| c.socket_max_event_bytes = 100_000).await;
+both_backends!(broken_or_oversized_series_are_dropped_and_both_sides_told);
+
+async fn broken_or_oversized_series_are_dropped_and_both_sides_told(backend: Backend) {
+    // A process of its own, so that the metrics count this test's frames alone.
+    let bound = [("TANDEM_SOCKET_MAX_EVENT_BYTES", "100000".to_owned())];
+    let server = Server::spawn_fresh(backend, &bound).await;
     let t = server.tenant().await;
     let (mut dev, mut agent, _) = streams(&server, &t).await;
 
@@ -140,7 +114,7 @@ async fn broken_or_oversized_series_are_dropped_and_both_sides_told() {
     );
 
     // Out of order: chunk 1 without chunk 0.
-    let frame = chunk_frame(7, "rrweb", 2, 1, 3, b"abc");
+    let frame = chunk_frame(Some(7), "rrweb", 2, 1, 3, b"abc");
     dev.send_raw(Message::Binary(frame.into())).await;
     let err = dev.until("error", |_| true).await;
     assert_eq!(
@@ -153,7 +127,7 @@ async fn broken_or_oversized_series_are_dropped_and_both_sides_told() {
     );
 
     // Interrupted by another frame: the series is dropped.
-    let frame = chunk_frame(8, "rrweb", 3, 0, 2, b"abc");
+    let frame = chunk_frame(Some(8), "rrweb", 3, 0, 2, b"abc");
     dev.send_raw(Message::Binary(frame.into())).await;
     dev.send("rrweb", json!({"type": 3, "data": {}})).await;
     assert_eq!(
@@ -166,16 +140,16 @@ async fn broken_or_oversized_series_are_dropped_and_both_sides_told() {
         .into_iter()
         .enumerate()
     {
-        let frame = chunk_frame(20 + seq as u64, "rrweb", 4, seq as u64, 2, bytes);
+        let frame = chunk_frame(Some(20 + seq as u64), "rrweb", 4, seq as u64, 2, bytes);
         dev.send_raw(Message::Binary(frame.into())).await;
     }
     assert_eq!(dev.until("error", |_| true).await["id"], "invalid_chunk");
 
     // Only recordings and messages travel in chunks, and only from the customer's page.
-    let frame = chunk_frame(9, "control", 5, 0, 1, &cbor(&text("click")));
+    let frame = chunk_frame(Some(9), "control", 5, 0, 1, &encode(&json!("click")));
     dev.send_raw(Message::Binary(frame.into())).await;
     assert_eq!(dev.until("error", |_| true).await["id"], "invalid_chunk");
-    let frame = chunk_frame(10, "message", 6, 0, 1, &cbor(&text("hi")));
+    let frame = chunk_frame(Some(10), "message", 6, 0, 1, &encode(&json!("hi")));
     agent.send_raw(Message::Binary(frame.into())).await;
     assert_eq!(agent.until("error", |_| true).await["id"], "invalid_chunk");
     dev.send("probe", json!({"timestamp": 2})).await;
@@ -196,9 +170,12 @@ async fn broken_or_oversized_series_are_dropped_and_both_sides_told() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_snapshot_over_the_replay_bound_is_not_asked_for_again() {
-    let server = Server::start_with(Backend::Sqlite, |c| c.session_replay_bytes = 100_000).await;
+both_backends!(a_snapshot_over_the_replay_bound_is_not_asked_for_again);
+
+async fn a_snapshot_over_the_replay_bound_is_not_asked_for_again(backend: Backend) {
+    // A process of its own, so that the metrics count this test's replay alone.
+    let bound = [("TANDEM_SESSION_REPLAY_BYTES", "100000".to_owned())];
+    let server = Server::spawn_fresh(backend, &bound).await;
     let t = server.tenant().await;
     let (mut dev, mut agent, id) = streams(&server, &t).await;
     dev.send(
@@ -229,10 +206,12 @@ async fn a_snapshot_over_the_replay_bound_is_not_asked_for_again() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn an_agent_reading_behind_a_burst_of_chunks_is_not_closed_as_slow() {
-    // The defaults: 256 queued frames per socket, 64 KiB messages.
-    let server = Server::start(Backend::Sqlite).await;
+both_backends!(an_agent_reading_behind_a_burst_of_chunks_is_not_closed_as_slow);
+
+async fn an_agent_reading_behind_a_burst_of_chunks_is_not_closed_as_slow(backend: Backend) {
+    // The defaults: 256 queued frames per socket, 64 KiB messages; a process of its own, so
+    // that no other test's slow consumer is counted.
+    let server = Server::spawn_fresh(backend, &[]).await;
     let t = server.tenant().await;
     let (mut dev, mut agent, _) = streams(&server, &t).await;
     // 30 MB: some 900 chunks, more than the kernel's buffers and the queue's 256 frames hold

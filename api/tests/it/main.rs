@@ -23,6 +23,7 @@ mod policy;
 mod realtime;
 mod reaper;
 mod sessions;
+mod sockets;
 mod sockets_policy;
 mod streams;
 mod tenancy;

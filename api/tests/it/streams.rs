@@ -84,9 +84,10 @@ async fn streams_relay_both_ways(backend: Backend) {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn stream_traffic_keeps_a_session_alive() {
-    let server = Server::start_with(Backend::Sqlite, |c| {
+both_backends!(stream_traffic_keeps_a_session_alive);
+
+async fn stream_traffic_keeps_a_session_alive(backend: Backend) {
+    let server = Server::start_with(backend, |c| {
         c.inactivity_timeout_secs = 2;
         c.reaper_interval_ms = 200;
     })
@@ -111,9 +112,10 @@ async fn stream_traffic_keeps_a_session_alive() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn stream_credentials_are_checked_and_expire() {
-    let server = Server::start(Backend::Sqlite).await;
+both_backends!(stream_credentials_are_checked_and_expire);
+
+async fn stream_credentials_are_checked_and_expire(backend: Backend) {
+    let server = Server::start(backend).await;
     let t = server.tenant().await;
     let other = server.tenant().await;
     let (s, _device) = joined_session(&server, &t).await;
@@ -179,9 +181,10 @@ async fn stream_credentials_are_checked_and_expire() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn history_lists_pages_and_agents() {
-    let server = Server::start(Backend::Sqlite).await;
+both_backends!(history_lists_pages_and_agents);
+
+async fn history_lists_pages_and_agents(backend: Backend) {
+    let server = Server::start(backend).await;
     let t = server.tenant().await;
     let other = server.tenant().await;
     let (s, device) = joined_session(&server, &t).await;
@@ -238,9 +241,10 @@ async fn history_lists_pages_and_agents() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn late_agents_catch_up_from_the_replay() {
-    let server = Server::start_with(Backend::Sqlite, |c| c.session_replay_bytes = 4096).await;
+both_backends!(late_agents_catch_up_from_the_replay);
+
+async fn late_agents_catch_up_from_the_replay(backend: Backend) {
+    let server = Server::start_with(backend, |c| c.session_replay_bytes = 4096).await;
     let t = server.tenant().await;
     let (s, device) = joined_session(&server, &t).await;
     let id = s["id"].as_str().unwrap();
