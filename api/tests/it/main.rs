@@ -5,6 +5,7 @@ mod common;
 mod assets;
 mod auth;
 mod chunks;
+mod cli;
 mod cluster;
 mod codes;
 mod compat;
