@@ -203,8 +203,6 @@ test('wrong, tampered and used links are refused with a clear message', async ()
   assert.equal((await res.json()).id, 'invalid_link')
 })
 
-let liveSession // {id} of the session the customer started
-
 test('the session list updates live when a customer starts a session; detail and viewer', async () => {
   const userId = `live-${randomUUID().slice(0, 8)}`
   await admin.goto(`${api}/dashboard/sessions`)
@@ -220,7 +218,7 @@ test('the session list updates live when a customer starts a session; detail and
   await admin.getByLabel('Custom data').fill(`user_id=${userId}`)
   await admin.getByRole('button', { name: 'Apply' }).click()
   await admin.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1)
-  liveSession = (await rest('GET', `/sessions/${code}`)).body
+  assert.equal((await rest('GET', `/sessions/${code}`)).body.custom_data.user_id, userId)
   // Detail: state, custom data, history.
   await row.getByRole('link', { name: /Details/ }).click()
   await admin.getByRole('heading', { name: /Session/ }).waitFor()
