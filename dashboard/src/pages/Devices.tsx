@@ -88,7 +88,7 @@ export function Devices (): JSX.Element {
       {list === null && !error && <Loading text='Loading devices…' />}
       {list !== null && list.length === 0 && <Empty>No devices match. A device appears once a page with the Tandem web SDK has loaded.</Empty>}
       {list !== null && list.length > 0 && (
-        <table class='t-table' aria-label='Devices'>
+        <div class='t-card table-card'><table class='t-table' aria-label='Devices'>
           <thead><tr><th>Device</th><th>Custom data</th><th>Presence</th><th>Last active</th><th><span class='t-sr-only'>Actions</span></th></tr></thead>
           <tbody>
             {list.map((d) => (
@@ -104,7 +104,7 @@ export function Devices (): JSX.Element {
               </tr>
             ))}
           </tbody>
-        </table>
+        </table></div>
       )}
       <div class='pager'>
         {pages.length > 0 && <Button small onClick={() => setPages(pages.slice(0, -1))}>Newer</Button>}

@@ -77,7 +77,7 @@ export function Keys (): JSX.Element {
       {keys.error && <ErrorState text={keys.error} retry={() => { void keys.reload() }} />}
       {keys.data && keys.data.length === 0 && <Empty>No keys yet: generate one, or upload your own public key.</Empty>}
       {keys.data && keys.data.length > 0 && (
-        <table class='t-table' aria-label='Keys'>
+        <div class='t-card table-card'><table class='t-table' aria-label='Keys'>
           <thead><tr><th>Key id</th><th>Algorithm</th><th>Created</th><th>Last used</th><th><span class='t-sr-only'>Actions</span></th></tr></thead>
           <tbody>
             {keys.data.map((k) => (
@@ -90,7 +90,7 @@ export function Keys (): JSX.Element {
               </tr>
             ))}
           </tbody>
-        </table>
+        </table></div>
       )}
       {generated && <Generated keyPair={generated} onClose={() => setGenerated(null)} />}
       {uploading && <Upload onClose={() => setUploading(false)} onDone={() => { setUploading(false); void keys.reload() }} />}

@@ -84,7 +84,7 @@ export function Members (): JSX.Element {
                   <td data-label='Sign-ins'>{m.login_sessions}</td>
                   <td data-label=''>
                     <div class='row'>
-                      <Button small disabled={m.login_sessions === 0} busy={busy === `revoke-${m.id}`} aria-label={`Sign ${m.email} out everywhere`}
+                      <Button small disabled={m.login_sessions === 0} busy={busy === `revoke-${m.id}`} aria-label={`Sign out everywhere: ${m.email}`}
                         onClick={() => { void run(`revoke-${m.id}`, async () => { await tandem.members.revokeSessions(m.id); await members.reload() }, `${m.email} is signed out everywhere`) }}>Sign out everywhere</Button>
                       <Button small variant='danger' aria-label={`Remove ${m.email}`} onClick={() => setRemoving(m)}>Remove</Button>
                     </div>

@@ -122,7 +122,7 @@ export function Sessions (): JSX.Element {
       </div>
       <form class='toolbar t-card' onSubmit={apply} aria-label='Filter sessions'>
         <Select label='State' value={state} onValue={(v) => { setState(v); setPages([]) }} options={[
-          { value: 'live', label: 'Live (pending, waiting, active)' },
+          { value: 'live', label: 'Live' },
           { value: 'pending', label: 'Pending' },
           { value: 'authorizing', label: 'Waiting for consent' },
           { value: 'active', label: 'Active' },
@@ -148,7 +148,7 @@ export function Sessions (): JSX.Element {
         </Empty>
       )}
       {rows.length > 0 && (
-        <table class='t-table' aria-label='Sessions'>
+        <div class='t-card table-card'><table class='t-table' aria-label='Sessions'>
           <thead><tr><th>State</th><th>Customer</th><th>Agents</th><th>Started</th><th><span class='t-sr-only'>Actions</span></th></tr></thead>
           <tbody>
             {rows.map((s) => (
@@ -166,7 +166,7 @@ export function Sessions (): JSX.Element {
               </tr>
             ))}
           </tbody>
-        </table>
+        </table></div>
       )}
       <div class='pager'>
         {pages.length > 0 && <Button small onClick={() => setPages(pages.slice(0, -1))}>Newer</Button>}

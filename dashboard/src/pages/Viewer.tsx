@@ -33,7 +33,17 @@ export function Viewer ({ id }: { id: string }): JSX.Element {
       c.on('session.updated', (s) => { setSession(s); setTick((t) => t + 1) })
       c.on('error', (e) => toast(e.message, 'error'))
     }).catch((e) => toast(describeError(e), 'error'))
-    return () => { gone = true; context?.destroy() }
+    // The state is also read and followed here, so the page says it before the viewer is up.
+    let followed: Session | null = null
+    const rerender = (): void => setTick((t) => t + 1)
+    tandem.sessions.get(id).then((s) => {
+      if (gone) return
+      followed = s
+      setSession((now) => now ?? s)
+      s.on('updated', rerender)
+      if (!s.isEnded()) s.subscribe().catch(() => {})
+    }).catch((e) => toast(describeError(e), 'error'))
+    return () => { gone = true; context?.destroy(); followed?.unsubscribe(); followed?.off('updated', rerender) }
   }, [id])
 
   const act = (what: () => Promise<unknown>): void => { what().catch((e) => toast(describeError(e), 'error')) }
@@ -54,7 +64,7 @@ export function Viewer ({ id }: { id: string }): JSX.Element {
         ))}
         <Button small disabled={!ctx || !session?.isActive()} onClick={() => act(async () => { await ctx?.clearAnnotations() })}>Clear drawings</Button>
         <Button small disabled={!ctx || !session?.isActive()} onClick={() => act(async () => { await ctx?.setRemoteControl('requested') })}>Request control</Button>
-        <Button small variant='danger' disabled={!ctx || !live} onClick={() => act(async () => { await ctx?.endSession(); toast('Session ended') })}>End session</Button>
+        <Button small variant='danger' disabled={!live} onClick={() => act(async () => { if (ctx?.session) await ctx.endSession(); else await session?.end(); toast('Session ended') })}>End session</Button>
       </div>
       <iframe ref={frame} class='viewer-frame' title="The customer's page (viewer)" src={`/session/${encodeURIComponent(id)}?agent_tools=none`}
         allow='clipboard-write' />
