@@ -82,7 +82,7 @@ export function Keys (): JSX.Element {
           <tbody>
             {keys.data.map((k) => (
               <tr key={k.kid} data-kid={k.kid}>
-                <td data-label='Key id' class='t-mono'>{k.kid}</td>
+                <td data-label='Key id'><span class='t-mono'>{k.kid}</span></td>
                 <td data-label='Algorithm'>{k.algorithm}</td>
                 <td data-label='Created'>{when(k.created)}</td>
                 <td data-label='Last used'>{k.last_used ? ago(k.last_used) : 'never'}</td>

@@ -1,6 +1,16 @@
 import type { ComponentChildren, JSX } from 'preact'
 import { useEffect, useId, useRef } from 'preact/hooks'
 
+/** The last element focused outside a dialog: where focus returns when the opener itself lost
+ * focus meanwhile (a button disabled while its action ran). */
+let lastFocused: HTMLElement | null = null
+if (typeof document !== 'undefined') {
+  document.addEventListener('focusin', (e) => {
+    const el = e.target as HTMLElement
+    if (!el.closest('dialog')) lastFocused = el
+  })
+}
+
 interface DialogProps {
   open: boolean
   title: string
@@ -19,7 +29,8 @@ export function Dialog ({ open, title, onClose, children }: DialogProps): JSX.El
     const dialog = ref.current
     if (!dialog) return
     if (open && !dialog.open) {
-      const before = document.activeElement as HTMLElement | null
+      const active = document.activeElement as HTMLElement | null
+      const before = active && active !== document.body ? active : lastFocused
       dialog.showModal()
       const first = dialog.querySelector<HTMLElement>('[autofocus], input, textarea, select, button')
       first?.focus()
