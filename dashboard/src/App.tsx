@@ -95,7 +95,8 @@ export function App (): JSX.Element {
     return <main class='center'><Loading text='Signing in…' /></main>
   }
   const me: Me = { login, refresh, setLogin }
-  if (route.name === 'accounts' || !login.account) {
+  // Superusers reach Admin without picking an account (they may belong to none).
+  if (route.name === 'accounts' || (!login.account && !(login.superuser && route.name === 'admin'))) {
     return <MeContext.Provider value={me}><main class='center'><AccountPicker /></main><Toasts /></MeContext.Provider>
   }
   return (

@@ -37,6 +37,7 @@ export function AccountPicker (): JSX.Element {
           </li>
         ))}
       </ul>
+      {me.login.superuser && <p><a href='/dashboard/admin'>Go to Admin</a> to see every account on this server.</p>}
       <p><Button variant='ghost' onClick={() => { tandem.login.signOut().finally(() => navigate('/login')).catch(() => {}) }}>Sign out</Button></p>
     </div>
   )
@@ -46,7 +47,7 @@ export function AccountPicker (): JSX.Element {
 export function AccountSwitcher (): JSX.Element | null {
   const me = useMe()
   const { account, accounts } = me.login
-  if (!account) return null
+  if (!account) return <a href='/dashboard/accounts'>Pick an account</a>
   if (accounts.length < 2 && !accounts.some((a) => a.id !== account.id)) {
     return <span class='t-muted' aria-label='Account'>{account.name}</span>
   }

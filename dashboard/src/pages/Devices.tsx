@@ -29,6 +29,7 @@ export function Devices (): JSX.Element {
   const [, setTick] = useState(0)
   const [connecting, setConnecting] = useState<Device | null>(null)
   const followed = useRef<Device[]>([])
+  const rerender = useRef((): void => setTick((t) => t + 1)).current
 
   const before = pages[pages.length - 1]
   const query: DevicesQuery = { limit: PAGE, ...filterQuery(applied) }
@@ -38,16 +39,20 @@ export function Devices (): JSX.Element {
   useEffect(() => { setQuery({ f: filtersToText(applied) || undefined }) }, [applied])
 
   const load = async (signal?: AbortSignal): Promise<void> => {
-    const rerender = (): void => setTick((t) => t + 1)
     try {
       const fresh = await tandem.devices.list(query, { signal })
-      for (const d of followed.current) { d.unsubscribe(); d.off('updated', rerender) }
-      followed.current = fresh
-      for (const d of fresh) {
+      if (signal?.aborted) return
+      // Devices already followed stay (with the presence pushed since); new ones are followed.
+      const kept = new Map(followed.current.map((d) => [d.id, d]))
+      const next = fresh.map((d) => kept.get(d.id) ?? d)
+      for (const d of followed.current) if (!next.includes(d)) { d.unsubscribe(); d.off('updated', rerender) }
+      for (const d of next) {
+        if (kept.has(d.id)) continue
         d.on('updated', rerender)
         d.subscribe().catch(() => {})
       }
-      setList(fresh)
+      followed.current = next
+      setList(next)
       setError(null)
     } catch (e) {
       if (!signal?.aborted) setError(describeError(e))
@@ -63,7 +68,7 @@ export function Devices (): JSX.Element {
     return () => {
       controller.abort()
       clearInterval(timer)
-      for (const d of followed.current) d.unsubscribe()
+      for (const d of followed.current) { d.unsubscribe(); d.off('updated', rerender) }
       followed.current = []
     }
   }, [key])
