@@ -2,7 +2,6 @@
 //! keys and test tokens.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -339,55 +338,4 @@ fn write_private_key(path: &std::path::Path, pem: &str) -> anyhow::Result<()> {
     file.write_all(pem.as_bytes())
         .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", path.display()))
-}
-
-/// On first start (no accounts yet) creates the first account with a generated key and prints
-/// a one-hour administrator token signed with it. The key's private half is then dropped: it
-/// is never stored, so more tokens need a key of the operator's (`tandem keys generate --out`).
-pub async fn bootstrap(
-    service: &Arc<Service>,
-    name: &str,
-    public_base: &str,
-) -> anyhow::Result<()> {
-    if !service.accounts().await?.is_empty() {
-        return Ok(());
-    }
-    let account = service
-        .create_account(name, &AccountSettings::default())
-        .await?;
-    let pair = tokio::task::spawn_blocking({
-        let id = account.id.clone();
-        move || keys::generate(&id)
-    })
-    .await??;
-    service.add_key(&pair.key).await?;
-    let token = keys::mint(
-        &pair.key.kid,
-        &pair.private_pem,
-        &TokenSpec {
-            license_key: account.license_key.clone(),
-            email: "admin@example.com".into(),
-            audience: "tandem".into(),
-            ttl_secs: 3600,
-            display_name: Some("Administrator".into()),
-            role: Some("administrator".into()),
-            policy: None,
-        },
-    )?;
-    tracing::info!(
-        account = %account.id,
-        license_key = %account.license_key,
-        "created the first account; an administrator token (1 hour) follows"
-    );
-    println!(
-        "\nFirst account created. License key: {license}\nAdministrator token (valid 1 hour):\n{token}\n\n\
-         Co-browse between two browser tabs:\n  \
-         customer: {public_base}/demo?license={license}   (click \"Get a support code\")\n  \
-         agent:    {public_base}/code?token={token}&end_action=code   (enter the code)\n\n\
-         Mint more tokens with a key of your own (its private half is written to key.pem, never stored):\n  \
-         tandem keys generate --account {license} --out key.pem\n  \
-         tandem token --account {license} --key key.pem --email you@example.com --role administrator\n",
-        license = account.license_key
-    );
-    Ok(())
 }

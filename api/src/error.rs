@@ -59,6 +59,10 @@ impl From<Error> for ApiError {
             Error::NotFound(what) => Self::not_found(format!("{what} not found")),
             Error::Invalid { id, message } => Self::new(StatusCode::BAD_REQUEST, id, message),
             Error::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            Error::Refused {
+                id: id @ "account_disabled",
+                message,
+            } => Self::new(StatusCode::FORBIDDEN, id, message),
             Error::Refused { id, message } => Self::new(StatusCode::CONFLICT, id, message),
             Error::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "forbidden", m),
             e @ Error::RateLimited => {

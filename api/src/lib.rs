@@ -2,11 +2,14 @@
 //! the caller provides, until a shutdown signal.
 
 pub mod auth;
+pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod embedded;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod mail;
 pub mod routes;
 pub mod telemetry;
 
@@ -44,6 +47,11 @@ struct Inner {
     users: Mutex<HashMap<(String, tandem_core::email::Email), (User, Instant)>>,
     /// Customer fonts relayed to the viewer (`routes::assets`).
     assets: routes::AssetCache,
+    /// The scheme, host and port of `public_base`: our pages' `Origin`.
+    origin: String,
+    mailer: mail::Mailer,
+    /// When each key was last recorded as used, so a JWT does not cost a write per request.
+    keys_used: Mutex<HashMap<(String, String), Instant>>,
 }
 
 impl AppState {
@@ -66,6 +74,33 @@ impl AppState {
     pub(crate) fn asset_cache(&self) -> &routes::AssetCache {
         &self.inner.assets
     }
+    /// Our pages' origin (`scheme://host[:port]`).
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
+    }
+    pub fn mailer(&self) -> &mail::Mailer {
+        &self.inner.mailer
+    }
+    /// Records that a key verified a JWT, at most once a minute per key and replica.
+    pub(crate) async fn key_used(&self, account_id: &str, kid: &str) {
+        let key = (account_id.to_owned(), kid.to_owned());
+        {
+            let mut used = self.inner.keys_used.lock().expect("key use lock");
+            if used
+                .get(&key)
+                .is_some_and(|at| at.elapsed() < Duration::from_secs(60))
+            {
+                return;
+            }
+            if used.len() > 10_000 {
+                used.clear();
+            }
+            used.insert(key, Instant::now());
+        }
+        if let Err(e) = self.service().key_used(account_id, kid).await {
+            tracing::warn!(error = %e, "could not record a key's use");
+        }
+    }
 }
 
 /// Opens the database named by the configuration, applies its migrations, and puts the one
@@ -85,6 +120,7 @@ fn cors() -> CorsLayer {
             Method::GET,
             Method::POST,
             Method::PUT,
+            Method::PATCH,
             Method::DELETE,
             Method::OPTIONS,
         ])
@@ -112,15 +148,21 @@ pub async fn serve(
     let bound: SocketAddr = listener.local_addr()?;
     let service = open_service(&config).await?;
     if !config.bootstrap_account.is_empty() {
-        cli::bootstrap(
+        bootstrap::bootstrap(
             &service,
             &config.bootstrap_account,
+            &config.bootstrap_admin_email,
             &config.public_base(bound),
         )
         .await?;
     }
 
     let public_base = config.public_base(bound);
+    let mailer = mail::Mailer::from_config(&config).map_err(|e| anyhow::anyhow!("smtp_url {e}"))?;
+    if !config.bootstrap_account.is_empty() && !config.bootstrap_admin_email.is_empty() {
+        bootstrap::sign_in_link(&service, &mailer, &config, &public_base).await?;
+    }
+    let origin = config::origin_of(&public_base).to_owned();
     let metrics = telemetry::metrics_handle();
     let hub = tandem_realtime::Hub::start(service.clone(), config.realtime(&public_base));
     let state = AppState {
@@ -131,6 +173,9 @@ pub async fn serve(
             hub: hub.clone(),
             users: Mutex::new(HashMap::new()),
             assets: routes::AssetCache::default(),
+            origin,
+            mailer,
+            keys_used: Mutex::new(HashMap::new()),
             config: config.clone(),
         }),
     };
@@ -153,6 +198,7 @@ pub async fn serve(
     tracing::info!(listen = %bound, backend = service.backend().as_str(), role = %config.role, "tandem is serving");
     let drain = Duration::from_secs(config.request_timeout_secs);
     let sockets = hub.clone();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: closing sockets and draining requests");

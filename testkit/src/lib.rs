@@ -8,6 +8,7 @@
 mod calls;
 mod redis;
 mod server;
+mod smtp;
 mod tenant;
 pub mod ws;
 
@@ -16,6 +17,7 @@ use std::time::Duration;
 pub use calls::read;
 pub use redis::Redis;
 pub use server::{tandem_bin, Server};
+pub use smtp::{Received, Smtp};
 pub use tandem_core::testing::TestDb;
 pub use tenant::Tenant;
 

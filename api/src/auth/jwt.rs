@@ -87,7 +87,10 @@ impl AppState {
         let mut last = refused("signature", "the token signature does not verify");
         for key in candidates {
             match verify_with(self.config(), token, key, &account) {
-                Ok(claims) => return self.caller_for(account, claims).await,
+                Ok(claims) => {
+                    self.key_used(&account.id, &key.kid).await;
+                    return self.caller_for(account, claims).await;
+                }
                 Err(e) if rank(&e) > rank(&last) => last = e,
                 Err(_) => {}
             }

@@ -1,8 +1,10 @@
-//! Authentication. Agents present an RS256 JWT signed with one of their account's keys; devices
-//! present the account's license key, their device id and their device token. Either way the
-//! result is a [`Caller`] bound to one account, so every handler is tenant-scoped by construction.
+//! Authentication. Agents present an RS256 JWT signed with one of their account's keys, or the
+//! dashboard's login cookie; devices present the account's license key, their device id and
+//! their device token. Either way the result is a [`Caller`] bound to one account, so every
+//! handler is tenant-scoped by construction.
 
 mod jwt;
+pub mod login;
 mod refused;
 mod unverified;
 
@@ -58,6 +60,19 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 impl AppState {
+    /// Authenticates an agent: by the JWT in `Authorization` when there is one, else by the
+    /// dashboard's login cookie.
+    pub async fn verify_agent(&self, parts: &Parts) -> Result<AgentAuth, ApiError> {
+        if parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+            || login::cookie_token(&parts.headers).is_none()
+        {
+            return self.verify_jwt(bearer(&parts.headers)?).await;
+        }
+        self.login_agent(parts).await
+    }
+
     /// Authenticates a device: license key, device id and device token.
     pub async fn verify_device(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
         let (license, id) = device_headers(headers)?;
@@ -110,7 +125,7 @@ impl FromRequestParts<AppState> for Auth {
         let caller = if parts.headers.contains_key("x-cobrowsedevice") {
             state.verify_device(&parts.headers).await?
         } else {
-            state.verify_jwt(bearer(&parts.headers)?).await?.into()
+            state.verify_agent(parts).await?.into()
         };
         record(caller.account());
         Ok(Auth(caller))
@@ -124,7 +139,7 @@ impl FromRequestParts<AppState> for AgentAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let agent = state.verify_jwt(bearer(&parts.headers)?).await?;
+        let agent = state.verify_agent(parts).await?;
         record(&agent.account);
         Ok(agent)
     }

@@ -11,6 +11,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 mod kinds;
+mod validate;
 pub use kinds::{LogFormat, ServerRole};
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -69,13 +70,25 @@ pub struct Config {
     pub notification_token_ttl_secs: u64,
     /// Bytes of recording kept per session so that agents who join late see the page at once.
     pub session_replay_bytes: usize,
-    /// Where the built web SDK and viewer bundles are (`make sdk` builds them there).
+    /// Empty (the default): the web SDK and viewer built into the binary. A folder: serve them
+    /// from there instead (development; `make sdk` builds them into `sdk-js/dist`).
     pub assets_dir: String,
     /// Standard base64 of 32 random bytes (`openssl rand -base64 32`). When set, the private
     /// halves of keys Tandem generates are stored sealed with it (AES-256-GCM), so `tandem
     /// token` can sign with them. Empty (the default): private halves are never stored; they
     /// are handed out once. Keep it out of the database and its backups.
     pub key_encryption_key: String,
+    /// Where sign-in and invitation emails go out: `smtp://host:port` (STARTTLS when the server
+    /// offers it; `?tls=required` insists), `smtps://host:465`, with `user:password@` when the
+    /// server wants a login. Empty: links are written to the server log instead.
+    pub smtp_url: String,
+    /// The sender of those emails, e.g. `Tandem <tandem@example.com>`.
+    pub email_from: String,
+    /// Emails of the instance's superusers: they see every account, create and disable accounts.
+    pub superuser_emails: Vec<String>,
+    /// The email made administrator of the first account on first start; `make run` prints a
+    /// sign-in link for it. Empty: none.
+    pub bootstrap_admin_email: String,
 }
 
 impl Default for Config {
@@ -104,8 +117,12 @@ impl Default for Config {
             stream_token_ttl_secs: 3600,
             notification_token_ttl_secs: 24 * 3600,
             session_replay_bytes: 8 * 1024 * 1024,
-            assets_dir: "sdk-js/dist".into(),
+            assets_dir: String::new(),
             key_encryption_key: String::new(),
+            smtp_url: String::new(),
+            email_from: "Tandem <tandem@localhost>".into(),
+            superuser_emails: vec![],
+            bootstrap_admin_email: "admin@example.com".into(),
         }
     }
 }
@@ -125,6 +142,7 @@ impl std::fmt::Debug for Config {
             .field("role", &self.role)
             .field("redis", &!self.redis_url.is_empty())
             .field("key_encryption_key", &!self.key_encryption_key.is_empty())
+            .field("smtp", &!self.smtp_url.is_empty())
             .finish_non_exhaustive()
     }
 }
@@ -158,74 +176,6 @@ impl Config {
         Ok(config)
     }
 
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |setting: &str, why: &str| Err(ConfigError(format!("setting `{setting}` {why}")));
-        if self.listen.parse::<SocketAddr>().is_err() {
-            return bad("listen", "must be an address and port, e.g. 127.0.0.1:8080");
-        }
-        if tandem_core::Backend::from_url(&self.database_url).is_none() {
-            return bad("database_url", "must start with sqlite:// or postgres://");
-        }
-        let scheme_ok = ["http://", "https://"]
-            .iter()
-            .any(|p| self.public_url.starts_with(p));
-        if !self.public_url.is_empty() && !scheme_ok {
-            return bad("public_url", "must be an http:// or https:// URL");
-        }
-        if self.jwt_audiences.is_empty() {
-            return bad("jwt_audiences", "must name at least one audience");
-        }
-        if self.inactivity_timeout_secs == 0 {
-            return bad("inactivity_timeout_secs", "must be at least 1");
-        }
-        if self.reaper_interval_ms == 0 {
-            return bad("reaper_interval_ms", "must be at least 1");
-        }
-        if self.max_body_bytes < 1024 {
-            return bad("max_body_bytes", "must be at least 1024");
-        }
-        if self.request_timeout_secs == 0 {
-            return bad("request_timeout_secs", "must be at least 1");
-        }
-        let redis_ok = ["redis://", "rediss://"]
-            .iter()
-            .any(|p| self.redis_url.starts_with(p));
-        if !self.redis_url.is_empty() && !redis_ok {
-            return bad("redis_url", "must be a redis:// or rediss:// URL");
-        }
-        if self.role != ServerRole::All && self.redis_url.is_empty() {
-            return bad(
-                "redis_url",
-                "is required when role is \"api\" or \"realtime\" (events must cross processes)",
-            );
-        }
-        if self.socket_max_message_bytes < 4096 {
-            return bad("socket_max_message_bytes", "must be at least 4096");
-        }
-        if self.socket_max_event_bytes < self.socket_max_message_bytes {
-            return bad(
-                "socket_max_event_bytes",
-                "must be at least socket_max_message_bytes",
-            );
-        }
-        if self.socket_max_subscriptions == 0 {
-            return bad("socket_max_subscriptions", "must be at least 1");
-        }
-        if self.stream_token_ttl_secs == 0 {
-            return bad("stream_token_ttl_secs", "must be at least 1");
-        }
-        if self.notification_token_ttl_secs == 0 {
-            return bad("notification_token_ttl_secs", "must be at least 1");
-        }
-        if self.socket_queue_frames < 8 {
-            return bad("socket_queue_frames", "must be at least 8");
-        }
-        if let Err(why) = crate::keys::KeyEncryptionKey::parse(&self.key_encryption_key) {
-            return bad("key_encryption_key", &why);
-        }
-        Ok(())
-    }
-
     /// The key that seals stored private halves, when one is configured.
     pub fn key_encryption_key(&self) -> Option<crate::keys::KeyEncryptionKey> {
         crate::keys::KeyEncryptionKey::parse(&self.key_encryption_key)
@@ -249,19 +199,13 @@ impl Config {
             redeem_failures_per_agent: self.redeem_failures_per_agent,
             redeem_failures_per_account: self.redeem_failures_per_account,
             redeem_window: Duration::from_secs(60),
+            superuser_emails: self.superuser_emails.clone(),
         }
     }
 
     /// The realtime hub's settings, for a server reachable at `public_base`.
     pub fn realtime(&self, public_base: &str) -> tandem_realtime::Settings {
-        // The origin is the scheme, host and port of the public URL.
-        let origin = match public_base.find("://") {
-            Some(i) => match public_base[i + 3..].find('/') {
-                Some(j) => &public_base[..i + 3 + j],
-                None => public_base,
-            },
-            None => public_base,
-        };
+        let origin = origin_of(public_base);
         tandem_realtime::Settings {
             limits: tandem_realtime::Limits {
                 max_message_bytes: self.socket_max_message_bytes,
@@ -273,6 +217,17 @@ impl Config {
             public_origin: origin.to_owned(),
             redis_url: (!self.redis_url.is_empty()).then(|| self.redis_url.clone()),
         }
+    }
+}
+
+/// The origin (scheme, host and port) of a public URL.
+pub fn origin_of(public_base: &str) -> &str {
+    match public_base.find("://") {
+        Some(i) => match public_base[i + 3..].find('/') {
+            Some(j) => &public_base[..i + 3 + j],
+            None => public_base,
+        },
+        None => public_base,
     }
 }
 

@@ -4,17 +4,19 @@ use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tandem_core::model::{AccountSettings, Role, User};
 use tandem_core::policy::{Policy, Rule};
+use tandem_core::service::AccountPatch;
 use utoipa::openapi::schema::{AnyOfBuilder, Schema};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
-use super::doc::{Errors, NotFound, ServiceUnavailable, Unauthorized};
+use super::doc::{BadRequest, Errors, Forbidden, NotFound, ServiceUnavailable, Unauthorized};
 use super::params::UserId;
 use crate::auth::AgentAuth;
 use crate::error::ApiResult;
+use crate::extract::{Body, Bounded};
 use crate::AppState;
 
 /// The calling agent, with the credentials for their notification socket.
@@ -143,15 +145,66 @@ pub struct AccountView {
 )]
 pub async fn accounts(agent: AgentAuth) -> ApiResult<Json<[AccountView; 1]>> {
     let AgentAuth { account, user, .. } = agent;
+    Ok(Json([account_view(account, user.role)]))
+}
+
+fn account_view(account: tandem_core::model::Account, role: Role) -> AccountView {
     let settings = account.settings;
-    Ok(Json([AccountView {
+    AccountView {
         id: account.id,
         name: account.name,
         license_key: account.license_key,
         features: settings.features.clone(),
         trusted_origins: settings.trusted_origins.clone(),
-        settings: (user.role == Role::Administrator).then_some(settings),
-    }]))
+        settings: (role == Role::Administrator).then_some(settings),
+    }
+}
+
+/// A change to the account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountUpdate {
+    #[schema(value_type = Option<String>, max_length = 100)]
+    name: Option<Bounded<100>>,
+    /// Settings to change, merged over the current ones; the result is checked whole
+    /// (`invalid_settings` names the field).
+    #[schema(value_type = Option<Object>)]
+    settings: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Change the caller's account
+///
+/// Administrators rename the account and change its settings. Customers' pages get the new
+/// settings with their next registration, session or reconnection; nothing is redeployed.
+#[utoipa::path(
+    patch,
+    path = "/api/1/accounts/{id}",
+    tag = "account",
+    operation_id = "updateAccount",
+    security(("agentJwt" = []), ("loginCookie" = [])),
+    params(("id" = String, Path, description = "The caller's account id.")),
+    request_body = AccountUpdate,
+    responses(
+        (status = 200, description = "The account as `GET /api/1/accounts` shows it.", body = AccountView),
+        Errors<(BadRequest, Unauthorized, Forbidden, NotFound, ServiceUnavailable)>,
+    ),
+)]
+pub async fn update_account(
+    State(app): State<AppState>,
+    agent: AgentAuth,
+    Path(id): Path<String>,
+    Body(body): Body<AccountUpdate>,
+) -> ApiResult<Json<AccountView>> {
+    if id != agent.account.id {
+        return Err(crate::error::ApiError::not_found("account not found"));
+    }
+    let role = agent.user.role;
+    let patch = AccountPatch {
+        name: body.name.map(|n| n.0),
+        settings: body.settings,
+    };
+    let account = app.service().update_account(&agent.into(), patch).await?;
+    Ok(Json(account_view(account, role)))
 }
 
 /// Get the policy of the caller's token

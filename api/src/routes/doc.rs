@@ -25,6 +25,10 @@ use crate::error::ErrorBody;
         (name = "devices", description = "Customer devices: registration by the device SDK; lists and lookups for agents."),
         (name = "users", description = "Agents of the account."),
         (name = "account", description = "The caller's account, token policy and region."),
+        (name = "login", description = "Dashboard sign-in: a link by email, the login cookie, the account a browser works in."),
+        (name = "members", description = "The account's members and invitations (administrators)."),
+        (name = "keys", description = "The account's JWT signing keys (administrators)."),
+        (name = "instance", description = "Every account and this server (the instance's superusers)."),
         (name = "operations", description = "Health, readiness, metrics and this document; no authentication."),
     ),
     components(
@@ -74,6 +78,17 @@ impl Modify for SecuritySchemes {
                 .bearer_format("JWT")
                 .build(),
             ),
+        );
+        components.add_security_scheme(
+            "loginCookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "tandem_session",
+                "The dashboard's sign-in cookie (`POST /api/1/login/link`). A request it \
+                 authenticates that is not a GET must carry `X-Tandem-CSRF` (from `GET \
+                 /api/1/login/session`) and the server's own `Origin`, or it is refused with \
+                 `403 csrf_refused`. It works as the member record in the browser's current \
+                 account.",
+            ))),
         );
         components.add_security_scheme(
             "deviceLicense",
@@ -168,7 +183,9 @@ error_responses! {
         `tandem_auth_failures_total{reason}`. A JWT that verifies but has expired gets \
         `{id: \"token_expired\", message: \"jwt expired\"}`. Missing headers get `unauthorized`.";
     Forbidden = FORBIDDEN, "Authenticated, but not allowed: the token's policy or the caller's \
-        role does not permit this (`forbidden`).";
+        role does not permit this (`forbidden`); the account is disabled (`account_disabled`); a \
+        browser works in no account yet (`no_account`); a change made with the sign-in cookie \
+        came without our `Origin` and `X-Tandem-CSRF` (`csrf_refused`).";
     NotFound = NOT_FOUND, "No such resource in the caller's account, or one the caller may not \
         see (`not_found`).";
     Conflict = CONFLICT, "The change is not allowed in the resource's current state \
@@ -178,7 +195,8 @@ error_responses! {
     UnsupportedMediaType = UNSUPPORTED_MEDIA_TYPE, "The body was not sent as \
         `Content-Type: application/json` (`unsupported_media_type`).";
     TooManyRequests = TOO_MANY_REQUESTS, "Too many failed code or access-token lookups by this \
-        agent or account in the last minute (`rate_limited`); try again later.";
+        agent or account in the last minute, or too many sign-in links asked for by this address \
+        or client (`rate_limited`); try again later.";
     ServiceUnavailable = SERVICE_UNAVAILABLE, "The database is not reachable \
         (`database_unavailable`); the answer carries `Retry-After`. Nothing was changed: try again \
         shortly.";

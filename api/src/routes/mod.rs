@@ -4,12 +4,17 @@
 
 mod account;
 mod assets;
+mod dashboard;
 mod devices;
 mod doc;
+mod instance;
+mod login;
+mod members;
 mod ops;
 mod pages;
 mod params;
 mod sessions;
+mod signing;
 
 use axum::routing::get;
 use axum::Router;
@@ -42,6 +47,23 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(account::me))
         .routes(routes!(account::user))
         .routes(routes!(account::accounts))
+        .routes(routes!(account::update_account))
+        .routes(routes!(login::email))
+        .routes(routes!(login::link))
+        .routes(routes!(login::session, login::switch, login::sign_out))
+        .routes(routes!(login::sessions))
+        .routes(routes!(login::revoke))
+        .routes(routes!(members::list))
+        .routes(routes!(members::set_role, members::remove))
+        .routes(routes!(members::revoke_sessions))
+        .routes(routes!(members::invitations, members::invite))
+        .routes(routes!(members::withdraw))
+        .routes(routes!(signing::list, signing::upload))
+        .routes(routes!(signing::generate))
+        .routes(routes!(signing::revoke))
+        .routes(routes!(instance::get))
+        .routes(routes!(instance::accounts, instance::create))
+        .routes(routes!(instance::update))
         .routes(routes!(account::policy))
         .routes(routes!(account::closest_region))
         .routes(routes!(ops::openapi))
@@ -76,7 +98,9 @@ pub fn router(state: AppState, rest: bool) -> Router {
         .route("/session/{id}", get(pages::viewer))
         .route("/session/{id}/history", get(pages::viewer))
         .route("/code", get(pages::code))
-        .route("/dashboard", get(pages::code))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/", get(dashboard::page))
+        .route("/dashboard/{*path}", get(dashboard::file))
         .route("/connect", get(pages::code))
         .route("/agent", get(pages::code))
         .route("/demo", get(pages::demo))

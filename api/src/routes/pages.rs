@@ -3,12 +3,14 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use tandem_core::model::Account;
 
+use crate::auth::login::cookie_token;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -92,9 +94,16 @@ pub async fn asset(State(app): State<AppState>, Path(name): Path<String>) -> Res
     let Some((_, content_type)) = ASSETS.iter().find(|(file, _)| *file == name) else {
         return ApiError::not_found("no such file").into_response();
     };
-    let path = std::path::Path::new(&app.config().assets_dir).join(&name);
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => (
+    let dir = &app.config().assets_dir;
+    let found = if dir.is_empty() {
+        crate::embedded::sdk(&name).map(|f| f.bytes.into_owned())
+    } else {
+        tokio::fs::read(std::path::Path::new(dir).join(&name))
+            .await
+            .ok()
+    };
+    match found {
+        Some(bytes) => (
             [
                 (header::CONTENT_TYPE, *content_type),
                 (header::CACHE_CONTROL, "no-cache"),
@@ -102,14 +111,14 @@ pub async fn asset(State(app): State<AppState>, Path(name): Path<String>) -> Res
             bytes,
         )
             .into_response(),
-        Err(_) => ApiError::new(
+        None => ApiError::new(
             StatusCode::NOT_FOUND,
             "sdk_not_built",
-            format!(
-                "{} is missing: build the SDK with `make sdk` (assets_dir = {})",
-                name,
-                app.config().assets_dir
-            ),
+            if dir.is_empty() {
+                format!("{name} is not built into this server: run `make sdk` and rebuild")
+            } else {
+                format!("{name} is missing from assets_dir {dir}: build the SDK with `make sdk`")
+            },
         )
         .into_response(),
     }
@@ -148,10 +157,15 @@ async fn viewer_page(
     app: &AppState,
     session_id: Option<&str>,
     query: &Query<HashMap<String, String>>,
+    parts: &Parts,
 ) -> Response {
     let account = match (query.get("token"), query.get("view"), session_id) {
         (Some(token), _, _) => app.verify_jwt(token).await.ok().map(|agent| agent.account),
         (None, Some(view), Some(id)) => viewing(app, view, id).await,
+        // Signed in to the dashboard: the account the browser works in.
+        _ if cookie_token(&parts.headers).is_some() => {
+            app.login_agent(parts).await.ok().map(|agent| agent.account)
+        }
         _ => None,
     };
     let post_message = query
@@ -174,8 +188,10 @@ pub async fn viewer(
     State(app): State<AppState>,
     Path(id): Path<String>,
     query: Query<HashMap<String, String>>,
+    request: Request,
 ) -> Response {
-    viewer_page(&app, Some(&id), &query).await
+    let (parts, _) = request.into_parts();
+    viewer_page(&app, Some(&id), &query, &parts).await
 }
 
 /// The account whose viewer's key `view` (see `Service::viewer_key`) is one of session
@@ -185,12 +201,17 @@ async fn viewing(app: &AppState, view: &str, session_id: &str) -> Option<Account
     (session.id == session_id).then_some(account)
 }
 
-/// `/dashboard?token=<JWT>` (the live sessions), `/code?token=<JWT>` (the agent enters a 6-digit
-/// code), `/connect?filter_<k>=<v>&token=…` (the agent reaches a customer's device by custom
-/// data) and `/agent#sid=<9-digit token>&…` (a session token from a chat): pages of the viewer
-/// itself.
-pub async fn code(State(app): State<AppState>, query: Query<HashMap<String, String>>) -> Response {
-    viewer_page(&app, None, &query).await
+/// `/code?token=<JWT>` (the agent enters a 6-digit code), `/connect?filter_<k>=<v>&token=…`
+/// (the agent reaches a customer's device by custom data) and `/agent#sid=<9-digit token>&…` (a
+/// session token from a chat): pages of the viewer itself. Signed in to the dashboard, the
+/// cookie stands for the token.
+pub async fn code(
+    State(app): State<AppState>,
+    query: Query<HashMap<String, String>>,
+    request: Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    viewer_page(&app, None, &query, &parts).await
 }
 
 /// `/demo?license=<key>`: a customer page with the SDK on it.

@@ -299,8 +299,19 @@ async fn plain_private_keys_from_before_are_erased(backend: Backend) {
     std::fs::remove_dir_all(&dir).unwrap();
 
     // As an older Tandem stored them: one plain, one (hypothetically) sealed, one public only.
+    // Written as that schema has it (later migrations add columns the Store now writes).
     let account = new_account("old", &AccountSettings::default());
-    store.create_account(&account).await.unwrap();
+    sqlx::query(
+        "INSERT INTO accounts (id, name, license_key, settings, created) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&account.id)
+    .bind(&account.name)
+    .bind(&account.license_key)
+    .bind(serde_json::to_string(&account.settings).unwrap())
+    .bind(account.created)
+    .execute(store.pool())
+    .await
+    .unwrap();
     let mut kids = Vec::new();
     for private in [Some("plain"), Some("sealed"), None] {
         let pair = tandem_api::keys::generate(&account.id).unwrap();

@@ -17,6 +17,7 @@ mod input;
 mod keys;
 mod layers;
 mod lists;
+mod login;
 mod openapi;
 mod ops;
 mod policy;

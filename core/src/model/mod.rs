@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 
 use crate::time::{self, Micros};
 
+mod login;
 mod settings;
+pub use login::{Invitation, KeyInfo, LoginLink, LoginSession, Member};
 pub use settings::AccountSettings;
 
 pub type Json = Map<String, Value>;
@@ -19,6 +21,8 @@ pub struct Account {
     pub settings: AccountSettings,
     #[serde(serialize_with = "time::serialize")]
     pub created: Micros,
+    /// A disabled account's JWTs, devices, dashboard sign-ins and sockets are all refused.
+    pub disabled: bool,
 }
 
 /// A public key that verifies the account's JWTs. The private half is kept only when Tandem

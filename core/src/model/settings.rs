@@ -80,6 +80,73 @@ impl AccountSettings {
     }
 }
 
+impl AccountSettings {
+    /// Checks what the server can check before settings are saved: code lifetimes in range,
+    /// origins as `scheme://host[:port]` patterns, selectors and feature names of sane length.
+    /// The error names the field. (Whether a selector parses is the browser's to say: the web
+    /// SDK drops the ones it rejects.)
+    pub fn validate(&self) -> Result<(), String> {
+        if !(60..=7 * 24 * 3600).contains(&self.code_expiry_secs) {
+            return Err(
+                "code_expiry_secs must be between 60 (1 minute) and 604800 (7 days)".into(),
+            );
+        }
+        for (field, origins) in [
+            ("trusted_origins", &self.trusted_origins),
+            ("asset_origins", &self.asset_origins),
+            ("navigation_origins", &self.navigation_origins),
+        ] {
+            if origins.len() > 100 {
+                return Err(format!("{field} holds at most 100 origins"));
+            }
+            for o in origins {
+                if o != "*" && !origin_pattern(o) {
+                    return Err(format!(
+                        "{field}: {o:?} is not an origin like https://shop.example or https://*.example.com"
+                    ));
+                }
+            }
+        }
+        for (field, selectors) in [
+            ("redaction_selectors", &self.redaction_selectors),
+            ("unredaction_selectors", &self.unredaction_selectors),
+        ] {
+            if selectors.len() > 200 {
+                return Err(format!("{field} holds at most 200 selectors"));
+            }
+            if let Some(bad) = selectors
+                .iter()
+                .find(|s| s.trim().is_empty() || s.len() > 500)
+            {
+                return Err(format!(
+                    "{field}: {bad:?} is empty or longer than 500 characters"
+                ));
+            }
+        }
+        if let Some(name) = self.features.keys().find(|k| k.is_empty() || k.len() > 64) {
+            return Err(format!("features: {name:?} is not a feature name"));
+        }
+        Ok(())
+    }
+}
+
+/// `scheme://host[:port]` where the host and port may hold `*`, and nothing else (no path,
+/// query, spaces or quotes).
+fn origin_pattern(o: &str) -> bool {
+    let Some((scheme, rest)) = o.split_once("://") else {
+        return false;
+    };
+    let scheme_ok = !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.');
+    let host_ok = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:*[]_".contains(&b));
+    scheme_ok && host_ok
+}
+
 /// `*`-only glob matching where `*` never spans a `/` (one backtrack point).
 fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
     let (mut p, mut t) = (0, 0);
@@ -138,5 +205,25 @@ mod tests {
         assert!(!s.trusts_origin("https://evil.net/?https://acme.helpdesk.io"));
         assert!(!trusting(&[]).trusts_origin("https://crm.example.com"));
         assert!(trusting(&["*"]).trusts_origin("https://anything.example"));
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        assert_eq!(AccountSettings::default().validate(), Ok(()));
+        let bad = |s: AccountSettings| s.validate().unwrap_err();
+        let short = AccountSettings {
+            code_expiry_secs: 5,
+            ..AccountSettings::default()
+        };
+        assert!(bad(short).starts_with("code_expiry_secs"));
+        let origin = trusting(&["https://ok.example", "https://x.example/path"]);
+        assert!(bad(origin).starts_with("trusted_origins"));
+        let ok = trusting(&["https://*.ok.example", "http://127.0.0.1:*", "*"]);
+        assert_eq!(ok.validate(), Ok(()));
+        let selector = AccountSettings {
+            redaction_selectors: vec![" ".into()],
+            ..AccountSettings::default()
+        };
+        assert!(bad(selector).starts_with("redaction_selectors"));
     }
 }

@@ -20,6 +20,7 @@ pub fn new_account(name: &str, settings: &AccountSettings) -> Account {
         license_key: secrets::bearer_token()[..24].to_owned(),
         settings: settings.clone(),
         created: time::now(),
+        disabled: false,
     }
 }
 
@@ -75,8 +76,9 @@ impl Service {
     }
 
     /// The account a license key (a JWT's issuer, a device's header) names.
+    /// Disabled accounts are refused (`account_disabled`).
     pub async fn account_by_license(&self, license_key: &str) -> Result<Account> {
-        self.store.account_by_license(license_key).await
+        Self::usable(self.store.account_by_license(license_key).await?)
     }
 
     /// An account by its id or its license key, as operators type either.

@@ -4,6 +4,8 @@
 mod admin;
 mod devices;
 mod history;
+mod login;
+mod members;
 mod reaper;
 mod redeem;
 mod sessions;
@@ -12,6 +14,8 @@ mod sockets;
 pub use crate::store::{NotificationToken, SessionEvent, StreamToken};
 pub use admin::{new_account, new_agent};
 pub use history::{AgentVisit, History, PageVisit};
+pub use login::{SignedIn, LINK_TTL, LOGIN_IDLE, LOGIN_MAX};
+pub use members::AccountPatch;
 pub use sockets::{Subscription, Watcher, PRESENCE_TTL};
 
 use std::collections::HashMap;
@@ -72,6 +76,9 @@ pub struct ServiceConfig {
     pub redeem_failures_per_agent: u32,
     pub redeem_failures_per_account: u32,
     pub redeem_window: Duration,
+    /// Emails (any case) of the instance's superusers: they see every account and can create
+    /// and disable accounts.
+    pub superuser_emails: Vec<String>,
 }
 
 impl Default for ServiceConfig {
@@ -82,6 +89,7 @@ impl Default for ServiceConfig {
             redeem_failures_per_agent: 10,
             redeem_failures_per_account: 100,
             redeem_window: Duration::from_secs(60),
+            superuser_emails: Vec::new(),
         }
     }
 }

@@ -34,9 +34,12 @@ impl Service {
         let now = time::now();
         let idle_before = now - self.config.inactivity_timeout.as_micros() as i64;
         self.store.purge_stream_tokens(now).await?;
+        // Budgets outlive the longest window that counts them (code redemptions, sign-in links).
+        let longest = self.config.redeem_window.max(super::login::LINK_WINDOW);
         self.store
-            .purge_attempts(now - self.config.redeem_window.as_micros() as i64)
+            .purge_attempts(now - longest.as_micros() as i64)
             .await?;
+        self.store.purge_login(now).await?;
         let mut ended = 0;
         for candidate in self.store.idle_sessions(idle_before, now, 1000).await? {
             if self.end_idle(candidate, idle_before, now).await? {

@@ -131,7 +131,7 @@ impl Service {
                 "the notification token has expired",
             ));
         }
-        let account = self.store.account(&t.account_id).await?;
+        let account = Self::usable(self.store.account(&t.account_id).await?)?;
         Ok((account, t))
     }
 
@@ -195,7 +195,7 @@ impl Service {
         if !s.is_live() {
             return Err(Error::refused("session_ended", "the session has ended"));
         }
-        let account = self.store.account(&t.account_id).await?;
+        let account = Self::usable(self.store.account(&t.account_id).await?)?;
         Ok((account, t, s))
     }
 
@@ -240,7 +240,7 @@ impl Service {
         if !s.is_live() {
             return Err(Error::refused("session_ended", "the session has ended"));
         }
-        Ok((self.store.account(&t.account_id).await?, s))
+        Ok((Self::usable(self.store.account(&t.account_id).await?)?, s))
     }
 
     /// The session a stream socket is on, as it is now (the socket's credential was checked when

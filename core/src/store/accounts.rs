@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::sql::{json, not_found, parsed, unique_violation, CrossAccount, Scope, SqlStore};
-use crate::model::{Account, AccountKey, AccountSettings, Role, User};
+use crate::model::{Account, AccountKey, AccountSettings, KeyInfo, Role, User};
 use crate::time::Micros;
 use crate::{Error, Result};
 
@@ -19,16 +19,36 @@ pub trait AccountStore: Send + Sync {
         id: &str,
         settings: &AccountSettings,
     ) -> Result<Account>;
+    /// Renames an account, or disables or enables it.
+    async fn update_account(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        disabled: Option<bool>,
+    ) -> Result<Account>;
     async fn add_key(&self, key: &AccountKey) -> Result<()>;
     async fn keys(&self, account_id: &str) -> Result<Vec<AccountKey>>;
+    /// The account's keys as administrators see them, newest first.
+    async fn key_infos(&self, account_id: &str) -> Result<Vec<KeyInfo>>;
+    /// Deletes a key; whether there was one.
+    async fn delete_key(&self, account_id: &str, kid: &str) -> Result<bool>;
+    /// Records that a key verified a token at `now`, unless it did within the last minute.
+    async fn touch_key(&self, account_id: &str, kid: &str, now: Micros) -> Result<()>;
 
     /// Stores `user` on first use of its email in its account; later calls keep the stored id
     /// and colour and refresh name and role. Returns the user as stored.
     async fn upsert_user(&self, user: &User) -> Result<User>;
     async fn user(&self, account_id: &str, id: &str) -> Result<User>;
+    /// The account's users, by email.
+    async fn users(&self, account_id: &str) -> Result<Vec<User>>;
+    /// Every account's user with this email (an email may belong to several accounts).
+    async fn users_by_email(&self, email: &str) -> Result<Vec<User>>;
+    async fn set_user_role(&self, account_id: &str, id: &str, role: Role) -> Result<User>;
+    /// Deletes a user; whether there was one.
+    async fn delete_user(&self, account_id: &str, id: &str) -> Result<bool>;
 }
 
-const ACCOUNT_COLUMNS: &str = "id, name, license_key, settings, created";
+const ACCOUNT_COLUMNS: &str = "id, name, license_key, settings, created, disabled";
 const KEY_COLUMNS: &str = "account_id, kid, algorithm, public_pem, private_pem, created";
 const USER_COLUMNS: &str = "id, account_id, email, name, role, colour, created";
 
@@ -39,6 +59,7 @@ struct AccountRow {
     license_key: String,
     settings: String,
     created: Micros,
+    disabled: i64,
 }
 
 impl TryFrom<AccountRow> for Account {
@@ -50,6 +71,7 @@ impl TryFrom<AccountRow> for Account {
             license_key: r.license_key,
             settings: serde_json::from_str(&r.settings)?,
             created: r.created,
+            disabled: r.disabled != 0,
         })
     }
 }
@@ -94,13 +116,15 @@ impl SqlStore {
 impl AccountStore for SqlStore {
     async fn create_account(&self, account: &Account) -> Result<()> {
         let insert = sqlx::query(
-            "INSERT INTO accounts (id, name, license_key, settings, created) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO accounts (id, name, license_key, settings, created, disabled) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&account.id)
         .bind(&account.name)
         .bind(&account.license_key)
         .bind(json(&account.settings))
-        .bind(account.created);
+        .bind(account.created)
+        .bind(i64::from(account.disabled));
         self.execute(Scope::Account(&account.id), insert).await?;
         Ok(())
     }
@@ -131,6 +155,26 @@ impl AccountStore for SqlStore {
         let update = sqlx::query("UPDATE accounts SET settings = $1 WHERE id = $2")
             .bind(json(settings))
             .bind(id);
+        let done = self.execute(Scope::Account(id), update).await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound("account"));
+        }
+        self.account(id).await
+    }
+
+    async fn update_account(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        disabled: Option<bool>,
+    ) -> Result<Account> {
+        let update = sqlx::query(
+            "UPDATE accounts SET name = COALESCE($1, name), disabled = COALESCE($2, disabled) \
+             WHERE id = $3",
+        )
+        .bind(name)
+        .bind(disabled.map(i64::from))
+        .bind(id);
         let done = self.execute(Scope::Account(id), update).await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound("account"));
@@ -173,6 +217,36 @@ impl AccountStore for SqlStore {
         self.all(Scope::Account(account_id), q).await
     }
 
+    async fn key_infos(&self, account_id: &str) -> Result<Vec<KeyInfo>> {
+        let q = sqlx::query_as(
+            "SELECT kid, algorithm, created, last_used FROM account_keys WHERE account_id = $1 \
+             ORDER BY created DESC, kid",
+        )
+        .bind(account_id);
+        self.all(Scope::Account(account_id), q).await
+    }
+
+    async fn delete_key(&self, account_id: &str, kid: &str) -> Result<bool> {
+        let delete = sqlx::query("DELETE FROM account_keys WHERE account_id = $1 AND kid = $2")
+            .bind(account_id)
+            .bind(kid);
+        let done = self.execute(Scope::Account(account_id), delete).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn touch_key(&self, account_id: &str, kid: &str, now: Micros) -> Result<()> {
+        let update = sqlx::query(
+            "UPDATE account_keys SET last_used = $1 WHERE account_id = $2 AND kid = $3 \
+             AND (last_used IS NULL OR last_used < $4)",
+        )
+        .bind(now)
+        .bind(account_id)
+        .bind(kid)
+        .bind(now - 60_000_000);
+        self.execute(Scope::Account(account_id), update).await?;
+        Ok(())
+    }
+
     async fn upsert_user(&self, user: &User) -> Result<User> {
         let sql = format!(
             "INSERT INTO users (id, account_id, email, name, role, colour, created, updated) \
@@ -200,5 +274,41 @@ impl AccountStore for SqlStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE account_id = $1 AND id = $2");
         let row: UserRow = self.in_account(&sql, account_id, id, "user").await?;
         row.try_into()
+    }
+
+    async fn users(&self, account_id: &str) -> Result<Vec<User>> {
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users WHERE account_id = $1 ORDER BY email, id");
+        let q = sqlx::query_as::<_, UserRow>(&sql).bind(account_id);
+        let rows = self.all(Scope::Account(account_id), q).await?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    async fn users_by_email(&self, email: &str) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1 ORDER BY created, id");
+        let q = sqlx::query_as::<_, UserRow>(&sql).bind(email);
+        let rows = self.all(Scope::System(CrossAccount::Login), q).await?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    async fn set_user_role(&self, account_id: &str, id: &str, role: Role) -> Result<User> {
+        let sql = format!(
+            "UPDATE users SET role = $1, updated = $2 WHERE account_id = $3 AND id = $4 \
+             RETURNING {USER_COLUMNS}"
+        );
+        let q = sqlx::query_as::<_, UserRow>(&sql)
+            .bind(role.as_str())
+            .bind(crate::time::now())
+            .bind(account_id)
+            .bind(id);
+        not_found("user")(self.optional(Scope::Account(account_id), q).await?)?.try_into()
+    }
+
+    async fn delete_user(&self, account_id: &str, id: &str) -> Result<bool> {
+        let delete = sqlx::query("DELETE FROM users WHERE account_id = $1 AND id = $2")
+            .bind(account_id)
+            .bind(id);
+        let done = self.execute(Scope::Account(account_id), delete).await?;
+        Ok(done.rows_affected() > 0)
     }
 }

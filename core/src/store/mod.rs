@@ -14,6 +14,7 @@ mod budget;
 mod devices;
 mod events;
 mod list;
+mod login;
 mod postgres;
 mod reaper;
 mod sessions;
@@ -31,6 +32,7 @@ pub use accounts::AccountStore;
 pub use budget::BudgetStore;
 pub use devices::DeviceStore;
 pub use events::EventStore;
+pub use login::LoginStore;
 pub use reaper::ReaperStore;
 pub use sessions::SessionStore;
 pub use sql::SqlStore;
@@ -113,6 +115,7 @@ pub trait Store:
     + TokenStore
     + BudgetStore
     + EventStore
+    + LoginStore
     + ReaperStore
     + Send
     + Sync

@@ -44,6 +44,8 @@ pub(super) enum CrossAccount {
     TokenByHash,
     /// Presence leases, batched across accounts.
     Presence,
+    /// Dashboard sign-in: an email's links, login sessions and memberships span accounts.
+    Login,
 }
 
 impl std::fmt::Debug for SqlStore {

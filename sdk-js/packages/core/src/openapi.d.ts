@@ -229,6 +229,354 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/1/accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the caller's account
+         * @description Administrators rename the account and change its settings. Customers' pages get the new
+         *     settings with their next registration, session or reconnection; nothing is redeployed.
+         */
+        patch: operations["updateAccount"];
+        trace?: never;
+    };
+    "/api/1/login/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email a sign-in link
+         * @description Sends a link that signs the address in (once, within 15 minutes) when it belongs to a member
+         *     of some account (of `account`, when given) or to a superuser. The answer is the same either
+         *     way, so nobody learns which addresses are known. Limited per address and per client address
+         *     (`rate_limited`). Without `smtp_url` the link goes to the server log.
+         */
+        post: operations["requestSignInLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/login/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with a link
+         * @description Redeems an emailed sign-in or invitation link (once) and sets the `tandem_session` cookie
+         *     (HttpOnly, SameSite=Lax; 7 days idle, 30 days at most). An invitation makes the email a
+         *     member of its account first. A wrong, expired or used link is `401 invalid_link`.
+         */
+        post: operations["redeemSignInLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/login/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the login session */
+        get: operations["getLoginSession"];
+        /**
+         * Switch accounts
+         * @description The browser works in `account` from now on: one its email is a member of (any account for a
+         *     superuser, who works there as an administrator).
+         */
+        put: operations["switchAccount"];
+        post?: never;
+        /** Sign out */
+        delete: operations["signOut"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/login/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List my sign-ins */
+        get: operations["listLoginSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/login/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Sign out one of my sign-ins */
+        delete: operations["revokeLoginSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the account's members
+         * @description Everyone who signed in to the dashboard or called the API with a JWT of the account.
+         */
+        get: operations["listMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/members/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a member's role
+         * @description `409 last_administrator` when the account would be left without one.
+         */
+        put: operations["setMemberRole"];
+        post?: never;
+        /**
+         * Remove a member
+         * @description Their dashboard sign-ins in this account and their sockets end at once. A JWT of theirs
+         *     makes them a member again (the integration that signs it decides).
+         */
+        delete: operations["removeMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/members/{id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Sign a member out everywhere
+         * @description Ends their dashboard sign-ins in this account and closes their sockets.
+         */
+        delete: operations["revokeMemberSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List pending invitations */
+        get: operations["listInvitations"];
+        put?: never;
+        /**
+         * Invite someone to the account
+         * @description Emails them a link (good for 7 days) that makes them a member with `role` and signs them
+         *     in. Inviting the same address again replaces the earlier invitation. When the email cannot
+         *     be sent, nothing is kept and the answer is `502 email_failed`.
+         */
+        post: operations["createInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/invitations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Withdraw an invitation
+         * @description Its link stops working.
+         */
+        delete: operations["withdrawInvitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the signing keys */
+        get: operations["listKeys"];
+        put?: never;
+        /**
+         * Upload public keys
+         * @description A PEM public key (with an optional kid) or a JWKS. Nothing is added unless every key is
+         *     usable; a kid the account already has is `409 conflict`.
+         */
+        post: operations["uploadKeys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/keys/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate a key pair
+         * @description An RSA-2048 pair for RS256. The private half is in this answer only: Tandem never stores it.
+         */
+        post: operations["generateKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/keys/{kid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a key
+         * @description JWTs signed with it are refused from the next request on.
+         */
+        delete: operations["revokeKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/instance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the instance */
+        get: operations["getInstance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/admin/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List every account */
+        get: operations["listAllAccounts"];
+        put?: never;
+        /**
+         * Create an account
+         * @description The superuser becomes its administrator.
+         */
+        post: operations["createAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/admin/accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Rename, disable or enable an account */
+        patch: operations["updateAnyAccount"];
+        trace?: never;
+    };
     "/api/1/policy/current": {
         parameters: {
             query?: never;
@@ -360,6 +708,12 @@ export interface components {
             /** @description Present only for administrators. */
             settings?: components["schemas"]["AccountSettings"];
         };
+        /** @description A change to an account. */
+        AccountChange: {
+            name?: string | null;
+            /** @description A disabled account's JWTs, sign-ins, devices and sockets are all refused. */
+            disabled?: boolean | null;
+        };
         /**
          * @description The account's settings (shown to administrators only). Unknown keys are kept out; every field
          *     has a default.
@@ -422,6 +776,26 @@ export interface components {
              * @default []
              */
             navigation_origins: string[];
+        };
+        /** @description A change to the account. */
+        AccountUpdate: {
+            name?: string | null;
+            /**
+             * @description Settings to change, merged over the current ones; the result is checked whole
+             *     (`invalid_settings` names the field).
+             */
+            settings?: Record<string, never> | null;
+        };
+        /** @description An account as superusers see it. */
+        AdminAccount: {
+            id: string;
+            name: string;
+            license_key: string;
+            disabled: boolean;
+            /** Format: date-time */
+            created: string;
+            /** @description How many members it has. */
+            members: number;
         };
         /**
          * @description `me`: the calling agent joins the session.
@@ -599,6 +973,13 @@ export interface components {
             device?: components["schemas"]["DeviceInfo"] | null;
             custom_data?: components["schemas"]["CustomData"] | null;
         };
+        /** @description Ask for a sign-in link. */
+        EmailLogin: {
+            /** Format: email */
+            email: string;
+            /** @description The account to sign in to, when the email belongs to several. */
+            account?: string | null;
+        };
         /**
          * @description Why a session ended: by the customer's device (`device_ended`), by an agent (`agent_ended`),
          *     after inactivity in the named state or an expired code (`pending_timeout`,
@@ -624,10 +1005,137 @@ export interface components {
              */
             message: string;
         };
+        /** @description Generate a key pair. */
+        Generate: Record<string, never>;
+        /** @description A generated key with its private half, shown this once. */
+        GeneratedKey: components["schemas"]["KeyInfo"] & {
+            /** @description PKCS#8 PEM. Tandem keeps no copy: store it where your integration signs JWTs. */
+            private_key: string;
+        };
         /** @description The process is serving. */
         Health: {
             /** @enum {string} */
             status: "ok";
+        };
+        /** @description What this server is and runs on. */
+        Instance: {
+            /** @example 0.1.0 */
+            version: string;
+            /** @description `sqlite` or `postgres`. */
+            backend: string;
+            /** @description `connected`, `unavailable` (the link is down) or `not_configured` (one process). */
+            redis: string;
+            region: string;
+            /** @description What this process serves: `all`, `api` or `realtime`. */
+            role: string;
+            public_url: string;
+        };
+        /** @description An invitation to join an account with a role, pending until accepted or withdrawn. */
+        Invitation: {
+            id: string;
+            /** Format: email */
+            email: string;
+            role: components["schemas"]["Role"];
+            /**
+             * Format: email
+             * @description The email of the administrator who sent it.
+             */
+            invited_by: string;
+            /** Format: date-time */
+            created: string;
+            /** Format: date-time */
+            expires: string;
+        };
+        /** @description Invite someone. */
+        Invite: {
+            /** Format: email */
+            email: string;
+            role: components["schemas"]["Role"];
+        };
+        /** @description A signing key as administrators see it: never its private half. */
+        KeyInfo: {
+            kid: string;
+            /** @example RS256 */
+            algorithm: string;
+            /** Format: date-time */
+            created: string;
+            /**
+             * Format: date-time
+             * @description When a JWT signed with it last verified (to the minute); null when never.
+             */
+            last_used?: string | null;
+        };
+        LinkSent: {
+            /** @description Always true: the answer is the same whether or not the address may sign in. */
+            sent: boolean;
+        };
+        /** @description Redeem a link. */
+        LinkToken: {
+            /** @description The `token` of the link's `#token=` fragment. */
+            token: string;
+        };
+        /** @description A signed-in browser. The cookie holds the token; only its hash is stored. */
+        LoginSession: {
+            /** @description Names the sign-in in lists (not a credential). */
+            id: string;
+            /** Format: email */
+            email: string;
+            /** @description The browser's User-Agent when it signed in. */
+            user_agent: string;
+            /** Format: date-time */
+            created: string;
+            /** Format: date-time */
+            last_seen: string;
+            /**
+             * Format: date-time
+             * @description Idle expiry and the absolute limit, whichever comes first.
+             */
+            expires: string;
+        };
+        /** @description One of the caller's sign-ins. */
+        LoginSessionView: components["schemas"]["LoginSession"] & {
+            /** @description This browser's. */
+            current: boolean;
+        };
+        /** @description A signed-in browser, as the dashboard sees it. */
+        LoginView: {
+            /** Format: email */
+            email: string;
+            /** @description Send it as `X-Tandem-CSRF` with every change made with the cookie. */
+            csrf_token: string;
+            /** @description One of the instance's superusers (`superuser_emails`). */
+            superuser: boolean;
+            account?: components["schemas"]["Membership"] | null;
+            /** @description Every account the email is a member of. */
+            accounts: components["schemas"]["Membership"][];
+            user?: components["schemas"]["User"] | null;
+            /** Format: date-time */
+            created: string;
+            /** Format: date-time */
+            expires: string;
+        };
+        /**
+         * @description A member of the account, as administrators see them: signed in with the dashboard or by a
+         *     JWT.
+         */
+        Member: components["schemas"]["User"] & {
+            /**
+             * Format: int64
+             * @description Live dashboard sign-ins of this member in this account.
+             */
+            login_sessions: number;
+        };
+        /** @description An account the signed-in email works in. */
+        Membership: {
+            id: string;
+            name: string;
+            role: components["schemas"]["Role"];
+            /** @description A disabled account refuses everyone. */
+            disabled: boolean;
+        };
+        /** @description A new account. */
+        NewAccount: {
+            name: string;
         };
         /** @description A page the customer loaded. */
         PageVisit: {
@@ -643,6 +1151,10 @@ export interface components {
              * @description How long the page stayed in view: until the next page, the end of the session, or now.
              */
             duration_secs: number;
+        };
+        /** @description Pick an account. */
+        PickAccount: {
+            account: string;
         };
         /**
          * @description The policy carried by the caller's JWT, keyed by resource. When a policy is present, whatever no rule names is out of reach; `*` applies to resources without their own rule. A token without a policy reaches everything, reported as `{"*": {}}`.
@@ -698,11 +1210,22 @@ export interface components {
             /** @example default */
             type: string;
         };
+        Revoked: {
+            /**
+             * Format: int64
+             * @description Dashboard sign-ins ended.
+             */
+            revoked: number;
+        };
         /**
          * @description An agent's role in the account, from the JWT's `role` claim.
          * @enum {string}
          */
         Role: "administrator" | "agent";
+        /** @description A new role. */
+        RoleChange: {
+            role: components["schemas"]["Role"];
+        };
         /**
          * @description A co-browsing session between one customer device and one or more agents.
          *
@@ -890,6 +1413,15 @@ export interface components {
          * @enum {string}
          */
         Toggle: "off" | "requested" | "rejected" | "on";
+        /** @description A public key to upload: a PEM, or a JWKS. */
+        Upload: {
+            /** @description An RSA public key in PEM (`-----BEGIN PUBLIC KEY-----`), at least 2048 bits. */
+            public_key?: string | null;
+            /** @description Its kid (the JWT header's `kid`); by default derived from the key. */
+            kid?: string | null;
+            /** @description A JWKS `{keys: [{kty: "RSA", n, e, kid}]}`: every RSA key in it is added. */
+            jwks?: Record<string, never> | null;
+        };
         /** @description An agent of the account (created on the first request with their JWT). */
         User: {
             /** @description The user's id. */
@@ -945,7 +1477,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Authenticated, but not allowed: the token's policy or the caller's role does not permit this (`forbidden`). */
+        /** @description Authenticated, but not allowed: the token's policy or the caller's role does not permit this (`forbidden`); the account is disabled (`account_disabled`); a browser works in no account yet (`no_account`); a change made with the sign-in cookie came without our `Origin` and `X-Tandem-CSRF` (`csrf_refused`). */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -983,7 +1515,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Too many failed code or access-token lookups by this agent or account in the last minute (`rate_limited`); try again later. */
+        /** @description Too many failed code or access-token lookups by this agent or account in the last minute, or too many sign-in links asked for by this address or client (`rate_limited`); try again later. */
         TooManyRequests: {
             headers: {
                 [name: string]: unknown;
@@ -1490,6 +2022,618 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The caller's account id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountUpdate"];
+            };
+        };
+        responses: {
+            /** @description The account as `GET /api/1/accounts` shows it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    requestSignInLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailLogin"];
+            };
+        };
+        responses: {
+            /** @description Accepted; a link was sent if the address may sign in. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkSent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    redeemSignInLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkToken"];
+            };
+        };
+        responses: {
+            /** @description Signed in; the cookie is set. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getLoginSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The signed-in browser. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    switchAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PickAccount"];
+            };
+        };
+        responses: {
+            /** @description The signed-in browser, in that account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    signOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out; the cookie is cleared. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listLoginSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's live sign-ins, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginSessionView"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeLoginSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sign-in's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description That browser is signed out. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The members, by email. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setMemberRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The member's user id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleChange"];
+            };
+        };
+        responses: {
+            /** @description The member with the new role. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    removeMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The member's user id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeMemberSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The member's user id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many sign-ins ended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Revoked"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listInvitations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Invitations not yet accepted, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invitation"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Invite"];
+            };
+        };
+        responses: {
+            /** @description The invitation, emailed. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invitation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The email could not be sent (`email_failed`); nothing was kept. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    withdrawInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Withdrawn. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys, newest first; never a private half. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyInfo"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    uploadKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Upload"];
+            };
+        };
+        responses: {
+            /** @description The keys added. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyInfo"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    generateKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Generate"];
+            };
+        };
+        responses: {
+            /** @description The key and, once, its private half. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeneratedKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key's kid. */
+                kid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getInstance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description This server. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instance"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listAllAccounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every account, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminAccount"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewAccount"];
+            };
+        };
+        responses: {
+            /** @description The new account. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateAnyAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountChange"];
+            };
+        };
+        responses: {
+            /** @description The account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

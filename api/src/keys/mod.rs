@@ -19,6 +19,9 @@ use serde_json::{json, Value};
 use tandem_core::model::AccountKey;
 use tandem_core::{secrets, time};
 
+mod import;
+pub use import::{check_public_pem, rsa_jwk_to_pem};
+
 /// How a sealed private half starts in `account_keys.private_pem`.
 pub const SEALED_PREFIX: &str = "sealed:v1:";
 
@@ -37,7 +40,7 @@ impl std::fmt::Debug for Generated {
     }
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     let body = STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for line in body.as_bytes().chunks(64) {
