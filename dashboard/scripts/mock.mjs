@@ -37,7 +37,7 @@ const keys = [{ kid: 'k-2026-01', algorithm: 'RS256', created: iso(60 * 24 * 30)
 const settings = {
   require_consent: true, code_expiry_secs: 1200, features: {}, redaction_selectors: ['.card-number', '[data-private]'], unredaction_selectors: [],
   trusted_origins: ['https://desk.acme.example'], asset_origins: ['https://cdn.acme.example'], remote_control_consent: true, agent_submit: false,
-  navigation_origins: [], colours: ['#4f46e5', '#db2777', '#059669', '#d97706']
+  navigation_origins: []
 }
 const accountJson = () => ({ id: 'acc-1', name: account.name, license_key: 'lk_4f8a1c2e9b7d', features: {}, trusted_origins: settings.trusted_origins, settings })
 const adminAccounts = [

@@ -91,7 +91,7 @@ describe('pages logic', () => {
   test('settings: validation by field, and the patch', () => {
     const form = {
       name: 'Acme', trusted: 'https://desk.example', assets: '', navigation: 'nope', redaction: '.secret', unredaction: '',
-      consent: true, controlConsent: false, submit: true, codeMinutes: '15', colours: ['#4F46E5']
+      consent: true, controlConsent: false, submit: true, codeMinutes: '15'
     }
     expect(validate(form, () => true)).toEqual({ navigation: expect.stringContaining('nope') })
     const patch = toPatch({ ...form, navigation: '' })
@@ -99,11 +99,10 @@ describe('pages logic', () => {
       name: 'Acme',
       settings: {
         trusted_origins: ['https://desk.example'], asset_origins: [], navigation_origins: [], redaction_selectors: ['.secret'],
-        unredaction_selectors: [], require_consent: true, remote_control_consent: false, agent_submit: true, code_expiry_secs: 900,
-        colours: ['#4f46e5']
+        unredaction_selectors: [], require_consent: true, remote_control_consent: false, agent_submit: true, code_expiry_secs: 900
       }
     })
-    expect(validate({ ...form, name: ' ', navigation: '', colours: [] }, () => true)).toEqual({ name: expect.any(String), colours: expect.any(String) })
+    expect(validate({ ...form, name: ' ', navigation: '' }, () => true)).toEqual({ name: expect.any(String) })
   })
 
   test('key upload: PEM, JWKS, and private keys refused', () => {

@@ -8,6 +8,7 @@ mod chunks;
 mod cluster;
 mod codes;
 mod compat;
+mod dashboard;
 mod devices;
 mod e2e;
 mod faults;

@@ -5,7 +5,7 @@ import type { JSX } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import { tandem, useLoad } from '../api.ts'
 import { describeError } from '../lib/errors.ts'
-import { codeMinutesError, colourError, lines, originsError, selectorsError } from '../lib/validate.ts'
+import { codeMinutesError, lines, originsError, selectorsError } from '../lib/validate.ts'
 import { useMe } from '../session.ts'
 import { Button, Checkbox, ErrorState, Input, Loading, TextArea, toast } from '../ui/index.ts'
 
@@ -20,7 +20,6 @@ interface Form {
   controlConsent: boolean
   submit: boolean
   codeMinutes: string
-  colours: string[]
 }
 
 function toForm (a: Account): Form {
@@ -35,8 +34,7 @@ function toForm (a: Account): Form {
     consent: s.require_consent ?? true,
     controlConsent: s.remote_control_consent ?? true,
     submit: s.agent_submit ?? false,
-    codeMinutes: String(Math.round((s.code_expiry_secs ?? 1200) / 60)),
-    colours: s.colours ?? []
+    codeMinutes: String(Math.round((s.code_expiry_secs ?? 1200) / 60))
   }
 }
 
@@ -51,8 +49,7 @@ export function validate (f: Form, selectorOk?: (s: string) => boolean): Errors 
     navigation: originsError(f.navigation),
     redaction: selectorsError(f.redaction, selectorOk),
     unredaction: selectorsError(f.unredaction, selectorOk),
-    codeMinutes: codeMinutesError(f.codeMinutes),
-    colours: f.colours.length === 0 ? 'Keep at least one colour' : f.colours.map(colourError).find(Boolean) ?? null
+    codeMinutes: codeMinutesError(f.codeMinutes)
   }
   return Object.fromEntries(Object.entries(errors).filter(([, v]) => v)) as Errors
 }
@@ -70,8 +67,7 @@ export function toPatch (f: Form): { name: string, settings: Partial<AccountSett
       require_consent: f.consent,
       remote_control_consent: f.controlConsent,
       agent_submit: f.submit,
-      code_expiry_secs: Number(f.codeMinutes) * 60,
-      colours: f.colours.map((c) => c.toLowerCase())
+      code_expiry_secs: Number(f.codeMinutes) * 60
     }
   }
 }
@@ -86,7 +82,6 @@ export function Settings (): JSX.Element {
   const [errors, setErrors] = useState<Errors>({})
   const [busy, setBusy] = useState(false)
   const [showKey, setShowKey] = useState(false)
-  const [newColour, setNewColour] = useState('#0f766e')
 
   useEffect(() => { if (account.data) setForm(toForm(account.data)) }, [account.data])
 
@@ -168,27 +163,6 @@ export function Settings (): JSX.Element {
             hint='Where the viewer may load the customer’s images, fonts and styles from.' />
           <TextArea label='Navigation origins' name='navigation' value={form.navigation} onValue={set('navigation')} error={errors.navigation}
             hint='Sites an agent may send the customer to, besides the site they are on.' />
-        </div>
-
-        <div class='t-card'>
-          <h2>Colours</h2>
-          <p class='t-muted'>The colours agents draw and point with.</p>
-          <ul class='swatches' aria-label='Colours'>
-            {form.colours.map((c, i) => (
-              <li key={`${c}-${i}`} class='swatch'>
-                <span class='swatch__chip' style={{ background: c }} aria-hidden='true' />
-                <code>{c}</code>
-                <button type='button' class='t-button t-button--ghost t-button--small' aria-label={`Remove colour ${c}`}
-                  onClick={() => set('colours')(form.colours.filter((_, j) => j !== i))}>×</button>
-              </li>
-            ))}
-          </ul>
-          <div class='row'>
-            <label class='t-label' for='new-colour'>New colour</label>
-            <input id='new-colour' type='color' value={newColour} onInput={(e) => setNewColour((e.currentTarget as HTMLInputElement).value)} />
-            <Button small onClick={() => { if (!form.colours.includes(newColour)) set('colours')([...form.colours, newColour]) }}>Add colour</Button>
-          </div>
-          {errors.colours && <div class='t-field__error' role='alert'>{errors.colours}</div>}
         </div>
 
         <div class='row'>

@@ -69,6 +69,8 @@ export interface LoginAccount {
   name: string
   /** The signed-in email's role there. */
   role: Role
+  /** Whether a superuser has disabled the account (nobody can use it then). */
+  disabled?: boolean
 }
 
 /** A dashboard sign-in (`GET /login/session`): who is signed in and the selected account. */
@@ -98,6 +100,7 @@ export interface LoginSessionInfo {
   user_agent: string | null
   /** Whether it is the sign-in making this call. */
   current: boolean
+  email?: string
   [key: string]: unknown
 }
 
@@ -161,8 +164,6 @@ export interface AccountSettings {
   remote_control_consent: boolean
   agent_submit: boolean
   navigation_origins: string[]
-  /** The drawing colours agents may pick from, `#rrggbb`. */
-  colours: string[]
   [key: string]: unknown
 }
 
@@ -180,6 +181,8 @@ export interface InstanceResource {
   region: string
   /** `all`, `api` or `realtime`. */
   role: string
+  /** The URL the server is reached at (and its emailed links point to). */
+  public_url?: string
   [key: string]: unknown
 }
 
