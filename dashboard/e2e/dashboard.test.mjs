@@ -269,7 +269,7 @@ test('a redaction selector saved in Settings hides a field on a live customer pa
   await admin.getByRole('button', { name: 'Save settings' }).click()
   await admin.getByText('"not an origin" is not an origin').waitFor()
   await admin.getByLabel('Asset origins').fill('')
-  await admin.getByLabel('Redaction selectors').fill('#message')
+  await admin.getByLabel('Redaction selectors', { exact: true }).fill('#message')
   await admin.getByRole('button', { name: 'Save settings' }).click()
   await admin.getByText('Saved.').waitFor()
   const account = (await rest('GET', '/accounts')).body[0]
@@ -329,7 +329,7 @@ test('invite flow: the invitee signs in from the mail and is a member; agents se
   await admin.getByRole('heading', { name: 'Members' }).waitFor()
   const since = mails.length
   await admin.getByLabel('Email address').fill(INVITEE)
-  await admin.getByLabel('Role').selectOption('agent')
+  await admin.getByLabel('Role', { exact: true }).selectOption('agent')
   await admin.getByRole('button', { name: 'Send invitation' }).click()
   await admin.getByRole('table', { name: 'Pending invitations' }).getByText(INVITEE).waitFor()
   await lookAt(admin, 'members')

@@ -16,8 +16,12 @@ export function landing (search: string): string {
   return '/sessions'
 }
 
+function hashToken (): string | null {
+  return new URLSearchParams(location.hash.slice(1)).get('token')
+}
+
 export function Login ({ onSignedIn }: { onSignedIn: (login: LoginSessionResource) => void }): JSX.Element {
-  const token = new URLSearchParams(location.hash.slice(1)).get('token')
+  const [token, setToken] = useState(hashToken)
   const [redeeming, setRedeeming] = useState(Boolean(token))
   const [linkError, setLinkError] = useState<string | null>(null)
   const [email, setEmail] = useState('')
@@ -27,8 +31,17 @@ export function Login ({ onSignedIn }: { onSignedIn: (login: LoginSessionResourc
   const [failure, setFailure] = useState<string | null>(null)
   const heading = useRef<HTMLHeadingElement>(null)
 
+  // A link opened in this same tab (pasted into the address bar) changes only the hash.
+  useEffect(() => {
+    const onHash = (): void => { const t = hashToken(); if (t) setToken(t) }
+    addEventListener('hashchange', onHash)
+    return () => removeEventListener('hashchange', onHash)
+  }, [])
+
   useEffect(() => {
     if (!token) return
+    setRedeeming(true)
+    setSent(null)
     // The token leaves the address bar at once: it is single-use and should not linger in history.
     history.replaceState(null, '', location.pathname + location.search)
     tandem.login.redeem(token).then((login) => {
@@ -37,8 +50,9 @@ export function Login ({ onSignedIn }: { onSignedIn: (login: LoginSessionResourc
     }).catch((e) => {
       setLinkError(describeError(e))
       setRedeeming(false)
+      setToken(null)
     })
-  }, [])
+  }, [token])
 
   useEffect(() => { heading.current?.focus() }, [sent, linkError])
 
