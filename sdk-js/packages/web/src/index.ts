@@ -159,15 +159,7 @@ export async function start (options: StartOptions): Promise<Tandem> {
     api.device = { id, token: reg?.device_token ?? '' }
     try { localStorage.setItem(STORAGE, JSON.stringify(api.device)) } catch { /* no storage: a new device next time */ }
   }
-  const redaction = [...(reg?.redaction_selectors ?? []), ...(options.redactionSelectors ?? [])]
-    .filter(validSelector)
-  const unredaction = [...(reg?.unredaction_selectors ?? []), ...(options.unredactionSelectors ?? [])]
-    .filter(validSelector)
-  const rules: AgentRules = {
-    remoteControlConsent: reg?.remote_control_consent !== false,
-    agentSubmit: reg?.agent_submit === true,
-    navigationOrigins: (reg?.navigation_origins ?? []).filter((o) => typeof o === 'string')
-  }
+  const { redaction, unredaction, rules } = accountRules(reg, options)
   const limits: Limits = {
     maxMessageBytes: reg?.max_message_bytes ?? DEFAULT_LIMITS.maxMessageBytes,
     maxEventBytes: reg?.max_event_bytes ?? DEFAULT_LIMITS.maxEventBytes
@@ -175,6 +167,19 @@ export async function start (options: StartOptions): Promise<Tandem> {
   const tandem = new Tandem(api, options, redaction, unredaction, rules, limits)
   await tandem.resume()
   return tandem
+}
+
+/** The account's privacy and control rules from a registration, with the page's own added. */
+function accountRules (reg: Registration | null, options: StartOptions): { redaction: string[], unredaction: string[], rules: AgentRules } {
+  return {
+    redaction: [...(reg?.redaction_selectors ?? []), ...(options.redactionSelectors ?? [])].filter(validSelector),
+    unredaction: [...(reg?.unredaction_selectors ?? []), ...(options.unredactionSelectors ?? [])].filter(validSelector),
+    rules: {
+      remoteControlConsent: reg?.remote_control_consent !== false,
+      agentSubmit: reg?.agent_submit === true,
+      navigationOrigins: (reg?.navigation_origins ?? []).filter((o) => typeof o === 'string')
+    }
+  }
 }
 
 /** How often the recorder samples the pointer, in ms. */
@@ -271,11 +276,12 @@ function repeatDroppedPointerMoves (): () => void {
 export class Tandem extends EventTarget {
   readonly #api: DeviceApi
   readonly #builtInUI: boolean
-  readonly #redaction: string
-  readonly #unredaction: string
+  readonly #options: StartOptions
+  #redaction: string
+  #unredaction: string
   /** The page's custom data, given to the sessions it starts too (agents list them by it). */
   readonly #customData: Record<string, string | number | boolean | null>
-  readonly #rules: AgentRules
+  #rules: AgentRules
   readonly #limits: Limits
   #tools: Tools | null = null
   /** The remote control request the customer was asked about (asked once per request). */
@@ -295,6 +301,7 @@ export class Tandem extends EventTarget {
     limits: Limits = DEFAULT_LIMITS
   ) {
     super()
+    this.#options = options
     this.#rules = rules
     this.#limits = limits
     this.#api = api
@@ -319,6 +326,7 @@ export class Tandem extends EventTarget {
 
   /** Creates a session and returns its 6-digit code for the customer to read to an agent. */
   async createSessionCode (): Promise<string> {
+    await this.#refreshRules()
     const s = await this.#api.request<SessionResource>('POST', '/sessions', { custom_data: this.#customData })
     this.#track(s)
     if (this.#builtInUI && s.code) ui.showCode(s.code)
@@ -330,6 +338,7 @@ export class Tandem extends EventTarget {
    * connected, also sends `{start:<token>}` through it.
    */
   async startSession (adapter?: MediaAdapter): Promise<string> {
+    await this.#refreshRules()
     const s = await this.#api.request<SessionResource>('POST', '/sessions', { custom_data: this.#customData })
     this.#track(s)
     const token = s.access_token ?? ''
@@ -431,6 +440,7 @@ export class Tandem extends EventTarget {
     // The page around this frame answers the request (it shares this device).
     if (await framedUnderTandem()) return
     this.#session = session
+    await this.#refreshRules()
     // A device joins a session that is not yet its own by the session's code (the server
     // counts failed codes against a budget); the agent's request carries it.
     const handle = session.code ?? session.id
@@ -486,6 +496,27 @@ export class Tandem extends EventTarget {
     if (s.full_device === 'requested') {
       this.#emit('full_device.unsupported', s)
       void this.#update({ full_device: 'rejected' }).catch(() => {})
+    }
+  }
+
+  /**
+   * Reads the account's rules again before a session starts, so that what an administrator
+   * changed in the dashboard (a redaction selector, say) holds for pages that were already open.
+   * If the server cannot be reached, the rules read when the page loaded stay.
+   */
+  async #refreshRules (): Promise<void> {
+    const device = this.#api.device as Device
+    try {
+      const reg = await this.#api.request<Registration>('PUT', `/devices/${encodeURIComponent(device.id)}`, {
+        device: deviceInfo(),
+        custom_data: this.#customData
+      })
+      const { redaction, unredaction, rules } = accountRules(reg, this.#options)
+      this.#redaction = redaction.join(', ')
+      this.#unredaction = unredaction.join(', ')
+      this.#rules = rules
+    } catch (e) {
+      console.warn('Tandem: could not refresh the account\'s settings; using those read at page load', e)
     }
   }
 
