@@ -425,6 +425,15 @@ test('superusers: the instance, every account, creating one; disabling an accoun
   await page.getByRole('button', { name: 'Create account' }).click()
   await page.locator('tr[data-account="Second account"]').waitFor()
   await lookAt(page, 'admin')
+  // Now a member of an account: the picker lists it, and picking it lands in its console.
+  await page.goto(`${api}/dashboard/accounts`)
+  await page.getByRole('button', { name: /Second account/ }).waitFor()
+  await lookAt(page, 'account-picker-list')
+  await page.getByRole('button', { name: /Second account/ }).click()
+  await page.waitForURL(/\/dashboard\/sessions/)
+  await page.getByRole('heading', { name: 'Sessions' }).waitFor()
+  await page.goto(`${api}/dashboard/admin`)
+  await page.locator('tr[data-account="Second account"]').waitFor()
 
   // Disable the test's account: its administrator's cookie, its JWTs and its devices are refused.
   const row = page.locator('tr', { hasText: license })
@@ -457,6 +466,7 @@ test('sign-out kills the cookie', async () => {
   await admin.goto(`${api}/dashboard/profile`)
   await admin.getByRole('button', { name: 'Sign out' }).first().click()
   await admin.waitForURL(/\/dashboard\/login/)
+  await admin.getByRole('heading', { name: 'Sign in to Tandem' }).waitFor()
   const res = await fetch(`${api}/api/1/login/session`, { headers: { Cookie: `tandem_session=${cookie.value}` } })
   assert.equal(res.status, 401)
   const users = await fetch(`${api}/api/1/users/me`, { headers: { Cookie: `tandem_session=${cookie.value}` } })

@@ -96,7 +96,7 @@ export function App (): JSX.Element {
   }
   const me: Me = { login, refresh, setLogin }
   // Superusers reach Admin without picking an account (they may belong to none).
-  if (route.name === 'accounts' || (!login.account && !(login.superuser && route.name === 'admin'))) {
+  if (route.name === 'accounts' || (!login.account && !(login.superuser && (route.name === 'admin' || route.name === 'profile')))) {
     return <MeContext.Provider value={me}><main class='center'><AccountPicker /></main><Toasts /></MeContext.Provider>
   }
   return (
@@ -112,7 +112,9 @@ export function App (): JSX.Element {
 function Shell ({ route, login, children }: { route: RouteName, login: LoginSessionResource, children: ComponentChildren }): JSX.Element {
   const [menu, setMenu] = useState(false)
   const admin = isAdmin(login)
-  const items = NAV.filter((i) => (!i.admin || admin) && (!i.superuser || login.superuser))
+  // Without an account (a superuser who belongs to none) only Admin and Profile work.
+  const items = NAV.filter((i) => (!i.admin || admin) && (!i.superuser || login.superuser) &&
+    (login.account || i.route === 'admin' || i.route === 'profile'))
   const active = (i: NavItem): boolean => i.route === route || (i.route === 'sessions' && (route === 'session' || route === 'viewer'))
   useEffect(() => setMenu(false), [route])
   return (
@@ -130,7 +132,7 @@ function Shell ({ route, login, children }: { route: RouteName, login: LoginSess
             <li key={i.route}><a href={href(i.path)} aria-current={active(i) ? 'page' : undefined}>{i.label}</a></li>
           ))}
         </ul>
-        <p class='nav__who t-muted'>{login.email}<br />{login.account?.role}{login.superuser ? ' · superuser' : ''}</p>
+        <p class='nav__who t-muted'>{login.email}<br />{[login.account?.role, login.superuser && 'superuser'].filter(Boolean).join(' · ')}</p>
       </nav>
       <main id='main' class='content'>{children}</main>
     </div>

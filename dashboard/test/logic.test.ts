@@ -3,7 +3,7 @@ import { APIError } from '@tandem/agent'
 import { describe, expect, test } from 'vitest'
 import { describeError, isSignedOut } from '../src/lib/errors.ts'
 import { filterQuery, filtersToText, parseCode, parseFilters } from '../src/lib/filters.ts'
-import { ago, customData, duration } from '../src/lib/format.ts'
+import { ago, browserName, customData, deviceLabel, duration } from '../src/lib/format.ts'
 import { codeMinutesError, colourError, emailError, lines, originError, originsError, selectorsError } from '../src/lib/validate.ts'
 import { href, match } from '../src/router.ts'
 import { landing } from '../src/pages/Login.tsx'
@@ -11,7 +11,6 @@ import { parseUpload } from '../src/pages/Keys.tsx'
 import { toPatch, validate } from '../src/pages/Settings.tsx'
 import { sessionsQuery } from '../src/pages/Sessions.tsx'
 import { timeline } from '../src/pages/SessionDetail.tsx'
-import { browserName } from '../src/pages/Profile.tsx'
 
 describe('validation', () => {
   test('origins', () => {
@@ -140,6 +139,10 @@ describe('formatting and errors', () => {
     expect(customData({})).toBe('—')
     expect(browserName('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/140.0 Safari/537.36')).toBe('Chrome on Linux')
     expect(browserName(null)).toBe('Unknown browser')
+    expect(deviceLabel({ device: 'Mozilla/5.0 (Windows NT 10.0) Chrome/140.0 Safari/537.36', platform: 'web' })).toBe('Chrome on Windows')
+    expect(deviceLabel({ device: 'Pixel 9', os_version: 'Android 16', app_name: 'Shop' })).toBe('Pixel 9 · Android 16 · Shop')
+    expect(deviceLabel({ platform: 'web' })).toBe('web')
+    expect(deviceLabel(null)).toBe('—')
   })
 
   test('errors in words', () => {

@@ -33,3 +33,20 @@ export function customData (data: Record<string, unknown> | null | undefined): s
   const entries = Object.entries(data ?? {})
   return entries.length ? entries.map(([k, v]) => `${k}: ${String(v)}`).join(', ') : '—'
 }
+
+/** A browser's name from its user agent, roughly. */
+export function browserName (ua: string | null | undefined): string {
+  if (!ua) return 'Unknown browser'
+  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'A browser'
+  const os = /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'macOS' : /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Linux/.test(ua) ? 'Linux' : ''
+  return os ? `${browser} on ${os}` : browser
+}
+
+/** A device as people say it: `Chrome on Windows · Shop app`, from what its SDK reported. */
+export function deviceLabel (info: Record<string, unknown> | null | undefined): string {
+  if (!info) return '—'
+  const device = typeof info.device === 'string' ? info.device : ''
+  const what = /Mozilla\//.test(device) ? browserName(device) : device
+  const parts = [what, info.os_version, info.app_name].filter((p) => typeof p === 'string' && p !== '')
+  return parts.length ? parts.join(' · ') : String(info.platform ?? '—')
+}

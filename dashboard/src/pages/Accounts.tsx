@@ -21,9 +21,9 @@ export function AccountPicker (): JSX.Element {
   return (
     <div class='t-card'>
       <h1 tabIndex={-1}>Pick an account</h1>
-      {accounts.length === 0
-        ? <p>{me.login.email} is not a member of any account yet. Ask an administrator to invite you, then open the link in their email.</p>
-        : <p class='t-muted'>{me.login.email} belongs to several accounts. You can switch at any time from the top bar.</p>}
+      {accounts.length === 0 && me.login.superuser && <p>{me.login.email} runs this server but belongs to no account yet: open one from Admin, or create one there.</p>}
+      {accounts.length === 0 && !me.login.superuser && <p>{me.login.email} is not a member of any account yet. Ask an administrator to invite you, then open the link in their email.</p>}
+      {accounts.length > 0 && <p class='t-muted'>{me.login.email} belongs to {accounts.length === 1 ? 'one account' : 'several accounts'}. You can switch at any time from the top bar.</p>}
       {error && <ErrorState text={error} />}
       <ul class='picker'>
         {accounts.map((a) => (
@@ -37,7 +37,7 @@ export function AccountPicker (): JSX.Element {
           </li>
         ))}
       </ul>
-      {me.login.superuser && <p><a href='/dashboard/admin'>Go to Admin</a> to see every account on this server.</p>}
+      {me.login.superuser && <p><a class='t-button t-button--primary' href='/dashboard/admin'>Go to Admin</a></p>}
       <p><Button variant='ghost' onClick={() => { tandem.login.signOut().finally(() => navigate('/login')).catch(() => {}) }}>Sign out</Button></p>
     </div>
   )

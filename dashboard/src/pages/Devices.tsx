@@ -7,15 +7,15 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { tandem } from '../api.ts'
 import { describeError } from '../lib/errors.ts'
 import { filterQuery, filtersToText, parseFilters } from '../lib/filters.ts'
-import { ago, customData } from '../lib/format.ts'
+import { ago, customData, deviceLabel } from '../lib/format.ts'
 import { navigate, setQuery } from '../router.ts'
 import { Button, Dialog, Empty, ErrorState, Input, Loading, StatusBadge } from '../ui/index.ts'
 
 const PAGE = 20
 
 function describeDevice (d: Device): string {
-  const info = d.device
-  return [info.app_name, info.device, info.os_version].filter(Boolean).join(' · ') || (info.platform as string | undefined) || d.id
+  const label = deviceLabel(d.device)
+  return label === '—' ? d.id : label
 }
 
 export function Devices (): JSX.Element {

@@ -3,18 +3,9 @@ import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
 import { tandem, useLoad } from '../api.ts'
 import { describeError } from '../lib/errors.ts'
-import { ago, when } from '../lib/format.ts'
-import { navigate } from '../router.ts'
+import { ago, browserName, when } from '../lib/format.ts'
 import { useMe } from '../session.ts'
 import { Button, ErrorState, Loading, StatusBadge, toast } from '../ui/index.ts'
-
-/** A browser's name from its user agent, roughly. */
-export function browserName (ua: string | null | undefined): string {
-  if (!ua) return 'Unknown browser'
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'A browser'
-  const os = /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'macOS' : /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Linux/.test(ua) ? 'Linux' : ''
-  return os ? `${browser} on ${os}` : browser
-}
 
 export function Profile (): JSX.Element {
   const me = useMe()
@@ -24,8 +15,8 @@ export function Profile (): JSX.Element {
     setBusy('out')
     try {
       await tandem.login.signOut()
-      navigate('/login', { replace: true })
-      location.reload()
+      // A fresh page: nothing of the signed-in state stays in memory.
+      location.replace('/dashboard/login')
     } catch (e) {
       toast(describeError(e), 'error')
       setBusy(null)

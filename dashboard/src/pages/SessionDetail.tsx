@@ -4,7 +4,7 @@ import type { JSX } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import { tandem, useLoad } from '../api.ts'
 import { describeError } from '../lib/errors.ts'
-import { duration, when } from '../lib/format.ts'
+import { deviceLabel, duration, when } from '../lib/format.ts'
 import { href } from '../router.ts'
 import { Button, ButtonLink, Dialog, Empty, ErrorState, Loading, StatusBadge, toast } from '../ui/index.ts'
 
@@ -67,6 +67,7 @@ export function SessionDetail ({ id }: { id: string }): JSX.Element {
             ? <p class='t-muted'>None. Pages and integrations can tag sessions with their own data.</p>
             : <dl class='dl'>{Object.entries(session.custom_data).map(([k, v]) => <><dt>{k}</dt><dd>{String(v)}</dd></>)}</dl>}
           <h2 style={{ marginTop: 'var(--t-space-4)' }}>Device</h2>
+          {session.device && <p>{deviceLabel(session.device)}</p>}
           {session.device
             ? <dl class='dl'>{Object.entries(session.device).filter(([, v]) => v !== null && v !== '' && typeof v !== 'object').map(([k, v]) => <><dt>{k.replace(/_/g, ' ')}</dt><dd>{String(v)}</dd></>)}</dl>
             : <p class='t-muted'>No device has joined yet.</p>}

@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { tandem } from '../api.ts'
 import { describeError } from '../lib/errors.ts'
 import { filterQuery, filtersToText, parseFilters } from '../lib/filters.ts'
-import { ago, customData } from '../lib/format.ts'
+import { ago, customData, deviceLabel } from '../lib/format.ts'
 import { href, setQuery } from '../router.ts'
 import { isAdmin, useMe } from '../session.ts'
 import { Button, ButtonLink, Empty, ErrorState, Input, Loading, Select, StatusBadge } from '../ui/index.ts'
@@ -154,7 +154,7 @@ export function Sessions (): JSX.Element {
             {rows.map((s) => (
               <tr key={s.id} data-session={s.id}>
                 <td data-label='State'><StatusBadge status={s.state} label={s.state === 'authorizing' ? 'waiting for consent' : s.state} />{s.code && s.isPending() ? <span class='t-muted'> code {s.code}</span> : null}</td>
-                <td data-label='Customer'>{customData(s.custom_data) !== '—' ? customData(s.custom_data) : (s.device?.device as string | undefined) ?? '—'}</td>
+                <td data-label='Customer'>{customData(s.custom_data) !== '—' ? customData(s.custom_data) : deviceLabel(s.device)}</td>
                 <td data-label='Agents'>{s.agents.map((a) => a.name || a.email).join(', ') || '—'}</td>
                 <td data-label='Started'>{ago(s.activated ?? s.created)}</td>
                 <td data-label=''>
