@@ -207,6 +207,10 @@ test('the session list updates live when a customer starts a session; detail and
   const userId = `live-${randomUUID().slice(0, 8)}`
   await admin.goto(`${api}/dashboard/sessions`)
   await admin.getByRole('heading', { name: 'Sessions' }).waitFor()
+  await admin.locator('table[aria-label="Sessions"], .t-state').first().waitFor()
+  // A figure for the notes, not a timed assertion: navigation start to the list on screen.
+  const shown = await admin.evaluate(() => Math.round(performance.now()))
+  console.log(`# first load of the sessions page (warm server, loopback): ${shown} ms`)
   const cust = await customer(userId)
   await cust.click('#get-code')
   const code = (await cust.textContent('#tandem-code-value', { timeout: 10_000 })).replace(/\s/g, '')
@@ -473,4 +477,9 @@ test('sign-out kills the cookie', async () => {
   assert.equal(users.status, 401)
   await admin.goto(`${api}/dashboard/sessions`)
   await admin.waitForURL(/\/dashboard\/login/)
+  // The viewer, opened without a token and without the cookie, says so and links to the sign-in.
+  await admin.goto(`${api}/session/${randomUUID()}`)
+  await admin.getByText('You are not signed in to Tandem.').waitFor({ timeout: 10_000 })
+  const link = admin.getByRole('link', { name: 'Sign in' })
+  assert.match(await link.getAttribute('href'), /^\/dashboard\/login\?next=/)
 })
