@@ -1,4 +1,5 @@
 // Opening a session by the 6-digit code the customer reads out, or a 9-digit session token.
+import { APIError } from '@tandem/agent'
 import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
 import { tandem } from '../api.ts'
@@ -21,7 +22,9 @@ export function CodeEntry (): JSX.Element {
       const session = await tandem.sessions.get(code)
       navigate(`/sessions/${encodeURIComponent(session.id)}/view`)
     } catch (err) {
-      setError(describeError(err))
+      setError(err instanceof APIError && err.id === 'not_found'
+        ? `No live session has the ${code.length === 6 ? 'code' : 'token'} ${code}: check it with the customer (codes expire after a while; ask for a new one)`
+        : describeError(err))
       setBusy(false)
     }
   }
