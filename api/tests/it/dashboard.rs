@@ -66,5 +66,12 @@ async fn dashboard_in_chromium(backend: Backend) {
         "the dashboard scenarios failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // Figures the suite prints for the notes (shown with --nocapture).
+    for line in stdout.lines().filter(|l| l.contains("first load")) {
+        eprintln!(
+            "{backend:?}: {}",
+            line.trim_start_matches('\\').trim_start_matches("# ")
+        );
+    }
     server.stop().await;
 }
