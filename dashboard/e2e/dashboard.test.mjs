@@ -205,6 +205,8 @@ test('wrong, tampered and used links are refused with a clear message', async ()
 
 test('the session list updates live when a customer starts a session; detail and viewer', async () => {
   const userId = `live-${randomUUID().slice(0, 8)}`
+  const sockets = []
+  admin.on('websocket', (ws) => sockets.push(ws.url()))
   await admin.goto(`${api}/dashboard/sessions`)
   await admin.getByRole('heading', { name: 'Sessions' }).waitFor()
   await admin.locator('table[aria-label="Sessions"], .t-state').first().waitFor()
@@ -217,6 +219,8 @@ test('the session list updates live when a customer starts a session; detail and
   const row = admin.locator('tr', { hasText: `user_id: ${userId}` })
   await row.waitFor({ timeout: 8_000 })
   assert.match(await row.textContent(), /pending/)
+  // Listed sessions are followed on the socket, opened with the sign-in's cookie.
+  assert.ok(sockets.some((u) => u.includes('/sockets/')), `no socket opened: ${sockets.join(', ')}`)
   await lookAt(admin, 'sessions')
   // The custom-data filter finds it, and only it.
   await admin.getByLabel('Custom data').fill(`user_id=${userId}`)
@@ -319,9 +323,21 @@ test('keys: generate (a JWT signed with it works), upload, revoke (then refused)
   assert.equal((await rest('GET', '/users/me', signJwt(pair.privateKey, uploadedKid))).status, 200)
   await lookAt(admin, 'keys')
 
-  // Revoke the generated key: its JWT is refused from then on.
-  await admin.getByRole('button', { name: `Revoke key ${kid}` }).click()
-  await admin.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click()
+  // Revoke the generated key, by keyboard alone: the dialog takes focus, Escape gives it back,
+  // and the confirmation is reached with Tab.
+  const revoke = admin.getByRole('button', { name: `Revoke key ${kid}` })
+  await revoke.focus()
+  await admin.keyboard.press('Enter')
+  await admin.getByRole('dialog').waitFor()
+  assert.equal(await admin.evaluate(() => document.activeElement?.closest('dialog') !== null), true, 'focus did not move into the dialog')
+  await admin.keyboard.press('Escape')
+  await admin.getByRole('dialog').waitFor({ state: 'hidden' })
+  assert.equal(await admin.evaluate(() => document.activeElement?.getAttribute('aria-label')), `Revoke key ${kid}`, 'focus did not come back')
+  await admin.keyboard.press('Enter')
+  await admin.getByRole('dialog').waitFor()
+  await admin.keyboard.press('Tab')
+  assert.equal(await admin.evaluate(() => document.activeElement?.textContent), 'Revoke key')
+  await admin.keyboard.press('Enter')
   await admin.locator(`tr[data-kid="${kid}"]`).waitFor({ state: 'detached' })
   assert.equal((await rest('GET', '/users/me', generated)).status, 401)
 })
