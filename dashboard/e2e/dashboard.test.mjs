@@ -28,7 +28,8 @@ const INVITEE = `agent-${Date.now()}@example.com`
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync']
-const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname
+// One folder per backend: the harness runs both suites at once.
+const ARTIFACTS = new URL(`./artifacts/${process.env.TANDEM_BACKEND ?? 'local'}/`, import.meta.url).pathname
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
 // ---- mail: a real SMTP server on SMTP_PORT; every message kept, links read from the text ----

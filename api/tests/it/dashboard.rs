@@ -47,6 +47,7 @@ async fn dashboard_in_chromium(backend: Backend) {
         ("TANDEM_LICENSE", t.account.license_key.clone()),
         ("TANDEM_ACCOUNT", t.account.id.clone()),
         ("TANDEM_SUPERUSER", SUPERUSER.to_owned()),
+        ("TANDEM_BACKEND", backend.as_str().to_owned()),
     ];
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let output = tokio::task::spawn_blocking(move || {
@@ -67,11 +68,10 @@ async fn dashboard_in_chromium(backend: Backend) {
         String::from_utf8_lossy(&output.stderr)
     );
     // Figures the suite prints for the notes (shown with --nocapture).
-    for line in stdout.lines().filter(|l| l.contains("first load")) {
-        eprintln!(
-            "{backend:?}: {}",
-            line.trim_start_matches('\\').trim_start_matches("# ")
-        );
+    for line in stdout.lines() {
+        if let Some(at) = line.find("first load") {
+            eprintln!("{backend:?}: {}", &line[at..]);
+        }
     }
     server.stop().await;
 }
