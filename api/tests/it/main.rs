@@ -9,6 +9,7 @@ mod cli;
 mod cluster;
 mod codes;
 mod compat;
+mod dashboard;
 mod devices;
 mod e2e;
 mod faults;
