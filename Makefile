@@ -33,20 +33,25 @@ lint:
 	@# `testing` feature), the Store is private to core, and any side door fails to compile.
 	$(CARGO) check -p tandem-realtime -p tandem-api --lib --bins
 
-compat-deps:
-	npm ci --prefix tests/compat --no-audit --no-fund
+compat-deps: tests/compat/node_modules/.package-lock.json
+
+## npm packages are installed (`npm ci`) only when package-lock.json or package.json is newer
+## than the last install, so `make run` starts at once when nothing changed. `allowScripts` in
+## each package.json declines the install scripts npm 11 asks about: esbuild and cbor-extract
+## get their binaries from optional platform packages anyway, core-js's only prints an advert.
+%/node_modules/.package-lock.json: %/package-lock.json %/package.json
+	npm ci --prefix $* --no-audit --no-fund
+	@touch $@
 
 ## The web SDK and the agent viewer, bundled into sdk-js/dist (served under /sdk-js/), and the
 ## agent SDK package (sdk-js/packages/agent/dist).
-sdk:
-	npm ci --prefix sdk-js --no-audit --no-fund
+sdk: sdk-js/node_modules/.package-lock.json
 	npm run --prefix sdk-js build
 	npm run --prefix sdk-js build:agent
 
 ## The dashboard (dashboard/, Vite + Preact), built into dashboard/dist and served at /dashboard.
 ## It imports @tandem/agent from source, so the SDK's packages are installed first.
-dashboard: sdk
-	npm ci --prefix dashboard --no-audit --no-fund
+dashboard: sdk dashboard/node_modules/.package-lock.json
 	npm run --prefix dashboard build
 
 ## @tandem/web and @tandem/agent as customers get them: npm pack, installed from the registry
