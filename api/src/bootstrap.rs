@@ -1,10 +1,12 @@
-//! First start and every start: the first account, its administrator, and a sign-in link for
-//! them (what `make run` prints).
+//! First start and every start: the first account, its administrator, and on every start the
+//! two URLs to co-browse with (what `make run` prints): the demo customer page with the
+//! account's license key, and a fresh sign-in link for the administrator that lands on the
+//! console's code page.
 
 use std::sync::Arc;
 
 use tandem_core::email::Email;
-use tandem_core::model::{AccountSettings, Role};
+use tandem_core::model::{Account, AccountSettings, Role};
 use tandem_core::service::{Service, LINK_TTL};
 
 use crate::keys::{self, TokenSpec};
@@ -14,19 +16,21 @@ use crate::Config;
 /// On first start (no accounts yet) creates the first account with a generated key and prints
 /// a one-hour administrator token signed with it. The key's private half is then dropped: it
 /// is never stored, so more tokens need a key of the operator's (`tandem keys generate --out`).
+/// Returns the bootstrap account (on later starts, the one named `name`, else the oldest).
 pub async fn bootstrap(
     service: &Arc<Service>,
     name: &str,
     admin_email: &str,
-    public_base: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Account>> {
     let admin_email = if admin_email.is_empty() {
         "admin@example.com".to_owned()
     } else {
         admin_email.to_owned()
     };
-    if !service.accounts().await?.is_empty() {
-        return Ok(());
+    let accounts = service.accounts().await?;
+    if !accounts.is_empty() {
+        let named = accounts.iter().find(|a| a.name == name && !a.disabled);
+        return Ok(named.or(accounts.first()).cloned());
     }
     let account = service
         .create_account(name, &AccountSettings::default())
@@ -62,42 +66,49 @@ pub async fn bootstrap(
     );
     println!(
         "\nFirst account created. License key: {license}\nAdministrator token (valid 1 hour):\n{token}\n\n\
-         Co-browse between two browser tabs:\n  \
-         customer: {public_base}/demo?license={license}   (click \"Get a support code\")\n  \
-         agent:    {public_base}/code?token={token}&end_action=code   (enter the code)\n\n\
          Mint more tokens with a key of your own (its private half is written to key.pem, never stored):\n  \
          tandem keys generate --account {license} --out key.pem\n  \
-         tandem token --account {license} --key key.pem --email you@example.com --role administrator\n",
+         tandem token --account {license} --key key.pem --email you@example.com --role administrator",
         license = account.license_key
     );
-    Ok(())
+    Ok(Some(account))
 }
 
-/// Sends (or, without SMTP, logs and prints) a sign-in link for the bootstrap administrator,
-/// so that a fresh `make run` can open the dashboard at once.
-pub async fn sign_in_link(
+/// Prints, on every start, how to co-browse between two tabs: the demo customer page of the
+/// bootstrap `account`, and a fresh sign-in link for its administrator that lands on the
+/// console's code page (emailed instead when SMTP is set up, since links are theirs alone).
+pub async fn banner(
     service: &Arc<Service>,
     mailer: &Mailer,
     config: &Config,
+    account: Option<&Account>,
     public_base: &str,
 ) -> anyhow::Result<()> {
+    println!("\nTandem is running at {public_base}/");
+    if let Some(account) = account {
+        println!(
+            "  Customer: {public_base}/demo?license={}\n            (click \"Get a support code\")",
+            account.license_key
+        );
+    }
     let Some(email) = Email::parse(&config.bootstrap_admin_email) else {
+        println!("  Agent:    {public_base}/dashboard (sign in, then \"Enter a code\")\n");
         return Ok(());
     };
     let Some(token) = service.operator_login_link(&email).await? else {
+        println!("  Agent:    {public_base}/dashboard (sign in, then \"Enter a code\")\n");
         return Ok(());
     };
-    let link = format!("{public_base}/dashboard/login#token={token}");
     if mailer.sends() {
-        let sent = mailer.send(sign_in_mail(&email, &link)).await;
-        match sent {
-            Ok(()) => println!("\nA dashboard sign-in link for {email} was emailed to them."),
-            Err(e) => println!("\nCould not email a sign-in link to {email}: {e}"),
+        let link = format!("{public_base}/dashboard/login#token={token}");
+        match mailer.send(sign_in_mail(&email, &link)).await {
+            Ok(()) => println!("  Agent:    a sign-in link was emailed to {email}\n"),
+            Err(e) => println!("  Agent:    could not email a sign-in link to {email}: {e}\n"),
         }
     } else {
         println!(
-            "\nDashboard sign-in for {email} (one use, {} minutes; no smtp_url is set, so sign-in \
-             links go to the server log):\n  {link}\n",
+            "  Agent:    {public_base}/dashboard/login?next=/dashboard/code#token={token}\n            \
+             (signs {email} in once, within {} minutes; a new link on every start)\n",
             LINK_TTL.as_secs() / 60
         );
     }

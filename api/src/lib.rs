@@ -148,20 +148,21 @@ pub async fn serve(
     config.validate()?;
     let bound: SocketAddr = listener.local_addr()?;
     let service = open_service(&config).await?;
-    if !config.bootstrap_account.is_empty() {
+    let account = if config.bootstrap_account.is_empty() {
+        None
+    } else {
         bootstrap::bootstrap(
             &service,
             &config.bootstrap_account,
             &config.bootstrap_admin_email,
-            &config.public_base(bound),
         )
-        .await?;
-    }
+        .await?
+    };
 
     let public_base = config.public_base(bound);
     let mailer = mail::Mailer::from_config(&config).map_err(|e| anyhow::anyhow!("smtp_url {e}"))?;
-    if !config.bootstrap_account.is_empty() && !config.bootstrap_admin_email.is_empty() {
-        bootstrap::sign_in_link(&service, &mailer, &config, &public_base).await?;
+    if !config.bootstrap_account.is_empty() {
+        bootstrap::banner(&service, &mailer, &config, account.as_ref(), &public_base).await?;
     }
     let origin = config::origin_of(&public_base).to_owned();
     let metrics = telemetry::metrics_handle();

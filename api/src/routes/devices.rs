@@ -165,6 +165,9 @@ pub struct Register {
 pub struct Registration {
     #[serde(flatten)]
     device: Device,
+    /// The account's name, which the customer's consent prompts show beside the agent's.
+    #[schema(example = "Acme Support")]
+    account_name: String,
     /// The base URL the notification socket path (`sockets/1/ws`) is resolved against.
     #[schema(format = "uri")]
     notification_url: String,
@@ -287,6 +290,7 @@ async fn registration(
     let limits = app.hub().limits();
     Ok(Json(Registration {
         device,
+        account_name: account.name,
         notification_url: format!("{}/", app.public_base()),
         next_registration: NEXT_REGISTRATION_SECS,
         redaction_selectors: settings.redaction_selectors,

@@ -17,6 +17,8 @@ async fn register_list_and_filter(backend: Backend) {
     assert!(d1["device_token"].as_str().unwrap().len() >= 43);
     assert!(d1["notification_token"].as_str().unwrap().len() >= 43);
     assert_eq!(d1["notification_url"], format!("{}/", server.base));
+    // The consent prompts name the account.
+    assert_eq!(d1["account_name"], t.account.name.as_str());
     assert!(d1["next_registration"].as_u64().unwrap() > 0);
     assert_eq!(d1["connectable"], true);
     assert_eq!(d1["device"]["platform"], "web");

@@ -919,6 +919,11 @@ export interface components {
          */
         DeviceRegistration: components["schemas"]["Device"] & {
             /**
+             * @description The account's name, which the customer's consent prompts show beside the agent's.
+             * @example Acme Support
+             */
+            account_name: string;
+            /**
              * Format: uri
              * @description The base URL the notification socket path (`sockets/1/ws`) is resolved against.
              */
