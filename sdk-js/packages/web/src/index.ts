@@ -7,10 +7,12 @@ import { type Device, DeviceApi } from './api.js'
 import { Fidelity } from './fidelity.js'
 import { DEFAULT_LIMITS, type Limits, Socket, type SocketProblem, socketUrl } from './socket.js'
 import { Tools } from './tools.js'
+import type { Messages } from './messages.js'
 import * as ui from './ui.js'
 
 export { APIError }
 export type { SessionResource, Toggle } from '@tandem/core'
+export type { Messages } from './messages.js'
 
 /** @deprecated The error class is `APIError`; `ApiError` is the same class under its old name. */
 export const ApiError = APIError
@@ -26,6 +28,13 @@ export interface StartOptions {
   customData?: Record<string, string | number | boolean | null>
   /** Skip the built-in code, consent and banner UI and listen to events instead. */
   disableBuiltInUI?: boolean
+  /**
+   * The built-in UI's language, a BCP 47 tag (`'fr'`, `'de-AT'`); by default the browser's,
+   * and English when Tandem does not speak it. Shipped: English, French and German.
+   */
+  locale?: string
+  /** Any of the built-in UI's strings, in place of the shipped ones (`{agent}`-style placeholders). */
+  messages?: Partial<Messages>
   /** CSS selectors of elements whose content never leaves the browser (added to the account's). */
   redactionSelectors?: string[]
   /**
@@ -67,6 +76,7 @@ export interface AgentRules {
 
 interface Registration {
   device_token?: string
+  account_name?: string
   redaction_selectors?: string[]
   unredaction_selectors?: string[]
   remote_control_consent?: boolean
@@ -139,6 +149,7 @@ async function framedUnderTandem (): Promise<boolean> {
 export async function start (options: StartOptions): Promise<Tandem> {
   if (!options?.license) throw new Error('Tandem.start needs { license }')
   ;(window as any)[RUNNING] = true
+  ui.configure(options.locale, options.messages)
   const api = new DeviceApi(options.api ?? location.origin, options.license)
   const body = { device: deviceInfo(), custom_data: options.customData ?? {} }
   const saved = loadDevice()
@@ -160,6 +171,7 @@ export async function start (options: StartOptions): Promise<Tandem> {
     try { localStorage.setItem(STORAGE, JSON.stringify(api.device)) } catch { /* no storage: a new device next time */ }
   }
   const { redaction, unredaction, rules } = accountRules(reg, options)
+  ui.setAccount(reg?.account_name)
   const limits: Limits = {
     maxMessageBytes: reg?.max_message_bytes ?? DEFAULT_LIMITS.maxMessageBytes,
     maxEventBytes: reg?.max_event_bytes ?? DEFAULT_LIMITS.maxEventBytes
@@ -179,6 +191,21 @@ function accountRules (reg: Registration | null, options: StartOptions): { redac
       agentSubmit: reg?.agent_submit === true,
       navigationOrigins: (reg?.navigation_origins ?? []).filter((o) => typeof o === 'string')
     }
+  }
+}
+
+/**
+ * Why session `s` ended, in the customer's terms: a decline (`consent` was asked and the
+ * customer's device ended it before it started) is not the same as stopping a shared page.
+ */
+function ending (s: SessionResource, consent: 'none' | 'asked' | 'given'): ui.Ending {
+  switch (s.ended_reason) {
+    case 'device_ended': return consent === 'asked' ? 'declined' : 'you'
+    case 'agent_ended': return 'agent'
+    case 'pending_timeout': return s.agent ? 'timeout' : 'code_expired'
+    case 'authorizing_timeout':
+    case 'active_timeout': return 'timeout'
+    default: return 'other'
   }
 }
 
@@ -291,6 +318,8 @@ export class Tandem extends EventTarget {
   #stream: Socket | null = null
   #stopRecording: (() => void) | null = null
   #consent: 'none' | 'asked' | 'given' = 'none'
+  /** Whether the built-in UI showed this session (a code, a question or the indicator). */
+  #shown = false
 
   constructor (
     api: DeviceApi,
@@ -329,7 +358,10 @@ export class Tandem extends EventTarget {
     await this.#refreshRules()
     const s = await this.#api.request<SessionResource>('POST', '/sessions', { custom_data: this.#customData })
     this.#track(s)
-    if (this.#builtInUI && s.code) ui.showCode(s.code)
+    if (this.#builtInUI && s.code) {
+      ui.showCode(s.code)
+      this.#shown = true
+    }
     return s.code ?? ''
   }
 
@@ -452,11 +484,15 @@ export class Tandem extends EventTarget {
     if (!this.#session || s.id !== this.#session.id) return
     this.#session = s
     this.#emit('session.updated', s)
-    const agent = s.agent?.name || 'A support agent'
+    // The built-in UI says "A support agent" (in its language) for an agent without a name.
+    const agent = s.agent?.name ?? ''
     if (s.state === 'authorizing' && this.#consent === 'none') {
       this.#consent = 'asked'
       this.#emit('consent.requested', s)
-      if (this.#builtInUI) ui.askConsent(agent, (yes) => { void this.consent(yes) })
+      if (this.#builtInUI) {
+        this.#shown = true
+        ui.askConsent(agent, (yes) => { void this.consent(yes) })
+      }
     }
     if (s.state === 'active' && !this.#stream) {
       this.#startStream(s)
@@ -467,12 +503,15 @@ export class Tandem extends EventTarget {
       if (this.#builtInUI) {
         const stop = s.remote_control === 'on' ? () => { void this.remoteControl(false) } : undefined
         ui.showBanner(agent, () => { void this.end() }, stop)
+        this.#shown = true
       }
     }
     if (s.state === 'ended') {
       this.#forget()
       this.#stopStream()
-      if (this.#builtInUI) ui.clear()
+      if (this.#builtInUI && this.#shown) ui.showEnded(ending(s, this.#consent), agent)
+      else if (this.#builtInUI) ui.clear()
+      this.#shown = false
       this.#emit('session.ended', { session: s, reason: s.ended_reason })
       this.#session = null
     }
@@ -490,7 +529,7 @@ export class Tandem extends EventTarget {
       }
     } else if (s.remote_control !== 'requested') {
       this.#controlAsked = false
-      document.getElementById('tandem-control-request')?.remove()
+      if (this.#builtInUI) ui.dropControlRequest()
     }
     // A web page cannot share the whole device: the request is answered as such.
     if (s.full_device === 'requested') {
@@ -512,6 +551,7 @@ export class Tandem extends EventTarget {
         custom_data: this.#customData
       })
       const { redaction, unredaction, rules } = accountRules(reg, this.#options)
+      ui.setAccount(reg?.account_name)
       this.#redaction = redaction.join(', ')
       this.#unredaction = unredaction.join(', ')
       this.#rules = rules
