@@ -104,6 +104,10 @@ pub fn router(state: AppState, rest: bool) -> Router {
         .route("/connect", get(pages::code))
         .route("/agent", get(pages::code))
         .route("/demo", get(pages::demo))
-        .fallback(ops::not_found)
+        .route("/", get(pages::home))
+        .route("/favicon.svg", get(pages::favicon))
+        .route("/favicon.ico", get(pages::favicon_ico))
+        .route("/design/{file}", get(pages::style))
+        .fallback(pages::not_found)
         .with_state(state)
 }

@@ -1,11 +1,12 @@
 //! Pages and scripts the server serves to browsers: the web SDK and viewer bundles (built from
-//! `sdk-js/` into `assets_dir`), the agent viewer at `/session/:id` and the demo customer page.
+//! `sdk-js/` into `assets_dir`), the agent viewer at `/session/:id`, the demo customer page,
+//! the landing page at `/`, the favicon, and a page for addresses that hold none.
 
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use tandem_core::model::Account;
@@ -16,6 +17,17 @@ use crate::AppState;
 
 const VIEWER: &str = include_str!("../pages/viewer.html");
 const DEMO: &str = include_str!("../pages/demo.html");
+const HOME: &str = include_str!("../pages/home.html");
+const NOT_FOUND: &str = include_str!("../pages/not_found.html");
+const FAVICON: &str = include_str!("../pages/favicon.svg");
+/// The design system's tokens, shared with the dashboard, the viewer and the customer UI.
+const TOKENS: &str = include_str!("../../../sdk-js/packages/design/tokens.css");
+const PAGE_CSS: &str = include_str!("../pages/page.css");
+
+/// What the server's own pages may load: their stylesheets and images, and for the demo page
+/// the SDK's scripts, API and sockets.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+    base-uri 'none'; form-action 'none'; object-src 'none'; frame-ancestors 'none'";
 
 /// The bundles `sdk-js` builds, and their content types.
 const ASSETS: &[(&str, &str)] = &[
@@ -125,9 +137,13 @@ pub async fn asset(State(app): State<AppState>, Path(name): Path<String>) -> Res
 }
 
 fn html(body: &'static str, csp: Option<String>) -> Response {
+    file("text/html; charset=utf-8", body, csp)
+}
+
+fn file(content_type: &'static str, body: &'static str, csp: Option<String>) -> Response {
     let mut res = (
         [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "no-cache"),
         ],
         body,
@@ -217,6 +233,49 @@ pub async fn code(
 /// `/demo?license=<key>`: a customer page with the SDK on it.
 pub async fn demo() -> Response {
     html(DEMO, None)
+}
+
+/// `/`: what this server is, with the way to the console, the code page and the API reference.
+pub async fn home() -> Response {
+    html(HOME, Some(PAGE_CSP.to_owned()))
+}
+
+/// `/favicon.svg`, linked from every page.
+pub async fn favicon() -> Response {
+    file("image/svg+xml", FAVICON, None)
+}
+
+/// `/favicon.ico`, which browsers ask for unprompted: the SVG icon.
+pub async fn favicon_ico() -> Response {
+    (
+        StatusCode::PERMANENT_REDIRECT,
+        [(header::LOCATION, "/favicon.svg")],
+    )
+        .into_response()
+}
+
+/// `/design/<file>.css`: the design tokens and the server pages' styles.
+pub async fn style(Path(name): Path<String>) -> Response {
+    match name.as_str() {
+        "tokens.css" => file("text/css; charset=utf-8", TOKENS, None),
+        "page.css" => file("text/css; charset=utf-8", PAGE_CSS, None),
+        _ => ApiError::not_found("no such stylesheet").into_response(),
+    }
+}
+
+/// Any other address: the API's JSON error for API clients (anything under `/api`, or that
+/// does not ask for HTML), a page saying so for a person in a browser.
+pub async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if !browser || uri.path().starts_with("/api/") || uri.path() == "/api" {
+        return ApiError::not_found("no such route").into_response();
+    }
+    let mut res = html(NOT_FOUND, Some(PAGE_CSP.to_owned()));
+    *res.status_mut() = StatusCode::NOT_FOUND;
+    res
 }
 
 #[cfg(test)]
