@@ -85,6 +85,15 @@ async fn cobrowsing_in_chromium() {
     server.stop().await;
 }
 
+/// The customer's built-in UI from the keyboard and in three languages, and the server's pages.
+#[tokio::test]
+async fn customer_ui_in_chromium() {
+    let server = Server::start_with(Backend::Sqlite, with_assets).await;
+    let t = tenant(&server).await;
+    chromium_suite("customer-ui.test.mjs", suite_env(&server.base, &t)).await;
+    server.stop().await;
+}
+
 /// The agent's tools; a second account lets agents submit forms and take control without
 /// asking the customer.
 #[tokio::test]
