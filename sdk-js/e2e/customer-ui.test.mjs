@@ -57,6 +57,21 @@ async function asked (options) {
   return { customer, session }
 }
 
+/** Waits for the UI's entrance animations to finish, so that screenshots show it at rest. */
+async function settle (page) {
+  await page.evaluate(() => Promise.all([
+    ...document.getAnimations(),
+    ...(document.getElementById('tandem-ui')?.shadowRoot?.getAnimations() ?? [])
+  ].filter((a) => a.effect?.getTiming().iterations !== Infinity)
+    .map((a) => a.finished.catch(() => {}))))
+}
+
+/** What a person sees: `lookAt` once the UI is at rest. */
+async function look (page, name) {
+  await settle(page)
+  return lookAt(page, name)
+}
+
 /** The text of what has focus, inside the UI's shadow root or out of it. */
 const focused = (page) => page.evaluate(() => {
   const inside = document.getElementById('tandem-ui')?.shadowRoot?.activeElement
@@ -72,12 +87,12 @@ test('the server\'s landing page says what it is and links on; people get a page
     assert.equal(await page.locator(`a[href="${href}"]`).count(), 1, href)
   }
   assert.equal(await page.getAttribute('link[rel="icon"]', 'href'), '/favicon.svg')
-  assert.deepEqual(await lookAt(page, 'landing'), [])
+  assert.deepEqual(await look(page, 'landing'), [])
 
   const missing = await page.goto(`${api}/no-such-page`)
   assert.equal(missing.status(), 404)
   await page.waitForSelector('h1:has-text("no page at this address")')
-  assert.deepEqual(await lookAt(page, 'not-found'), [])
+  assert.deepEqual(await look(page, 'not-found'), [])
 
   const json = await fetch(`${api}/api/1/no-such-route`, { headers: { Accept: 'text/html' } })
   assert.equal(json.status, 404)
@@ -91,15 +106,15 @@ test('the demo page shows no raw values, says what is missing without a license,
   await bare.goto(`${api}/demo`)
   await bare.waitForSelector('#status:has-text("license key")')
   assert.equal(await bare.isDisabled('#get-code'), true)
-  assert.deepEqual(await lookAt(bare, 'demo-no-license'), [])
+  assert.deepEqual(await look(bare, 'demo-no-license'), [])
 
   const customer = await demo()
   await customer.waitForSelector('#status:has-text("Ready")')
   assert.doesNotMatch(await customer.textContent('body'), /demo: true|undefined|null/)
-  assert.deepEqual(await lookAt(customer, 'demo'), [])
+  assert.deepEqual(await look(customer, 'demo'), [])
   await readCode(customer)
   await customer.waitForSelector('#tandem-code:has-text("Your support code")')
-  assert.deepEqual(await lookAt(customer, 'customer-code'), [])
+  assert.deepEqual(await look(customer, 'customer-code'), [])
 })
 
 test('consent from the keyboard: focus moves in and stays, Escape declines, and the customer is told', async () => {
@@ -112,7 +127,7 @@ test('consent from the keyboard: focus moves in and stays, Escape declines, and 
   assert.match(text, / from test would like to see this page/)
   assert.match(text, /this tab of 127\.0\.0\.1/)
   assert.match(text, /Not your other tabs or apps\. Fields marked private stay hidden\./)
-  assert.deepEqual(await lookAt(customer, 'customer-consent'), [])
+  assert.deepEqual(await look(customer, 'customer-consent'), [])
 
   assert.equal(await focused(customer), 'button:Allow')
   await customer.keyboard.press('Tab')
@@ -132,7 +147,7 @@ test('consent from the keyboard: focus moves in and stays, Escape declines, and 
   await customer.waitForSelector('#tandem-ended:has-text("You declined")')
   // Focus goes back to where it was: the button that asked for a code.
   assert.equal(await focused(customer), '#get-code:Get a support code')
-  assert.deepEqual(await lookAt(customer, 'customer-declined'), [])
+  assert.deepEqual(await look(customer, 'customer-declined'), [])
 })
 
 test('Enter allows; remote control is asked and answered from the keyboard; the indicator stops control and sharing', async () => {
@@ -142,13 +157,13 @@ test('Enter allows; remote control is asked and answered from the keyboard; the 
   await customer.waitForSelector('#tandem-banner:has-text("is viewing this page")')
   await until(session.id, (s) => s.state === 'active')
   assert.equal(await customer.locator('#tandem-banner [role="status"]').count(), 1)
-  assert.deepEqual(await lookAt(customer, 'customer-indicator'), [])
+  assert.deepEqual(await look(customer, 'customer-indicator'), [])
 
   // Control: declined with Escape, then allowed with Enter.
   await agentPut(session.id, { remote_control: 'requested' })
   await customer.waitForSelector('#tandem-control-request', { timeout: 10_000 })
   assert.match(await customer.textContent('#tandem-control-request'), /would like to control this page.*click, scroll and type for you/)
-  assert.deepEqual(await lookAt(customer, 'customer-control'), [])
+  assert.deepEqual(await look(customer, 'customer-control'), [])
   await customer.keyboard.press('Tab')
   await customer.keyboard.press('Tab')
   assert.equal(await focused(customer), 'button:Allow')
@@ -161,7 +176,7 @@ test('Enter allows; remote control is asked and answered from the keyboard; the 
   await customer.keyboard.press('Enter')
   await until(session.id, (s) => s.remote_control === 'on')
   await customer.waitForSelector('#tandem-banner:has-text("has control of this page")')
-  assert.deepEqual(await lookAt(customer, 'customer-indicator-control'), [])
+  assert.deepEqual(await look(customer, 'customer-indicator-control'), [])
 
   // Stop control, from the keyboard.
   await customer.locator('#tandem-banner button:has-text("Stop control")').focus()
@@ -177,7 +192,7 @@ test('Enter allows; remote control is asked and answered from the keyboard; the 
   await customer.waitForSelector('#tandem-ended:has-text("You stopped sharing")')
   assert.equal(await customer.locator('#tandem-banner').count(), 0)
   assert.equal(await customer.getAttribute('#tandem-ended', 'role'), 'status')
-  assert.deepEqual(await lookAt(customer, 'customer-ended'), [])
+  assert.deepEqual(await look(customer, 'customer-ended'), [])
   await customer.waitForSelector('#tandem-ended', { state: 'detached', timeout: 15_000 })
 })
 
@@ -197,11 +212,11 @@ test('the UI speaks French with locale: "fr", German by the browser\'s language,
   assert.match(text, /souhaite voir cette page/)
   assert.match(text, /Ni vos autres onglets, ni vos applications/)
   assert.equal(await fr.customer.getAttribute('#tandem-ui', 'lang'), 'fr')
-  assert.deepEqual(await lookAt(fr.customer, 'customer-consent-fr'), [])
+  assert.deepEqual(await look(fr.customer, 'customer-consent-fr'), [])
   await fr.customer.click('#tandem-consent button:has-text("Autoriser")')
   await fr.customer.waitForSelector('#tandem-banner:has-text("voit cette page")')
   assert.equal(await fr.customer.locator('#tandem-banner button:has-text("Arrêter le partage")').count(), 1)
-  assert.deepEqual(await lookAt(fr.customer, 'customer-indicator-fr'), [])
+  assert.deepEqual(await look(fr.customer, 'customer-indicator-fr'), [])
 
   const de = await asked({ locale: 'de-DE' })
   assert.match(await de.customer.textContent('#tandem-consent'), /möchte diese Seite sehen/)

@@ -23,8 +23,8 @@ async function main (): Promise<void> {
     getCode.disabled = true
   }
   if (!license) {
-    problem('This page needs your account\'s license key in its address: /demo?license=<key>. ' +
-      '`make run` prints the whole link when the server starts.')
+    problem('This page needs your account\'s license key in its address (/demo?license=…). ' +
+      'The server prints the whole link when it starts.')
     return
   }
   try {

@@ -43,12 +43,13 @@ const TOKENS = `--t-surface:#ffffff;--t-surface-sunken:#eef0f3;--t-border:#d5d9e
 const STYLE = `:host{all:initial;${TOKENS}}
 *{box-sizing:border-box}
 .stack,.layer{font:var(--t-text-md)/var(--t-leading) var(--t-font);color:var(--t-text)}
-.stack{position:absolute;right:0;bottom:0;width:max-content;max-width:min(360px,calc(100vw - 32px));display:flex;flex-direction:column;align-items:flex-end;gap:var(--t-space-2)}
+.stack{position:absolute;right:0;bottom:0;width:max-content;max-width:min(480px,calc(100vw - 32px));display:flex;flex-direction:column;align-items:flex-end;gap:var(--t-space-2)}
 .card{background:var(--t-surface);border:1px solid var(--t-border);border-radius:var(--t-radius-lg);box-shadow:var(--t-shadow-lg);padding:var(--t-space-4)}
 .code b{display:block;font-size:28px;letter-spacing:3px;font-weight:var(--t-weight-bold);font-variant-numeric:tabular-nums}
 .muted{color:var(--t-text-muted);font-size:var(--t-text-sm);margin:0}
-.bar{display:flex;flex-wrap:wrap;align-items:center;gap:var(--t-space-2);background:var(--t-text);color:var(--t-text-inverse);border-radius:999px;padding:6px 6px 6px 14px;box-shadow:var(--t-shadow-lg);font-size:var(--t-text-sm)}
-.bar p{margin:0 var(--t-space-1) 0 0;display:flex;align-items:center;gap:var(--t-space-2)}
+.bar{display:flex;flex-wrap:wrap;align-items:center;justify-content:flex-end;gap:var(--t-space-2) var(--t-space-3);background:var(--t-text);color:var(--t-text-inverse);border-radius:var(--t-radius-lg);padding:8px 8px 8px 14px;box-shadow:var(--t-shadow-lg);font-size:var(--t-text-sm)}
+.bar p{margin:0;flex:1 1 auto;display:flex;align-items:center;gap:var(--t-space-2)}
+.bar div{display:flex;gap:var(--t-space-2)}
 .dot{width:10px;height:10px;border-radius:50%;background:#f87171;flex:none;animation:pulse 2s ease-in-out infinite}
 .bar.control .dot{background:#fbbf24}
 @keyframes pulse{50%{opacity:.35}}
@@ -64,7 +65,7 @@ button{font:inherit;font-weight:var(--t-weight-medium);border-radius:var(--t-rad
 button:hover{background:var(--t-surface-sunken)}
 button.primary{background:var(--t-accent);border-color:var(--t-accent);color:var(--t-text-inverse)}
 button.primary:hover{background:var(--t-accent-hover)}
-.bar button{min-height:32px;padding:4px 12px;border-radius:999px;border:0}
+.bar button{min-height:32px;padding:4px 12px;border:0}
 button:focus-visible{outline:none;box-shadow:0 0 0 2px var(--t-surface),0 0 0 5px var(--t-focus)}
 .ended{display:flex;gap:var(--t-space-3);align-items:flex-start;animation:fade .2s ease-out;transition:opacity .4s}
 .ended.out{opacity:0}
@@ -275,8 +276,10 @@ export function showBanner (agent: string, end: () => void, stopControl?: () => 
   e.setAttribute('aria-label', t.sharing)
   const text = el('p', { role: 'status' })
   text.append(el('span', { class: 'dot', 'aria-hidden': 'true' }), say(stopControl ? 'controlling' : 'viewing', agent))
-  e.append(text, button(t.stopSharing, end))
-  if (stopControl) e.append(button(t.stopControl, stopControl))
+  const buttons = el('div')
+  if (stopControl) buttons.append(button(t.stopControl, stopControl))
+  buttons.append(button(t.stopSharing, end))
+  e.append(text, buttons)
 }
 
 /** Why a session ended, as the customer sees it. */
