@@ -115,6 +115,16 @@ test('the demo page shows no raw values, says what is missing without a license,
   await readCode(customer)
   await customer.waitForSelector('#tandem-code:has-text("Your support code")')
   assert.deepEqual(await look(customer, 'customer-code'), [])
+
+  // The UI's colours, spacing and type are the design system's tokens, as the server serves them.
+  const tokens = await (await fetch(`${api}/design/tokens.css`)).text()
+  const design = Object.fromEntries([...tokens.matchAll(/(--t-[\w-]+):\s*([^;]+);/g)].map((m) => [m[1], m[2].trim()]))
+  const used = await customer.evaluate((names) => {
+    const style = getComputedStyle(document.getElementById('tandem-ui'))
+    return Object.fromEntries(names.map((n) => [n, style.getPropertyValue(n).trim()]).filter(([, v]) => v))
+  }, Object.keys(design))
+  assert.ok(Object.keys(used).length > 10)
+  for (const [name, value] of Object.entries(used)) assert.equal(value, design[name], name)
 })
 
 test('consent from the keyboard: focus moves in and stays, Escape declines, and the customer is told', async () => {
