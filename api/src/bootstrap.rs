@@ -108,7 +108,7 @@ pub async fn banner(
     } else {
         println!(
             "  Agent:    {public_base}/dashboard/login?next=/dashboard/code#token={token}\n            \
-             (signs {email} in once, within {} minutes; a new link on every start)\n",
+             (a sign-in link for {email}: one use, {} minutes, a new one on every start)\n",
             LINK_TTL.as_secs() / 60
         );
     }
