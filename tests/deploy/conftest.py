@@ -24,6 +24,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 def tool(name: str) -> str:
+    if name == "checkov":  # a venv of its own (tests/deploy/requirements-checkov.txt)
+        path = Path(os.environ.get("CHECKOV", Path.home() / ".cache/tandem-deploy-checkov-venv/bin/checkov"))
+        assert path.exists(), f"checkov is not at {path}; make deploy-check installs it"
+        return str(path)
     path = BIN / name
     assert path.exists(), f"{name} is not in the suite's venv ({BIN}); make deploy-check installs it"
     return str(path)
