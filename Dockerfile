@@ -35,7 +35,7 @@ COPY --from=web /src/dashboard/dist/ dashboard/dist/
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p tandem-api --bin tandem \
-    && install -D -m 0755 target/release/tandem /out/tandem
+    && install -D -s -m 0755 target/release/tandem /out/tandem
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 ARG VERSION=0.1.0

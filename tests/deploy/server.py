@@ -36,9 +36,9 @@ def base_env() -> dict:
 def get(url: str, timeout: float = 5) -> tuple[int, bytes, dict]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read(), dict(r.headers)
+            return r.status, r.read(), {k.lower(): v for k, v in r.headers.items()}
     except urllib.error.HTTPError as e:
-        return e.code, e.read(), dict(e.headers)
+        return e.code, e.read(), {k.lower(): v for k, v in e.headers.items()}
 
 
 class Server:

@@ -101,7 +101,7 @@ def test_the_release_binary_alone_serves_the_sdk_and_the_viewer(tmp_path):
     shutil.copy2(release_binary(), binary)
     with Server(env={}, cwd=alone, binary=binary) as server:
         status, body, headers = get(server.url + "/sdk-js/tandem.js")
-        assert status == 200 and b"Tandem" in body and "javascript" in headers["Content-Type"]
+        assert status == 200 and b"Tandem" in body and "javascript" in headers["content-type"]
         for asset in ("viewer.js", "viewer.css"):
             assert get(server.url + f"/sdk-js/{asset}")[0] == 200, asset
         status, page, _ = get(server.url + "/code")
