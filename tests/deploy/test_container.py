@@ -125,3 +125,13 @@ def test_caddy_proxies_to_tandem():
     assert set(compose["services"]) == {"tandem", "postgres", "redis", "caddy"}
     assert compose["services"]["tandem"]["read_only"] is True
     assert shutil.which("bash")
+
+
+def test_checkov_passes_on_the_dockerfile():
+    import json
+
+    out = subprocess.run([tool("checkov"), "-f", str(DOCKERFILE), "--framework", "dockerfile",
+                          "--skip-download", "--quiet", "--compact", "-o", "json"],
+                         capture_output=True, text=True, timeout=300)
+    report = json.loads(out.stdout)
+    assert report["summary"]["failed"] == 0 and report["summary"]["passed"] > 50, report["summary"]
