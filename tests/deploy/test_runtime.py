@@ -109,3 +109,36 @@ def test_the_release_binary_alone_serves_the_sdk_and_the_viewer(tmp_path):
         assert server.stop() == 0
     # The default SQLite database is made beside it, in the folder it was started from.
     assert sorted(p.name for p in alone.iterdir()) >= ["data", "tandem"]
+
+
+def test_the_rendered_split_roles_serve_what_the_ingress_routes_to_them(database, tmp_path):
+    vals = values("split-hpa")
+    vals["secrets"]["databaseUrl"] = {"value": database, "existingSecret": "", "key": "database-url"}
+    vals["secrets"]["redisUrl"] = {"value": REDIS_URL, "existingSecret": "", "key": "redis-url"}
+    docs = render(vals)
+    (ingress,) = find(docs, "Ingress")
+    routes = {p["path"]: p["backend"]["service"]["name"] for p in ingress["spec"]["rules"][0]["http"]["paths"]}
+    component = {s["metadata"]["name"]: s["spec"]["selector"]["app.kubernetes.io/component"]
+                 for s in find(docs, "Service")}
+    servers = {}
+    try:
+        for dep in find(docs, "Deployment"):
+            name = dep["metadata"]["labels"]["app.kubernetes.io/component"]
+            env = pod_environment([dep, *find(docs, "Secret")])
+            port = free_port()
+            env["TANDEM_LISTEN"] = f"127.0.0.1:{port}"
+            env |= SERVICE_LINKS
+            servers[name] = Server(env=env, cwd=tmp_path, port=port).__enter__()
+        for server in servers.values():
+            assert server.readiness() == (200, {"status": "ready", "database": "ok", "redis": "ok"})
+        sockets = servers[component[routes["/sockets/"]]]
+        rest = servers[component[routes["/"]]]
+        # The socket endpoint exists only where /sockets/ is routed, the REST API and the SDK only
+        # where / is.
+        assert get(sockets.url + "/sockets/1/ws")[0] != 404
+        assert get(rest.url + "/sockets/1/ws")[0] == 404
+        assert get(rest.url + "/api/1/openapi.json")[0] == 200
+        assert get(sockets.url + "/api/1/openapi.json")[0] == 404
+    finally:
+        for server in servers.values():
+            server.__exit__(None, None, None)
