@@ -3,15 +3,15 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: run test audit lint js-lint fmt rust-test compat-deps sdk sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi clean-data corpus bench-fidelity security image deploy-check settings-doc
+.PHONY: run test audit lint js-lint fmt rust-test compat-deps sdk dashboard sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi clean-data corpus bench-fidelity security image deploy-check settings-doc
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
-run: sdk
+run: sdk dashboard
 	$(CARGO) run -p tandem-api --bin tandem -- serve
 
 ## Every gate CI runs: formatting, lints, known advisories, type checks, Rust tests on both
 ## backends, the SDK compatibility run and the end-to-end tests in Chromium.
-test: lint js-lint audit compat-deps sdk sdk-pack js-check corpus rust-test security deploy-check
+test: lint js-lint audit compat-deps sdk dashboard sdk-pack js-check corpus rust-test security deploy-check
 
 ## Cargo.lock against the RustSec advisory database, offline: a local copy of the database
 ## (ADVISORY_DB, by default the one beside this clone, or beside the checkout this clone was
@@ -43,6 +43,12 @@ sdk:
 	npm run --prefix sdk-js build
 	npm run --prefix sdk-js build:agent
 
+## The dashboard (dashboard/, Vite + Preact), built into dashboard/dist and served at /dashboard.
+## It imports @tandem/agent from source, so the SDK's packages are installed first.
+dashboard: sdk
+	npm ci --prefix dashboard --no-audit --no-fund
+	npm run --prefix dashboard build
+
 ## @tandem/web and @tandem/agent as customers get them: npm pack, installed from the registry
 ## into a clean project (imports in Node, published types checked).
 sdk-pack: sdk
@@ -53,8 +59,9 @@ sdk-pack: sdk
 docs: sdk
 	npm run --prefix sdk-js docs:agent
 
-## Type checks, the committed API types against api/openapi.json, and the packages' unit tests.
-js-check:
+## Type checks, the committed API types against api/openapi.json, and the packages' and the
+## dashboard's unit tests.
+js-check: dashboard
 	npm run --prefix sdk-js typecheck
 	npm run --prefix sdk-js check:types
 	npm run --prefix sdk-js test:core
@@ -62,10 +69,13 @@ js-check:
 	npm run --prefix sdk-js test:viewer
 	npm run --prefix sdk-js test:agent
 	npm run --prefix sdk-js test:wire
+	npm run --prefix dashboard typecheck
+	npm run --prefix dashboard test
 
-## eslint with typescript-eslint over sdk-js (sdk-js/eslint.config.mjs); no warnings allowed.
-js-lint: sdk
+## eslint with typescript-eslint over sdk-js and dashboard (their eslint.config.mjs); no warnings allowed.
+js-lint: sdk dashboard
 	npm run --prefix sdk-js lint
+	npm run --prefix dashboard lint
 
 ## api/openapi.json, generated from the REST handlers and types, and the SDKs' types generated
 ## from it. `make rust-test` fails while the committed document differs from what the code
@@ -103,7 +113,7 @@ security:
 ## the Dockerfile's build commands are the sdk target's and the release build below.
 DEPLOY_VENV ?= $(HOME)/.cache/tandem-deploy-venv
 CHECKOV_VENV ?= $(HOME)/.cache/tandem-deploy-checkov-venv
-deploy-check: sdk
+deploy-check: sdk dashboard
 	@test -x $(DEPLOY_VENV)/bin/python || python3 -m venv $(DEPLOY_VENV)
 	@cmp -s tests/deploy/requirements.txt $(DEPLOY_VENV)/requirements.txt || { \
 	  $(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/deploy/requirements.txt && \

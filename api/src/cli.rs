@@ -43,6 +43,12 @@ pub enum Command {
     /// Print the REST API's OpenAPI document, generated from the routes (`make openapi` writes
     /// it to api/openapi.json). Needs neither configuration nor a database.
     Openapi,
+    /// Print the effective configuration (defaults, file, environment) as TOML, secrets
+    /// redacted.
+    Config,
+    /// Check the configuration, and that the database, Redis and the SMTP server (those
+    /// configured) answer; changes nothing. Exits non-zero with the reason when one does not.
+    Check,
 }
 
 #[derive(Subcommand, Debug)]
@@ -135,9 +141,20 @@ async fn find_account(service: &Service, id_or_license: &str) -> anyhow::Result<
 
 /// Runs a non-serve command, printing JSON results on stdout.
 pub async fn run(command: Command, config: &Config) -> anyhow::Result<()> {
+    match command {
+        Command::Config => {
+            print!("{}", toml::to_string(&config.redacted())?);
+            return Ok(());
+        }
+        Command::Check => return crate::check::run(config).await,
+        _ => {}
+    }
+    eprintln!("tandem: database {}", config.database_shown());
     let service = crate::open_service(config).await?;
     let out = match command {
-        Command::Serve { .. } | Command::Openapi => unreachable!("handled by main"),
+        Command::Serve { .. } | Command::Openapi | Command::Config | Command::Check => {
+            unreachable!("handled above")
+        }
         Command::Migrate => json!({"migrated": true, "backend": service.backend().as_str()}),
         Command::Account(AccountCommand::Create { name, no_consent }) => {
             let settings = AccountSettings {

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod embedded;
@@ -195,7 +196,13 @@ pub async fn serve(
         }
     }));
 
-    tracing::info!(listen = %bound, backend = service.backend().as_str(), role = %config.role, "tandem is serving");
+    tracing::info!(
+        listen = %bound,
+        backend = service.backend().as_str(),
+        database = %config.database_shown(),
+        role = %config.role,
+        "tandem is serving"
+    );
     let drain = Duration::from_secs(config.request_timeout_secs);
     let sockets = hub.clone();
     let app = app.into_make_service_with_connect_info::<SocketAddr>();

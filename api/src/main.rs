@@ -19,6 +19,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut config = Config::load(cli.config.as_deref())?;
     telemetry::init_logs(config.log_format);
+    if !config.ignored_env().is_empty() {
+        tracing::warn!(
+            variables = %config.ignored_env().join(", "),
+            "ignoring TANDEM_* environment variables that name no setting (Kubernetes sets such \
+             variables for a Service named tandem; a misspelt setting would be among them)"
+        );
+    }
     match cli.command.unwrap_or(Command::Serve { role: None }) {
         Command::Serve { role } => {
             if let Some(role) = role {

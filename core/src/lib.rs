@@ -25,3 +25,30 @@ pub mod time;
 
 pub use error::{Error, Result};
 pub use store::Backend;
+
+/// Connects to the database `url` names and asks it to answer, changing nothing (no migration;
+/// a SQLite file that does not exist yet is not created): what `tandem check` reports.
+pub async fn probe_database(url: &str) -> Result<Backend> {
+    let backend = Backend::from_url(url).ok_or_else(|| {
+        Error::invalid(
+            "invalid_database_url",
+            "the database URL must start with sqlite: or postgres://",
+        )
+    })?;
+    if backend == Backend::Sqlite {
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:")
+            .split('?')
+            .next()
+            .unwrap_or("");
+        if path != ":memory:" && !std::path::Path::new(path).exists() {
+            return Err(Error::NotFound(
+                "SQLite database file (`tandem serve` creates it)",
+            ));
+        }
+    }
+    use store::Store as _;
+    store::SqlStore::connect(url).await?.ping().await?;
+    Ok(backend)
+}

@@ -31,3 +31,18 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/sockets/1/ws", get(socket::upgrade))
         .with_state(hub)
 }
+
+/// Connects to the Redis server `url` names and sends it a PING, within five seconds: what
+/// `tandem check` reports.
+pub async fn probe_redis(url: &str) -> Result<(), String> {
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let ping = async {
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), ping).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer within 5 seconds".into()),
+    }
+}

@@ -11,8 +11,11 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 mod kinds;
+mod urls;
 mod validate;
 pub use kinds::{LogFormat, ServerRole};
+pub use urls::origin_of;
+use urls::{absolute_sqlite, redact_url};
 
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,6 +92,9 @@ pub struct Config {
     /// The email made administrator of the first account on first start; `make run` prints a
     /// sign-in link for it. Empty: none.
     pub bootstrap_admin_email: String,
+    /// `TANDEM_*` variables that name no setting, left out at load.
+    #[serde(skip)]
+    pub ignored_env: Vec<String>,
 }
 
 impl Default for Config {
@@ -123,20 +129,16 @@ impl Default for Config {
             email_from: "Tandem <tandem@localhost>".into(),
             superuser_emails: vec![],
             bootstrap_admin_email: "admin@example.com".into(),
+            ignored_env: Vec::new(),
         }
     }
 }
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The database URL may carry a password.
-        let db = match self.database_url.split_once('@') {
-            Some((_, host)) => format!("…@{host}"),
-            None => self.database_url.clone(),
-        };
         f.debug_struct("Config")
             .field("listen", &self.listen)
-            .field("database_url", &db)
+            .field("database_url", &self.database_shown())
             .field("public_url", &self.public_url)
             .field("inactivity_timeout_secs", &self.inactivity_timeout_secs)
             .field("role", &self.role)
@@ -152,7 +154,11 @@ impl std::fmt::Debug for Config {
 pub struct ConfigError(pub String);
 
 impl Config {
-    /// Loads defaults, then `file` (if given), then the environment, and validates.
+    /// Loads defaults, then `file` (if given), then the environment, and validates. A SQLite
+    /// path is made absolute here, once, so every command opens the same file wherever it runs.
+    /// `TANDEM_*` variables that name no setting are left out (Kubernetes sets such variables
+    /// for a Service named `tandem`) and listed in [`Config::ignored_env`]; a misspelt setting
+    /// in the file is still an error.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
@@ -170,10 +176,48 @@ impl Config {
         if let Ok(url) = std::env::var("REDIS_URL") {
             fig = fig.merge(("redis_url", url));
         }
-        fig = fig.merge(Env::prefixed("TANDEM_").ignore(&["config"]));
-        let config: Config = fig.extract().map_err(|e| ConfigError(e.to_string()))?;
+        let known = setting_names();
+        let mut ignored: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter_map(|k| {
+                let name = k.strip_prefix("TANDEM_")?.to_ascii_lowercase();
+                (!known.contains(&name) && name != "config").then_some(k)
+            })
+            .collect();
+        ignored.sort();
+        fig = fig.merge(
+            Env::prefixed("TANDEM_")
+                .ignore(&["config"])
+                .filter(move |k| known.contains(&k.as_str().to_ascii_lowercase())),
+        );
+        let mut config: Config = fig.extract().map_err(|e| ConfigError(e.to_string()))?;
+        config.database_url = absolute_sqlite(&config.database_url)?;
+        config.ignored_env = ignored;
         config.validate()?;
         Ok(config)
+    }
+
+    /// The `TANDEM_*` variables that named no setting and were left out.
+    pub fn ignored_env(&self) -> &[String] {
+        &self.ignored_env
+    }
+
+    /// The effective configuration with every secret replaced: passwords in URLs and the key
+    /// encryption key (`tandem config`).
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        for url in [&mut c.database_url, &mut c.redis_url, &mut c.smtp_url] {
+            *url = redact_url(url);
+        }
+        if !c.key_encryption_key.is_empty() {
+            c.key_encryption_key = "<redacted>".into();
+        }
+        c
+    }
+
+    /// The database URL with its password (if any) replaced, for logs and messages.
+    pub fn database_shown(&self) -> String {
+        redact_url(&self.database_url)
     }
 
     /// The key that seals stored private halves, when one is configured.
@@ -220,14 +264,11 @@ impl Config {
     }
 }
 
-/// The origin (scheme, host and port) of a public URL.
-pub fn origin_of(public_base: &str) -> &str {
-    match public_base.find("://") {
-        Some(i) => match public_base[i + 3..].find('/') {
-            Some(j) => &public_base[..i + 3 + j],
-            None => public_base,
-        },
-        None => public_base,
+/// The names of every setting, as the file and `TANDEM_<NAME>` spell them.
+fn setting_names() -> std::collections::HashSet<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Default::default(),
     }
 }
 

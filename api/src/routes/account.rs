@@ -12,7 +12,10 @@ use utoipa::openapi::schema::{AnyOfBuilder, Schema};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
-use super::doc::{BadRequest, Errors, Forbidden, NotFound, ServiceUnavailable, Unauthorized};
+use super::doc::{
+    BadRequest, Errors, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
+    UnsupportedMediaType,
+};
 use super::params::UserId;
 use crate::auth::AgentAuth;
 use crate::error::ApiResult;
@@ -186,7 +189,7 @@ pub struct AccountUpdate {
     request_body = AccountUpdate,
     responses(
         (status = 200, description = "The account as `GET /api/1/accounts` shows it.", body = AccountView),
-        Errors<(BadRequest, Unauthorized, Forbidden, NotFound, ServiceUnavailable)>,
+        Errors<(BadRequest, PayloadTooLarge, UnsupportedMediaType, Unauthorized, Forbidden, NotFound, ServiceUnavailable)>,
     ),
 )]
 pub async fn update_account(

@@ -10,7 +10,10 @@ use tandem_core::model::Account;
 use tandem_core::time;
 use utoipa::ToSchema;
 
-use super::doc::{BadRequest, Errors, Forbidden, NotFound, ServiceUnavailable, Unauthorized};
+use super::doc::{
+    BadRequest, Errors, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, Unauthorized,
+    UnsupportedMediaType,
+};
 use crate::auth::login::Login;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Bounded};
@@ -144,7 +147,7 @@ pub struct NewAccount {
     request_body = NewAccount,
     responses(
         (status = 201, description = "The new account.", body = AdminAccount),
-        Errors<(BadRequest, Unauthorized, Forbidden, ServiceUnavailable)>,
+        Errors<(BadRequest, PayloadTooLarge, UnsupportedMediaType, Unauthorized, Forbidden, ServiceUnavailable)>,
     ),
 )]
 pub async fn create(
@@ -183,7 +186,7 @@ pub struct AccountChange {
     request_body = AccountChange,
     responses(
         (status = 200, description = "The account.", body = AdminAccount),
-        Errors<(BadRequest, Unauthorized, Forbidden, NotFound, ServiceUnavailable)>,
+        Errors<(BadRequest, PayloadTooLarge, UnsupportedMediaType, Unauthorized, Forbidden, NotFound, ServiceUnavailable)>,
     ),
 )]
 pub async fn update(

@@ -16,7 +16,8 @@ use tandem_core::time;
 use utoipa::ToSchema;
 
 use super::doc::{
-    BadRequest, Errors, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, Unauthorized,
+    BadRequest, Errors, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, TooManyRequests,
+    Unauthorized, UnsupportedMediaType,
 };
 use crate::auth::login::{clear_cookie, csrf_token, set_cookie, Login};
 use crate::bootstrap::sign_in_mail;
@@ -101,7 +102,7 @@ fn client_ip(parts_ip: Option<IpAddr>, headers: &HeaderMap) -> String {
     request_body = EmailLogin,
     responses(
         (status = 202, description = "Accepted; a link was sent if the address may sign in.", body = LinkSent),
-        Errors<(BadRequest, Forbidden, TooManyRequests, ServiceUnavailable)>,
+        Errors<(BadRequest, PayloadTooLarge, UnsupportedMediaType, Forbidden, TooManyRequests, ServiceUnavailable)>,
     ),
 )]
 pub async fn email(
@@ -205,7 +206,7 @@ fn view(signed_in: SignedIn, token: &str) -> LoginView {
     request_body = LinkToken,
     responses(
         (status = 200, description = "Signed in; the cookie is set.", body = LoginView),
-        Errors<(BadRequest, Unauthorized, Forbidden, ServiceUnavailable)>,
+        Errors<(BadRequest, PayloadTooLarge, UnsupportedMediaType, Unauthorized, Forbidden, ServiceUnavailable)>,
     ),
 )]
 pub async fn link(
@@ -281,7 +282,7 @@ pub struct PickAccount {
     request_body = PickAccount,
     responses(
         (status = 200, description = "The signed-in browser, in that account.", body = LoginView),
-        Errors<(BadRequest, Unauthorized, Forbidden, NotFound, ServiceUnavailable)>,
+        Errors<(BadRequest, PayloadTooLarge, UnsupportedMediaType, Unauthorized, Forbidden, NotFound, ServiceUnavailable)>,
     ),
 )]
 pub async fn switch(

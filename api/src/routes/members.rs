@@ -10,7 +10,8 @@ use tandem_core::service::Caller;
 use utoipa::ToSchema;
 
 use super::doc::{
-    BadRequest, Conflict, Errors, Forbidden, NotFound, ServiceUnavailable, Unauthorized,
+    BadRequest, Conflict, Errors, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
+    Unauthorized, UnsupportedMediaType,
 };
 use crate::auth::AgentAuth;
 use crate::error::{ApiError, ApiResult};
@@ -56,7 +57,7 @@ pub struct RoleChange {
     request_body = RoleChange,
     responses(
         (status = 200, description = "The member with the new role.", body = Member),
-        Errors<(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, ServiceUnavailable)>,
+        Errors<(BadRequest, PayloadTooLarge, UnsupportedMediaType, Unauthorized, Forbidden, NotFound, Conflict, ServiceUnavailable)>,
     ),
 )]
 pub async fn set_role(
@@ -173,7 +174,7 @@ pub struct Invite {
     responses(
         (status = 201, description = "The invitation, emailed.", body = Invitation),
         (status = 502, description = "The email could not be sent (`email_failed`); nothing was kept.", body = crate::error::ErrorBody),
-        Errors<(BadRequest, Unauthorized, Forbidden, ServiceUnavailable)>,
+        Errors<(BadRequest, PayloadTooLarge, UnsupportedMediaType, Unauthorized, Forbidden, ServiceUnavailable)>,
     ),
 )]
 pub async fn invite(

@@ -11,7 +11,8 @@ use tandem_core::{secrets, time};
 use utoipa::ToSchema;
 
 use super::doc::{
-    BadRequest, Conflict, Errors, Forbidden, NotFound, ServiceUnavailable, Unauthorized,
+    BadRequest, Conflict, Errors, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
+    Unauthorized, UnsupportedMediaType,
 };
 use crate::auth::AgentAuth;
 use crate::error::{ApiError, ApiResult};
@@ -61,7 +62,7 @@ pub struct GeneratedKey {
     request_body = Generate,
     responses(
         (status = 201, description = "The key and, once, its private half.", body = GeneratedKey),
-        Errors<(BadRequest, Unauthorized, Forbidden, ServiceUnavailable)>,
+        Errors<(BadRequest, PayloadTooLarge, UnsupportedMediaType, Unauthorized, Forbidden, ServiceUnavailable)>,
     ),
 )]
 pub async fn generate(
@@ -184,7 +185,7 @@ fn jwks_keys(jwks: &Value) -> Result<Vec<(String, String)>, ApiError> {
     request_body = Upload,
     responses(
         (status = 201, description = "The keys added.", body = Vec<KeyInfo>),
-        Errors<(BadRequest, Unauthorized, Forbidden, Conflict, ServiceUnavailable)>,
+        Errors<(BadRequest, PayloadTooLarge, UnsupportedMediaType, Unauthorized, Forbidden, Conflict, ServiceUnavailable)>,
     ),
 )]
 pub async fn upload(

@@ -2,7 +2,7 @@
 import { Emitter } from './emitter.js'
 import { type Context, segment, toDate } from './context.js'
 import type { Query, RequestOptions } from '@tandem/core'
-import type { AccountResource, PolicyResource, RegionResource, UserResource } from './types.js'
+import type { AccountPatch, AccountResource, AccountSettings, PolicyResource, RegionResource, UserResource } from './types.js'
 
 /** An agent or administrator of the account. */
 export class User extends Emitter<{ updated: [user: User] }> {
@@ -39,6 +39,10 @@ export class Account {
   get license_key (): string { return this.#resource.license_key }
   /** Feature switches; a feature that is missing is enabled. */
   get features (): Record<string, boolean> { return this.#resource.features ?? {} }
+  /** Origins (glob patterns) that may embed the viewer. */
+  get trusted_origins (): string[] { return this.#resource.trusted_origins ?? [] }
+  /** Every setting; present for administrators only. */
+  get settings (): AccountSettings | undefined { return this.#resource.settings as AccountSettings | undefined }
 
   toJSON (): AccountResource {
     return { ...this.#resource }
@@ -130,6 +134,16 @@ export class AccountsAPI {
   async list (query?: Query, options?: RequestOptions): Promise<Account[]> {
     const list = await this.#ctx.client.list<AccountResource>('/accounts', query, options)
     return list.map((resource) => new Account(resource))
+  }
+
+  /**
+   * Renames the account or changes its settings (administrators). `settings` is partial: the
+   * fields given replace theirs, the rest stay; live customers get the change at once. A 400
+   * `invalid_settings` `APIError` names a bad field in its message.
+   */
+  async update (id: string, patch: AccountPatch, options?: RequestOptions): Promise<Account> {
+    const resource = await this.#ctx.client.request<AccountResource>('PATCH', `/accounts/${segment(id)}`, { body: patch, signal: options?.signal })
+    return new Account(resource)
   }
 }
 

@@ -4,9 +4,13 @@ import type { Context } from './context.js'
 import { DevicesAPI } from './devices.js'
 import { Emitter } from './emitter.js'
 import { APIError, Client, type RequestCoreOptions } from '@tandem/core'
+import { InstanceAPI } from './instance.js'
+import { KeysAPI } from './keys.js'
+import { LoginAPI } from './login.js'
 import { Realtime, socketUrl } from './realtime.js'
 import { type Attachment, type ContextTarget, RemoteContext } from './remote.js'
 import { Session, SessionsAPI } from './sessions.js'
+import { InvitationsAPI, MembersAPI } from './team.js'
 import type { SessionResource, UserResource } from './types.js'
 import { VERSION } from './version.js'
 
@@ -15,6 +19,13 @@ export interface TandemAPIOptions extends RequestCoreOptions {
   license?: string
   /** Replaces the global `WebSocket` (tests, or runtimes without one). */
   WebSocket?: typeof WebSocket
+  /**
+   * Cookie mode, for pages served by the Tandem server itself (the dashboard): without a token,
+   * calls carry the browser's `tandem_session` cookie (fetch sends it to the same origin), and
+   * this function's value, when it returns one, as `X-Tandem-CSRF` on every call. The value is
+   * the sign-in's `csrf_token` (`login.session()`, `login.redeem()`).
+   */
+  csrf?: () => string | null | undefined
 }
 
 /** The REST API version this SDK speaks, sent as `X-CobrowseAPIVersion`. */
@@ -48,16 +59,24 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
   #ctx: Context
   #token: string | undefined
   #license: string | undefined
+  #csrf: (() => string | null | undefined) | undefined
+  #login: LoginAPI
+  #members: MembersAPI
+  #invitations: InvitationsAPI
+  #keys: KeysAPI
+  #instance: InstanceAPI
 
   /**
-   * @param token - The agent's JWT (RS256, signed with a key of the account).
-   * @param options - `api`: the Tandem server's URL; `license`, `timeout`, `retries`, and `fetch` /
-   * `WebSocket` to replace the globals.
+   * @param token - The agent's JWT (RS256, signed with a key of the account); `undefined` in
+   * cookie mode.
+   * @param options - `api`: the Tandem server's URL; `license`, `timeout`, `retries`, `csrf`
+   * (cookie mode), and `fetch` / `WebSocket` to replace the globals.
    */
   constructor (token?: string, options: TandemAPIOptions = {}) {
     super()
     this.#token = token
     this.#license = options.license
+    this.#csrf = options.csrf
     const client = new Client({
       ...options,
       headers: () => this.#headers(),
@@ -87,6 +106,11 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
     this.#accounts = new AccountsAPI(ctx)
     this.#policies = new PoliciesAPI(ctx)
     this.#regions = new RegionsAPI(ctx)
+    this.#login = new LoginAPI(ctx)
+    this.#members = new MembersAPI(ctx)
+    this.#invitations = new InvitationsAPI(ctx)
+    this.#keys = new KeysAPI(ctx)
+    this.#instance = new InstanceAPI(ctx)
   }
 
   /** The agent's JWT. Setting a new one also resumes sockets stopped by an expired token. */
@@ -109,11 +133,23 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
   get accounts (): AccountsAPI { return this.#accounts }
   get policies (): PoliciesAPI { return this.#policies }
   get regions (): RegionsAPI { return this.#regions }
+  /** Dashboard sign-in by email link, the current sign-in, account switching, sign-out. */
+  get login (): LoginAPI { return this.#login }
+  /** The account's members (administrators). */
+  get members (): MembersAPI { return this.#members }
+  /** Invitations to join the account (administrators). */
+  get invitations (): InvitationsAPI { return this.#invitations }
+  /** The keys the account's JWTs are signed with (administrators). */
+  get keys (): KeysAPI { return this.#keys }
+  /** The server and all its accounts (superusers). */
+  get instance (): InstanceAPI { return this.#instance }
 
   /**
    * Drives a Tandem viewer embedded in `target` (an iframe showing `/session/:id`, `/code`,
-   * `/dashboard`… of this API, best with `token_source=postMessage`): the context hands the
-   * viewer this instance's token, switches its tools and hears its session. Browsers only.
+   * `/code`… of this API, best with `token_source=postMessage`): the context hands the viewer
+   * this instance's token, switches its tools and hears its session. In cookie mode (a page of
+   * the Tandem server itself) no token is handed over: the viewer signs in with the same cookie.
+   * Browsers only.
    */
   async attachContext (target: ContextTarget): Promise<RemoteContext> {
     if (typeof window === 'undefined') throw new Error('attachContext needs a browser')
@@ -139,6 +175,8 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
     }
     if (this.#token) headers.Authorization = `Bearer ${this.#token}`
     if (this.#license) headers['X-CobrowseLicense'] = this.#license
+    const csrf = this.#csrf?.()
+    if (csrf) headers['X-Tandem-CSRF'] = csrf
     return headers
   }
 }

@@ -4,8 +4,8 @@ import { type Context, segment, toDate } from './context.js'
 import { Following } from './realtime.js'
 import { APIError, type Query, type RequestOptions } from '@tandem/core'
 import type {
-  Agent, CustomData, DeviceInfo, EndedReason, NewSession, SessionPatch, SessionResource, SessionState,
-  SessionsQuery, Toggle
+  Agent, CustomData, DeviceInfo, EndedReason, NewSession, SessionHistoryResource, SessionPatch, SessionResource,
+  SessionState, SessionsQuery, Toggle
 } from './types.js'
 
 export type SessionEvents = {
@@ -88,6 +88,12 @@ export class Session extends Emitter<SessionEvents> {
     })
     this.#apply(resource, false)
     return this
+  }
+
+  /** What happened: the pages the customer loaded (with how long each stayed in view) and the
+   * agents' comings and goings. */
+  async history (options?: RequestOptions): Promise<SessionHistoryResource> {
+    return await this.#ctx.client.request<SessionHistoryResource>('GET', `${this.#path()}/history`, { signal: options?.signal })
   }
 
   /** Ends the session (final: ending it again is a 409 `APIError`). */

@@ -1,7 +1,7 @@
 // The JSON shapes the Tandem API sends and takes (dates are ISO 8601 strings on the wire; the
 // resource classes turn them into `Date`s). The resources come from the server's OpenAPI
 // document, through @tandem/core; the query and patch shapes are this SDK's own.
-import type { CustomData, DeviceInfo, SessionState, Toggle } from '@tandem/core'
+import type { Agent, CustomData, DeviceInfo, SessionState, Toggle, UserResource } from '@tandem/core'
 
 export type {
   AccountResource, Agent, CustomData, DeviceInfo, DeviceResource, EndedReason, RegionResource, SessionResource,
@@ -58,4 +58,166 @@ export interface DevicesQuery {
   /** Devices last seen before / after this time. */
   seen_before?: Date | string
   seen_after?: Date | string
+}
+
+/** A member's role in an account. */
+export type Role = 'administrator' | 'agent'
+
+/** An account as a login session lists it. */
+export interface LoginAccount {
+  id: string
+  name: string
+  /** The signed-in email's role there. */
+  role: Role
+  /** Whether a superuser has disabled the account (nobody can use it then). */
+  disabled?: boolean
+}
+
+/** A dashboard sign-in (`GET /login/session`): who is signed in and the selected account. */
+export interface LoginSessionResource {
+  email: string
+  /** Sent back as `X-Tandem-CSRF` on every cookie-authenticated call that changes anything. */
+  csrf_token: string
+  /** Whether the email is one of the server's `superuser_emails`. */
+  superuser: boolean
+  /** The selected account, or `null` before one is picked. */
+  account: LoginAccount | null
+  /** Every account this email is a member of. */
+  accounts: LoginAccount[]
+  /** The member record in the selected account. */
+  user: UserResource | null
+  created: string
+  expires: string
+  [key: string]: unknown
+}
+
+/** One of the caller's own dashboard sign-ins (a browser holding the cookie). */
+export interface LoginSessionInfo {
+  id: string
+  created: string
+  last_seen: string
+  expires: string
+  user_agent: string | null
+  /** Whether it is the sign-in making this call. */
+  current: boolean
+  email?: string
+  [key: string]: unknown
+}
+
+/** A member of the account: a user plus how many live dashboard sign-ins it holds. */
+export interface MemberResource {
+  id: string
+  email: string
+  name: string
+  role: Role
+  colour?: string
+  created?: string
+  /** Live dashboard sign-ins. */
+  login_sessions: number
+  [key: string]: unknown
+}
+
+/** A pending invitation to join the account. */
+export interface InvitationResource {
+  id: string
+  email: string
+  role: Role
+  created: string
+  expires: string
+  /** Who invited (an email or user id, as the server reports it). */
+  invited_by?: string | null
+  [key: string]: unknown
+}
+
+/** A public key JWTs of the account may be signed with. */
+export interface KeyResource {
+  kid: string
+  algorithm: string
+  created: string
+  /** When a JWT signed with it was last accepted; `null` if never. */
+  last_used: string | null
+  [key: string]: unknown
+}
+
+/** A key pair made by the server: the private half is in this reply only, never stored. */
+export interface GeneratedKeyResource extends KeyResource {
+  /** PKCS#8 PEM. Shown once. */
+  private_key: string
+}
+
+/** What `keys.upload()` takes: a PEM public key (with an optional `kid`) or a JWKS. */
+export interface KeyUpload {
+  public_key?: string
+  jwks?: { keys: unknown[] } | Record<string, unknown>
+  kid?: string
+}
+
+/** An account's settings, as administrators read and change them. */
+export interface AccountSettings {
+  require_consent: boolean
+  code_expiry_secs: number
+  features: Record<string, boolean>
+  redaction_selectors: string[]
+  unredaction_selectors: string[]
+  trusted_origins: string[]
+  asset_origins: string[]
+  remote_control_consent: boolean
+  agent_submit: boolean
+  navigation_origins: string[]
+  [key: string]: unknown
+}
+
+/** What `accounts.update()` takes; `settings` is merged into the current settings. */
+export interface AccountPatch {
+  name?: string
+  settings?: Partial<AccountSettings>
+}
+
+/** The server itself, for superusers. */
+export interface InstanceResource {
+  version: string
+  backend: 'sqlite' | 'postgres' | string
+  redis: 'connected' | 'unavailable' | 'not_configured' | string
+  region: string
+  /** `all`, `api` or `realtime`. */
+  role: string
+  /** The URL the server is reached at (and its emailed links point to). */
+  public_url?: string
+  [key: string]: unknown
+}
+
+/** An account as superusers see it. */
+export interface AdminAccountResource {
+  id: string
+  name: string
+  license_key: string
+  disabled: boolean
+  created: string
+  /** How many members it has. */
+  members: number
+  [key: string]: unknown
+}
+
+/** A page the customer loaded during a session. */
+export interface PageVisit {
+  url: string
+  title: string
+  entered: string
+  /** How long the page stayed in view (until the next page, the end, or now). */
+  duration_secs: number
+}
+
+/** An agent's time in a session. */
+export interface AgentVisit {
+  agent: Agent | null
+  joined: string
+  /** `null` while the agent is still there. */
+  left: string | null
+}
+
+/** What happened during a session (`GET /sessions/{id}/history`). */
+export interface SessionHistoryResource {
+  session: string
+  pages: PageVisit[]
+  agents: AgentVisit[]
 }

@@ -1,8 +1,9 @@
 // The agent viewer. At /session/:id (or /agent#sid=<9-digit token>) it joins the session as the
 // agent, opens the session's stream and replays the customer's page live with rrweb's Replayer,
 // in a sandboxed frame the page's CSP also covers, with the agent's tools over it (tools.ts).
-// Also /session/:id/history, /dashboard, /code and /connect. The token comes from `?token=` or,
-// with `token_source=postMessage`, from the embedding page over the iframe bridge (bridge.ts).
+// Also /session/:id/history, /code and /connect. The token comes from `?token=` or, with
+// `token_source=postMessage`, from the embedding page over the iframe bridge (bridge.ts); with
+// neither, the page signs in with the dashboard's login cookie (and its CSRF token).
 import { Replayer } from '@rrweb/replay'
 import { APIError, CborSocket, Client, Close, doubling, socketUrl } from '@tandem/core'
 import { Bridge } from './bridge.js'
@@ -42,6 +43,10 @@ const params = new URLSearchParams(location.search)
 /** The agent's JWT: from `?token=`, or handed over by the embedding page (`token_source`). */
 let token = params.get('token') ?? ''
 const tokenFromParent = params.get('token_source') === 'postMessage'
+/** Neither a token nor one to come: the dashboard's login cookie is the credential. */
+const cookieMode = !token && !tokenFromParent
+/** The login session's CSRF token, sent on calls that change anything (cookie mode). */
+let csrf = ''
 /** The embedding page, when there is one. */
 const bridge = new Bridge()
 // agent_tools=none, navigation=none, messages=none: the viewer's own controls for those go.
@@ -53,7 +58,16 @@ const sid = new URLSearchParams(location.hash.slice(1)).get('sid') ?? ''
 const sessionId = sid || decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '')
 
 /** REST calls as the agent, with the token this page holds now (the embedding page may renew it). */
-const client = new Client({ api: location.origin, retries: 0, headers: () => ({ Authorization: `Bearer ${token}` }) })
+const client = new Client({
+  api: location.origin,
+  retries: 0,
+  headers: () => {
+    const headers: Record<string, string> = {}
+    if (token) headers.Authorization = `Bearer ${token}`
+    if (csrf) headers['X-Tandem-CSRF'] = csrf
+    return headers
+  }
+})
 
 async function api<T = any> (method: string, path: string, body?: unknown): Promise<T> {
   return await client.request<T>(method, path, { body })
@@ -171,7 +185,8 @@ function onSession (s: any): void {
     // end_action=code|dashboard: on to the next customer (default, `none`: stay here).
     const next = params.get('end_action')
     if (first && (next === 'code' || next === 'dashboard')) {
-      setTimeout(() => { location.href = `/${next}?${carried()}` }, 1500)
+      // The dashboard signs in with its own cookie: no token goes into its URL.
+      setTimeout(() => { location.href = next === 'code' ? `/code?${carried()}` : '/dashboard' }, 1500)
     }
   } else if (s.state === 'authorizing') {
     status('Waiting for the customer to accept…')
@@ -338,7 +353,7 @@ async function connect (): Promise<void> {
  * itself when the embedding page handed it over) and its `end_action`.
  */
 function carried (): URLSearchParams {
-  const next = new URLSearchParams(tokenFromParent ? { token_source: 'postMessage' } : { token })
+  const next = new URLSearchParams(tokenFromParent ? { token_source: 'postMessage' } : token ? { token } : {})
   const endAction = params.get('end_action')
   if (endAction) next.set('end_action', endAction)
   return next
@@ -432,44 +447,6 @@ function duration (secs: number | null | undefined): string {
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`
 }
 
-/**
- * `/dashboard`: the account's live sessions (the agent's own; every agent's for
- * administrators), refreshed every few seconds, each with a link into the viewer, and the
- * code form.
- */
-async function dashboard (): Promise<void> {
-  codeForm()
-  const list = document.createElement('div')
-  list.id = 'sessions'
-  screen.classList.add('history')
-  screen.append(list)
-  const me: any = await api('GET', '/users/me')
-  const refresh = async (): Promise<void> => {
-    const query = new URLSearchParams([['state', 'pending'], ['state', 'authorizing'], ['state', 'active'], ['limit', '50']])
-    if (me.role === 'administrator') query.set('agent', 'all')
-    const sessions: any[] = await api('GET', `/sessions?${query}`)
-    const section = table('Live sessions', ['State', 'Customer', 'Agents', 'Started', ''], sessions.map((s) => [
-      s.state,
-      Object.entries(s.custom_data ?? {}).map(([k, v]) => `${k}: ${String(v)}`).join(', ') || s.device?.device || '—',
-      (s.agents ?? []).map((a: any) => a.name || a.email).join(', ') || '—',
-      when(s.activated ?? s.created),
-      ''
-    ]))
-    // The last cell of each row opens that session.
-    section.querySelectorAll('tbody tr').forEach((tr, i) => {
-      const s = sessions[i]
-      if (!s) return
-      const a = document.createElement('a')
-      a.textContent = 'Open'
-      a.href = sessionUrl(s.id)
-      ;(tr as HTMLTableRowElement).cells[4].appendChild(a)
-    })
-    list.replaceChildren(section)
-  }
-  await refresh()
-  setInterval(() => { refresh().catch((e) => status(`Could not refresh: ${(e as Error).message}`)) }, 5000)
-}
-
 /** `/session/<id>/history`: the pages the customer visited and when agents joined and left. */
 async function history (): Promise<void> {
   endButton.hidden = true
@@ -559,11 +536,52 @@ function answerBridge (): void {
   })
 }
 
+/**
+ * Cookie mode: reads the dashboard's sign-in for its CSRF token. Resolves false (having said
+ * why, with a link to sign in) when the browser is not signed in or has no account selected.
+ */
+async function signIn (): Promise<boolean> {
+  let session: any
+  try {
+    session = await api('GET', '/login/session')
+  } catch (e) {
+    if (e instanceof APIError && e.id === 'not_signed_in') {
+      notSignedIn('You are not signed in to Tandem.')
+      return false
+    }
+    throw e
+  }
+  csrf = String(session?.csrf_token ?? '')
+  if (!session?.account) {
+    notSignedIn('Pick an account in the dashboard first.')
+    return false
+  }
+  return true
+}
+
+/** Says why nothing can be shown, with a link to the dashboard's sign-in. */
+function notSignedIn (text: string): void {
+  endButton.hidden = true
+  leaveButton.hidden = true
+  failed('not_signed_in', text)
+  const a = document.createElement('a')
+  a.id = 'sign-in'
+  a.textContent = 'Sign in'
+  a.href = `/dashboard/login?next=${encodeURIComponent(location.pathname + location.search)}`
+  // Embedded, the sign-in opens in its own tab.
+  if (bridge.embedded) a.target = '_blank'
+  statusEl.after(a)
+}
+
 async function main (): Promise<void> {
   answerBridge()
   if (tokenFromParent) {
     status('Waiting for the embedding page…')
     await handshake()
+  } else if (cookieMode) {
+    if (!await signIn()) return
+    // The dashboard embeds the viewer from this same origin, which is always trusted.
+    if (bridge.embedded) api('GET', '/accounts').then((a: any[]) => bridge.allow(a[0]?.trusted_origins ?? [])).catch(() => bridge.allow([]))
   } else if (bridge.embedded && token) {
     api('GET', '/accounts').then((a: any[]) => bridge.allow(a[0]?.trusted_origins ?? [])).catch(() => {})
   }
@@ -576,8 +594,6 @@ async function main (): Promise<void> {
     status('Open this page with #sid=<the 9-digit session token>')
   } else if (route === '/code') {
     codeForm()
-  } else if (route === '/dashboard') {
-    dashboard().catch((e) => status(`Could not load the sessions: ${(e as Error).message}`))
   } else if (route === '/connect') {
     connectDevice().catch((e) => failed('connect_failed', `Could not connect: ${(e as Error).message}`))
   } else {
