@@ -73,6 +73,8 @@ def _split_top_level(body: str) -> list[str]:
 
 def _render_default(expr: str) -> str:
     expr = " ".join(expr.split())
+    if expr in ("Vec::new()", "vec![]"):
+        return "`[]`"
     if expr in ("String::new()", '"".into()', "String::from(\"\")"):
         return "empty"
     m = re.fullmatch(r'"((?:[^"\\]|\\.)*)"\.(?:into|to_owned|to_string)\(\)', expr)
@@ -98,15 +100,21 @@ def parse(source: str) -> list[Setting]:
     for part in _split_top_level(_block(_block(_block(source, "impl Default for Config"), "fn default"), "Self")):
         name, _, expr = part.partition(":")
         defaults[name.strip()] = expr.strip()
-    settings, doc = [], []
-    previous_doc = ""
+    settings, doc, skipped = [], [], set()
+    previous_doc, serde_skip = "", False
     for line in struct.splitlines():
         line = line.strip()
         if line.startswith("///"):
             doc.append(line[3:].strip())
             continue
+        if line.startswith("#[serde(skip"):
+            serde_skip = True  # not read from any source: not a setting
+            continue
         m = re.match(r"pub (\w+): (.+),$", line)
-        if m:
+        if m and serde_skip:
+            skipped.add(m.group(1))
+            doc, serde_skip = [], False
+        elif m:
             name, rust_type = m.groups()
             text = " ".join(doc) or previous_doc
             previous_doc = text
@@ -116,7 +124,7 @@ def parse(source: str) -> list[Setting]:
             doc = []
         elif line and not line.startswith("#["):
             doc = []
-    missing = set(defaults) - {s.name for s in settings}
+    missing = set(defaults) - {s.name for s in settings} - skipped
     if missing:
         raise ValueError(f"defaults for settings that are not fields: {sorted(missing)}")
     return settings

@@ -1,12 +1,13 @@
 """The chart's configuration is real: the binary started with exactly the environment of the
 rendered Deployment (plus the service-link variables Kubernetes adds to every pod) comes up
 ready on PostgreSQL and Redis, and `tandem check` accepts it. And the release binary, copied
-alone into an empty folder, serves the web SDK and the viewer it carries."""
+alone into an empty folder, serves the web SDK, the viewer and the dashboard it carries."""
 
 from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -106,6 +107,10 @@ def test_the_release_binary_alone_serves_the_sdk_and_the_viewer(tmp_path):
             assert get(server.url + f"/sdk-js/{asset}")[0] == 200, asset
         status, page, _ = get(server.url + "/code")
         assert status == 200 and b"/sdk-js/viewer.js" in page, page[:500]
+        status, page, _ = get(server.url + "/dashboard/")
+        assert status == 200 and b"<script" in page, "the dashboard is not in the binary"
+        assets = re.findall(rb'(?:src|href)="(/dashboard/assets/[^"]+)"', page)
+        assert assets and all(get(server.url + a.decode())[0] == 200 for a in assets), assets
         assert server.stop() == 0
     # The default SQLite database is made beside it, in the folder it was started from.
     assert sorted(p.name for p in alone.iterdir()) >= ["data", "tandem"]
