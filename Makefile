@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: run test audit lint js-lint fmt rust-test compat-deps sdk dashboard sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi clean-data corpus bench-fidelity security image deploy-check settings-doc
+.PHONY: bench-dashboard run test audit lint js-lint fmt rust-test compat-deps sdk dashboard sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi clean-data corpus bench-fidelity security image deploy-check settings-doc
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk dashboard
@@ -172,6 +172,12 @@ corpus:
 bench-fidelity: sdk corpus
 	$(CARGO) build --release -p tandem-api --bin tandem
 	node sdk-js/bench/fidelity.mjs
+
+## The dashboard's first load in Chromium against the release server: navigation start to the
+## Sessions list on screen, cold and warm cache, and its JavaScript's gzip size.
+bench-dashboard: dashboard
+	$(CARGO) build --release -p tandem-api --bin tandem
+	TANDEM_BIN=$(CARGO_TARGET_DIR)/release/tandem node dashboard/scripts/bench.mjs
 
 fmt:
 	$(CARGO) fmt --all

@@ -3,10 +3,12 @@
 import { defineConfig } from 'vitest/config'
 
 const agent = decodeURIComponent(new URL('../sdk-js/packages/agent/src/index.ts', import.meta.url).pathname)
+// The design system shared with the viewer and the customer UI.
+const design = decodeURIComponent(new URL('../sdk-js/packages/design', import.meta.url).pathname)
 
 export default defineConfig({
   base: '/dashboard/',
-  resolve: { alias: { '@tandem/agent': agent } },
+  resolve: { alias: { '@tandem/agent': agent, '@tandem/design': design } },
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', sourcemap: false },
   server: {

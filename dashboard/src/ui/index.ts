@@ -1,7 +1,7 @@
-// Tandem's small design system: tokens.css (framework-free custom properties), components.css
-// (class names `t-…`) and these Preact components on top.
-import './tokens.css'
-import './components.css'
+// Tandem's small design system: @tandem/design (sdk-js/packages/design: tokens.css and components.css,
+// shared with the viewer and the customer UI) and these Preact components on top.
+import '@tandem/design/tokens.css'
+import '@tandem/design/components.css'
 
 export { Button, ButtonLink } from './Button.tsx'
 export { Checkbox, Field, Input, Select, TextArea } from './Field.tsx'
