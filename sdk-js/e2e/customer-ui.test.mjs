@@ -154,6 +154,7 @@ test('consent from the keyboard: focus moves in and stays, Escape declines, and 
   await customer.waitForSelector('#tandem-consent', { state: 'detached' })
   const ended = await until(session.id, (s) => s.state === 'ended')
   assert.equal(ended.ended_reason, 'device_ended')
+  await customer.waitForSelector('#tandem-ended:has-text("Nothing was shared")')
   await customer.waitForSelector('#tandem-ended:has-text("You declined")')
   // Focus goes back to where it was: the button that asked for a code.
   assert.equal(await focused(customer), '#get-code:Get a support code')
@@ -199,6 +200,7 @@ test('Enter allows; remote control is asked and answered from the keyboard; the 
   await customer.keyboard.press('Enter')
   const ended = await until(session.id, (s) => s.state === 'ended')
   assert.equal(ended.ended_reason, 'device_ended')
+  await customer.waitForSelector('#tandem-ended strong:has-text("Sharing has ended")')
   await customer.waitForSelector('#tandem-ended:has-text("You stopped sharing")')
   assert.equal(await customer.locator('#tandem-banner').count(), 0)
   assert.equal(await customer.getAttribute('#tandem-ended', 'role'), 'status')

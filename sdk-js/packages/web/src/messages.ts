@@ -27,6 +27,9 @@ export interface Messages {
   stopSharing: string
   stopControl: string
   endedTitle: string
+  declinedTitle: string
+  codeExpiredTitle: string
+  sessionEndedTitle: string
   endedByYou: string
   endedByAgent: string
   declined: string
@@ -57,6 +60,9 @@ const en: Messages = {
   stopSharing: 'Stop sharing',
   stopControl: 'Stop control',
   endedTitle: 'Sharing has ended',
+  declinedTitle: 'Nothing was shared',
+  codeExpiredTitle: 'Code expired',
+  sessionEndedTitle: 'Support session ended',
   endedByYou: 'You stopped sharing. {agent} can no longer see this page.',
   endedByAgent: '{agent} ended the session. They can no longer see this page.',
   declined: 'You declined. {agent} cannot see this page.',
@@ -87,6 +93,9 @@ const fr: Messages = {
   stopSharing: 'Arrêter le partage',
   stopControl: 'Reprendre la main',
   endedTitle: 'Le partage est terminé',
+  declinedTitle: 'Rien n’a été partagé',
+  codeExpiredTitle: 'Code expiré',
+  sessionEndedTitle: 'Session d’assistance terminée',
   endedByYou: 'Vous avez arrêté le partage. {agent} ne voit plus cette page.',
   endedByAgent: '{agent} a mis fin à la session et ne voit plus cette page.',
   declined: 'Vous avez refusé. {agent} ne voit pas cette page.',
@@ -117,6 +126,9 @@ const de: Messages = {
   stopSharing: 'Freigabe beenden',
   stopControl: 'Steuerung beenden',
   endedTitle: 'Die Freigabe ist beendet',
+  declinedTitle: 'Es wurde nichts freigegeben',
+  codeExpiredTitle: 'Code abgelaufen',
+  sessionEndedTitle: 'Support-Sitzung beendet',
   endedByYou: 'Sie haben die Freigabe beendet. {agent} sieht diese Seite nicht mehr.',
   endedByAgent: '{agent} hat die Sitzung beendet und sieht diese Seite nicht mehr.',
   declined: 'Sie haben abgelehnt. {agent} sieht diese Seite nicht.',

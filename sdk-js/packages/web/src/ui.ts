@@ -285,13 +285,14 @@ export function showBanner (agent: string, end: () => void, stopControl?: () => 
 /** Why a session ended, as the customer sees it. */
 export type Ending = 'you' | 'agent' | 'declined' | 'timeout' | 'code_expired' | 'other'
 
-const ENDINGS: Record<Ending, keyof Messages> = {
-  you: 'endedByYou',
-  agent: 'endedByAgent',
-  declined: 'declined',
-  timeout: 'timedOut',
-  code_expired: 'codeExpired',
-  other: 'ended'
+/** Each ending's title and sentence. */
+const ENDINGS: Record<Ending, [keyof Messages, keyof Messages]> = {
+  you: ['endedTitle', 'endedByYou'],
+  agent: ['endedTitle', 'endedByAgent'],
+  declined: ['declinedTitle', 'declined'],
+  timeout: ['sessionEndedTitle', 'timedOut'],
+  code_expired: ['codeExpiredTitle', 'codeExpired'],
+  other: ['sessionEndedTitle', 'ended']
 }
 
 /** How long the note that sharing ended stays, unless the customer is reading it. */
@@ -304,7 +305,8 @@ export function showEnded (ending: Ending, agent: string): void {
   const e = box('tandem-ended', 'card ended', 1)
   e.setAttribute('role', 'status')
   const text = el('p')
-  text.append(el('strong', {}, t.endedTitle), say(ENDINGS[ending], agent))
+  const [title, sentence] = ENDINGS[ending]
+  text.append(el('strong', {}, say(title, agent)), say(sentence, agent))
   const dismiss = button('×', () => e.remove())
   dismiss.setAttribute('aria-label', t.dismiss)
   e.append(text, dismiss)
