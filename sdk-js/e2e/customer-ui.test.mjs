@@ -41,8 +41,8 @@ async function until (id, check) {
 }
 
 /** The demo page in a fresh context (`locale` for the browser's language, `query` for the page's). */
-async function demo ({ locale = 'en-GB', query = '' } = {}) {
-  const page = await (await browser().newContext({ locale })).newPage()
+async function demo ({ locale = 'en-GB', query = '', reducedMotion = 'no-preference' } = {}) {
+  const page = await (await browser().newContext({ locale, reducedMotion })).newPage()
   await page.goto(`${api}/demo?license=${encodeURIComponent(license)}${query}`)
   await page.waitForFunction(() => window.tandem !== undefined, null, { timeout: 10_000 })
   return page
@@ -218,7 +218,7 @@ test('when the agent ends the session the customer reads who ended it', async ()
   await customer.waitForSelector('#tandem-ended', { state: 'detached' })
 })
 
-test('the UI speaks French with locale: "fr", German by the browser\'s language, and takes strings of the site\'s own', async () => {
+test('the UI speaks French with locale: "fr", German by the browser\'s language (with reduced motion), and takes strings of the site\'s own', async () => {
   const fr = await asked({ query: '&locale=fr' })
   const text = await fr.customer.textContent('#tandem-consent')
   assert.match(text, /souhaite voir cette page/)
@@ -230,8 +230,12 @@ test('the UI speaks French with locale: "fr", German by the browser\'s language,
   assert.equal(await fr.customer.locator('#tandem-banner button:has-text("Arrêter le partage")').count(), 1)
   assert.deepEqual(await look(fr.customer, 'customer-indicator-fr'), [])
 
-  const de = await asked({ locale: 'de-DE' })
+  // German from the browser's language; nothing moves for a customer who asked for less motion.
+  const de = await asked({ locale: 'de-DE', reducedMotion: 'reduce' })
   assert.match(await de.customer.textContent('#tandem-consent'), /möchte diese Seite sehen/)
+  const animation = (page) => page.evaluate(() => getComputedStyle(document.getElementById('tandem-ui').shadowRoot.querySelector('.layer')).animationName)
+  assert.equal(await animation(de.customer), 'none')
+  assert.equal(await animation((await asked()).customer), 'fade')
   await de.customer.keyboard.press('Escape')
   await de.customer.waitForSelector('#tandem-ended:has-text("Sie haben abgelehnt")')
 
