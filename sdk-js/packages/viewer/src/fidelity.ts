@@ -60,8 +60,9 @@ export const STYLE_RULES = [
     'background-size: 100% 100% !important; }',
   // A canvas is given the customer's border-box size.
   'canvas[data-tandem-image] { box-sizing: border-box !important; }',
-  // What the privacy settings hide keeps its size; the label is never stretched.
-  '[data-tandem-image="redacted"] { background-size: 100% 100% !important; color: transparent !important; }'
+  // What the privacy settings hide keeps its size: the recorder gives its border box (rr_width,
+  // rr_height), which the replayer sets as width and height.
+  '[data-tandem-image="redacted"] { box-sizing: border-box !important; background-size: 100% 100% !important; color: transparent !important; }'
 ]
 
 /** How long after a snapshot its scroll offsets are applied again as the page's assets load. */

@@ -575,14 +575,19 @@ function codeForm (): void {
   field.append(label, hint, row, error)
   form.append(heading, field)
   screen.append(form)
-  const problem = (text: string): void => {
+  const problem = (text: string, short = text): void => {
     error.textContent = text
     input.setAttribute('aria-invalid', text ? 'true' : 'false')
-    status(text || 'Enter the customer\'s code', text ? 'failed' : 'page')
+    status(short || 'Enter the customer\'s code', text ? 'failed' : 'page')
+  }
+  const refused = (e: unknown): boolean => {
+    const why = tokenProblem(e)
+    if (why) problem(why, e instanceof APIError && e.id === 'token_expired' ? 'Sign-in expired' : 'Not signed in')
+    return Boolean(why)
   }
   // A token that no longer works is said at once, not after a code is typed.
   if (token || cookieMode) {
-    api('GET', '/users/me').catch((e) => { const why = tokenProblem(e); if (why) problem(why) })
+    api('GET', '/users/me').catch(refused)
   }
   form.addEventListener('submit', (e) => {
     e.preventDefault()
@@ -591,7 +596,7 @@ function codeForm (): void {
     problem('')
     api('GET', `/sessions/${code}`)
       .then((s) => { location.href = sessionUrl(s.id) })
-      .catch((err) => problem(tokenProblem(err) ?? 'No session has that code (codes expire after 20 minutes)'))
+      .catch((err) => { if (!refused(err)) problem('No session has that code (codes expire after 20 minutes)') })
   })
   input.focus()
 }
