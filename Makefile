@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: bench-dashboard run test audit lint js-lint fmt rust-test compat-deps sdk dashboard sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi clean-data corpus bench-fidelity security
+.PHONY: bench-dashboard run test audit lint js-lint fmt rust-test compat-deps sdk dashboard sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi clean-data corpus bench-fidelity security image deploy-check settings-doc
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk dashboard
@@ -11,7 +11,7 @@ run: sdk dashboard
 
 ## Every gate CI runs: formatting, lints, known advisories, type checks, Rust tests on both
 ## backends, the SDK compatibility run and the end-to-end tests in Chromium.
-test: lint js-lint audit compat-deps sdk dashboard sdk-pack js-check corpus rust-test security
+test: lint js-lint audit compat-deps sdk dashboard sdk-pack js-check corpus rust-test security deploy-check
 
 ## Cargo.lock against the RustSec advisory database, offline: a local copy of the database
 ## (ADVISORY_DB, by default the one beside this clone, or beside the checkout this clone was
@@ -102,6 +102,45 @@ security:
 	  cp tests/security/requirements.txt $(SECURITY_VENV)/requirements.txt; }
 	$(CARGO) build -p tandem-api --bin tandem
 	$(SECURITY_VENV)/bin/python tests/security/run.py
+
+## The deployment suite (tests/deploy): the Helm chart linted, rendered for three values sets
+## and validated against Kubernetes 1.33, bad values refused, the rendered environment run by the
+## real binary against PostgreSQL and Redis (plus Kubernetes' service-link variables), the
+## release binary alone serving the SDK and viewer, checkov on the chart and Terraform,
+## terraform fmt, HCL parsing, hadolint, and the settings table of docs/self-hosting.md against
+## the config source. Offline once its venvs (outside the clone) are installed; checkov has a
+## venv of its own (tests/deploy/requirements.txt says why). No container runtime is needed:
+## the Dockerfile's build commands are the sdk target's and the release build below.
+DEPLOY_VENV ?= $(HOME)/.cache/tandem-deploy-venv
+CHECKOV_VENV ?= $(HOME)/.cache/tandem-deploy-checkov-venv
+deploy-check: sdk dashboard
+	@test -x $(DEPLOY_VENV)/bin/python || python3 -m venv $(DEPLOY_VENV)
+	@cmp -s tests/deploy/requirements.txt $(DEPLOY_VENV)/requirements.txt || { \
+	  $(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/deploy/requirements.txt && \
+	  cp tests/deploy/requirements.txt $(DEPLOY_VENV)/requirements.txt; }
+	@test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
+	@cmp -s tests/deploy/requirements-checkov.txt $(CHECKOV_VENV)/requirements.txt || { \
+	  $(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/deploy/requirements-checkov.txt && \
+	  cp tests/deploy/requirements-checkov.txt $(CHECKOV_VENV)/requirements.txt; }
+	$(CARGO) build -p tandem-api --bin tandem
+	$(CARGO) build --release --locked -p tandem-api --bin tandem
+	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(DEPLOY_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/deploy
+
+## Rewrites the settings table in docs/self-hosting.md from api/src/config/mod.rs.
+settings-doc:
+	python3 tests/deploy/settings_doc.py --write
+
+## The container image (Dockerfile), tagged with the workspace version. CONTAINER_RUNTIME=podman
+## works too; without a runtime that answers, it stops and says so.
+CONTAINER_RUNTIME ?= docker
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+image:
+	@command -v $(CONTAINER_RUNTIME) >/dev/null 2>&1 || { echo "image: no container runtime: \
+	$(CONTAINER_RUNTIME) is not installed (install Docker or Podman, or set CONTAINER_RUNTIME)" >&2; exit 1; }
+	@$(CONTAINER_RUNTIME) info >/dev/null 2>&1 || { echo "image: no container runtime: \
+	$(CONTAINER_RUNTIME) is installed but its daemon does not answer ($(CONTAINER_RUNTIME) info)" >&2; exit 1; }
+	$(CONTAINER_RUNTIME) build --build-arg VERSION=$(VERSION) \
+	  --build-arg REVISION=$$(git rev-parse --short HEAD) -t tandem:$(VERSION) .
 
 ## List-query latency at 1,000,000 sessions in PostgreSQL and 100,000 in SQLite.
 bench:

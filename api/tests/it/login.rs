@@ -5,6 +5,7 @@ use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tandem_core::store::Backend;
+use tandem_testkit::ws::{try_connect, ws_url, Ended};
 use tandem_testkit::Smtp;
 
 use crate::common::{both_backends, read, Server, Tenant};
@@ -168,11 +169,21 @@ async fn a_link_signs_in_once_and_the_cookie_works_as_the_member(backend: Backen
     assert_eq!(second["account"]["id"], t.account.id.as_str());
     let (_, list) = ann.call(Method::GET, "/api/1/login/sessions", None).await;
     assert_eq!(list.as_array().unwrap().len(), 2);
-    // Signing out kills this cookie, not the other.
+    // The cookie opens a socket as the member, as a JWT does.
+    let (_, me) = ann.call(Method::GET, "/api/1/users/me", None).await;
+    let mut socket = try_connect(
+        &ws_url(&server.base, "X-CobrowsePlatform=agent-sdk"),
+        me["notification_token"].as_str(),
+        None,
+    )
+    .await
+    .expect("an agent socket");
+    // Signing out kills this cookie and closes its sockets, not the other browser's sign-in.
     let (status, _) = ann.call(Method::DELETE, "/api/1/login/session", None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = ann.call(Method::GET, "/api/1/login/session", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(matches!(socket.closed().await, Ended::Closed(4001, _)));
     let (status, _) = again.call(Method::GET, "/api/1/users/me", None).await;
     assert_eq!(status, StatusCode::OK);
 }

@@ -209,14 +209,18 @@ impl Service {
         self.signed_in(session).await
     }
 
-    /// Signs out one of the email's login sessions (its own, or another it lists).
+    /// Signs out one of the email's login sessions (its own, or another it lists). The email's
+    /// socket credentials are revoked too, so the sockets that browser opened close at once
+    /// (4001); the email's other browsers, still signed in, fetch new ones and reconnect.
     pub async fn end_login(&self, email: &str, id: &str) -> Result<()> {
-        if self.store.delete_login_session(email, id).await? {
-            tracing::info!(login = id, "signed out");
-            Ok(())
-        } else {
-            Err(Error::NotFound("login session"))
+        if !self.store.delete_login_session(email, id).await? {
+            return Err(Error::NotFound("login session"));
         }
+        for user in self.store.users_by_email(email).await? {
+            self.revoke_user_tokens(&user.account_id, &user.id).await?;
+        }
+        tracing::info!(login = id, "signed out");
+        Ok(())
     }
 
     /// The email's live login sessions, newest first.

@@ -104,7 +104,15 @@ impl Service {
                 }
             }
             let result = if lease.is_some() {
-                self.reap_once().await.map(|_| ())
+                let pass = self.reap_once().await.map(|_| ());
+                if pass.is_ok() {
+                    // Only the replica that reaps sets it: alerts take the freshest replica's.
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0.0, |d| d.as_secs_f64());
+                    metrics::gauge!("tandem_reaper_last_pass_timestamp_seconds").set(now);
+                }
+                pass
             } else {
                 self.flush_activity().await
             };
