@@ -115,14 +115,14 @@ test('the laser, the agent\'s pointer and drawings show on the customer\'s page;
   await stroke.waitFor({ timeout: 10_000 })
   assert.equal(await stroke.getAttribute('stroke'), colour)
   assert.ok((await stroke.getAttribute('points')).split(' ').length >= 5)
-  assert.equal(await agent.locator('#ink polyline').count(), 1, 'the agent sees their drawing too')
+  assert.equal(await agent.locator('#ink polyline[data-id]').count(), 1, 'the agent sees their drawing too')
   // The overlay is the SDK's own: never recorded back to the agent.
   assert.equal(await agent.frameLocator('#screen iframe').locator('#tandem-overlay').count(), 0)
 
   await agent.click('#clear')
   await customer.waitForFunction(() => document.querySelectorAll('#tandem-drawing polyline').length === 0,
     null, { timeout: 10_000 })
-  assert.equal(await agent.locator('#ink polyline').count(), 0)
+  assert.equal(await agent.locator('#ink polyline[data-id]').count(), 0)
   await customer.evaluate(() => window.tandem.end())
 })
 
