@@ -4,7 +4,7 @@
 // as imports (the private @tandem/core bundled in), its type declarations, and the same
 // one-script build as tandem.js.
 import { build } from 'esbuild'
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { bundleDeclarations } from './declarations.mjs'
 
 const root = new URL('.', import.meta.url).pathname
@@ -17,7 +17,11 @@ await build({ ...common, entryPoints: ['packages/viewer/src/viewer.ts'], format:
 await build({ ...common, entryPoints: ['packages/web/src/demo.ts'], format: 'iife', outfile: `${out}demo.js` })
 // Not served: the recorder as the SDK configures it, for bench/recorder.mjs.
 await build({ ...common, entryPoints: ['bench/recorder-entry.ts'], format: 'iife', outfile: `${out}bench-recorder.js` })
-await copyFile(new URL('./node_modules/@rrweb/replay/dist/style.css', import.meta.url), `${out}viewer.css`)
+// The viewer's stylesheet: the design system's tokens and components, rrweb's replayer styles,
+// then the viewer's own.
+const css = await Promise.all(['packages/design/tokens.css', 'packages/design/components.css',
+  'node_modules/@rrweb/replay/dist/style.css', 'packages/viewer/src/viewer.css'].map((f) => readFile(`${root}${f}`, 'utf8')))
+await writeFile(`${out}viewer.css`, css.join('\n'))
 
 // The package @tandem/web. Its dependencies stay dependencies: the application's bundler
 // resolves them (and shares them with the rest of the application).

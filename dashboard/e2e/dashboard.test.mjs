@@ -496,7 +496,7 @@ test('sign-out kills the cookie', async () => {
   await admin.waitForURL(/\/dashboard\/login/)
   // The viewer, opened without a token and without the cookie, says so and links to the sign-in.
   await admin.goto(`${api}/session/${randomUUID()}`)
-  await admin.getByText('You are not signed in to Tandem.').waitFor({ timeout: 10_000 })
+  await admin.locator('#state-text', { hasText: 'You are not signed in to Tandem.' }).waitFor({ timeout: 10_000 })
   const link = admin.getByRole('link', { name: 'Sign in' })
   assert.match(await link.getAttribute('href'), /^\/dashboard\/login\?next=/)
 })

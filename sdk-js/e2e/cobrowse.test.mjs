@@ -65,7 +65,7 @@ test('declining consent ends the session and the agent sees nothing of the page'
   const session = await sessionByCode(code)
   const agent = await viewerPage(session.id)
   await customer.click('#tandem-consent button:has-text("Decline")', { timeout: 10_000 })
-  await agent.waitForSelector('#status:has-text("Session ended")', { timeout: 10_000 })
+  await agent.waitForSelector('#status:has-text("Customer declined")', { timeout: 10_000 })
   assert.equal(await agent.locator('#screen iframe').count(), 0, 'no page was replayed')
   assert.ok(!Buffer.concat(sent).includes('Your basket'), 'no page content left the browser')
 })
@@ -151,7 +151,7 @@ for (const answer of ['Allow', 'Decline']) {
       const id = decodeURIComponent(new URL(agent.url()).pathname.split('/')[2])
       assert.equal((await sessionByCode(id)).custom_data.user_id, userId)
     } else {
-      await agent.waitForSelector('#status:has-text("Session ended")', { timeout: 10_000 })
+      await agent.waitForSelector('#status:has-text("Customer declined")', { timeout: 10_000 })
       assert.equal(await agent.locator('#screen iframe').count(), 0)
     }
   })
@@ -360,7 +360,7 @@ test('the viewer fits the page, shows its latency, and can leave without ending'
     const scale = Number(document.querySelector('#screen .replayer-wrapper')?.dataset.scale)
     return scale > 0 && scale < 1
   }, null, { timeout: 10_000 })
-  await agent.waitForSelector('#latency:has-text("ms")', { timeout: 10_000 })
+  await agent.waitForSelector('#latency[aria-label*="ms"]', { timeout: 10_000 })
   await agent.click('#leave')
   await agent.waitForSelector('#status:has-text("You left")')
   // The customer's session goes on.

@@ -10,5 +10,5 @@ const { activeSession } = oneServer()
 test('a session the customer abandons ends with active_timeout', async () => {
   const { customer, agent } = await activeSession()
   await customer.context().close()
-  await agent.waitForSelector('#status:has-text("active_timeout")', { timeout: 30_000 })
+  await agent.waitForSelector('#status:has-text("timed out after inactivity")', { timeout: 30_000 })
 })

@@ -106,7 +106,7 @@ test('the laser, the agent\'s pointer and drawings show on the customer\'s page;
     null, { timeout: 5_000 })
 
   await agent.click('[data-tool="drawing"]')
-  const colour = await agent.$eval('#colour', (el) => el.value)
+  const colour = await agent.$eval('#colours [aria-pressed="true"]', (el) => el.dataset.colour)
   await agent.mouse.move(from.x, from.y)
   await agent.mouse.down()
   await agent.mouse.move(from.x + 150, from.y + 80, { steps: 10 })
@@ -115,21 +115,20 @@ test('the laser, the agent\'s pointer and drawings show on the customer\'s page;
   await stroke.waitFor({ timeout: 10_000 })
   assert.equal(await stroke.getAttribute('stroke'), colour)
   assert.ok((await stroke.getAttribute('points')).split(' ').length >= 5)
-  assert.equal(await agent.locator('#ink polyline').count(), 1, 'the agent sees their drawing too')
+  assert.equal(await agent.locator('#ink polyline[data-id]').count(), 1, 'the agent sees their drawing too')
   // The overlay is the SDK's own: never recorded back to the agent.
   assert.equal(await agent.frameLocator('#screen iframe').locator('#tandem-overlay').count(), 0)
 
   await agent.click('#clear')
   await customer.waitForFunction(() => document.querySelectorAll('#tandem-drawing polyline').length === 0,
     null, { timeout: 10_000 })
-  assert.equal(await agent.locator('#ink polyline').count(), 0)
+  assert.equal(await agent.locator('#ink polyline[data-id]').count(), 0)
   await customer.evaluate(() => window.tandem.end())
 })
 
 test('remote control: refused before consent, then clicks, typing and selects act on the real page', async () => {
   const { customer, agent, screen } = await session()
   // Without consent, a click in the mirror does nothing on the customer's page.
-  await agent.click('[data-tool="control"]')
   await agentClick(agent, '#agree')
   await agentClick(agent, '#count')
   await agent.waitForTimeout(500)
@@ -179,7 +178,6 @@ test('remote control: refused before consent, then clicks, typing and selects ac
   // The customer takes control back: the next click does nothing.
   await customer.click('#tandem-banner button:has-text("Stop control")')
   await agent.waitForSelector('#control:has-text("Request control")', { timeout: 10_000 })
-  await agent.click('[data-tool="control"]')
   await agentClick(agent, '#count')
   await agent.waitForTimeout(500)
   assert.equal((await seen(customer)).clicks, 1)
@@ -204,7 +202,7 @@ test('the customer declining control leaves the agent watching', async () => {
   const { customer, agent } = await session()
   await agent.click('#control:has-text("Request control")')
   await customer.click('#tandem-control-request button:has-text("Decline")', { timeout: 10_000 })
-  await agent.waitForSelector('#notice:has-text("declined")', { timeout: 10_000 })
+  await agent.waitForSelector('#control:has-text("declined")', { timeout: 10_000 })
   const s = await plain.sessionByCode((await customer.evaluate(() => window.tandem.session)).id)
   assert.equal(s.remote_control, 'rejected')
 

@@ -81,9 +81,10 @@ pub struct Config {
     /// token` can sign with them. Empty (the default): private halves are never stored; they
     /// are handed out once. Keep it out of the database and its backups.
     pub key_encryption_key: String,
-    /// Where sign-in and invitation emails go out: `smtp://host:port` (STARTTLS when the server
-    /// offers it; `?tls=required` insists), `smtps://host:465`, with `user:password@` when the
-    /// server wants a login. Empty: links are written to the server log instead.
+    /// Where sign-in and invitation emails go out: `smtps://host:465` (TLS),
+    /// `smtp://host:587?tls=required` (STARTTLS), or plain `smtp://host:25` (unencrypted: a relay
+    /// on the same host or network), with `user:password@` when the server wants a login. Empty:
+    /// links are written to the server log instead.
     pub smtp_url: String,
     /// The sender of those emails, e.g. `Tandem <tandem@example.com>`.
     pub email_from: String,

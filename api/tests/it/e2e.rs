@@ -203,3 +203,24 @@ async fn fidelity_faults_in_chromium() {
     chromium_suite("fidelity-faults.test.mjs", suite_env(&server.base, &t)).await;
     server.stop().await;
 }
+
+/// The agent viewer's states, end pages, toolbar, view modes and shortcuts (issue 14), with a
+/// token that has expired for `/code` to report.
+#[tokio::test]
+async fn the_viewer_says_what_is_happening() {
+    let server = Server::start_with(Backend::Sqlite, with_assets).await;
+    let t = tenant(&server).await;
+    let now = chrono::Utc::now().timestamp();
+    let claims = serde_json::json!({
+        "iss": t.account.license_key, "sub": "agent@example.com", "aud": "tandem",
+        "iat": now - 7200, "exp": now - 3600,
+    });
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(t.key.kid.clone());
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(t.private_pem.as_bytes()).unwrap();
+    let expired = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+    let mut env = suite_env(&server.base, &t);
+    env.push(("TANDEM_EXPIRED_TOKEN", expired));
+    chromium_suite("viewer-states.test.mjs", env).await;
+    server.stop().await;
+}

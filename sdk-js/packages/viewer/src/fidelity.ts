@@ -27,9 +27,26 @@ export function placeholderImage (text: string): string {
   return `url("data:image/svg+xml,${encodeURIComponent(svg)}")`
 }
 
+/**
+ * A hatched box labelled `text`, as a CSS background: what the customer's privacy settings
+ * keep from the agent (the recorder sends such an element as an empty box of its size).
+ */
+export function redactedImage (text: string): string {
+  const escaped = text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="100%">' +
+    '<defs><pattern id="h" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">' +
+    '<rect width="8" height="8" fill="#eef0f3"/><rect width="3" height="8" fill="#d5d9e0"/></pattern></defs>' +
+    '<rect width="100%" height="100%" fill="url(#h)" stroke="#9aa3b2" stroke-width="1"/>' +
+    '<rect x="50%" y="50%" width="180" height="20" transform="translate(-90 -10)" rx="4" fill="#ffffff" fill-opacity=".92"/>' +
+    '<text x="50%" y="50%" text-anchor="middle" dominant-baseline="central" ' +
+    `font-family="system-ui,sans-serif" font-size="12" fill="#4b5565">${escaped}</text></svg>`
+  return `url("data:image/svg+xml,${encodeURIComponent(svg)}")`
+}
+
 export const LABELS = {
   taintedCanvas: 'Canvas not shared',
-  crossOriginFrame: 'Another site\'s frame'
+  crossOriginFrame: 'Another site\'s frame',
+  redacted: 'Hidden by privacy settings'
 }
 
 /**
@@ -42,7 +59,10 @@ export const STYLE_RULES = [
   '[data-tandem-image] { background-repeat: no-repeat !important; background-position: center !important; ' +
     'background-size: 100% 100% !important; }',
   // A canvas is given the customer's border-box size.
-  'canvas[data-tandem-image] { box-sizing: border-box !important; }'
+  'canvas[data-tandem-image] { box-sizing: border-box !important; }',
+  // What the privacy settings hide keeps its size: the recorder gives its border box (rr_width,
+  // rr_height), which the replayer sets as width and height.
+  '[data-tandem-image="redacted"] { box-sizing: border-box !important; background-size: 100% 100% !important; color: transparent !important; }'
 ]
 
 /** How long after a snapshot its scroll offsets are applied again as the page's assets load. */
@@ -95,6 +115,14 @@ export class Mirroring {
     } else if (tag === 'iframe' && typeof attrs.rr_src === 'string') {
       // A frame from another site: the recorder could not read it.
       this.#placeholder(el as HTMLElement, LABELS.crossOriginFrame)
+    } else if (attrs.rr_width !== undefined || attrs.rr_height !== undefined) {
+      // Blocked by the privacy settings: an empty box of the customer's size, labelled.
+      const box = el as HTMLElement
+      if (box.style) {
+        box.setAttribute('data-tandem-image', 'redacted')
+        box.setAttribute('title', LABELS.redacted)
+        box.style.setProperty('background-image', redactedImage(LABELS.redacted), 'important')
+      }
     }
     const top = Number(attrs.rr_scrollTop ?? 0)
     const left = Number(attrs.rr_scrollLeft ?? 0)

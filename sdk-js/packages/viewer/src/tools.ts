@@ -21,6 +21,52 @@ export interface ViewerSide {
 const SVG = 'http://www.w3.org/2000/svg'
 /** Pointer and laser positions are sent at most this often, in ms. */
 const MOVE_EVERY = 40
+/** How long a point of the agent's own laser trail stays, in ms (as on the customer's page). */
+const LASER_FADE = 900
+
+/** The session's colours by name: swatches are named for people, not as hex. */
+const COLOUR_NAMES: Record<string, string> = {
+  '#4f46e5': 'Indigo',
+  '#db2777': 'Pink',
+  '#059669': 'Green',
+  '#d97706': 'Amber',
+  '#0891b2': 'Cyan',
+  '#7c3aed': 'Violet',
+  '#ef4444': 'Red',
+  '#2563eb': 'Blue',
+  '#111827': 'Black'
+}
+
+/** A colour's name, or a rough one from its hue for a colour not in the table. */
+export function colourName (hex: string): string {
+  const known = COLOUR_NAMES[hex.toLowerCase()]
+  if (known) return known
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex)
+  if (!m) return 'Colour'
+  const [r, g, b] = [m[1], m[2], m[3]].map((h) => parseInt(h, 16) / 255)
+  const max = Math.max(r, g, b)
+  const min = Math.min(r, g, b)
+  if (max - min < 0.1) return max > 0.8 ? 'White' : max < 0.25 ? 'Black' : 'Grey'
+  const d = max - min
+  const hue = (max === r ? ((g - b) / d + 6) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4) * 60
+  const names: Array<[number, string]> = [[15, 'Red'], [45, 'Orange'], [70, 'Yellow'], [170, 'Green'], [200, 'Cyan'],
+    [250, 'Blue'], [290, 'Violet'], [340, 'Pink'], [360, 'Red']]
+  return names.find(([upTo]) => hue < upTo)?.[1] ?? 'Colour'
+}
+
+/** What the control affordance says in each state of `remote_control`. */
+const CONTROL_LABELS: Record<string, string> = {
+  off: 'Request control',
+  requested: 'Waiting for the customer…',
+  on: 'Stop control',
+  rejected: 'Control declined · Ask again'
+}
+const CONTROL_TITLES: Record<string, string> = {
+  off: 'Remote control (C): ask the customer to let you click and type on their page',
+  requested: 'The customer is being asked to give you control',
+  on: 'You can click and type on the customer\'s page with the pointer. Stop control (C)',
+  rejected: 'The customer declined remote control. Ask again (C)'
+}
 
 function $ (id: string): HTMLElement {
   return document.getElementById(id) as HTMLElement
@@ -36,7 +82,13 @@ export class AgentTools {
   /** The mirror window whose scroll the drawings follow. */
   #followed: Window | null = null
   #tool: Tool = 'pointer'
-  #colour = '#ef4444'
+  #colour = '#4f46e5'
+  /** The tools work only while the session is active and its stream is open. */
+  #enabled = false
+  /** The agent's own laser trail, in the customer's viewport coordinates. */
+  readonly #laser: SVGPolylineElement
+  #laserPoints: Array<{ x: number, y: number, t: number }> = []
+  #laserFrame = 0
   #colours: string[] = []
   #control = 'off'
   /** The element the agent last clicked in control (keys go to it), by recorder node id. */
@@ -55,9 +107,46 @@ export class AgentTools {
     this.#ink = document.createElementNS(SVG, 'svg')
     this.#ink.id = 'ink'
     this.#inkLayer = document.createElementNS(SVG, 'g')
-    this.#ink.append(this.#inkLayer)
+    this.#laser = document.createElementNS(SVG, 'polyline')
+    this.#laser.id = 'agent-laser'
+    this.#ink.append(this.#inkLayer, this.#laser)
     side.screen.append(this.#glass)
     this.#wire()
+    this.setEnabled(false)
+  }
+
+  /** Whether the tools can work now (the session active, its stream connected). */
+  setEnabled (on: boolean): void {
+    this.#enabled = on
+    const tools = $('tools')
+    for (const b of tools.querySelectorAll<HTMLButtonElement>('#tool-group button')) {
+      b.disabled = !on || (b.id === 'control' && this.#control === 'requested')
+    }
+    this.#glass.dataset.enabled = String(on)
+  }
+
+  get enabled (): boolean { return this.#enabled }
+
+  /** Whether the agent's keys go to the customer's page (control on, an element clicked). */
+  get typingForCustomer (): boolean {
+    return this.#canControl() && this.#focused !== null
+  }
+
+  /** Asks for remote control, or gives it back. */
+  toggleControl (): void {
+    if (!this.#enabled || this.#control === 'requested') return
+    this.#side.setRemoteControl(this.#control === 'on' ? 'off' : 'requested')
+      .catch((err) => this.#side.notice(`Could not change remote control: ${(err as Error).message}`))
+  }
+
+  /** The session's colours, in order (for the 1–6 shortcuts). */
+  get colours (): string[] { return this.#colours }
+
+  /** The customer moved to another page: what was drawn over the last one goes. */
+  pageChanged (): void {
+    this.#inkLayer.replaceChildren()
+    this.#laserPoints = []
+    this.#laser.setAttribute('points', '')
   }
 
   get tool (): Tool { return this.#tool }
@@ -67,10 +156,12 @@ export class AgentTools {
     if (!TOOLS.includes(tool)) throw new APIError(`unknown tool ${String(tool)}`, { id: 'invalid_tool' })
     this.#tool = tool
     this.#glass.dataset.tool = tool
+    // Control is the pointer's while the customer has given it: one button for both.
+    const shown = tool === 'control' ? 'pointer' : tool
     for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-tool]')) {
-      b.classList.toggle('on', b.dataset.tool === tool)
+      b.classList.toggle('on', b.dataset.tool === shown)
+      b.setAttribute('aria-pressed', String(b.dataset.tool === shown))
     }
-    if (tool === 'control' && this.#control !== 'on') this.#side.notice('Request control to click and type for the customer')
   }
 
   /** One of the session's colours. */
@@ -79,12 +170,15 @@ export class AgentTools {
       throw new APIError(`colour must be one of ${this.#colours.join(', ')}`, { id: 'invalid_colour' })
     }
     this.#colour = colour
-    ;($('colour') as HTMLSelectElement).value = colour
+    for (const b of $('colours').querySelectorAll<HTMLButtonElement>('.swatch')) {
+      b.setAttribute('aria-pressed', String(b.dataset.colour === colour))
+    }
+    this.#laser.setAttribute('stroke', colour)
   }
 
   /** Clears every drawing, here and on the customer's page. */
   clear (): void {
-    this.#inkLayer.replaceChildren()
+    this.pageChanged()
     this.#side.send('drawing', { clear: true })
   }
 
@@ -93,13 +187,19 @@ export class AgentTools {
     const colours: string[] = Array.isArray(s.colours) ? s.colours : []
     if (colours.join() !== this.#colours.join()) {
       this.#colours = colours
-      const select = $('colour') as HTMLSelectElement
-      select.replaceChildren(...colours.map((c) => {
-        const o = document.createElement('option')
-        o.value = c
-        o.textContent = c
-        o.style.background = c
-        return o
+      $('colours').replaceChildren(...colours.map((c, i) => {
+        const b = document.createElement('button')
+        b.type = 'button'
+        b.className = 'swatch'
+        b.dataset.colour = c
+        b.style.setProperty('--swatch', c)
+        const name = colourName(c)
+        b.setAttribute('aria-label', name)
+        b.title = `${name} (${i + 1})`
+        b.setAttribute('aria-keyshortcuts', String(i + 1))
+        b.disabled = !this.#enabled
+        b.addEventListener('click', () => this.setColour(c))
+        return b
       }))
       const mine = s.agent?.colour
       this.setColour(colours.includes(mine) ? mine : colours[0] ?? this.#colour)
@@ -107,14 +207,21 @@ export class AgentTools {
     const before = this.#control
     this.#control = s.remote_control ?? 'off'
     const button = $('control') as HTMLButtonElement
-    button.disabled = this.#control === 'requested' || s.state !== 'active'
-    button.textContent = {
-      on: 'Stop control',
-      requested: 'Waiting for the customer…',
-      rejected: 'Request control',
-      off: 'Request control'
-    }[this.#control] ?? 'Request control'
+    const state = CONTROL_LABELS[this.#control] ? this.#control : 'off'
+    button.disabled = !this.#enabled || state === 'requested' || s.state !== 'active'
+    button.dataset.state = state
+    button.title = CONTROL_TITLES[state]
+    button.setAttribute('aria-pressed', String(state === 'on'))
+    if (state === 'requested') {
+      const spin = document.createElement('span')
+      spin.className = 't-spinner'
+      spin.setAttribute('aria-hidden', 'true')
+      button.replaceChildren(spin, CONTROL_LABELS[state])
+    } else {
+      button.textContent = CONTROL_LABELS[state]
+    }
     $('tools').dataset.control = this.#control
+    this.#glass.dataset.control = this.#control
     if (before !== this.#control) {
       if (this.#control === 'on') {
         this.#side.notice('The customer gave you control')
@@ -177,14 +284,37 @@ export class AgentTools {
   }
 
   #canControl (): boolean {
-    return this.#tool === 'control' && this.#control === 'on'
+    return (this.#tool === 'control' || this.#tool === 'pointer') && this.#control === 'on'
+  }
+
+  /** The agent's own laser trail, as the customer sees it (fading behind the pointer). */
+  #laserPoint (x: number, y: number): void {
+    this.#laserPoints.push({ x, y, t: performance.now() })
+    this.#showInk()
+    if (!this.#laserFrame) this.#laserFrame = requestAnimationFrame(() => this.#fadeLaser())
+  }
+
+  #fadeLaser (): void {
+    this.#laserFrame = 0
+    const now = performance.now()
+    this.#laserPoints = this.#laserPoints.filter((p) => now - p.t < LASER_FADE)
+    this.#laser.setAttribute('points', this.#laserPoints.map((p) => `${p.x},${p.y}`).join(' '))
+    if (this.#laserPoints.length) this.#laserFrame = requestAnimationFrame(() => this.#fadeLaser())
+  }
+
+  /** The ink layer goes into the replayer's wrapper, so it scales with the mirror. */
+  #showInk (): void {
+    const wrapper = this.#side.screen.querySelector('.replayer-wrapper')
+    if (wrapper && this.#ink.parentElement !== wrapper) wrapper.append(this.#ink)
   }
 
   #wire (): void {
     const glass = this.#glass
     glass.addEventListener('mousemove', (e) => {
+      if (!this.#enabled) return
       const at = this.#at(e)
       if (!at) return
+      if (this.#tool === 'laser') this.#laserPoint(at.x, at.y)
       if (this.#stroke) {
         this.#stroke.points.push([at.x + at.win.scrollX, at.y + at.win.scrollY])
       }
@@ -192,14 +322,14 @@ export class AgentTools {
       if (now - this.#lastMove < MOVE_EVERY) return
       this.#lastMove = now
       this.#side.send('pointer', { x: at.x, y: at.y, colour: this.#colour })
-      if (this.#tool === 'laser') this.#side.send('laser', { x: at.x, y: at.y })
+      if (this.#tool === 'laser') this.#side.send('laser', { x: at.x, y: at.y, colour: this.#colour })
       if (this.#stroke) this.#sendStroke()
     })
     glass.addEventListener('mouseleave', () => { this.#side.send('pointer', null) })
     glass.addEventListener('mousedown', (e) => {
       glass.focus({ preventScroll: true })
       const at = this.#at(e)
-      if (!at || this.#tool !== 'drawing') return
+      if (!at || this.#tool !== 'drawing' || !this.#enabled) return
       this.#strokes += 1
       this.#stroke = { id: `${Date.now().toString(36)}-${this.#strokes}`, points: [[at.x + at.win.scrollX, at.y + at.win.scrollY]] }
     })
@@ -249,14 +379,8 @@ export class AgentTools {
     for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-tool]')) {
       b.addEventListener('click', () => this.setTool(b.dataset.tool as Tool))
     }
-    ;($('colour') as HTMLSelectElement).addEventListener('change', (e) => {
-      this.setColour((e.target as HTMLSelectElement).value)
-    })
     $('clear').addEventListener('click', () => this.clear())
-    $('control').addEventListener('click', () => {
-      this.#side.setRemoteControl(this.#control === 'on' ? 'off' : 'requested')
-        .catch((err) => this.#side.notice(`Could not change remote control: ${(err as Error).message}`))
-    })
+    $('control').addEventListener('click', () => this.toggleControl())
     $('nav-back').addEventListener('click', () => this.navigate('back'))
     $('nav-forward').addEventListener('click', () => this.navigate('forward'))
     $('nav-refresh').addEventListener('click', () => this.navigate('refresh'))
@@ -272,8 +396,7 @@ export class AgentTools {
     const stroke = this.#stroke
     if (!stroke) return
     this.#side.send('drawing', { id: stroke.id, colour: this.#colour, points: stroke.points })
-    const wrapper = this.#side.screen.querySelector('.replayer-wrapper')
-    if (wrapper && this.#ink.parentElement !== wrapper) wrapper.append(this.#ink)
+    this.#showInk()
     let line = this.#inkLayer.querySelector<SVGPolylineElement>(`[data-id="${stroke.id}"]`)
     if (!line) {
       line = document.createElementNS(SVG, 'polyline')

@@ -11,31 +11,84 @@ import { Mirroring } from './fidelity.js'
 import { Chunks } from './chunks.js'
 import { relayFonts } from './fonts.js'
 import { AgentTools } from './tools.js'
+import { type Card, ENDS, States, type Step, endKind, lastSession, quality } from './states.js'
+import { shortcuts } from './keys.js'
 
-const statusEl = document.getElementById('status') as HTMLElement
 const screen = document.getElementById('screen') as HTMLElement
+const stage = document.getElementById('stage') as HTMLElement
 const endButton = document.getElementById('end') as HTMLButtonElement
 const leaveButton = document.getElementById('leave') as HTMLButtonElement
 const latencyEl = document.getElementById('latency') as HTMLElement
+const fitButton = document.getElementById('fit') as HTMLButtonElement
+const states = new States()
 
-/** The customer's viewport, scaled down to fit the agent's window (never up). */
+/**
+ * The customer's viewport, scaled down to fit the agent's window (never up), or at 100% (the
+ * stage scrolls). The frame's 1px border is outside the viewport's width (content-box), and
+ * the scale counts it, so the customer's right edge is never cut off.
+ */
 let viewport = { width: 0, height: 0 }
+let fitted = true
 function fit (): void {
   const wrapper = screen.querySelector('.replayer-wrapper') as HTMLElement | null
   if (!wrapper || !viewport.width) return
-  const scale = Math.min(1, screen.clientWidth / viewport.width, screen.clientHeight / viewport.height)
+  const scale = fitted ? Math.min(1, screen.clientWidth / (viewport.width + 2), screen.clientHeight / (viewport.height + 2)) : 1
   wrapper.style.transform = `scale(${scale})`
   wrapper.dataset.scale = String(scale)
+  screen.classList.toggle('actual', !fitted)
+  const glass = document.getElementById('glass')
+  if (glass) {
+    glass.style.width = fitted ? '' : `${viewport.width + 2}px`
+    glass.style.height = fitted ? '' : `${viewport.height + 2}px`
+  }
 }
 window.addEventListener('resize', fit)
 
-function status (text: string): void {
-  statusEl.textContent = text
+/** Fit to the window, or 100%. */
+function toggleFit (): void {
+  fitted = !fitted
+  fitButton.textContent = fitted ? 'Fit' : '100%'
+  fitButton.dataset.mode = fitted ? 'fit' : 'actual'
+  fitButton.setAttribute('aria-label', fitted ? 'Page size: fit to window (Z for 100%)' : 'Page size: 100% (Z to fit)')
+  fit()
+}
+fitButton.dataset.mode = 'fit'
+fitButton.removeAttribute('aria-pressed')
+fitButton.setAttribute('aria-label', 'Page size: fit to window (Z for 100%)')
+fitButton.addEventListener('click', toggleFit)
+
+/** Full screen: the stage alone, with a way out (the button, or Escape). */
+const fullscreenButton = document.getElementById('fullscreen') as HTMLButtonElement
+function toggleFullscreen (): void {
+  if (document.fullscreenElement) document.exitFullscreen().catch(() => {})
+  else stage.requestFullscreen().catch((e) => notice(`Full screen is not available: ${(e as Error).message}`))
+}
+fullscreenButton.addEventListener('click', toggleFullscreen)
+;(document.getElementById('exit-fullscreen') as HTMLButtonElement).addEventListener('click', toggleFullscreen)
+document.addEventListener('fullscreenchange', () => {
+  fullscreenButton.textContent = document.fullscreenElement ? 'Exit full screen' : 'Full screen'
+  fit()
+})
+
+/** The list of keyboard shortcuts. */
+const helpButton = document.getElementById('help-button') as HTMLButtonElement
+function toggleHelp (open = (document.getElementById('help') as HTMLElement).hidden): void {
+  const help = document.getElementById('help') as HTMLElement
+  help.hidden = !open
+  helpButton.setAttribute('aria-expanded', String(open))
+  if (open) (document.getElementById('help-close') as HTMLElement).focus()
+  else if (help.contains(document.activeElement)) helpButton.focus()
+}
+helpButton.addEventListener('click', () => toggleHelp())
+;(document.getElementById('help-close') as HTMLButtonElement).addEventListener('click', () => toggleHelp(false))
+
+function status (text: string, phase: Parameters<States['show']>[0] = 'page', card: Card | null = null): void {
+  states.show(phase, text, card)
 }
 
 /** A failure shown to the agent, and told to the embedding page. */
-function failed (id: string, text: string): void {
-  status(text)
+function failed (id: string, text: string, steps: Step[] = []): void {
+  status(text, 'failed', { title: 'This session can\'t be opened', text, kind: 'problem', steps })
   bridge.send('error', { id, message: text })
 }
 
@@ -49,8 +102,9 @@ const cookieMode = !token && !tokenFromParent
 let csrf = ''
 /** The embedding page, when there is one. */
 const bridge = new Bridge()
-// agent_tools=none, navigation=none, messages=none: the viewer's own controls for those go.
-for (const [param, key] of [['agent_tools', 'agentTools'], ['navigation', 'navigation'], ['messages', 'messages']]) {
+// agent_tools=none, navigation=none, messages=none, session_actions=none: the viewer's own
+// controls for those go (the embedding page has its own).
+for (const [param, key] of [['agent_tools', 'agentTools'], ['navigation', 'navigation'], ['messages', 'messages'], ['session_actions', 'sessionActions']]) {
   if (params.get(param) === 'none') document.body.dataset[key] = 'none'
 }
 /** `/session/<id>`, or the agent page `/agent#sid=<9-digit token>` (a token from a chat). */
@@ -90,11 +144,36 @@ function historyLink (id: string): void {
     a.target = '_blank'
     a.rel = 'noopener'
   }
-  latencyEl.after(a)
+  ;(document.getElementById('links') as HTMLElement).append(a)
+}
+
+/** Where the agent can go once the session is over. */
+function nextSteps (id: string): Step[] {
+  const steps: Step[] = []
+  if (cookieMode) {
+    // Embedded in the console, the console itself moves on (not a console inside its frame).
+    steps.push({ id: 'to-console', label: 'Back to the console', href: '/dashboard/sessions', primary: true, target: bridge.embedded ? '_top' : undefined })
+  }
+  steps.push(cookieMode && bridge.embedded
+    ? { id: 'another-code', label: 'Enter another code', href: '/dashboard/code', target: '_top', primary: !steps.length }
+    : { id: 'another-code', label: 'Enter another code', href: `/code?${carried()}`, primary: !steps.length })
+  const query = carried()
+  const view = params.get('view')
+  if (view) query.set('view', view)
+  steps.push({ id: 'view-history', label: 'View history', href: `/session/${encodeURIComponent(id)}/history?${query}`, target: tokenFromParent ? undefined : '_blank' })
+  return steps
 }
 
 let replayer: Replayer | null = null
 let ended = false
+/** This viewer ended the session (so it says "you ended it"). */
+let endedHere = false
+/** The customer's page has been shown (a card stands in for it until then). */
+let pageShown = false
+/** The session's stream is open (the tools work only then). */
+let streamOpen = false
+/** The last page address the customer was on (without its #fragment). */
+let lastHref = ''
 /** The agent's tools, once the session is joined. */
 let tools: AgentTools | null = null
 /** Sends on the session's stream while it is open. */
@@ -120,8 +199,17 @@ function screenMessage (text: string | null, kind: 'loading' | 'problem' = 'load
   el.textContent = text
 }
 
+/** A transient notice over the stage: it fades out after a few seconds. */
+let noticeTimers: Array<ReturnType<typeof setTimeout>> = []
 function notice (text: string): void {
-  (document.getElementById('notice') as HTMLElement).textContent = text
+  const el = document.getElementById('notice') as HTMLElement
+  for (const t of noticeTimers) clearTimeout(t)
+  delete el.dataset.fading
+  el.textContent = text
+  noticeTimers = [
+    setTimeout(() => { el.dataset.fading = '' }, 5000),
+    setTimeout(() => { el.textContent = ''; delete el.dataset.fading }, 5500)
+  ]
 }
 
 /** The replayer's clock: its live baseline plus the time its timer has run since. */
@@ -134,6 +222,18 @@ let assetUrl = ''
 
 function onRrweb (event: any): void {
   relayFonts(event, assetUrl)
+  // The customer's pointer is shown once its first position has come (rrweb parks it top-left).
+  if (event?.type === 3 && [1, 2, 6].includes(event.data?.source)) screen.dataset.pointerSeen = ''
+  // Another page: the drawings over the last one go (the customer's page clears its own).
+  if (event?.type === 4 && typeof event.data?.href === 'string') {
+    const href = event.data.href.split('#')[0]
+    if (lastHref && href !== lastHref) tools?.pageChanged()
+    lastHref = href
+  }
+  if (event?.type === 2 && !pageShown) {
+    pageShown = true
+    if (current?.state === 'active' && !ended) onSession(current)
+  }
   if (!replayer) {
     // triggerFocus off: the customer's focus changes must not take the agent's keyboard focus.
     // The mirroring (fidelity.ts): selection, focus ring, canvases, placeholders, scroll offsets.
@@ -178,24 +278,49 @@ function onSession (s: any): void {
     const first = !ended
     ended = true
     ;(document.getElementById('tools') as HTMLElement).hidden = true
-    status(`Session ended (${s.ended_reason ?? 'ended'})`)
-    endButton.disabled = true
-    leaveButton.disabled = true
+    const kind = endKind(s, endedHere)
+    const end = ENDS[kind]
+    status(end.status, kind === 'declined' ? 'declined' : 'ended', { title: end.title, text: end.text, steps: nextSteps(s.id) })
+    endSessionActions()
     historyLink(s.id)
     // end_action=code|dashboard: on to the next customer (default, `none`: stay here).
     const next = params.get('end_action')
     if (first && (next === 'code' || next === 'dashboard')) {
-      // The dashboard signs in with its own cookie: no token goes into its URL.
-      setTimeout(() => { location.href = next === 'code' ? `/code?${carried()}` : '/dashboard' }, 1500)
+      // The dashboard signs in with its own cookie: no token goes into its URL. The code page
+      // says what happened to this session.
+      const query = carried()
+      query.set('last', kind)
+      setTimeout(() => { location.href = next === 'code' ? `/code?${query}` : '/dashboard' }, 1500)
     }
   } else if (s.state === 'authorizing') {
-    status('Waiting for the customer to accept…')
+    status('Waiting for the customer to accept…', 'waiting', {
+      title: 'Waiting for the customer to accept',
+      text: 'They are being asked to share this page with you. It shows here as soon as they allow it.',
+      pending: true,
+      steps: [{ id: 'cancel', label: 'Cancel', onClick: () => { void endSession() } }]
+    })
   } else if (s.state === 'active') {
-    status('Connected')
+    status('Connected', 'active', pageShown
+      ? null
+      : { title: 'Connected', text: 'Loading the customer\'s page…', pending: true })
   }
+  tools?.setEnabled(s.state === 'active' && streamOpen && !ended)
 }
 
+/** The header's Leave and End go once they can do nothing more. */
+function endSessionActions (): void {
+  endButton.disabled = true
+  leaveButton.disabled = true
+  endButton.hidden = true
+  leaveButton.hidden = true
+  latencyEl.hidden = true
+}
+
+/** Ends the session for everyone (the header's End, or Cancel while waiting). */
+let endSession: () => Promise<void> = async () => {}
+
 async function connect (): Promise<void> {
+  status('Connecting…', 'connecting', { title: 'Connecting to the session…', text: 'This takes a moment.', pending: true })
   let s = await api('GET', `/sessions/${encodeURIComponent(sessionId)}`)
   if (s.state === 'ended') return onSession(s)
   try {
@@ -226,9 +351,19 @@ async function connect (): Promise<void> {
     })
     ;(document.getElementById('tools') as HTMLElement).hidden = false
   }
+  endSession = async () => {
+    endedHere = true
+    try {
+      onSession(await api('PUT', `/sessions/${s.id}`, { state: 'ended' }))
+    } catch (e) {
+      endedHere = false
+      notice(`Could not end the session: ${(e as Error).message}`)
+    }
+  }
   onSession(s)
   if (s.state === 'ended') return
   historyLink(s.id)
+  shortcuts({ tools: () => tools, toggleFit, toggleFullscreen, toggleHelp })
   let left = false
   let probe: ReturnType<typeof setInterval> | undefined
   /** Part of the page was lost: ask the customer's page for all of it (at most every 5 s). */
@@ -250,8 +385,8 @@ async function connect (): Promise<void> {
     },
     delay: doubling(250, 10_000, false),
     final: [Close.SESSION_ENDED],
-    onOpen: (reconnected) => {
-      if (reconnected && !ended) status('Connected')
+    onOpen: () => {
+      streamOpen = true
       chunks.reset()
       askedAgain = 0
       sendOnStream('sync', { type: 'Sync', id: String(Math.random()) })
@@ -284,14 +419,25 @@ async function connect (): Promise<void> {
     },
     onClose: (code) => {
       clearInterval(probe)
-      latencyEl.textContent = ''
+      streamOpen = false
+      tools?.setEnabled(false)
+      latencyEl.hidden = true
       if (ended || left) return stream.stop()
-      if (code === Close.SESSION_ENDED) return status('Session ended')
+      if (code === Close.SESSION_ENDED) {
+        // Why it ended is read from the session.
+        api('GET', `/sessions/${s.id}`).then(onSession).catch(() => status('Session ended', 'ended', { title: 'The session has ended', text: '', steps: nextSteps(s.id) }))
+        return
+      }
       // Token expired (4002), server restart (1001), network: reconnect with a fresh token.
-      status(`Reconnecting… (${code})`)
+      status('Reconnecting…', 'reconnecting', {
+        title: 'Reconnecting…',
+        text: 'The connection to the session dropped. The customer\'s session goes on; their page comes back here in a moment.',
+        pending: true,
+        over: true
+      })
     },
     onFailure: (error) => {
-      status(`Disconnected: ${(error as Error).message}`)
+      failed('disconnected', `The connection to the session was lost: ${(error as Error).message}`, nextSteps(s.id))
       return false
     }
   })
@@ -322,10 +468,17 @@ async function connect (): Promise<void> {
     if (event === 'session') onSession(data)
     if (event === 'alive') {
       const rtt = Date.now() - data.timestamp
-      latencyEl.textContent = `${rtt} ms`
+      const q = quality(rtt)
+      latencyEl.hidden = ended
+      latencyEl.textContent = q
+      latencyEl.dataset.quality = q.toLowerCase()
+      latencyEl.setAttribute('aria-label', `Connection quality: ${q} (${rtt} ms round trip)`)
+      latencyEl.title = `Connection quality: ${q} (${rtt} ms round trip)`
       bridge.send('session.metrics', { rtt, latency: rtt / 2, last_alive: Date.now() })
     }
     if (event === 'control-refused' || event === 'navigation') tools?.onEvent(event, data)
+    // A page loaded in the session, or the customer's page moved on without loading one.
+    if ((event === 'page' && pageShown) || event === 'drawings-cleared') tools?.pageChanged()
     // The customer's page talks to the helpdesk page: its messages and navigation outcomes.
     if (event === 'message') bridge.send('message', data)
     if (event === 'navigation') bridge.send('navigation', data)
@@ -338,14 +491,12 @@ async function connect (): Promise<void> {
     left = true
     stream.stop()
     clearInterval(probe)
-    latencyEl.textContent = ''
-    status('You left the session; it goes on without you')
-    endButton.disabled = true
-    leaveButton.disabled = true
+    tools?.setEnabled(false)
+    ;(document.getElementById('tools') as HTMLElement).hidden = true
+    status(ENDS.left.status, 'ended', { title: ENDS.left.title, text: ENDS.left.text, steps: nextSteps(s.id) })
+    endSessionActions()
   }
-  endButton.onclick = async () => {
-    onSession(await api('PUT', `/sessions/${s.id}`, { state: 'ended' }))
-  }
+  endButton.onclick = () => { void endSession() }
 }
 
 /**
@@ -364,31 +515,90 @@ function sessionUrl (id: string): string {
   return `/session/${encodeURIComponent(id)}?${carried()}`
 }
 
+/** What a refused agent token means, in words (the API's 401 `token_expired`/`invalid_token`). */
+function tokenProblem (e: unknown): string | null {
+  if (!(e instanceof APIError) || e.status !== 401) return null
+  if (e.id === 'token_expired') return 'Your sign-in link has expired. Open the viewer again from your helpdesk or the console to get a fresh one.'
+  if (e.id === 'not_signed_in') return 'You are not signed in to Tandem.'
+  return 'Your sign-in link is not valid. Open the viewer again from your helpdesk or the console.'
+}
+
 /** `/code`: the agent types the customer's 6-digit code and opens that session. */
 function codeForm (): void {
   endButton.hidden = true
   leaveButton.hidden = true
-  status('Enter the code the customer reads to you')
+  status('Enter the customer\'s code')
+  screen.classList.add('page')
+  const last = lastSession(params.get('last'))
+  if (last) {
+    const card = document.createElement('p')
+    card.className = 't-card last-session'
+    card.id = 'last-session'
+    card.setAttribute('role', 'status')
+    card.textContent = last
+    screen.append(card)
+  }
   const form = document.createElement('form')
+  form.id = 'code-form'
+  form.className = 't-card'
+  form.noValidate = true
+  const heading = document.createElement('h1')
+  heading.textContent = 'Join a customer\'s session'
+  const field = document.createElement('div')
+  field.className = 't-field'
+  const label = document.createElement('label')
+  label.htmlFor = 'code'
+  label.textContent = 'Session code'
+  const hint = document.createElement('span')
+  hint.id = 'code-hint'
+  hint.className = 't-field__hint'
+  hint.textContent = 'The six digits the customer reads to you. Codes expire after 20 minutes.'
+  const error = document.createElement('span')
+  error.id = 'code-error'
+  error.className = 't-field__error'
+  error.setAttribute('role', 'alert')
+  const row = document.createElement('div')
+  row.className = 'row'
   const input = document.createElement('input')
   input.id = 'code'
+  input.className = 't-input'
   input.inputMode = 'numeric'
   input.autocomplete = 'off'
   input.placeholder = '123 456'
+  input.setAttribute('aria-describedby', 'code-hint code-error')
   const open = document.createElement('button')
   open.id = 'open'
   open.type = 'submit'
+  open.className = 't-button t-button--primary'
   open.textContent = 'Open session'
-  form.append(input, open)
-  screen.appendChild(form)
+  row.append(input, open)
+  field.append(label, hint, row, error)
+  form.append(heading, field)
+  screen.append(form)
+  const problem = (text: string, short = text): void => {
+    error.textContent = text
+    input.setAttribute('aria-invalid', text ? 'true' : 'false')
+    status(short || 'Enter the customer\'s code', text ? 'failed' : 'page')
+  }
+  const refused = (e: unknown): boolean => {
+    const why = tokenProblem(e)
+    if (why) problem(why, e instanceof APIError && e.id === 'token_expired' ? 'Sign-in expired' : 'Not signed in')
+    return Boolean(why)
+  }
+  // A token that no longer works is said at once, not after a code is typed.
+  if (token || cookieMode) {
+    api('GET', '/users/me').catch(refused)
+  }
   form.addEventListener('submit', (e) => {
     e.preventDefault()
     const code = input.value.replace(/\s/g, '')
-    if (!/^\d{6}$/.test(code)) return status('A code is six digits')
+    if (!/^\d{6}$/.test(code)) return problem('A code is six digits')
+    problem('')
     api('GET', `/sessions/${code}`)
       .then((s) => { location.href = sessionUrl(s.id) })
-      .catch(() => status('No session has that code (codes expire after 20 minutes)'))
+      .catch((err) => { if (!refused(err)) problem('No session has that code (codes expire after 20 minutes)') })
   })
+  input.focus()
 }
 
 /**
@@ -425,6 +635,7 @@ function table (heading: string, columns: string[], rows: string[][]): HTMLEleme
   const h = document.createElement('h2')
   h.textContent = heading
   const t = document.createElement('table')
+  t.className = 't-table'
   const head = t.createTHead().insertRow()
   for (const c of columns) head.appendChild(document.createElement('th')).textContent = c
   const body = t.createTBody()
@@ -452,7 +663,7 @@ async function history (): Promise<void> {
   endButton.hidden = true
   leaveButton.hidden = true
   const h: any = await api('GET', `/sessions/${encodeURIComponent(sessionId)}/history`)
-  screen.classList.add('history')
+  screen.classList.add('history', 'page')
   screen.append(
     table('Pages visited', ['Page', 'Address', 'Entered', 'Time on page'],
       h.pages.map((p: any) => [p.title || '(untitled)', p.url, when(p.entered), duration(p.duration_secs)])),
@@ -503,6 +714,7 @@ function answerBridge (): void {
   bridge.handle('update:session', async (d) => {
     const patch: Record<string, unknown> = {}
     for (const key of ['state', 'full_device', 'remote_control']) if (d?.[key] !== undefined) patch[key] = d[key]
+    if (patch.state === 'ended') endedHere = true
     const s = await api('PUT', `/sessions/${encodeURIComponent(openSession().id)}`, patch)
     onSession(s)
     return s
@@ -563,14 +775,16 @@ async function signIn (): Promise<boolean> {
 function notSignedIn (text: string): void {
   endButton.hidden = true
   leaveButton.hidden = true
-  failed('not_signed_in', text)
-  const a = document.createElement('a')
-  a.id = 'sign-in'
-  a.textContent = 'Sign in'
-  a.href = `/dashboard/login?next=${encodeURIComponent(location.pathname + location.search)}`
   // Embedded, the sign-in opens in its own tab.
-  if (bridge.embedded) a.target = '_blank'
-  statusEl.after(a)
+  failed('not_signed_in', text, [{
+    id: 'sign-in',
+    label: 'Sign in',
+    primary: true,
+    href: `/dashboard/login?next=${encodeURIComponent(location.pathname + location.search)}`,
+    target: bridge.embedded ? '_blank' : undefined
+  }])
+  const title = document.getElementById('state-title')
+  if (title) title.textContent = 'Sign in to see this session'
 }
 
 async function main (): Promise<void> {
@@ -587,11 +801,11 @@ async function main (): Promise<void> {
   }
   const route = location.pathname.replace(/\/$/, '')
   if (/^\/session\/[^/]+\/history$/.test(route)) {
-    history().catch((e) => status(`Could not load the history: ${(e as Error).message}`))
+    history().catch((e) => failed('history_failed', tokenProblem(e) ?? `Could not load the history: ${(e as Error).message}`))
   } else if (route === '/agent' && !/^\d{9}$/.test(sid)) {
     endButton.hidden = true
     leaveButton.hidden = true
-    status('Open this page with #sid=<the 9-digit session token>')
+    failed('no_session', 'This link is missing its session. Open it again from the chat or the console.')
   } else if (route === '/code') {
     codeForm()
   } else if (route === '/connect') {
@@ -601,7 +815,7 @@ async function main (): Promise<void> {
       // The session may have ended while we were joining it (the customer declined, say).
       const s = await api('GET', `/sessions/${encodeURIComponent(sessionId)}`).catch(() => null)
       if (s?.state === 'ended') onSession(s)
-      else failed('session_unavailable', `Could not open the session: ${(e as Error).message}`)
+      else failed('session_unavailable', tokenProblem(e) ?? `Could not open the session: ${(e as Error).message}`, [{ id: 'another-code', label: 'Enter a code', href: `/code?${carried()}` }])
     })
   }
 }

@@ -114,9 +114,26 @@ export class Tools {
     }
   }
 
+  /** The page's address without its #fragment: drawings belong to one page. */
+  #page = location.href.split('#')[0]
+  /**
+   * The page moved on without loading another (a single-page app's navigation): what was drawn
+   * over the last page goes, here and in the agents' viewers. (A page load clears it anyway.)
+   */
+  readonly #onNavigate = (): void => {
+    const page = location.href.split('#')[0]
+    if (page === this.#page) return
+    this.#page = page
+    if (!this.#overlay?.drawings.childElementCount) return
+    this.#overlay.drawings.replaceChildren()
+    this.#rules.send('drawings-cleared', { reason: 'navigation' })
+  }
+
   constructor (rules: ToolRules) {
     this.#rules = rules
     addEventListener('submit', this.#onSubmit, true)
+    addEventListener('popstate', this.#onNavigate)
+    ;(window as { navigation?: EventTarget }).navigation?.addEventListener('currententrychange', this.#onNavigate)
   }
 
   get #layer (): Overlay {
@@ -140,6 +157,8 @@ export class Tools {
   /** The session ended: everything the agents put on the page goes. */
   stop (): void {
     removeEventListener('submit', this.#onSubmit, true)
+    removeEventListener('popstate', this.#onNavigate)
+    ;(window as { navigation?: EventTarget }).navigation?.removeEventListener('currententrychange', this.#onNavigate)
     cancelAnimationFrame(this.#laserFrame)
     clearTimeout(this.#pointerTimer)
     this.#overlay?.remove()
@@ -169,6 +188,8 @@ export class Tools {
 
   #laserPoint (data: any): void {
     if (!data || typeof data.x !== 'number') return
+    // In the agent's colour, as they see it themselves.
+    if (typeof data.colour === 'string' && /^#[0-9a-f]{6}$/i.test(data.colour)) this.#layer.laser.setAttribute('stroke', data.colour)
     this.#laser.push({ x: number(data.x), y: number(data.y), t: performance.now() })
     if (!this.#laserFrame) this.#laserFrame = requestAnimationFrame(() => this.#fade())
   }
