@@ -58,8 +58,8 @@ const STYLE = `:host{all:initial;${TOKENS}}
 h2{font-size:var(--t-text-lg);font-weight:var(--t-weight-bold);line-height:1.3;margin:0 0 var(--t-space-3)}
 ul{margin:0;padding:0;list-style:none;display:grid;gap:var(--t-space-2)}
 li{display:flex;gap:var(--t-space-2)}
-li::before{content:"✓";color:var(--t-success);font-weight:var(--t-weight-bold)}
-li.not::before{content:"✕";color:var(--t-danger)}
+li::before{content:"✓";content:"✓"/"";color:var(--t-success);font-weight:var(--t-weight-bold)}
+li.not::before{content:"✕";content:"✕"/"";color:var(--t-danger)}
 .actions{display:flex;flex-wrap:wrap;justify-content:flex-end;gap:var(--t-space-2);margin-top:var(--t-space-5)}
 button{font:inherit;font-weight:var(--t-weight-medium);border-radius:var(--t-radius);padding:8px 16px;min-height:40px;cursor:pointer;border:1px solid var(--t-border);background:var(--t-surface);color:var(--t-text)}
 button:hover{background:var(--t-surface-sunken)}
