@@ -31,6 +31,8 @@ COPY testkit/ testkit/
 COPY bench/ bench/
 COPY --from=web /src/sdk-js/dist/ sdk-js/dist/
 COPY --from=web /src/dashboard/dist/ dashboard/dist/
+# The server's own pages include the design tokens at compile time (include_str!).
+COPY sdk-js/packages/design/ sdk-js/packages/design/
 # Cache mounts keep the registry and build directory between builds (BuildKit).
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
