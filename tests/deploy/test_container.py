@@ -64,10 +64,16 @@ def build_commands() -> list[str]:
 
 
 def test_the_build_commands_are_the_ones_make_runs_outside_a_container():
-    # No container runtime here: `make deploy-check` runs these same commands (the sdk target
-    # and a release build) and the other tests use what they built. The dashboard's are checked
-    # once dashboard/ is in the tree.
+    # No container runtime here: `make deploy-check` runs these same commands (the sdk and
+    # dashboard targets and a release build) and the other tests use what they built.
     makefile = re.sub(r"\\\n", " ", (ROOT / "Makefile").read_text()).replace("$(CARGO)", "cargo")
+    # `npm ci` runs from a pattern rule on each folder's install stamp: spell it out per folder
+    # the Makefile names a stamp of.
+    rule = re.search(r"^%/node_modules/\.package-lock\.json:.*\n\t(.+)$", makefile, re.M)
+    if rule:
+        for folder in re.findall(r"(\S+)/node_modules/\.package-lock\.json", makefile):
+            if folder != "%":
+                makefile += "\n" + rule.group(1).replace("$*", folder)
     commands = build_commands()
     assert any(c.startswith("cargo build --release --locked") for c in commands)
     for cmd in commands:

@@ -184,8 +184,14 @@ pub async fn invite(
 ) -> ApiResult<(StatusCode, Json<Invitation>)> {
     let email = Email::parse(&body.email.0)
         .ok_or_else(|| ApiError::bad_request("email: not an email address"))?;
-    let account_name = agent.account.name.clone();
-    let inviter = agent.user.name.clone();
+    // Names come from people (an account's name, a JWT's displayName): one line each in the mail.
+    let one_line = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect()
+    };
+    let account_name = one_line(&agent.account.name);
+    let inviter = one_line(&agent.user.name);
     let caller: Caller = agent.into();
     let (invitation, token) = app.service().invite(&caller, &email, body.role).await?;
     let link = format!("{}/dashboard/login#token={token}", app.public_base());

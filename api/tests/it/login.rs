@@ -350,6 +350,16 @@ async fn agents_manage_nothing_and_the_last_administrator_stays(backend: Backend
         .as_str()
         .unwrap()
         .contains("trusted_origins"));
+    // A name is one line (it goes into email subjects).
+    let (status, _) = server
+        .call(
+            Method::PATCH,
+            &format!("/api/1/accounts/{}", t.account.id),
+            &t.admin,
+            Some(json!({"name": "Shop\nBcc: x@evil.example"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, body) = server
         .call(
             Method::PATCH,

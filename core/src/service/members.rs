@@ -35,10 +35,10 @@ pub struct AccountPatch {
 
 fn valid_name(name: &str) -> Result<&str> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(Error::invalid(
             "invalid_name",
-            "a name is 1 to 100 characters",
+            "a name is 1 to 100 characters, on one line",
         ));
     }
     Ok(name)
