@@ -351,7 +351,7 @@ async fn agents_manage_nothing_and_the_last_administrator_stays(backend: Backend
         .unwrap()
         .contains("trusted_origins"));
     // A name is one line (it goes into email subjects).
-    let (status, _) = server
+    let (status, body) = server
         .call(
             Method::PATCH,
             &format!("/api/1/accounts/{}", t.account.id),
@@ -359,7 +359,7 @@ async fn agents_manage_nothing_and_the_last_administrator_stays(backend: Backend
             Some(json!({"name": "Shop\nBcc: x@evil.example"})),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, body) = server
         .call(
             Method::PATCH,
