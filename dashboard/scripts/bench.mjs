@@ -23,11 +23,18 @@ const freePort = () => new Promise((resolve) => {
   const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)) })
 })
 
+/** This process's environment without the variable that names the binary (not a setting). */
+function serverEnv () {
+  const env = { ...process.env }
+  delete env.TANDEM_BIN
+  return env
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-dashboard-'))
 const port = await freePort()
 const api = `http://127.0.0.1:${port}`
 const server = spawn(BIN, ['serve'], {
-  env: { ...process.env, TANDEM_LISTEN: `127.0.0.1:${port}`, TANDEM_DATABASE_URL: `sqlite://${join(dir, 't.db')}`, RUST_LOG: 'warn' },
+  env: { ...serverEnv(), TANDEM_LISTEN: `127.0.0.1:${port}`, TANDEM_DATABASE_URL: `sqlite://${join(dir, 't.db')}`, RUST_LOG: 'warn' },
   stdio: ['ignore', 'pipe', 'inherit']
 })
 let out = ''
@@ -35,11 +42,12 @@ server.stdout.on('data', (d) => { out += d })
 const stop = () => { server.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }) }
 try {
   const deadline = Date.now() + 30_000
-  while (!/dashboard\/login#token=\S+/.test(out) || !/Administrator token[^\n]*\n(\S+)/.test(out)) {
+  const linkPattern = /(http\S+\/dashboard\/login\S*#token=\S+)/
+  while (!linkPattern.test(out) || !/Administrator token[^\n]*\n(\S+)/.test(out)) {
     if (Date.now() > deadline) throw new Error(`the server printed no sign-in link:\n${out}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  const link = out.match(/(http\S+\/dashboard\/login#token=\S+)/)[1]
+  const link = out.match(linkPattern)[1]
   const jwt = out.match(/Administrator token[^\n]*\n(\S+)/)[1]
   for (let i = 0; i < 50; i++) {
     const res = await fetch(`${api}/api/1/sessions`, {
@@ -53,7 +61,8 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
   const page = await context.newPage()
   await page.goto(link)
-  await page.waitForURL(/\/dashboard\/sessions/, { timeout: 15_000 })
+  // Signed in once the app has left the login page (the link's `next` names the code page).
+  await page.waitForURL((url) => /^\/dashboard\/(sessions|code)$/.test(url.pathname), { timeout: 15_000 })
   const cdp = await context.newCDPSession(page)
   const load = async (cold) => {
     if (cold) await cdp.send('Network.clearBrowserCache')
