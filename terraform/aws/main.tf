@@ -1,9 +1,9 @@
 # Tandem on AWS: EKS (new or existing), RDS PostgreSQL, ElastiCache Redis, and the chart.
 #
-# Tandem's PostgreSQL and Redis clients speak plain TCP today (its sqlx and redis crates are built
-# without TLS), so the database's rds.force_ssl is off and ElastiCache has no in-transit
-# encryption; both are reachable only from the cluster's nodes inside the VPC. When the binary
-# gains TLS, turn both on (see README.md).
+# Tandem speaks TLS to PostgreSQL (`?sslmode=require`) and to Redis (`rediss://`), but this
+# module does not wire in the provider's CA yet, so the database's rds.force_ssl is off and
+# ElastiCache has no in-transit encryption; both are reachable only from the cluster's nodes
+# inside the VPC. Requiring TLS on both is the next step (see README.md).
 
 provider "aws" {
   region = var.region
@@ -188,7 +188,7 @@ resource "aws_db_parameter_group" "this" {
   name   = "${var.name}-pg16"
   family = "postgres16"
 
-  # Tandem's PostgreSQL client has no TLS yet (see the top of this file).
+  # TLS is not required yet: see the top of this file.
   parameter {
     name  = "rds.force_ssl"
     value = "0"
@@ -215,7 +215,7 @@ resource "aws_iam_role_policy_attachment" "rds_monitoring" {
 
 resource "aws_db_instance" "this" {
   #checkov:skip=CKV_AWS_161:Tandem logs in with a password in TANDEM_DATABASE_URL; its client has no IAM token support
-  #checkov:skip=CKV2_AWS_69:rds.force_ssl is off because Tandem's PostgreSQL client has no TLS yet; the instance is private and reachable from the cluster's security group only
+  #checkov:skip=CKV2_AWS_69:rds.force_ssl is off because TLS is not required yet (Tandem speaks it; this module does not wire in the provider's CA); the instance is private and reachable from the cluster's security group only
   identifier                            = var.name
   engine                                = "postgres"
   engine_version                        = "16"
@@ -257,7 +257,7 @@ resource "aws_elasticache_subnet_group" "this" {
 }
 
 resource "aws_elasticache_replication_group" "this" {
-  #checkov:skip=CKV_AWS_30:Tandem's Redis client has no TLS yet; Redis is reachable from the cluster's security group only
+  #checkov:skip=CKV_AWS_30:TLS is not required yet (Tandem speaks it; this module does not wire in the provider's CA); Redis is reachable from the cluster's security group only
   #checkov:skip=CKV_AWS_31:An AUTH token needs in-transit encryption on ElastiCache, which Tandem's client cannot speak yet
   #checkov:skip=CKV2_AWS_50:Multi-AZ failover is on; Tandem keeps nothing in Redis (pub/sub only), so there is nothing to back up
   replication_group_id       = var.name

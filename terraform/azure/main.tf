@@ -1,10 +1,10 @@
 # Tandem on Azure: AKS (new or existing), Azure Database for PostgreSQL Flexible Server and Azure
 # Cache for Redis on private subnets of one virtual network, and the chart.
 #
-# Tandem's PostgreSQL and Redis clients speak plain TCP today (its sqlx and redis crates are built
-# without TLS): the server's require_secure_transport is off and Redis's non-TLS port is open,
-# both on private subnets with no public access; Redis still wants its access key. When the
-# binary gains TLS, require it on both (see README.md).
+# Tandem speaks TLS to PostgreSQL (`?sslmode=require`) and to Redis (`rediss://`), but this
+# module does not wire in the provider's CA yet, so the server's require_secure_transport is off
+# and Redis's non-TLS port is open, both on private subnets with no public access; Redis still
+# wants its access key. Requiring TLS on both is the next step (see README.md).
 
 provider "azurerm" {
   subscription_id = var.subscription_id
@@ -266,7 +266,7 @@ resource "azurerm_postgresql_flexible_server" "this" {
 }
 
 resource "azurerm_postgresql_flexible_server_configuration" "no_tls_required" {
-  # Tandem's PostgreSQL client has no TLS yet; the server is on a private subnet only.
+  # TLS is not required yet (see the top of this file); the server is on a private subnet only.
   name      = "require_secure_transport"
   server_id = azurerm_postgresql_flexible_server.this.id
   value     = "off"
@@ -282,7 +282,7 @@ resource "azurerm_postgresql_flexible_server_database" "tandem" {
 # ---- Redis (Azure Cache for Redis) -------------------------------------------------------------
 
 resource "azurerm_redis_cache" "this" {
-  #checkov:skip=CKV_AZURE_91:Tandem's Redis client has no TLS yet; the cache sits on a private subnet with public access off and its access key required
+  #checkov:skip=CKV_AZURE_91:TLS is not required yet (Tandem speaks it; this module does not wire in the provider's CA); the cache sits on a private subnet with public access off and its access key required
   name                          = "${var.name}-redis"
   location                      = var.location
   resource_group_name           = azurerm_resource_group.this.name

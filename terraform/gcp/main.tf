@@ -1,10 +1,11 @@
 # Tandem on Google Cloud: GKE (new or existing), Cloud SQL for PostgreSQL on a private IP,
 # Memorystore for Redis, and the chart.
 #
-# Tandem's PostgreSQL and Redis clients speak plain TCP today (its sqlx and redis crates are built
-# without TLS): Cloud SQL allows unencrypted connections and Memorystore has no in-transit
-# encryption; both have private addresses only, inside the VPC. Redis AUTH is on (the password
-# travels in TANDEM_REDIS_URL). When the binary gains TLS, require it on both (see README.md).
+# Tandem speaks TLS to PostgreSQL (`?sslmode=require`) and to Redis (`rediss://`), but this
+# module does not wire in the provider's CA yet, so Cloud SQL allows unencrypted connections
+# and Memorystore has no in-transit encryption; both have private addresses only, inside the
+# VPC. Redis AUTH is on (the password travels in TANDEM_REDIS_URL). Requiring TLS on both is the
+# next step (see README.md).
 
 provider "google" {
   project = var.project_id
@@ -175,7 +176,7 @@ resource "random_password" "db" {
 
 resource "google_sql_database_instance" "this" {
   #checkov:skip=CKV_GCP_79:Tandem's suite runs on PostgreSQL 15; 16 is the newest major this module deploys until a newer one is tested
-  #checkov:skip=CKV_GCP_6:Tandem's PostgreSQL client has no TLS yet; the instance has a private IP only
+  #checkov:skip=CKV_GCP_6:TLS is not required yet (Tandem speaks it; this module does not wire in the provider's CA); the instance has a private IP only
   name                = var.name
   database_version    = "POSTGRES_16"
   region              = var.region
@@ -294,7 +295,7 @@ resource "google_sql_user" "tandem" {
 # ---- Redis (Memorystore) -----------------------------------------------------------------------
 
 resource "google_redis_instance" "this" {
-  #checkov:skip=CKV_GCP_97:Tandem's Redis client has no TLS yet; the instance is reachable on the VPC only, with AUTH on
+  #checkov:skip=CKV_GCP_97:TLS is not required yet (Tandem speaks it; this module does not wire in the provider's CA); the instance is reachable on the VPC only, with AUTH on
   name                    = var.name
   tier                    = "STANDARD_HA"
   memory_size_gb          = var.redis_memory_gb

@@ -22,7 +22,8 @@ use urls::{absolute_sqlite, redact_url};
 pub struct Config {
     /// Where the server listens (`TANDEM_LISTEN`).
     pub listen: String,
-    /// `sqlite://path` (embedded default) or `postgres://…` (`TANDEM_DATABASE_URL` / `DATABASE_URL`).
+    /// `sqlite://path` (embedded default) or `postgres://…` (`TANDEM_DATABASE_URL` / `DATABASE_URL`;
+    /// `?sslmode=require` for TLS, `verify-full` to check the certificate against the web roots).
     pub database_url: String,
     /// The URL clients reach this server at; sockets and SDK links are built from it.
     /// Empty means `http://<listen>`.
@@ -51,8 +52,8 @@ pub struct Config {
     /// What this process serves: `all` (REST and sockets), `api` (REST only) or `realtime`
     /// (sockets only). Split roles need `redis_url` so events reach the socket replicas.
     pub role: ServerRole,
-    /// `redis://…`: events and session streams cross replicas through Redis pub/sub
-    /// (`TANDEM_REDIS_URL` / `REDIS_URL`). Empty: one process, in-process delivery.
+    /// `redis://…` (`rediss://…` for TLS): events and session streams cross replicas through
+    /// Redis pub/sub (`TANDEM_REDIS_URL` / `REDIS_URL`). Empty: one process, in-process delivery.
     pub redis_url: String,
     /// Largest socket message a client may send, in bytes. Bigger events (a large page's
     /// snapshot) travel in chunks of this size at most.

@@ -113,3 +113,30 @@ async fn config_hides_secrets_and_check_names_what_is_down() {
     assert!(out.contains("FAIL  redis"), "{out}");
     assert!(out.contains("FAIL  smtp"), "{out}");
 }
+
+/// Managed databases want TLS: `?sslmode=require` connects over TLS (the local server has
+/// `ssl = on` with a self-signed certificate, as Debian sets it up), and `verify-full` checks the
+/// certificate against the public web roots, which refuse that one.
+#[tokio::test]
+async fn the_database_is_reached_over_tls_when_the_url_asks() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let dir = std::env::temp_dir();
+    let url = |mode: &str| format!("{}?sslmode={mode}", db.url);
+    let required = tandem(
+        &dir,
+        &[("TANDEM_DATABASE_URL", &url("require"))],
+        &["check"],
+    );
+    assert!(required.status.success(), "{}", text(&required));
+    let verified = tandem(
+        &dir,
+        &[("TANDEM_DATABASE_URL", &url("verify-full"))],
+        &["check"],
+    );
+    assert!(!verified.status.success());
+    assert!(
+        text(&verified).contains("certificate"),
+        "{}",
+        text(&verified)
+    );
+}
