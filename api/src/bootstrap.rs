@@ -108,7 +108,9 @@ pub async fn banner(
     } else {
         println!(
             "  Agent:    {public_base}/dashboard/login?next=/dashboard/code#token={token}\n            \
-             (a sign-in link for {email}: one use, {} minutes, a new one on every start)\n",
+             (a sign-in link for {email}: one use, {} minutes, a new one on every start)\n  \
+             Email:    no smtp_url is set, so the sign-in links people ask for are written to \
+             this log\n",
             LINK_TTL.as_secs() / 60
         );
     }
