@@ -220,7 +220,9 @@ test('the session list updates live when a customer starts a session; detail and
   const row = admin.locator('tr', { hasText: `user_id: ${userId}` })
   await row.waitFor({ timeout: 8_000 })
   assert.match(await row.textContent(), /pending/)
-  // Listed sessions are followed on the socket, opened with the sign-in's cookie.
+  // Listed sessions are followed on the socket, opened with the sign-in's cookie (just after the
+  // list that shows them is read: wait for it rather than race it).
+  for (let i = 0; i < 50 && !sockets.some((u) => u.includes('/sockets/')); i++) await admin.waitForTimeout(100)
   assert.ok(sockets.some((u) => u.includes('/sockets/')), `no socket opened: ${sockets.join(', ')}`)
   await lookAt(admin, 'sessions')
   // The custom-data filter finds it, and only it.
