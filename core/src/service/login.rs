@@ -87,15 +87,8 @@ impl Service {
                 .increment(1);
             return Ok(None);
         }
-        let token = secrets::bearer_token();
-        self.store
-            .add_login_link(&LoginLink {
-                token_hash: secrets::hash_token(&token),
-                email: email.as_str().to_owned(),
-                account_id: account.map(str::to_owned),
-                invitation_id: None,
-                expires: now + micros(LINK_TTL),
-            })
+        let token = self
+            .add_link(email.as_str(), account, None, now + micros(LINK_TTL))
             .await?;
         metrics::counter!("tandem_login_links_sent_total", "kind" => "sign_in").increment(1);
         Ok(Some(token))
@@ -234,17 +227,32 @@ impl Service {
         if self.store.users_by_email(email.as_str()).await?.is_empty() {
             return Ok(None);
         }
+        let token = self
+            .add_link(email.as_str(), None, None, time::now() + micros(LINK_TTL))
+            .await?;
+        Ok(Some(token))
+    }
+
+    /// Stores a new link for `email` (naming the account asked for or the invitation it
+    /// accepts) as a hash, and returns its token.
+    pub(super) async fn add_link(
+        &self,
+        email: &str,
+        account: Option<&str>,
+        invitation: Option<&str>,
+        expires: Micros,
+    ) -> Result<String> {
         let token = secrets::bearer_token();
         self.store
             .add_login_link(&LoginLink {
                 token_hash: secrets::hash_token(&token),
-                email: email.as_str().to_owned(),
-                account_id: None,
-                invitation_id: None,
-                expires: time::now() + micros(LINK_TTL),
+                email: email.to_owned(),
+                account_id: account.map(str::to_owned),
+                invitation_id: invitation.map(str::to_owned),
+                expires,
             })
             .await?;
-        Ok(Some(token))
+        Ok(token)
     }
 
     /// Makes `email` a member of `account` with `role`, as the operator (the CLI, first start).

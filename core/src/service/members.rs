@@ -5,10 +5,7 @@
 use super::login::{micros, INVITATION_TTL};
 use super::{Caller, Service};
 use crate::email::Email;
-use crate::model::{
-    Account, AccountKey, AccountSettings, Invitation, KeyInfo, LoginLink, Member, Role, User,
-};
-use crate::secrets;
+use crate::model::{Account, AccountKey, AccountSettings, Invitation, KeyInfo, Member, Role, User};
 use crate::time;
 use crate::{Error, Result};
 
@@ -159,15 +156,13 @@ impl Service {
             expires: now + micros(INVITATION_TTL),
         };
         self.store.put_invitation(&invitation).await?;
-        let token = secrets::bearer_token();
-        self.store
-            .add_login_link(&LoginLink {
-                token_hash: secrets::hash_token(&token),
-                email: invitation.email.clone(),
-                account_id: Some(account.id.clone()),
-                invitation_id: Some(invitation.id.clone()),
-                expires: invitation.expires,
-            })
+        let token = self
+            .add_link(
+                &invitation.email,
+                Some(&account.id),
+                Some(&invitation.id),
+                invitation.expires,
+            )
             .await?;
         metrics::counter!("tandem_login_links_sent_total", "kind" => "invitation").increment(1);
         Ok((invitation, token))
