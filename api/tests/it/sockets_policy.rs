@@ -355,3 +355,55 @@ async fn revoking_a_user_closes_their_sockets_on_every_replica(backend: Backend)
     replica.abort();
     server.stop().await;
 }
+
+both_backends!(a_revocation_while_a_socket_opens_still_closes_it);
+
+/// A revocation acted on between a socket's authentication and its registration (where a
+/// revocation can reach it) must not leave the socket open: the two race here, many times.
+async fn a_revocation_while_a_socket_opens_still_closes_it(backend: Backend) {
+    use std::sync::Arc;
+    use tandem_core::bus::InProcessBus;
+    use tandem_core::service::{Service, ServiceConfig};
+
+    let server = Server::start(backend).await;
+    let service = Arc::new(Service::new(
+        server.store.clone(),
+        Arc::new(InProcessBus::default()),
+        ServiceConfig::default(),
+    ));
+    let hub = tandem_realtime::Hub::start(service.clone(), tandem_realtime::Settings::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let here = ws_url(
+        &format!("http://{}", listener.local_addr().unwrap()),
+        AGENT_QUERY,
+    );
+    let router = tandem_realtime::router(hub.clone());
+    let replica = tokio::spawn(async move { axum::serve(listener, router).await });
+    let t = server.tenant().await;
+    for round in 0..40 {
+        let jwt = t.token(&format!("racer{round}@example.com"), None);
+        let (_, me) = server.get("/api/1/users/me", &jwt).await;
+        let user_id = me["id"].as_str().unwrap().to_owned();
+        let token = me["notification_token"].as_str().unwrap().to_owned();
+        let opening = tokio::spawn({
+            let here = here.clone();
+            async move { try_connect(&here, Some(&token), None).await }
+        });
+        // Let the upgrade get under way before revoking; vary the moment from round to round.
+        for _ in 0..round % 8 {
+            tokio::task::yield_now().await;
+        }
+        service
+            .revoke_user_tokens(&t.account.id, &user_id)
+            .await
+            .unwrap();
+        let mut socket = opening.await.unwrap().expect("upgrade");
+        assert!(
+            matches!(socket.closed().await, Ended::Closed(4001, _)),
+            "round {round}: the socket stayed open"
+        );
+    }
+    hub.shutdown(std::time::Duration::from_secs(1)).await;
+    replica.abort();
+    server.stop().await;
+}

@@ -101,6 +101,9 @@ impl Hub {
 
     /// Closes this replica's sockets of a revoked user.
     fn close_revoked(&self, user: &Scoped) {
+        // Counted before closing: a socket that registers after this pass sees the change.
+        self.revocations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let topic = Topic::User(user.clone());
         self.close_followers(&topic, close::UNAUTHORIZED, "the credentials were revoked");
     }

@@ -39,6 +39,9 @@ pub struct Hub {
     bridge: Option<Bridge>,
     /// Replays of the sessions whose device stream is on this replica.
     replays: Mutex<HashMap<Scoped, Arc<Mutex<Replay>>>>,
+    /// How many revocations this replica has acted on: a socket authenticated before one and
+    /// registered after it checks its credential again (see `socket::conn`).
+    revocations: AtomicU64,
     pub(crate) meters: Meters,
 }
 
@@ -64,6 +67,7 @@ impl Hub {
             stop,
             bridge,
             replays: Mutex::new(HashMap::new()),
+            revocations: AtomicU64::new(0),
             meters: Meters::new(),
         });
         tokio::spawn(hub.clone().pump(service.events()));
@@ -76,6 +80,11 @@ impl Hub {
 
     pub fn service(&self) -> &Arc<Service> {
         &self.service
+    }
+
+    /// How many revocations this replica has acted on so far.
+    pub(crate) fn revocations(&self) -> u64 {
+        self.revocations.load(Ordering::SeqCst)
     }
     pub fn limits(&self) -> &Limits {
         &self.settings.limits

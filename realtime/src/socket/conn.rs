@@ -66,11 +66,32 @@ fn read_available(stream: &TcpStream, reader: &mut Reader) -> std::io::Result<bo
     Ok(true)
 }
 
+/// An agent's credential, to look up again if a revocation was acted on between its
+/// authentication and the socket's joining the user's topic (which a revocation closes).
+pub(super) struct Recheck {
+    pub token: String,
+    /// `Hub::revocations` before the credential was looked up.
+    pub epoch: u64,
+}
+
+impl Recheck {
+    /// Why the socket must close, if its credential was revoked while it was being set up.
+    async fn refusal(self, hub: &Hub) -> Option<Refusal> {
+        if hub.revocations() == self.epoch {
+            return None;
+        }
+        super::handshake::authenticate(hub, Some(&self.token), &[])
+            .await
+            .err()
+    }
+}
+
 pub(super) async fn run(
     hub: Arc<Hub>,
     stream: TcpStream,
     prefix: Bytes,
     who: Result<Who, Refusal>,
+    recheck: Option<Recheck>,
 ) {
     // Bytes the server read past the handshake; copied so hyper's read buffer can go.
     let mut reader = Reader::default();
@@ -128,12 +149,19 @@ pub(super) async fn run(
         let revocable = Topic::User(conn.who.scoped(user_id));
         conn.join(revocable);
     }
+    let refused = match recheck {
+        Some(recheck) => Box::pin(recheck.refusal(&hub)).await,
+        None => None,
+    };
     Box::pin(conn.record_agent(true)).await;
     if let Some(device_id) = conn.who.device_id.clone() {
         conn.join(Topic::Inbox(conn.who.scoped(&device_id)));
         Box::pin(hub.device_opened(&conn.who.account_id, &device_id)).await;
     }
-    let end = Box::pin(conn.serve(&mut reader)).await;
+    let end = match refused {
+        Some((code, reason)) => End::Close(code, reason),
+        None => Box::pin(conn.serve(&mut reader)).await,
+    };
     hub.close(conn.id, &conn.topics);
     if let (Some(replay), Some(stream)) = (&conn.replay, &conn.who.stream) {
         hub.replay_close(&stream.session, replay);

@@ -44,7 +44,7 @@ fn query_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str>
         .map(|(_, v)| v.as_str())
 }
 
-async fn authenticate(
+pub(super) async fn authenticate(
     hub: &Hub,
     token: Option<&str>,
     query: &[(String, String)],
@@ -158,7 +158,11 @@ pub async fn upgrade(State(hub): State<Arc<Hub>>, mut req: Request) -> Response 
         form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
             .into_owned()
             .collect();
-    let auth = authenticate(&hub, bearer(headers).as_deref(), &query).await;
+    // Read before the credential is looked up: a revocation after this point is checked again
+    // once the socket can be reached by one (`conn::Recheck`).
+    let epoch = hub.revocations();
+    let token = bearer(headers);
+    let auth = authenticate(&hub, token.as_deref(), &query).await;
     if let Ok(Identity::Agent { account, .. } | Identity::AgentStream { account, .. }) = &auth {
         // A browser always sends Origin; a page the account does not trust must not be able to
         // ride an agent's credentials (cross-site WebSocket hijacking).
@@ -174,6 +178,12 @@ pub async fn upgrade(State(hub): State<Arc<Hub>>, mut req: Request) -> Response 
             }
         }
     }
+    let recheck = match (&auth, token) {
+        (Ok(Identity::Agent { .. } | Identity::AgentStream { .. }), Some(token)) => {
+            Some(conn::Recheck { token, epoch })
+        }
+        _ => None,
+    };
     // Keep only ids from here on: the task lives as long as the socket.
     let who = auth.map(Who::from);
     let on_upgrade = hyper::upgrade::on(&mut req);
@@ -184,7 +194,9 @@ pub async fn upgrade(State(hub): State<Arc<Hub>>, mut req: Request) -> Response 
                 TokioIo<TcpStream>,
             >(upgraded)
             {
-                Ok(parts) => conn::run(hub, parts.io.into_inner(), parts.read_buf, who).await,
+                Ok(parts) => {
+                    conn::run(hub, parts.io.into_inner(), parts.read_buf, who, recheck).await
+                }
                 Err(_) => tracing::error!("upgraded connection is not a TCP stream"),
             },
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),
