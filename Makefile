@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: bench-dashboard run test audit lint js-lint fmt rust-test compat-deps sdk dashboard sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi clean-data corpus bench-fidelity security image deploy-check settings-doc
+.PHONY: bench-dashboard run test audit lint js-lint fmt rust-test compat-deps sdk dashboard sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi clean-data corpus bench-fidelity security image deploy-check settings-doc saml-venv
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk dashboard
@@ -107,6 +107,19 @@ security:
 	  cp tests/security/requirements.txt $(SECURITY_VENV)/requirements.txt; }
 	$(CARGO) build -p tandem-api --bin tandem
 	$(SECURITY_VENV)/bin/python tests/security/run.py
+
+## The SAML tests' identity provider (tests/saml/idp.py, pysaml2): its Python packages go into a
+## venv outside the clone, reinstalled when tests/saml/requirements.txt changes. The Rust tests run
+## it with TANDEM_SAML_PYTHON=$(SAML_VENV)/bin/python; it signs with the xmlsec1 binary. Its
+## self-test: $(SAML_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/saml
+SAML_VENV ?= $(HOME)/.cache/tandem-saml-venv
+saml-venv:
+	@command -v xmlsec1 >/dev/null 2>&1 || { echo "saml-venv: the test IdP signs with the xmlsec1 \
+	binary: install the Debian package xmlsec1" >&2; exit 1; }
+	@test -x $(SAML_VENV)/bin/python || python3 -m venv $(SAML_VENV)
+	@cmp -s tests/saml/requirements.txt $(SAML_VENV)/requirements.txt || { \
+	  $(SAML_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/saml/requirements.txt && \
+	  cp tests/saml/requirements.txt $(SAML_VENV)/requirements.txt; }
 
 ## The deployment suite (tests/deploy): the Helm chart linted, rendered for three values sets
 ## and validated against Kubernetes 1.33, bad values refused, the rendered environment run by the
