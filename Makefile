@@ -91,8 +91,8 @@ openapi:
 	npm run --prefix sdk-js gen:types
 
 ## Needs PostgreSQL at 127.0.0.1:5432 (TANDEM_TEST_POSTGRES overrides the admin URL).
-rust-test:
-	$(CARGO) test --workspace
+rust-test: saml-venv
+	SAML_IDP_PYTHON=$(SAML_VENV)/bin/python $(CARGO) test --workspace
 
 ## The attack suite and API fuzzing (tests/security): forged JWTs, cross-tenant canaries, the
 ## differential socket frames, concurrent code guessing, consent and control gates, schemathesis.
@@ -110,7 +110,7 @@ security:
 
 ## The SAML tests' identity provider (tests/saml/idp.py, pysaml2): its Python packages go into a
 ## venv outside the clone, reinstalled when tests/saml/requirements.txt changes. The Rust tests run
-## it with TANDEM_SAML_PYTHON=$(SAML_VENV)/bin/python; it signs with the xmlsec1 binary. Its
+## it with SAML_IDP_PYTHON=$(SAML_VENV)/bin/python; it signs with the xmlsec1 binary. Its
 ## self-test: $(SAML_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/saml
 SAML_VENV ?= $(HOME)/.cache/tandem-saml-venv
 saml-venv:

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod keys;
 pub mod mail;
 pub mod routes;
+pub mod saml;
 pub mod telemetry;
 
 use std::collections::HashMap;

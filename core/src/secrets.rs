@@ -54,6 +54,13 @@ pub fn bearer_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// `bytes` random bytes as lower-case hex (SAML request ids: 16 bytes, 128 bits).
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Tokens that are only ever presented (never shown again) are stored as their SHA-256.
 pub fn hash_token(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());

@@ -6,6 +6,7 @@
 //! cannot set itself up has nothing to measure either.
 
 mod calls;
+mod idp;
 mod redis;
 mod server;
 mod smtp;
@@ -15,6 +16,7 @@ pub mod ws;
 use std::time::Duration;
 
 pub use calls::read;
+pub use idp::Idp;
 pub use redis::Redis;
 pub use server::{tandem_bin, Server};
 pub use smtp::{Received, Smtp};

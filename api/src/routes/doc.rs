@@ -28,6 +28,7 @@ use crate::error::ErrorBody;
         (name = "login", description = "Dashboard sign-in: a link by email, the login cookie, the account a browser works in."),
         (name = "members", description = "The account's members and invitations (administrators)."),
         (name = "keys", description = "The account's JWT signing keys (administrators)."),
+        (name = "sso", description = "SAML single sign-on: the account's identity provider (administrators), and the service provider's metadata, sign-in and ACS."),
         (name = "instance", description = "Every account and this server (the instance's superusers)."),
         (name = "operations", description = "Health, readiness, metrics and this document; no authentication."),
     ),

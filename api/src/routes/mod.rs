@@ -15,6 +15,7 @@ mod pages;
 mod params;
 mod sessions;
 mod signing;
+mod sso;
 
 use axum::routing::get;
 use axum::Router;
@@ -53,6 +54,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(login::session, login::switch, login::sign_out))
         .routes(routes!(login::sessions))
         .routes(routes!(login::revoke))
+        .routes(routes!(sso::get, sso::put, sso::remove))
+        .routes(routes!(sso::find))
+        .routes(routes!(sso::metadata))
+        .routes(routes!(sso::login))
+        .routes(routes!(sso::acs))
         .routes(routes!(members::list))
         .routes(routes!(members::set_role, members::remove))
         .routes(routes!(members::revoke_sessions))

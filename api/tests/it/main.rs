@@ -28,6 +28,7 @@ mod reaper;
 mod sessions;
 mod sockets;
 mod sockets_policy;
+mod sso;
 mod streams;
 mod tenancy;
 mod ws;

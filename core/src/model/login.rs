@@ -29,6 +29,9 @@ pub struct LoginSession {
     /// The account this browser works in; none until one is picked.
     #[serde(skip)]
     pub account_id: Option<String>,
+    /// The account whose IdP signed this browser in; none for an email link.
+    #[serde(skip)]
+    pub sso_account: Option<String>,
     /// The browser's User-Agent when it signed in.
     pub user_agent: String,
     #[serde(serialize_with = "time::serialize")]

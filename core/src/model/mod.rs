@@ -8,8 +8,10 @@ use crate::time::{self, Micros};
 
 mod login;
 mod settings;
+mod sso;
 pub use login::{Invitation, KeyInfo, LoginLink, LoginSession, Member};
 pub use settings::AccountSettings;
+pub use sso::{GroupRole, SamlRequest, SsoConfig, SsoIdentity, MAX_IDP_CERTIFICATES};
 
 pub type Json = Map<String, Value>;
 

@@ -77,14 +77,27 @@ impl Service {
             }
         }
         let superuser = self.is_superuser(email.as_str());
-        let members = self.store.users_by_email(email.as_str()).await?;
+        // Members of accounts that require single sign-on get no link: it could not sign them in.
+        let mut members = Vec::new();
+        let mut sso_only = false;
+        for user in self.store.users_by_email(email.as_str()).await? {
+            if self.requires_sso(&user.account_id).await? {
+                sso_only = true;
+            } else {
+                members.push(user);
+            }
+        }
         let known = match account {
             Some(id) => superuser || members.iter().any(|u| u.account_id == id),
             None => superuser || !members.is_empty(),
         };
         if !known {
-            metrics::counter!("tandem_login_links_refused_total", "reason" => "unknown_email")
-                .increment(1);
+            let reason = if sso_only {
+                "sso_required"
+            } else {
+                "unknown_email"
+            };
+            metrics::counter!("tandem_login_links_refused_total", "reason" => reason).increment(1);
             return Ok(None);
         }
         let token = self
@@ -140,6 +153,7 @@ impl Service {
             token_hash: secrets::hash_token(&token),
             email: email.as_str().to_owned(),
             account_id,
+            sso_account: None,
             user_agent: user_agent.chars().take(300).collect(),
             created: now,
             last_seen: now,
@@ -273,12 +287,15 @@ impl Service {
         self.store.upsert_user(&user).await
     }
 
-    async fn signed_in(&self, session: LoginSession) -> Result<SignedIn> {
+    pub(super) async fn signed_in(&self, session: LoginSession) -> Result<SignedIn> {
         let superuser = self.is_superuser(&session.email);
         let mut memberships = Vec::new();
         for user in self.store.users_by_email(&session.email).await? {
             let account = self.store.account(&user.account_id).await?;
-            memberships.push((account, user));
+            // An account that requires single sign-on is out of an email link's reach.
+            if self.admits(&session, &account).await? {
+                memberships.push((account, user));
+            }
         }
         let current = match &session.account_id {
             None => None,

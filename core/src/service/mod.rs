@@ -10,6 +10,7 @@ mod reaper;
 mod redeem;
 mod sessions;
 mod sockets;
+mod sso;
 
 pub use crate::store::{NotificationToken, SessionEvent, StreamToken};
 pub use admin::{new_account, new_agent};
@@ -17,6 +18,7 @@ pub use history::{AgentVisit, History, PageVisit};
 pub use login::{SignedIn, LINK_TTL, LOGIN_IDLE, LOGIN_MAX};
 pub use members::AccountPatch;
 pub use sockets::{Subscription, Watcher, PRESENCE_TTL};
+pub use sso::{SamlSignIn, SsoLookup, SAML_REQUEST_TTL};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

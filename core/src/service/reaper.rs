@@ -40,6 +40,7 @@ impl Service {
             .purge_attempts(now - longest.as_micros() as i64)
             .await?;
         self.store.purge_login(now).await?;
+        self.store.purge_saml(now).await?;
         let mut ended = 0;
         for candidate in self.store.idle_sessions(idle_before, now, 1000).await? {
             if self.end_idle(candidate, idle_before, now).await? {

@@ -48,7 +48,7 @@ pub trait LoginStore: Send + Sync {
 }
 
 const SESSION_COLUMNS: &str =
-    "id, token_hash, email, account_id, user_agent, created, last_seen, expires";
+    "id, token_hash, email, account_id, sso_account, user_agent, created, last_seen, expires";
 const INVITATION_COLUMNS: &str = "id, account_id, email, role, invited_by, created, expires";
 
 #[derive(sqlx::FromRow)]
@@ -66,6 +66,7 @@ struct SessionRow {
     token_hash: String,
     email: String,
     account_id: Option<String>,
+    sso_account: Option<String>,
     user_agent: String,
     created: Micros,
     last_seen: Micros,
@@ -79,6 +80,7 @@ impl From<SessionRow> for LoginSession {
             token_hash: r.token_hash,
             email: r.email,
             account_id: r.account_id,
+            sso_account: r.sso_account,
             user_agent: r.user_agent,
             created: r.created,
             last_seen: r.last_seen,
@@ -149,13 +151,14 @@ impl LoginStore for SqlStore {
 
     async fn add_login_session(&self, s: &LoginSession) -> Result<()> {
         let insert = sqlx::query(
-            "INSERT INTO login_sessions (id, token_hash, email, account_id, user_agent, created, \
-             last_seen, expires) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO login_sessions (id, token_hash, email, account_id, sso_account, \
+             user_agent, created, last_seen, expires) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&s.id)
         .bind(&s.token_hash)
         .bind(&s.email)
         .bind(s.account_id.as_deref())
+        .bind(s.sso_account.as_deref())
         .bind(&s.user_agent)
         .bind(s.created)
         .bind(s.last_seen)

@@ -20,6 +20,7 @@ mod reaper;
 mod sessions;
 mod sql;
 mod sqlite;
+mod sso;
 mod tokens;
 
 use async_trait::async_trait;
@@ -36,6 +37,7 @@ pub use login::LoginStore;
 pub use reaper::ReaperStore;
 pub use sessions::SessionStore;
 pub use sql::SqlStore;
+pub use sso::SsoStore;
 pub use tokens::TokenStore;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +118,7 @@ pub trait Store:
     + BudgetStore
     + EventStore
     + LoginStore
+    + SsoStore
     + ReaperStore
     + Send
     + Sync

@@ -352,6 +352,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/1/sso": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Show the account's single sign-on
+         * @description The SP values to give the IdP, and the IdP configuration if there is one (administrators).
+         */
+        get: operations["getSso"];
+        /**
+         * Configure single sign-on
+         * @description Replaces the account's IdP configuration (administrators). A configuration without a
+         *     signing certificate, or with one that does not parse, is refused (`invalid_sso`, naming the
+         *     field); an email domain another account uses is `409 domain_taken`.
+         */
+        put: operations["setSso"];
+        post?: never;
+        /** Remove single sign-on */
+        delete: operations["removeSso"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/login/sso": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Find the single sign-on for an email or account
+         * @description Answers the address that starts sign-in at the account's IdP, or `404 sso_not_found`.
+         */
+        post: operations["findSso"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/saml/{account}/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Service provider metadata */
+        get: operations["samlMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/saml/{account}/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sign in with the account's IdP (SP-initiated)
+         * @description Redirects the browser to the IdP with an AuthnRequest (HTTP-Redirect binding) bound to this
+         *     browser by a cookie.
+         */
+        get: operations["samlLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/1/saml/{account}/acs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assertion Consumer Service (HTTP-POST binding)
+         * @description Takes the IdP's signed response, checks it (signature by a configured certificate over the
+         *     Response or Assertion, algorithms, issuer, audience, destination, recipient, the request it
+         *     answers and this browser, time windows, replay), and signs the browser in: `303` to the page
+         *     it wanted with the login cookie. Anything else is an HTML page that says why.
+         */
+        post: operations["samlAcs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/1/members": {
         parameters: {
             query?: never;
@@ -826,6 +934,14 @@ export interface components {
              */
             left: string | null;
         };
+        /** @description What administrators see of a configured certificate. */
+        CertificateInfo: {
+            subject: string;
+            /** @description When it stops being valid (RFC 3339). */
+            not_after: string;
+            /** @description SHA-256 fingerprint, colon-separated hex. */
+            sha256: string;
+        };
         /**
          * @description Integrator-defined tags: a flat object of at most 50 keys (1-64 letters, digits, `_` or `-`) whose values are strings (at most 1024 characters), numbers or booleans; at most 8 KiB as JSON. Lists filter on it with `filter_<key>=<value>`, matching the value's string form (`5`, `true`).
          * @example {
@@ -1016,6 +1132,11 @@ export interface components {
         GeneratedKey: components["schemas"]["KeyInfo"] & {
             /** @description PKCS#8 PEM. Tandem keeps no copy: store it where your integration signs JWTs. */
             private_key: string;
+        };
+        /** @description A group named by the IdP and the role it gives. */
+        GroupRole: {
+            group: string;
+            role: components["schemas"]["Role"];
         };
         /** @description The process is serving. */
         Health: {
@@ -1382,6 +1503,86 @@ export interface components {
             /** @description Sets the session's region. */
             region?: string | null;
             device?: components["schemas"]["DeviceInfo"] | null;
+        };
+        /** @description Our service provider's addresses for one account. */
+        Sp: {
+            /** @description The SP entity id (also where the metadata is): every Audience must equal it. */
+            entity_id: string;
+            /** @description The Assertion Consumer Service (HTTP-POST binding). */
+            acs_url: string;
+            metadata_url: string;
+            /** @description Where SP-initiated sign-in starts. */
+            login_url: string;
+        };
+        /** @description An account's SAML identity provider, as administrators configure it. */
+        SsoConfig: {
+            /** @description The IdP's entity id: every response's Issuer must equal it. */
+            idp_entity_id: string;
+            /** @description Where sign-in requests go (HTTP-Redirect binding). */
+            idp_sso_url: string;
+            /** @description The IdP's signing certificates (PEM), one or two during a rollover. */
+            idp_certificates: string[];
+            /** @description The attribute holding the email; empty for the NameID. */
+            email_attribute?: string;
+            /** @description The attribute holding the display name; empty for none. */
+            name_attribute?: string;
+            /** @description The attribute holding the groups; empty for none. */
+            groups_attribute?: string;
+            /** @description Groups that give a role; the strongest role among the matching groups wins. */
+            group_roles?: components["schemas"]["GroupRole"][];
+            /** @description Whether an unknown email signed in by the IdP becomes a member. */
+            jit?: boolean;
+            /** @description The role of a member created just in time when no group gives one. */
+            default_role?: components["schemas"]["Role"];
+            /** @description Whether the account's members must sign in through the IdP (email links are refused). */
+            require_sso?: boolean;
+            /** @description Whether responses the IdP sends unasked (IdP-initiated sign-in) are accepted. */
+            idp_initiated?: boolean;
+            /** @description Email domains whose addresses the sign-in page sends to this IdP. */
+            email_domains?: string[];
+        };
+        /**
+         * @description A new configuration: the IdP by its metadata or by its entity id, sign-in URL and
+         *     certificates (explicit fields win over the metadata's), and the rest as in `SsoConfig`.
+         */
+        SsoInput: {
+            /** @description The IdP's SAML metadata (XML). */
+            metadata_xml?: string;
+            idp_entity_id?: string;
+            idp_sso_url?: string;
+            /** @description PEM (or base64 DER); one, or two during a rollover. */
+            idp_certificates?: string[];
+            email_attribute?: string;
+            name_attribute?: string;
+            groups_attribute?: string;
+            group_roles?: components["schemas"]["GroupRole"][];
+            jit?: boolean;
+            default_role?: components["schemas"]["Role"];
+            require_sso?: boolean;
+            idp_initiated?: boolean;
+            email_domains?: string[];
+        };
+        /** @description Where the browser goes next. */
+        SsoRedirect: {
+            url: string;
+        };
+        /** @description Where to sign in with SSO. */
+        SsoStart: {
+            /** @description A work email: its domain names the account. */
+            email?: string | null;
+            /** @description Or the account id. */
+            account?: string | null;
+            /** @description Our own path to open once signed in. */
+            next?: string | null;
+        };
+        /** @description The account's single sign-on, as administrators see it. */
+        SsoView: {
+            configured: boolean;
+            /** @description Our service provider's values, to paste into the IdP. */
+            sp: components["schemas"]["Sp"];
+            config?: components["schemas"]["SsoConfig"] | null;
+            /** @description What the configured certificates are. */
+            certificates: components["schemas"]["CertificateInfo"][];
         };
         /**
          * @description Credentials for the calling agent on the session's stream socket, which the agent's viewer
@@ -2243,6 +2444,203 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's single sign-on. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setSso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SsoInput"];
+            };
+        };
+        responses: {
+            /** @description The saved configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    removeSso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed; members sign in by email link again. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    findSso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SsoStart"];
+            };
+        };
+        responses: {
+            /** @description Navigate the browser here. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoRedirect"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    samlMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account id. */
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description SAML metadata (XML). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/samlmetadata+xml": unknown;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    samlLogin: {
+        parameters: {
+            query?: {
+                /** @description Our own path to open once signed in. */
+                next?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The account id. */
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the IdP. */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No single sign-on for this account (an HTML page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    samlAcs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account id. */
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed in; to the page asked for. */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (an HTML page that says why). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is over 256 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     listMembers: {
