@@ -52,7 +52,7 @@ fn from_our_pages_if_a_browser(app: &AppState, headers: &HeaderMap) -> Result<()
 }
 
 /// The peer's address, when the server was started with it (`into_make_service_with_connect_info`).
-pub struct Peer(Option<IpAddr>);
+pub struct Peer(pub Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
@@ -69,7 +69,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
 
 /// The address a request came from: the peer, or the last `X-Forwarded-For` hop when the peer
 /// is a proxy on this host or a private network.
-fn client_ip(parts_ip: Option<IpAddr>, headers: &HeaderMap) -> String {
+pub(super) fn client_ip(parts_ip: Option<IpAddr>, headers: &HeaderMap) -> String {
     let Some(peer) = parts_ip else {
         return "unknown".into();
     };

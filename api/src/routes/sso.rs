@@ -22,6 +22,7 @@ use super::doc::{
     BadRequest, Conflict, Errors, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable,
     Unauthorized, UnsupportedMediaType,
 };
+use super::login::{client_ip, Peer};
 use crate::auth::login::set_cookie;
 use crate::auth::AgentAuth;
 use crate::error::{ApiError, ApiResult};
@@ -365,6 +366,14 @@ fn error_page(account: &str, e: tandem_core::Error) -> Response {
         tandem_core::Error::Refused { id, message } => {
             refusal_page(StatusCode::FORBIDDEN, account, &refusal(id, message))
         }
+        tandem_core::Error::RateLimited => refusal_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            account,
+            &refusal(
+                "rate_limited",
+                "too many sign-ins were started from your network; wait a few minutes",
+            ),
+        ),
         e => {
             let api = ApiError::from(e);
             refusal_page(api.status, account, &refusal("unavailable", api.message))
@@ -419,6 +428,8 @@ fn saml_cookie_value(headers: &HeaderMap) -> Option<&str> {
 pub async fn login(
     State(app): State<AppState>,
     Path(account): Path<String>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> Response {
     let (account, config) = match app.service().account_sso(&account).await {
@@ -433,7 +444,12 @@ pub async fn login(
     let nonce = secrets::bearer_token();
     let id = match app
         .service()
-        .begin_saml(&account.id, &secrets::hash_token(&nonce), next)
+        .begin_saml(
+            &account.id,
+            &secrets::hash_token(&nonce),
+            next,
+            &client_ip(peer, &headers),
+        )
         .await
     {
         Ok(id) => id,

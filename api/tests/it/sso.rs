@@ -424,6 +424,18 @@ async fn sp_initiated_sign_in_ends_in_a_login_session(backend: Backend) {
     let response = mint(&f, Some(&s.id), json!({"email": "lead@shop.example"})).await;
     let a = post_acs(&f, &response, Some(&s.cookie), "").await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    // Each start stores a request: a client address may start 60 per 10 minutes.
+    let login = format!("{}/api/1/saml/{}/login", f.server.base, f.t.account.id);
+    let mut limited = None;
+    for _ in 0..60 {
+        let res = browser().get(&login).send().await.unwrap();
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(res.text().await.unwrap());
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::FOUND);
+    }
+    assert!(limited.expect("limited").contains("too many sign-ins"));
     f.server.stop().await;
 }
 

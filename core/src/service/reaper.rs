@@ -35,7 +35,11 @@ impl Service {
         let idle_before = now - self.config.inactivity_timeout.as_micros() as i64;
         self.store.purge_stream_tokens(now).await?;
         // Budgets outlive the longest window that counts them (code redemptions, sign-in links).
-        let longest = self.config.redeem_window.max(super::login::LINK_WINDOW);
+        let longest = self
+            .config
+            .redeem_window
+            .max(super::login::LINK_WINDOW)
+            .max(super::sso::SAML_REQUEST_TTL);
         self.store
             .purge_attempts(now - longest.as_micros() as i64)
             .await?;

@@ -16,6 +16,8 @@ use crate::{Error, Result};
 
 /// How long a sign-in request waits for the IdP's answer.
 pub const SAML_REQUEST_TTL: Duration = Duration::from_secs(10 * 60);
+/// Sign-ins a client address may start per [`SAML_REQUEST_TTL`] (each stores a request).
+pub const SAML_STARTS_PER_CLIENT: i64 = 60;
 
 /// Where a sign-in page sends someone: their work email's domain or an account id.
 pub enum SsoLookup<'a> {
@@ -111,13 +113,22 @@ impl Service {
     }
 
     /// Starts a sign-in at the account's IdP for the browser whose cookie nonce hashes to
-    /// `browser_hash`: the new AuthnRequest's ID (128 random bits).
+    /// `browser_hash`, asked from `client` (an IP address, limited to
+    /// [`SAML_STARTS_PER_CLIENT`] per [`SAML_REQUEST_TTL`]): the new AuthnRequest's ID (128
+    /// random bits).
     pub async fn begin_saml(
         &self,
         account_id: &str,
         browser_hash: &str,
         next: &str,
+        client: &str,
     ) -> Result<String> {
+        let now = time::now();
+        let key = format!("saml:client:{client}");
+        let window_from = now - micros(SAML_REQUEST_TTL);
+        if self.store.take_attempt(&key, window_from, now).await? > SAML_STARTS_PER_CLIENT {
+            return Err(Error::RateLimited);
+        }
         let id = format!("_{}", secrets::random_hex(16));
         self.store
             .add_saml_request(&SamlRequest {
@@ -125,7 +136,7 @@ impl Service {
                 account_id: account_id.to_owned(),
                 browser_hash: browser_hash.to_owned(),
                 next: next.to_owned(),
-                expires: time::now() + micros(SAML_REQUEST_TTL),
+                expires: now + micros(SAML_REQUEST_TTL),
             })
             .await?;
         Ok(id)
