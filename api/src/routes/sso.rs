@@ -423,6 +423,8 @@ fn saml_cookie_value(headers: &HeaderMap) -> Option<&str> {
     responses(
         (status = 302, description = "To the IdP."),
         (status = 404, description = "No single sign-on for this account (an HTML page)."),
+        (status = 429, description = "Too many sign-ins started from this address (an HTML page)."),
+        (status = 503, description = "The database is unavailable (an HTML page)."),
     ),
 )]
 pub async fn login(
@@ -488,8 +490,11 @@ fn form_value(body: &[u8], name: &str) -> Option<String> {
     params(("account" = String, Path, description = "The account id.")),
     responses(
         (status = 303, description = "Signed in; to the page asked for."),
+        (status = 400, description = "No SAMLResponse, or not base64 (an HTML page)."),
         (status = 403, description = "Refused (an HTML page that says why)."),
+        (status = 404, description = "No single sign-on for this account (an HTML page)."),
         (status = 413, description = "The body is over 256 KiB."),
+        (status = 503, description = "The database is unavailable (an HTML page)."),
     ),
 )]
 pub async fn acs(

@@ -2606,6 +2606,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Too many sign-ins started from this address (an HTML page). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The database is unavailable (an HTML page). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     samlAcs: {
@@ -2627,6 +2641,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No SAMLResponse, or not base64 (an HTML page). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Refused (an HTML page that says why). */
             403: {
                 headers: {
@@ -2634,8 +2655,22 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No single sign-on for this account (an HTML page). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description The body is over 256 KiB. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The database is unavailable (an HTML page). */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
