@@ -221,3 +221,89 @@ export interface SessionHistoryResource {
   pages: PageVisit[]
   agents: AgentVisit[]
 }
+
+/** Tandem as a SAML service provider: the values to register at the identity provider. */
+export interface SsoServiceProvider {
+  /** The SP entity id (the Audience of the IdP's assertions). */
+  entity_id: string
+  /** Assertion Consumer Service: where the IdP posts its response (HTTP-POST binding). */
+  acs_url: string
+  /** The SP metadata XML, to import at the IdP. */
+  metadata_url: string
+  /** Where a browser starts an SP-initiated sign-in. */
+  login_url: string
+  [key: string]: unknown
+}
+
+/** A group the IdP sends (in `groups_attribute`) and the role its members get. */
+export interface SsoGroupRole {
+  group: string
+  role: Role
+}
+
+/** An account's SAML single sign-on settings, as `sso.get()` reads them. */
+export interface SsoConfig {
+  idp_entity_id: string
+  /** The IdP's SingleSignOnService URL (HTTP-Redirect binding). */
+  idp_sso_url: string
+  /** PEM certificates the IdP signs with: one, or two during a rollover. */
+  idp_certificates: string[]
+  /** The attribute holding the email; `''` when the NameID is the email. */
+  email_attribute: string
+  name_attribute: string
+  groups_attribute: string
+  /** Group → role; a user in a mapped group gets that role at each sign-in. */
+  group_roles: SsoGroupRole[]
+  /** Just-in-time creation: a first sign-in makes the user a member. */
+  jit: boolean
+  /** The role of members created just in time (when no group maps). */
+  default_role: Role
+  /** Members of the account may sign in only through the IdP (no emailed links). */
+  require_sso: boolean
+  /** Whether unsolicited (IdP-initiated) responses are accepted. */
+  idp_initiated: boolean
+  /** Email domains whose addresses find this account on the sign-in page. */
+  email_domains: string[]
+  [key: string]: unknown
+}
+
+/** A configured IdP certificate, as the server reads it. */
+export interface SsoCertificate {
+  /** Its subject, `CN=…`. */
+  subject: string
+  /** When it expires (ISO 8601). */
+  not_after: string
+  /** SHA-256 fingerprint, colon-separated hex. */
+  sha256: string
+  [key: string]: unknown
+}
+
+/** `GET /sso`: the SP values always, and the IdP settings once single sign-on is set up. */
+export interface SsoResource {
+  configured: boolean
+  sp: SsoServiceProvider
+  config: SsoConfig | null
+  certificates: SsoCertificate[]
+  [key: string]: unknown
+}
+
+/**
+ * What `sso.update()` takes: the settings of `SsoConfig`, where the IdP's entity id, SSO URL and
+ * certificates may instead come from its metadata (`metadata_xml`); explicit fields win.
+ */
+export type SsoUpdate = Omit<SsoConfig, 'idp_entity_id' | 'idp_sso_url' | 'idp_certificates'> & {
+  idp_entity_id?: string
+  idp_sso_url?: string
+  idp_certificates?: string[]
+  /** The IdP's metadata XML (`<EntityDescriptor …>`). */
+  metadata_xml?: string
+}
+
+/** Whom `login.sso()` signs in: an address (matched by its domain) or an account id. */
+export type SsoTarget = { email: string } | { account: string }
+
+/** Where the browser goes next to sign in with the IdP (`window.location.assign(url)`). */
+export interface SsoStart {
+  url: string
+  [key: string]: unknown
+}
