@@ -344,7 +344,7 @@ export function Sso (): JSX.Element {
       </form>
 
       <Dialog open={removing} title='Remove single sign-on?' onClose={() => setRemoving(false)}>
-        <p>Members can no longer sign in through the identity provider, and its settings here are deleted. Everyone signs in with emailed links again; those signed in now stay signed in.</p>
+        <p>Members can no longer sign in through the identity provider, and its settings here are deleted. Everyone signs in with emailed links again.</p>
         <div class='t-dialog__actions'>
           <Button onClick={() => setRemoving(false)}>Cancel</Button>
           <Button variant='danger' busy={busy === 'remove'} onClick={() => { void remove() }}>Remove single sign-on</Button>
