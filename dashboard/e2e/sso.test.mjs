@@ -129,7 +129,8 @@ async function startSso (page, who) {
   await page.getByRole('button', { name: 'Sign in with SSO' }).click()
   const field = page.getByLabel('Work email or account ID')
   await field.waitFor()
-  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'sso', 'focus did not move to the field')
+  await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'sso', null, { timeout: 5_000 })
+    .catch(async () => assert.fail(`focus did not move to the field: ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 120))}`))
   await field.fill(who)
   await page.getByRole('button', { name: 'Continue' }).click()
 }
@@ -193,6 +194,7 @@ test('an administrator sets single sign-on up in the dashboard by pasting the Id
   await admin.getByRole('button', { name: 'Copy ACS URL' }).click()
   await admin.getByText('ACS URL copied').waitFor()
   assert.equal(await admin.evaluate(() => navigator.clipboard.readText()), sp.acs_url)
+  await admin.getByRole('button', { name: 'Dismiss' }).click()
 
   // Configured by REST: the form holds the IdP's fields. Describe it by its metadata instead.
   assert.equal(await admin.getByLabel('IdP entity ID').inputValue(), `${idpUrl}/metadata`)

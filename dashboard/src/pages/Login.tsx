@@ -3,7 +3,7 @@
 // email or account ID sends the browser to the account's identity provider.
 import { APIError, type LoginSessionResource, type SsoTarget } from '@tandem/agent'
 import type { JSX } from 'preact'
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { tandem } from '../api.ts'
 import { describeError } from '../lib/errors.ts'
 import { emailError } from '../lib/validate.ts'
@@ -126,8 +126,9 @@ function SingleSignOn (): JSX.Element {
   const box = useRef<HTMLDivElement>(null)
   const opened = useRef(false)
 
-  // Focus goes to the field when it opens, and back to the button when it closes.
-  useEffect(() => {
+  // Focus goes to the field when it opens, and back to the button when it closes (as soon as
+  // they are in the page, before the next paint).
+  useLayoutEffect(() => {
     if (open) box.current?.querySelector('input')?.focus()
     else if (opened.current) box.current?.querySelector('button')?.focus()
     opened.current = opened.current || open

@@ -3,7 +3,7 @@
 // (`new TandemAPI(undefined, { csrf: () => token })`).
 import { type Context, segment } from './context.js'
 import type { RequestOptions } from '@tandem/core'
-import type { LoginSessionInfo, LoginSessionResource, SsoStart, SsoTarget } from './types.js'
+import type { LoginSessionInfo, LoginSessionResource, SsoRedirect, SsoTarget } from './types.js'
 
 /** `api.login`: sign in by email link or single sign-on, the current sign-in, switching account,
  * signing out. */
@@ -40,10 +40,10 @@ export class LoginAPI {
    * on to the IdP). `next` is the dashboard page to land on afterwards. A 404 `sso_not_found`
    * `APIError` when no single sign-on is set up for that address or account.
    */
-  async sso (target: SsoTarget, next?: string, options?: RequestOptions): Promise<SsoStart> {
+  async sso (target: SsoTarget, next?: string, options?: RequestOptions): Promise<SsoRedirect> {
     const body: { email?: string, account?: string, next?: string } = 'email' in target ? { email: target.email } : { account: target.account }
     if (next !== undefined) body.next = next
-    return await this.#ctx.client.request<SsoStart>('POST', '/login/sso', { body, signal: options?.signal })
+    return await this.#ctx.client.request<SsoRedirect>('POST', '/login/sso', { body, signal: options?.signal })
   }
 
   /** The current sign-in; a 401 `not_signed_in` `APIError` without one. */

@@ -1,7 +1,7 @@
 // The JSON shapes the Tandem API sends and takes (dates are ISO 8601 strings on the wire; the
 // resource classes turn them into `Date`s). The resources come from the server's OpenAPI
 // document, through @tandem/core; the query and patch shapes are this SDK's own.
-import type { Agent, CustomData, DeviceInfo, SessionState, Toggle, UserResource } from '@tandem/core'
+import type { Agent, CustomData, components, DeviceInfo, SessionState, Toggle, UserResource } from '@tandem/core'
 
 export type {
   AccountResource, Agent, CustomData, DeviceInfo, DeviceResource, EndedReason, RegionResource, SessionResource,
@@ -222,9 +222,15 @@ export interface SessionHistoryResource {
   agents: AgentVisit[]
 }
 
+type Schemas = components['schemas']
+type SpSchema = Schemas['Sp']
+type GroupRoleSchema = Schemas['GroupRole']
+type CertificateSchema = Schemas['CertificateInfo']
+type RedirectSchema = Schemas['SsoRedirect']
+
 /** Tandem as a SAML service provider: the values to register at the identity provider. */
-export interface SsoServiceProvider {
-  /** The SP entity id (the Audience of the IdP's assertions). */
+export interface SsoServiceProvider extends SpSchema {
+  /** The SP entity id (the Audience of the IdP's assertions; its metadata is there too). */
   entity_id: string
   /** Assertion Consumer Service: where the IdP posts its response (HTTP-POST binding). */
   acs_url: string
@@ -236,42 +242,49 @@ export interface SsoServiceProvider {
 }
 
 /** A group the IdP sends (in `groups_attribute`) and the role its members get. */
-export interface SsoGroupRole {
+export interface SsoGroupRole extends GroupRoleSchema {
   group: string
   role: Role
 }
 
-/** An account's SAML single sign-on settings, as `sso.get()` reads them. */
-export interface SsoConfig {
+/** Single sign-on's settings besides the identity provider itself. */
+export interface SsoSettings {
+  /** The attribute holding the email; `''` when the NameID is the email. */
+  email_attribute: string
+  /** The attribute holding the display name; `''` for none. */
+  name_attribute: string
+  /** The attribute holding the groups; `''` for none. */
+  groups_attribute: string
+  /** Groups that give a role; the strongest role among a user's matching groups wins. */
+  group_roles: SsoGroupRole[]
+  /** Just-in-time creation: an unknown email signed in by the IdP becomes a member. */
+  jit: boolean
+  /** The role of members created just in time when no group gives one. */
+  default_role: Role
+  /** Members of the account may sign in only through the IdP (emailed links are refused). */
+  require_sso: boolean
+  /** Whether unsolicited (IdP-initiated) responses are accepted. */
+  idp_initiated: boolean
+  /** Email domains whose addresses the sign-in page sends to this IdP. */
+  email_domains: string[]
+}
+
+/** An account's SAML single sign-on, as `sso.get()` reads it (the server sends every field). */
+export interface SsoConfig extends SsoSettings, Required<Schemas['SsoConfig']> {
+  /** The IdP's entity id: every response's Issuer must equal it. */
   idp_entity_id: string
   /** The IdP's SingleSignOnService URL (HTTP-Redirect binding). */
   idp_sso_url: string
   /** PEM certificates the IdP signs with: one, or two during a rollover. */
   idp_certificates: string[]
-  /** The attribute holding the email; `''` when the NameID is the email. */
-  email_attribute: string
-  name_attribute: string
-  groups_attribute: string
-  /** Group → role; a user in a mapped group gets that role at each sign-in. */
-  group_roles: SsoGroupRole[]
-  /** Just-in-time creation: a first sign-in makes the user a member. */
-  jit: boolean
-  /** The role of members created just in time (when no group maps). */
-  default_role: Role
-  /** Members of the account may sign in only through the IdP (no emailed links). */
-  require_sso: boolean
-  /** Whether unsolicited (IdP-initiated) responses are accepted. */
-  idp_initiated: boolean
-  /** Email domains whose addresses find this account on the sign-in page. */
-  email_domains: string[]
   [key: string]: unknown
 }
 
 /** A configured IdP certificate, as the server reads it. */
-export interface SsoCertificate {
+export interface SsoCertificate extends CertificateSchema {
   /** Its subject, `CN=…`. */
   subject: string
-  /** When it expires (ISO 8601). */
+  /** When it stops being valid (RFC 3339). */
   not_after: string
   /** SHA-256 fingerprint, colon-separated hex. */
   sha256: string
@@ -279,31 +292,29 @@ export interface SsoCertificate {
 }
 
 /** `GET /sso`: the SP values always, and the IdP settings once single sign-on is set up. */
-export interface SsoResource {
+export interface SsoResource extends Omit<Schemas['SsoView'], 'sp' | 'config' | 'certificates'> {
   configured: boolean
   sp: SsoServiceProvider
+  /** `null` until single sign-on is set up. */
   config: SsoConfig | null
+  /** What the configured certificates are (subject, expiry, fingerprint). */
   certificates: SsoCertificate[]
   [key: string]: unknown
 }
 
 /**
- * What `sso.update()` takes: the settings of `SsoConfig`, where the IdP's entity id, SSO URL and
- * certificates may instead come from its metadata (`metadata_xml`); explicit fields win.
+ * What `sso.update()` takes: the whole configuration (it replaces the one there; a setting left
+ * out takes its default: empty, off, `agent`). The IdP is given by its metadata
+ * (`metadata_xml`) or by `idp_entity_id`, `idp_sso_url` and one or two `idp_certificates`;
+ * fields given explicitly win over the metadata's. The server refuses fields it does not know.
  */
-export type SsoUpdate = Omit<SsoConfig, 'idp_entity_id' | 'idp_sso_url' | 'idp_certificates'> & {
-  idp_entity_id?: string
-  idp_sso_url?: string
-  idp_certificates?: string[]
-  /** The IdP's metadata XML (`<EntityDescriptor …>`). */
-  metadata_xml?: string
-}
+export type SsoUpdate = Partial<SsoSettings> & Pick<Schemas['SsoInput'], 'metadata_xml' | 'idp_entity_id' | 'idp_sso_url' | 'idp_certificates'>
 
 /** Whom `login.sso()` signs in: an address (matched by its domain) or an account id. */
 export type SsoTarget = { email: string } | { account: string }
 
 /** Where the browser goes next to sign in with the IdP (`window.location.assign(url)`). */
-export interface SsoStart {
+export interface SsoRedirect extends RedirectSchema {
   url: string
   [key: string]: unknown
 }
