@@ -1,7 +1,8 @@
 // A stand-in for the Tandem server for working on the dashboard's looks without one: serves
 // dist/ at /dashboard and answers the API from memory with a signed-in superuser administrator.
 // `npm run build && node scripts/mock.mjs [port]`, then open http://127.0.0.1:<port>/dashboard.
-// `--signed-out` starts signed out (any email then signs in with the link #token=ok).
+// `--signed-out` starts signed out (any email then signs in with the link #token=ok, and single
+// sign-on with an address at acme.example); `--no-sso` starts without single sign-on.
 import { createServer } from 'node:http'
 import { readFileSync, existsSync } from 'node:fs'
 import { extname, join } from 'node:path'
@@ -45,7 +46,24 @@ const adminAccounts = [
   { id: 'acc-2', name: 'Beta Shop', license_key: 'lk_99d0aa31c7e2', disabled: true, created: iso(60 * 24 * 12), members: 1 }
 ]
 
+const CERT = `-----BEGIN CERTIFICATE-----\n${'MIIC8DCCAdigAwIBAgIUQk1uZXhhbXBsZWNlcnRpZmljYXRlZm9ybW9ja3Npbmc'.repeat(6).match(/.{1,64}/g).join('\n')}\n-----END CERTIFICATE-----`
+const sp = { entity_id: 'https://tandem.acme.example/api/1/saml/acc-1/metadata', acs_url: 'https://tandem.acme.example/api/1/saml/acc-1/acs', metadata_url: 'https://tandem.acme.example/api/1/saml/acc-1/metadata', login_url: 'https://tandem.acme.example/api/1/saml/acc-1/login' }
+let sso = process.argv.includes('--no-sso') ? null : {
+  idp_entity_id: 'https://acme.okta.example/exk1a2b3c4', idp_sso_url: 'https://acme.okta.example/app/tandem/sso/saml', idp_certificates: [CERT],
+  email_attribute: '', name_attribute: 'displayName', groups_attribute: 'groups', group_roles: [{ group: 'support-leads', role: 'administrator' }, { group: 'support', role: 'agent' }],
+  jit: true, default_role: 'agent', require_sso: false, idp_initiated: false, email_domains: ['acme.example']
+}
+const ssoJson = () => ({
+  configured: sso !== null, sp, config: sso,
+  certificates: (sso?.idp_certificates ?? []).map((_, i) => ({ subject: `CN=acme.okta.example, O=Acme${i ? ' (next)' : ''}`, not_after: i ? '2029-03-01T00:00:00Z' : iso(-60 * 24 * 20), sha256: 'A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:6D:7E:8F:90:A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:6D:7E:8F:9' + i }))
+})
+
 function api (method, path, body) {
+  if (path === '/login/sso' && method === 'POST') {
+    const domain = body?.email?.split('@')[1]
+    if ((domain && sso?.email_domains.includes(domain)) || (body?.account === 'acc-1' && sso)) { signedIn = true; return [200, { url: body.next ?? '/dashboard/' }] }
+    return [404, { id: 'sso_not_found', message: 'No single sign-on is set up for that address or account.' }]
+  }
   if (path === '/login/email' && method === 'POST') return [202, { sent: true }]
   if (path === '/login/link' && method === 'POST') {
     if (body?.token !== 'ok') return [401, { id: 'invalid_link', message: 'this link is not valid' }]
@@ -71,6 +89,14 @@ function api (method, path, body) {
   if (path.startsWith('/accounts/') && method === 'PATCH') { Object.assign(settings, body.settings ?? {}); if (body.name) account.name = body.name; return [200, accountJson()] }
   if (path === '/members') return [200, members]
   if (path === '/invitations') return method === 'POST' ? [201, { id: 'inv-2', ...body, created: iso(0), expires: iso(-600) }] : [200, invitations]
+  if (path === '/sso' && method === 'GET') return [200, ssoJson()]
+  if (path === '/sso' && method === 'PUT') {
+    if (body.email_domains?.includes('taken.example')) return [409, { id: 'domain_taken', message: 'taken.example belongs to another account' }]
+    const { metadata_xml: xml, ...rest } = body
+    sso = { ...rest, idp_entity_id: rest.idp_entity_id ?? (xml ? 'https://idp.from-metadata.example' : ''), idp_sso_url: rest.idp_sso_url ?? 'https://idp.from-metadata.example/sso', idp_certificates: rest.idp_certificates ?? [CERT] }
+    return [200, ssoJson()]
+  }
+  if (path === '/sso' && method === 'DELETE') { sso = null; return [204] }
   if (path === '/keys') return [200, keys]
   if (path === '/keys/generate') return [201, { kid: 'k-new', algorithm: 'RS256', created: iso(0), last_used: null, private_key: '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n' }]
   if (path === '/instance') return [200, { version: '0.1.0', backend: 'sqlite', redis: 'not_configured', region: 'default', role: 'all' }]

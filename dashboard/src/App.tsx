@@ -19,6 +19,7 @@ import { Profile } from './pages/Profile.tsx'
 import { SessionDetail } from './pages/SessionDetail.tsx'
 import { Sessions } from './pages/Sessions.tsx'
 import { Settings } from './pages/Settings.tsx'
+import { Sso } from './pages/Sso.tsx'
 import { Viewer } from './pages/Viewer.tsx'
 
 interface NavItem { route: RouteName, path: string, label: string, admin?: boolean, superuser?: boolean }
@@ -29,6 +30,7 @@ const NAV: NavItem[] = [
   { route: 'code', path: '/code', label: 'Enter a code' },
   { route: 'members', path: '/members', label: 'Members', admin: true },
   { route: 'settings', path: '/settings', label: 'Settings', admin: true },
+  { route: 'sso', path: '/settings/sso', label: 'Single sign-on', admin: true },
   { route: 'keys', path: '/keys', label: 'Keys', admin: true },
   { route: 'profile', path: '/profile', label: 'Profile' },
   { route: 'admin', path: '/admin', label: 'Admin', superuser: true }
@@ -36,7 +38,7 @@ const NAV: NavItem[] = [
 
 const TITLES: Partial<Record<RouteName, string>> = {
   sessions: 'Sessions', session: 'Session', viewer: 'Viewer', devices: 'Devices', code: 'Enter a code',
-  members: 'Members', settings: 'Settings', keys: 'Keys', profile: 'Profile', admin: 'Admin', accounts: 'Pick an account'
+  members: 'Members', settings: 'Settings', sso: 'Single sign-on', keys: 'Keys', profile: 'Profile', admin: 'Admin', accounts: 'Pick an account'
 }
 
 /** Where a page link goes, handled here rather than by a full page load. */
@@ -150,6 +152,7 @@ function Page ({ name, params, login }: { name: RouteName, params: Record<string
     case 'code': return <CodeEntry />
     case 'members': return admin ? <Members /> : forbidden
     case 'settings': return admin ? <Settings /> : forbidden
+    case 'sso': return admin ? <Sso /> : forbidden
     case 'keys': return admin ? <Keys /> : forbidden
     case 'profile': return <Profile />
     case 'admin': return login.superuser ? <Admin /> : forbidden

@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks'
 export const BASE = '/dashboard'
 
 export type RouteName = 'login' | 'accounts' | 'sessions' | 'session' | 'viewer' | 'devices' | 'code' | 'members' |
-  'settings' | 'keys' | 'profile' | 'admin' | 'not_found'
+  'settings' | 'sso' | 'keys' | 'profile' | 'admin' | 'not_found'
 
 export interface Route {
   name: RouteName
@@ -23,6 +23,7 @@ const TABLE: Array<[RegExp, RouteName, string[]]> = [
   [/^\/code$/, 'code', []],
   [/^\/members$/, 'members', []],
   [/^\/settings$/, 'settings', []],
+  [/^\/settings\/sso$/, 'sso', []],
   [/^\/keys$/, 'keys', []],
   [/^\/profile$/, 'profile', []],
   [/^\/admin$/, 'admin', []]

@@ -4,9 +4,10 @@ import { describe, expect, test } from 'vitest'
 import { describeError, isSignedOut } from '../src/lib/errors.ts'
 import { filterQuery, filtersToText, parseCode, parseFilters } from '../src/lib/filters.ts'
 import { ago, browserName, customData, deviceLabel, duration } from '../src/lib/format.ts'
-import { codeMinutesError, colourError, emailError, lines, originError, originsError, selectorsError } from '../src/lib/validate.ts'
+import { certificateError, codeMinutesError, colourError, domainsError, emailError, httpUrlError, lines, listItems, metadataError, originError, originsError, selectorsError, toPem } from '../src/lib/validate.ts'
 import { href, match } from '../src/router.ts'
-import { landing } from '../src/pages/Login.tsx'
+import { landing, ssoTarget } from '../src/pages/Login.tsx'
+import { fieldMessage, fieldOf, toForm as ssoForm, toUpdate as ssoUpdate, validate as ssoValidate } from '../src/pages/Sso.tsx'
 import { parseUpload } from '../src/pages/Keys.tsx'
 import { toPatch, validate } from '../src/pages/Settings.tsx'
 import { sessionsQuery } from '../src/pages/Sessions.tsx'
@@ -68,6 +69,7 @@ describe('routes', () => {
     expect(match('/dashboard/sessions/a%2Fb')).toEqual({ name: 'session', params: { id: 'a/b' } })
     expect(match('/dashboard/sessions/abc/view')).toEqual({ name: 'viewer', params: { id: 'abc' } })
     expect(match('/dashboard/nope').name).toBe('not_found')
+    expect(match('/dashboard/settings/sso')).toEqual({ name: 'sso', params: {} })
     expect(href('/keys')).toBe('/dashboard/keys')
   })
 
@@ -153,5 +155,96 @@ describe('formatting and errors', () => {
     expect(isSignedOut(new APIError('x', { id: 'not_signed_in', status: 401 }))).toBe(true)
     expect(isSignedOut(new APIError('x', { id: 'invalid_link', status: 401 }))).toBe(false)
     expect(isSignedOut(new APIError('x', { id: 'forbidden', status: 403 }))).toBe(false)
+  })
+})
+
+describe('single sign-on', () => {
+  const B64 = 'MIIC8DCCAdigAwIBAgIUQk1uZXhhbXBsZWNlcnRpZmljYXRl'.repeat(3)
+  const PEM = `-----BEGIN CERTIFICATE-----\n${B64.slice(0, 64)}\n${B64.slice(64, 128)}\n${B64.slice(128)}\n-----END CERTIFICATE-----`
+  const SP = { entity_id: 'e', acs_url: 'a', metadata_url: 'm', login_url: 'l' }
+  const CONFIG = {
+    idp_entity_id: 'https://idp.example/metadata', idp_sso_url: 'https://idp.example/sso', idp_certificates: [PEM, PEM],
+    email_attribute: '', name_attribute: 'displayName', groups_attribute: 'groups',
+    group_roles: [{ group: 'support-leads', role: 'administrator' as const }], jit: true, default_role: 'agent' as const,
+    require_sso: true, idp_initiated: false, email_domains: ['shop.example', 'shop2.example']
+  }
+
+  test('domains, URLs, certificates and metadata are checked in words', () => {
+    expect(listItems('a.example, b.example\nc.example ;d.example')).toEqual(['a.example', 'b.example', 'c.example', 'd.example'])
+    expect(domainsError('shop.example, eu.shop.example\nxn--bcher-kva.example')).toBeNull()
+    expect(domainsError('ann@shop.example')).toContain('only its domain (shop.example)')
+    expect(domainsError('https://shop.example')).toContain('not a domain')
+    expect(domainsError('localhost')).toContain('not a domain')
+    expect(httpUrlError('https://idp.example/sso')).toBeNull()
+    expect(httpUrlError('ftp://idp.example')).toContain('not a web address')
+    expect(httpUrlError('', 'The sign-in URL')).toBe('The sign-in URL is required')
+    expect(toPem(PEM)).toBe(PEM)
+    expect(toPem(`  ${B64}  `)).toBe(PEM)
+    expect(toPem('hello')).toBeNull()
+    expect(certificateError('')).toBeNull()
+    expect(certificateError(PEM)).toBeNull()
+    expect(certificateError('-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----')).toContain('private key')
+    expect(certificateError('-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----')).toContain('bare public key')
+    expect(certificateError('-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----')).toContain('starts with')
+    expect(metadataError('<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"/>')).toBeNull()
+    expect(metadataError('')).not.toBeNull()
+    expect(metadataError('entityID=x')).toContain('XML')
+    expect(metadataError('<html></html>')).toContain('EntityDescriptor')
+  })
+
+  test('the form from the server, and back: typed-in fields once set up, metadata before', () => {
+    const empty = ssoForm({ configured: false, sp: SP, config: null, certificates: [] })
+    expect(empty).toMatchObject({ mode: 'metadata', jit: true, defaultRole: 'agent', requireSso: false, idpInitiated: false, groups: [] })
+    const form = ssoForm({ configured: true, sp: SP, config: CONFIG, certificates: [] })
+    expect(form).toMatchObject({ mode: 'manual', cert1: PEM, cert2: PEM, domains: 'shop.example\nshop2.example', requireSso: true })
+    expect(form.groups.map((g) => [g.group, g.role])).toEqual([['support-leads', 'administrator']])
+    expect(ssoValidate(form)).toEqual({})
+    expect(ssoUpdate(form)).toEqual(CONFIG)
+    // Metadata instead: no IdP fields are sent, the server reads them from the XML.
+    const meta = { ...form, mode: 'metadata' as const, metadata: ' <EntityDescriptor entityID="x"></EntityDescriptor> ', domains: 'Shop.example, shop.example' }
+    const update = ssoUpdate(meta)
+    expect(update.metadata_xml).toBe('<EntityDescriptor entityID="x"></EntityDescriptor>')
+    expect(update).not.toHaveProperty('idp_certificates')
+    expect(update).not.toHaveProperty('idp_entity_id')
+    expect(update.email_domains).toEqual(['shop.example'])
+    // A rollover's end: the first box emptied leaves the second certificate alone; bare base64 becomes PEM.
+    expect(ssoUpdate({ ...form, cert1: '', cert2: B64 }).idp_certificates).toEqual([PEM])
+  })
+
+  test('validation names each field', () => {
+    const form = ssoForm({ configured: true, sp: SP, config: CONFIG, certificates: [] })
+    expect(ssoValidate({ ...form, entityId: ' ', ssoUrl: 'idp.example', cert1: '', cert2: '' })).toEqual({
+      entityId: expect.any(String), ssoUrl: expect.stringContaining('not a web address'), cert1: expect.stringContaining('certificate')
+    })
+    expect(ssoValidate({ ...form, cert1: '', cert2: PEM })).toEqual({})
+    expect(ssoValidate({ ...form, mode: 'metadata', metadata: '' })).toEqual({ metadata: expect.any(String) })
+    const twice = [...form.groups, { key: 99, group: 'support-leads', role: 'agent' as const }]
+    expect(ssoValidate({ ...form, groups: twice }).groups).toContain('mapped twice')
+    expect(ssoValidate({ ...form, groups: [{ key: 98, group: ' ', role: 'agent' }] }).groups).toContain('Name each group')
+    expect(ssoValidate({ ...form, groupsAttribute: '' }).groupsAttribute).toContain('attribute')
+    expect(ssoValidate({ ...form, domains: 'ann@shop.example' }).domains).toContain('only its domain')
+  })
+
+  test('a refusal goes to the field it names', () => {
+    const invalid = (message: string): APIError => new APIError(message, { id: 'invalid_sso', status: 400 })
+    expect(fieldOf(invalid('idp_certificates: a signing certificate is required'), 'manual')).toBe('cert1')
+    expect(fieldOf(invalid('idp_certificates: a signing certificate is required'), 'metadata')).toBe('metadata')
+    expect(fieldOf(invalid('email_domains[1]: not a domain'), 'manual')).toBe('domains')
+    expect(fieldOf(invalid('something else went wrong'), 'manual')).toBeNull()
+    expect(fieldOf(new APIError('{"id":"domain_taken"}', { id: 'domain_taken', status: 409 }), 'manual')).toBe('domains')
+    expect(fieldOf(new Error('x'), 'manual')).toBeNull()
+    expect(fieldMessage(invalid('idp_certificates: a signing certificate is required'))).toBe('A signing certificate is required')
+    expect(fieldMessage(new APIError('{"id":"domain_taken"}', { id: 'domain_taken', status: 409 }))).toContain('Another account already signs in with one of these email domains')
+    expect(fieldMessage(new APIError('shop.example belongs to another account', { id: 'domain_taken', status: 409 }))).toBe('shop.example belongs to another account')
+    expect(describeError(invalid('idp_sso_url: not a URL'))).toBe('Not saved: idp_sso_url: not a URL')
+  })
+
+  test('the sign-in page: an address or an account ID', () => {
+    expect(ssoTarget(' lead@shop.example ')).toEqual({ target: { email: 'lead@shop.example' }, error: null })
+    expect(ssoTarget('acc-123')).toEqual({ target: { account: 'acc-123' }, error: null })
+    expect(ssoTarget('').error).toContain('work email or your account ID')
+    expect(ssoTarget('lead@').error).toContain('not an email address')
+    expect(ssoTarget('two words').error).toContain('neither')
+    expect(describeError(new APIError('No single sign-on is set up for that address or account.', { id: 'sso_not_found', status: 404 }))).toBe('No single sign-on is set up for that address or account.')
   })
 })

@@ -10,6 +10,7 @@ mod cluster;
 mod codes;
 mod compat;
 mod dashboard;
+mod dashboard_sso;
 mod devices;
 mod e2e;
 mod faults;

@@ -13,13 +13,15 @@ const WORDS: Record<string, string> = {
   csrf_refused: 'The request was refused as it did not come from this page. Reload the page and try again.',
   last_administrator: 'An account needs at least one administrator: make someone else an administrator first.',
   not_found: 'It was not found: it may have been removed, or the code has expired.',
-  conflict: 'Someone changed it at the same time. Reload and try again.'
+  conflict: 'Someone changed it at the same time. Reload and try again.',
+  sso_not_found: 'No single sign-on is set up for that address or account.',
+  domain_taken: 'Not saved: another account already signs in with one of these email domains. Remove it here, or from the other account first.'
 }
 
 /** A sentence for a failed call; the server's message when it is more precise than ours. */
 export function describeError (error: unknown): string {
   if (error instanceof APIError) {
-    if (error.id === 'invalid_settings' || error.id === 'invalid_request' || error.id === 'validation_failed') {
+    if (error.id === 'invalid_settings' || error.id === 'invalid_sso' || error.id === 'invalid_request' || error.id === 'validation_failed') {
       return `Not saved: ${error.message}`
     }
     const words = WORDS[error.id]

@@ -60,3 +60,63 @@ export function emailError (email: string): string | null {
   if (e === '') return 'Write an email address'
   return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e) ? null : `"${e}" is not an email address`
 }
+
+/** Splits a list written with commas, spaces or one item a line. */
+export function listItems (text: string): string[] {
+  return text.split(/[\s,;]+/).map((s) => s.trim()).filter((s) => s !== '')
+}
+
+/** Email domains (`shop.example`): a host name, without `@`, scheme or path. */
+export function domainsError (text: string): string | null {
+  for (const d of listItems(text)) {
+    if (d.includes('@')) return `"${d}" is an address: write only its domain (${d.slice(d.lastIndexOf('@') + 1) || 'shop.example'})`
+    if (!/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/i.test(d)) return `"${d}" is not a domain: write it like shop.example`
+  }
+  return null
+}
+
+/** An http(s) URL. */
+export function httpUrlError (text: string, what = 'The address'): string | null {
+  const t = text.trim()
+  if (t === '') return `${what} is required`
+  try {
+    const url = new URL(t)
+    if (url.protocol === 'https:' || url.protocol === 'http:') return null
+  } catch { /* said below */ }
+  return `"${t}" is not a web address: it starts with https://`
+}
+
+const CERT = /^-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----$/
+
+/**
+ * A certificate as PEM. What IdPs show bare (the base64 of `<X509Certificate>`) is wrapped in the
+ * PEM armour; null when the text is neither.
+ */
+export function toPem (text: string): string | null {
+  const t = text.trim()
+  const m = CERT.exec(t)
+  const body = m ? m[1] : /^[A-Za-z0-9+/=\s]+$/.test(t) ? t : null
+  if (body === null) return null
+  const b64 = body.replace(/\s+/g, '')
+  if (b64.length < 64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) return null
+  return `-----BEGIN CERTIFICATE-----\n${b64.match(/.{1,64}/g)?.join('\n') ?? b64}\n-----END CERTIFICATE-----`
+}
+
+/** A signing certificate (PEM, or its bare base64); an empty text is `null` here. */
+export function certificateError (text: string): string | null {
+  const t = text.trim()
+  if (t === '') return null
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(t)) return 'That is a private key: paste the IdP’s certificate, never a private key'
+  if (/-----BEGIN PUBLIC KEY-----/.test(t)) return 'That is a bare public key: paste the certificate (-----BEGIN CERTIFICATE-----)'
+  if (toPem(t) === null) return 'A certificate starts with -----BEGIN CERTIFICATE----- and ends with -----END CERTIFICATE-----'
+  return null
+}
+
+/** IdP metadata XML: an `EntityDescriptor` (or `EntitiesDescriptor`) document. */
+export function metadataError (text: string): string | null {
+  const t = text.trim()
+  if (t === '') return 'Paste the identity provider’s metadata XML'
+  if (!t.startsWith('<')) return 'Metadata is XML: it starts with <?xml or <EntityDescriptor'
+  if (!/<([\w-]+:)?Entit(y|ies)Descriptor[\s>]/.test(t)) return 'This XML has no <EntityDescriptor>: it is not SAML metadata'
+  return null
+}

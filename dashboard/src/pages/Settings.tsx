@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { tandem, useLoad } from '../api.ts'
 import { describeError } from '../lib/errors.ts'
 import { codeMinutesError, lines, originsError, selectorsError } from '../lib/validate.ts'
+import { href } from '../router.ts'
 import { useMe } from '../session.ts'
 import { Button, Checkbox, ErrorState, Input, Loading, TextArea, toast } from '../ui/index.ts'
 
@@ -133,6 +134,12 @@ export function Settings (): JSX.Element {
             </div>
             <div class='t-field__hint'>Pages send it to identify the account: <code>Tandem.init({'{'} license {'}'})</code>. It is not a secret, but it ties devices to this account.</div>
           </div>
+        </div>
+
+        <div class='t-card'>
+          <h2>Sign-in</h2>
+          <p class='t-muted'>Members sign in with emailed links, or through your identity provider with SAML single sign-on.</p>
+          <a href={href('/settings/sso')}>Single sign-on settings</a>
         </div>
 
         <div class='t-card'>

@@ -65,17 +65,18 @@ export function TextArea ({ label, hint, error, value, onValue, ...rest }: TextA
 
 interface SelectProps {
   label: string
+  name?: string
   value: string
   options: Array<{ value: string, label: string }>
   onValue: (value: string) => void
   hint?: ComponentChildren
 }
 
-export function Select ({ label, value, options, onValue, hint }: SelectProps): JSX.Element {
+export function Select ({ label, name, value, options, onValue, hint }: SelectProps): JSX.Element {
   return (
     <Field label={label} hint={hint}>
       {({ id, describedBy }) => (
-        <select id={id} class='t-select' value={value} aria-describedby={describedBy}
+        <select id={id} name={name} class='t-select' value={value} aria-describedby={describedBy}
           onChange={(e) => onValue((e.currentTarget as HTMLSelectElement).value)}>
           {options.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
         </select>

@@ -10,6 +10,7 @@ import { LoginAPI } from './login.js'
 import { Realtime, socketUrl } from './realtime.js'
 import { type Attachment, type ContextTarget, RemoteContext } from './remote.js'
 import { Session, SessionsAPI } from './sessions.js'
+import { SsoAPI } from './sso.js'
 import { InvitationsAPI, MembersAPI } from './team.js'
 import type { SessionResource, UserResource } from './types.js'
 import { VERSION } from './version.js'
@@ -64,6 +65,7 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
   #members: MembersAPI
   #invitations: InvitationsAPI
   #keys: KeysAPI
+  #sso: SsoAPI
   #instance: InstanceAPI
 
   /**
@@ -110,6 +112,7 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
     this.#members = new MembersAPI(ctx)
     this.#invitations = new InvitationsAPI(ctx)
     this.#keys = new KeysAPI(ctx)
+    this.#sso = new SsoAPI(ctx)
     this.#instance = new InstanceAPI(ctx)
   }
 
@@ -133,7 +136,7 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
   get accounts (): AccountsAPI { return this.#accounts }
   get policies (): PoliciesAPI { return this.#policies }
   get regions (): RegionsAPI { return this.#regions }
-  /** Dashboard sign-in by email link, the current sign-in, account switching, sign-out. */
+  /** Dashboard sign-in by email link or single sign-on, the current sign-in, account switching, sign-out. */
   get login (): LoginAPI { return this.#login }
   /** The account's members (administrators). */
   get members (): MembersAPI { return this.#members }
@@ -141,6 +144,8 @@ export class TandemAPI extends Emitter<TandemAPIEvents> {
   get invitations (): InvitationsAPI { return this.#invitations }
   /** The keys the account's JWTs are signed with (administrators). */
   get keys (): KeysAPI { return this.#keys }
+  /** The account's SAML single sign-on (administrators). */
+  get sso (): SsoAPI { return this.#sso }
   /** The server and all its accounts (superusers). */
   get instance (): InstanceAPI { return this.#instance }
 

@@ -15,6 +15,7 @@ export { Account, AccountsAPI, Policy, PoliciesAPI, Region, RegionsAPI, User, Us
 export { LoginAPI } from './login.js'
 export { InvitationsAPI, MembersAPI } from './team.js'
 export { KeysAPI } from './keys.js'
+export { SsoAPI } from './sso.js'
 export { AdminAccountsAPI, InstanceAPI } from './instance.js'
 export { Emitter } from './emitter.js'
 export type { EventMap, Listener } from './emitter.js'

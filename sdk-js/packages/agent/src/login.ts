@@ -3,9 +3,10 @@
 // (`new TandemAPI(undefined, { csrf: () => token })`).
 import { type Context, segment } from './context.js'
 import type { RequestOptions } from '@tandem/core'
-import type { LoginSessionInfo, LoginSessionResource } from './types.js'
+import type { LoginSessionInfo, LoginSessionResource, SsoRedirect, SsoTarget } from './types.js'
 
-/** `api.login`: sign in by email link, the current sign-in, switching account, signing out. */
+/** `api.login`: sign in by email link or single sign-on, the current sign-in, switching account,
+ * signing out. */
 export class LoginAPI {
   #ctx: Context
 
@@ -31,6 +32,18 @@ export class LoginAPI {
    */
   async redeem (token: string, options?: RequestOptions): Promise<LoginSessionResource> {
     return await this.#ctx.client.request<LoginSessionResource>('POST', '/login/link', { body: { token }, signal: options?.signal })
+  }
+
+  /**
+   * Starts a single sign-on: finds the account by `email` (its domain, among the accounts'
+   * `email_domains`) or by `account` id, and answers with the URL to send the browser to (it goes
+   * on to the IdP). `next` is the dashboard page to land on afterwards. A 404 `sso_not_found`
+   * `APIError` when no single sign-on is set up for that address or account.
+   */
+  async sso (target: SsoTarget, next?: string, options?: RequestOptions): Promise<SsoRedirect> {
+    const body: { email?: string, account?: string, next?: string } = 'email' in target ? { email: target.email } : { account: target.account }
+    if (next !== undefined) body.next = next
+    return await this.#ctx.client.request<SsoRedirect>('POST', '/login/sso', { body, signal: options?.signal })
   }
 
   /** The current sign-in; a 401 `not_signed_in` `APIError` without one. */

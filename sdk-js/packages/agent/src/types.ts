@@ -1,7 +1,7 @@
 // The JSON shapes the Tandem API sends and takes (dates are ISO 8601 strings on the wire; the
 // resource classes turn them into `Date`s). The resources come from the server's OpenAPI
 // document, through @tandem/core; the query and patch shapes are this SDK's own.
-import type { Agent, CustomData, DeviceInfo, SessionState, Toggle, UserResource } from '@tandem/core'
+import type { Agent, CustomData, components, DeviceInfo, SessionState, Toggle, UserResource } from '@tandem/core'
 
 export type {
   AccountResource, Agent, CustomData, DeviceInfo, DeviceResource, EndedReason, RegionResource, SessionResource,
@@ -220,4 +220,101 @@ export interface SessionHistoryResource {
   session: string
   pages: PageVisit[]
   agents: AgentVisit[]
+}
+
+type Schemas = components['schemas']
+type SpSchema = Schemas['Sp']
+type GroupRoleSchema = Schemas['GroupRole']
+type CertificateSchema = Schemas['CertificateInfo']
+type RedirectSchema = Schemas['SsoRedirect']
+
+/** Tandem as a SAML service provider: the values to register at the identity provider. */
+export interface SsoServiceProvider extends SpSchema {
+  /** The SP entity id (the Audience of the IdP's assertions; its metadata is there too). */
+  entity_id: string
+  /** Assertion Consumer Service: where the IdP posts its response (HTTP-POST binding). */
+  acs_url: string
+  /** The SP metadata XML, to import at the IdP. */
+  metadata_url: string
+  /** Where a browser starts an SP-initiated sign-in. */
+  login_url: string
+  [key: string]: unknown
+}
+
+/** A group the IdP sends (in `groups_attribute`) and the role its members get. */
+export interface SsoGroupRole extends GroupRoleSchema {
+  group: string
+  role: Role
+}
+
+/** Single sign-on's settings besides the identity provider itself. */
+export interface SsoSettings {
+  /** The attribute holding the email; `''` when the NameID is the email. */
+  email_attribute: string
+  /** The attribute holding the display name; `''` for none. */
+  name_attribute: string
+  /** The attribute holding the groups; `''` for none. */
+  groups_attribute: string
+  /** Groups that give a role; the strongest role among a user's matching groups wins. */
+  group_roles: SsoGroupRole[]
+  /** Just-in-time creation: an unknown email signed in by the IdP becomes a member. */
+  jit: boolean
+  /** The role of members created just in time when no group gives one. */
+  default_role: Role
+  /** Members of the account may sign in only through the IdP (emailed links are refused). */
+  require_sso: boolean
+  /** Whether unsolicited (IdP-initiated) responses are accepted. */
+  idp_initiated: boolean
+  /** Email domains whose addresses the sign-in page sends to this IdP. */
+  email_domains: string[]
+}
+
+/** An account's SAML single sign-on, as `sso.get()` reads it (the server sends every field). */
+export interface SsoConfig extends SsoSettings, Required<Schemas['SsoConfig']> {
+  /** The IdP's entity id: every response's Issuer must equal it. */
+  idp_entity_id: string
+  /** The IdP's SingleSignOnService URL (HTTP-Redirect binding). */
+  idp_sso_url: string
+  /** PEM certificates the IdP signs with: one, or two during a rollover. */
+  idp_certificates: string[]
+  [key: string]: unknown
+}
+
+/** A configured IdP certificate, as the server reads it. */
+export interface SsoCertificate extends CertificateSchema {
+  /** Its subject, `CN=…`. */
+  subject: string
+  /** When it stops being valid (RFC 3339). */
+  not_after: string
+  /** SHA-256 fingerprint, colon-separated hex. */
+  sha256: string
+  [key: string]: unknown
+}
+
+/** `GET /sso`: the SP values always, and the IdP settings once single sign-on is set up. */
+export interface SsoResource extends Omit<Schemas['SsoView'], 'sp' | 'config' | 'certificates'> {
+  configured: boolean
+  sp: SsoServiceProvider
+  /** `null` until single sign-on is set up. */
+  config: SsoConfig | null
+  /** What the configured certificates are (subject, expiry, fingerprint). */
+  certificates: SsoCertificate[]
+  [key: string]: unknown
+}
+
+/**
+ * What `sso.update()` takes: the whole configuration (it replaces the one there; a setting left
+ * out takes its default: empty, off, `agent`). The IdP is given by its metadata
+ * (`metadata_xml`) or by `idp_entity_id`, `idp_sso_url` and one or two `idp_certificates`;
+ * fields given explicitly win over the metadata's. The server refuses fields it does not know.
+ */
+export type SsoUpdate = Partial<SsoSettings> & Pick<Schemas['SsoInput'], 'metadata_xml' | 'idp_entity_id' | 'idp_sso_url' | 'idp_certificates'>
+
+/** Whom `login.sso()` signs in: an address (matched by its domain) or an account id. */
+export type SsoTarget = { email: string } | { account: string }
+
+/** Where the browser goes next to sign in with the IdP (`window.location.assign(url)`). */
+export interface SsoRedirect extends RedirectSchema {
+  url: string
+  [key: string]: unknown
 }

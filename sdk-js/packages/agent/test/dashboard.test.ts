@@ -144,6 +144,78 @@ describe('keys', () => {
   })
 })
 
+describe('single sign-on', () => {
+  const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'
+  const SP = {
+    entity_id: 'http://t/api/1/saml/acc-1/metadata',
+    acs_url: 'http://t/api/1/saml/acc-1/acs',
+    metadata_url: 'http://t/api/1/saml/acc-1/metadata',
+    login_url: 'http://t/api/1/saml/acc-1/login'
+  }
+  const CONFIG = {
+    idp_entity_id: 'https://idp.example/metadata',
+    idp_sso_url: 'https://idp.example/sso',
+    idp_certificates: [CERT],
+    email_attribute: '',
+    name_attribute: 'displayName',
+    groups_attribute: 'groups',
+    group_roles: [{ group: 'support-leads', role: 'administrator' as const }],
+    jit: true,
+    default_role: 'agent' as const,
+    require_sso: false,
+    idp_initiated: false,
+    email_domains: ['shop.example']
+  }
+
+  test('get, update with metadata, remove: the endpoints, bodies and CSRF header', async () => {
+    const configured = { configured: true, sp: SP, config: CONFIG, certificates: [{ subject: 'CN=idp', not_after: '2036-01-01T00:00:00Z', sha256: 'AB:CD' }] }
+    const { api, calls } = cookieApi({
+      'GET /api/1/sso': { json: { configured: false, sp: SP, config: null, certificates: [] } },
+      'PUT /api/1/sso': { json: configured },
+      'DELETE /api/1/sso': { status: 204 }
+    })
+    const before = await api.sso.get()
+    expect(before.configured).toBe(false)
+    expect(before.config).toBeNull()
+    expect(before.sp.acs_url).toBe(SP.acs_url)
+    const rest = Object.fromEntries(Object.entries(CONFIG).filter(([k]) => !k.startsWith('idp_'))) as Omit<typeof CONFIG, 'idp_entity_id' | 'idp_sso_url' | 'idp_certificates'>
+    const after = await api.sso.update({ ...rest, metadata_xml: '<EntityDescriptor/>' })
+    expect(after.certificates[0].sha256).toBe('AB:CD')
+    expect(after.config?.group_roles).toEqual([{ group: 'support-leads', role: 'administrator' }])
+    await api.sso.remove()
+    expect(calls.map((c) => `${c.method} ${c.url.pathname}`)).toEqual(['GET /api/1/sso', 'PUT /api/1/sso', 'DELETE /api/1/sso'])
+    expect(calls[1].body).toEqual({ ...rest, metadata_xml: '<EntityDescriptor/>' })
+    expect(calls[1].body).not.toHaveProperty('idp_certificates')
+    expect(calls.every((c) => c.headers['x-tandem-csrf'] === 'csrf-1')).toBe(true)
+  })
+
+  test('a field the server refuses, and a domain another account claims, are APIErrors with their ids', async () => {
+    const { api } = cookieApi({ 'PUT /api/1/sso': { status: 400, json: { id: 'invalid_sso', message: 'idp_certificates: a signing certificate is required' } } })
+    const error = await api.sso.update({ ...CONFIG, idp_certificates: [] }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(APIError)
+    expect(error).toMatchObject({ id: 'invalid_sso', status: 400, message: expect.stringContaining('idp_certificates') })
+    const taken = cookieApi({ 'PUT /api/1/sso': { status: 409, json: { id: 'domain_taken', message: 'shop.example belongs to another account' } } })
+    await expect(taken.api.sso.update(CONFIG)).rejects.toMatchObject({ id: 'domain_taken', status: 409 })
+  })
+
+  test('login.sso by email or by account, with next; the URL comes back', async () => {
+    const { api, calls } = cookieApi({
+      'POST /api/1/login/sso': (call) => call.body.email === 'nobody@elsewhere.example'
+        ? { status: 404, json: { id: 'sso_not_found', message: 'No single sign-on is set up for that address or account.' } }
+        : { json: { url: `/api/1/saml/acc-1/login?next=${encodeURIComponent(call.body.next ?? '')}` } }
+    }, () => undefined)
+    expect(await api.login.sso({ email: 'ann@shop.example' }, '/dashboard/keys')).toEqual({ url: '/api/1/saml/acc-1/login?next=%2Fdashboard%2Fkeys' })
+    await api.login.sso({ account: 'acc-1' })
+    await expect(api.login.sso({ email: 'nobody@elsewhere.example' })).rejects.toMatchObject({ id: 'sso_not_found', status: 404 })
+    expect(calls.map((c) => c.body)).toEqual([
+      { email: 'ann@shop.example', next: '/dashboard/keys' },
+      { account: 'acc-1' },
+      { email: 'nobody@elsewhere.example' }
+    ])
+    expect(calls.every((c) => c.method === 'POST' && c.headers.authorization === undefined)).toBe(true)
+  })
+})
+
 describe('account settings and the instance', () => {
   test('accounts.update PATCHes name and partial settings', async () => {
     const account = { id: 'acc-1', name: 'New', license_key: 'lic', features: {}, trusted_origins: [], settings: { redaction_selectors: ['.x'] } }
