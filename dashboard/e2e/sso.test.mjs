@@ -319,6 +319,8 @@ test('IdP-initiated sign-in is refused while off, and works once allowed', async
   await refused.page.getByRole('link', { name: 'Back to sign-in' }).waitFor()
   assert.match(await refused.page.locator('body').textContent(), /IdP-initiated|unsolicited|initiated/i)
   assert.equal((await refused.page.context().cookies(api)).some((c) => c.name === 'tandem_session'), false, 'signed in all the same')
+  // The refusal page, as the person who was refused sees it.
+  await lookAt(refused.page, 'sso-refused')
   await refused.page.context().close()
 
   await admin.goto(`${api}/dashboard/settings/sso`)

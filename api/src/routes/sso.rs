@@ -336,8 +336,16 @@ fn refusal_page(status: StatusCode, account: &str, refusal: &Refusal) -> Respons
             .replace('>', "&gt;")
             .replace('"', "&quot;")
     };
+    // Messages are written as the API's are (lower case, no full stop); a page shows a sentence.
+    let mut sentence: String = refusal.message.clone();
+    if let Some(first) = sentence.chars().next() {
+        sentence.replace_range(..first.len_utf8(), &first.to_uppercase().to_string());
+    }
+    if !sentence.ends_with(['.', '!', '?']) {
+        sentence.push('.');
+    }
     let page = SSO_ERROR
-        .replace("{message}", &escape(&refusal.message))
+        .replace("{message}", &escape(&sentence))
         .replace("{reason}", refusal.reason);
     let mut res = (status, Html(page)).into_response();
     res.headers_mut()

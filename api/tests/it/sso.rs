@@ -435,7 +435,7 @@ async fn sp_initiated_sign_in_ends_in_a_login_session(backend: Backend) {
         }
         assert_eq!(res.status(), StatusCode::FOUND);
     }
-    assert!(limited.expect("limited").contains("too many sign-ins"));
+    assert!(limited.expect("limited").contains("Too many sign-ins"));
     f.server.stop().await;
 }
 
