@@ -80,7 +80,7 @@ impl Recheck {
         if hub.revocations() == self.epoch {
             return None;
         }
-        super::handshake::authenticate(hub, Some(&self.token), &[])
+        super::identity::authenticate(hub, Some(&self.token), &[])
             .await
             .err()
     }

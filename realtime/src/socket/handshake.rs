@@ -11,9 +11,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::conn;
-use super::identity::{Identity, Who};
-use super::Refusal;
-use crate::close;
+use super::identity::{authenticate, Identity, Who};
 use crate::hub::Hub;
 use crate::wire;
 
@@ -35,69 +33,6 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     );
     let raw = engine.decode(encoded).ok()?;
     String::from_utf8(raw).ok()
-}
-
-fn query_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-pub(super) async fn authenticate(
-    hub: &Hub,
-    token: Option<&str>,
-    query: &[(String, String)],
-) -> Result<Identity, Refusal> {
-    use tandem_core::Error;
-    let token = token.ok_or((close::UNAUTHORIZED, "missing bearer subprotocol"))?;
-    let service = hub.service();
-    let refused = |e: Error| match e {
-        Error::NotFound(_) | Error::Forbidden(_) => (close::UNAUTHORIZED, "invalid token"),
-        Error::Refused {
-            id: "token_expired",
-            ..
-        } => (close::TOKEN_EXPIRED, "token expired"),
-        Error::Refused {
-            id: "session_ended",
-            ..
-        } => (close::SESSION_ENDED, "the session has ended"),
-        e => {
-            tracing::error!(error = %e, "socket authentication failed");
-            (close::SERVER_ERROR, "could not check the token; try again")
-        }
-    };
-    match (
-        query_value(query, "X-CobrowseLicense"),
-        query_value(query, "X-CobrowseDevice"),
-    ) {
-        (Some(license), Some(device_id)) => {
-            let account = service.account_by_license(license).await.map_err(refused)?;
-            let device = service
-                .authenticate_device(&account, device_id, token)
-                .await
-                .map_err(refused)?;
-            if let Some(session_id) = query_value(query, "X-CobrowseSession") {
-                let s = service
-                    .device_stream(&account.id, &device.id, session_id)
-                    .await
-                    .map_err(refused)?;
-                return Ok(Identity::DeviceStream {
-                    account_id: account.id,
-                    session_id: s.id,
-                });
-            }
-            Ok(Identity::Device { account, device })
-        }
-        _ => match service.socket_agent(token).await {
-            Ok((account, token)) => Ok(Identity::Agent { account, token }),
-            Err(Error::NotFound(_)) => {
-                let (account, token, _) = service.stream_agent(token).await.map_err(refused)?;
-                Ok(Identity::AgentStream { account, token })
-            }
-            Err(e) => Err(refused(e)),
-        },
-    }
 }
 
 fn refuse(status: StatusCode, id: &str, message: String) -> Response {
