@@ -23,7 +23,7 @@ use super::doc::{
     Unauthorized, UnsupportedMediaType,
 };
 use super::login::{client_ip, Peer};
-use crate::auth::login::set_cookie;
+use crate::auth::login::{cookie, set_cookie};
 use crate::auth::AgentAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
@@ -383,10 +383,16 @@ fn error_page(account: &str, e: tandem_core::Error) -> Response {
             ),
         ),
         e => {
-            let api = ApiError::from(e);
-            refusal_page(api.status, account, &refusal("unavailable", api.message))
+            let (status, refused) = unavailable(e);
+            refusal_page(status, account, &refused)
         }
     }
+}
+
+/// Any other core error (the database, mostly), as the API would answer it.
+fn unavailable(e: tandem_core::Error) -> AcsError {
+    let api = ApiError::from(e);
+    (api.status, refusal("unavailable", api.message))
 }
 
 /// `Set-Cookie` for the request cookie: sent back on the IdP's POST to the ACS, which is a
@@ -401,18 +407,6 @@ fn saml_cookie(app: &AppState, value: &str, max_age: u64) -> HeaderValue {
         "{SAML_COOKIE}={value}; Path=/api/1/saml/; HttpOnly; SameSite={same_site}; Max-Age={max_age}"
     ))
     .expect("a valid header value")
-}
-
-fn saml_cookie_value(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SAML_COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|v| !v.is_empty())
 }
 
 /// Sign in with the account's IdP (SP-initiated)
@@ -573,10 +567,7 @@ async fn consume(
                 ),
             ))
         }
-        Err(e) => {
-            let api = ApiError::from(e);
-            return Err((api.status, refusal("unavailable", api.message)));
-        }
+        Err(e) => return Err(unavailable(e)),
     };
     let sp = Sp::new(app.public_base(), &account.id);
     let certificates = config
@@ -606,7 +597,7 @@ async fn consume(
     })?
     .map_err(forbidden)?;
     let identity = identity(&config, &verified).map_err(forbidden)?;
-    let nonce = saml_cookie_value(headers);
+    let nonce = cookie(headers, SAML_COOKIE);
     let browser_hash = nonce.map(secrets::hash_token);
     let relay = form_value(&body, "RelayState").unwrap_or_default();
     let unsolicited_next = saml::own_path(&relay).unwrap_or("/dashboard/");
@@ -631,10 +622,7 @@ async fn consume(
         Err(tandem_core::Error::Refused { id, message }) => {
             return Err((StatusCode::FORBIDDEN, refusal(id, message)))
         }
-        Err(e) => {
-            let api = ApiError::from(e);
-            return Err((api.status, refusal("unavailable", api.message)));
-        }
+        Err(e) => return Err(unavailable(e)),
     };
     metrics::counter!("tandem_saml_signins_total").increment(1);
     let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response();

@@ -3,14 +3,13 @@
 //! settings, keys, CSRF, superusers and sign-out (dashboard/e2e/dashboard.test.mjs).
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use tandem_core::model::AccountSettings;
 use tandem_core::store::Backend;
 use tandem_testkit::free_port;
 
 use crate::common::{both_backends, Server};
-use crate::e2e::with_assets;
+use crate::e2e::{node_suite, with_assets};
 
 const SUPERUSER: &str = "root@example.com";
 
@@ -49,24 +48,8 @@ async fn dashboard_in_chromium(backend: Backend) {
         ("TANDEM_SUPERUSER", SUPERUSER.to_owned()),
         ("TANDEM_BACKEND", backend.as_str().to_owned()),
     ];
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .args(["--test", "--test-concurrency=1", "e2e/dashboard.test.mjs"])
-            .current_dir(&dir)
-            .envs(env)
-            .env("CHROMIUM", chromium)
-            .output()
-            .expect("running node")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("# fail 0") && !stdout.contains("# pass 0\n"),
-        "the dashboard scenarios failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let args = ["--test", "--test-concurrency=1", "e2e/dashboard.test.mjs"];
+    let stdout = node_suite(dir, &args, env).await;
     // Figures the suite prints for the notes (shown with --nocapture).
     for line in stdout.lines() {
         if let Some(at) = line.find("first load") {

@@ -5,13 +5,12 @@
 //! keeps sign-in working (dashboard/e2e/sso.test.mjs).
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use tandem_core::store::Backend;
 use tandem_testkit::{free_port, Idp};
 
 use crate::common::{both_backends, Server};
-use crate::e2e::with_assets;
+use crate::e2e::{node_suite, with_assets};
 
 both_backends!(dashboard_sso_in_chromium);
 
@@ -38,24 +37,8 @@ async fn dashboard_sso_in_chromium(backend: Backend) {
         ("IDP_URL", idp.base.clone()),
         ("SSO_DOMAIN", "shop.example".to_owned()),
     ];
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .args(["--test", "--test-concurrency=1", "e2e/sso.test.mjs"])
-            .current_dir(&dir)
-            .envs(env)
-            .env("CHROMIUM", chromium)
-            .output()
-            .expect("running node")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("# fail 0") && !stdout.contains("# pass 0\n"),
-        "the SSO scenarios failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let args = ["--test", "--test-concurrency=1", "e2e/sso.test.mjs"];
+    node_suite(dir, &args, env).await;
     drop(idp);
     server.stop().await;
 }

@@ -42,17 +42,27 @@ async fn tenant(server: &Server) -> Tenant {
 
 /// Runs one suite of sdk-js/e2e in Chromium with `env`; fails with its output, else returns it.
 pub(crate) async fn chromium_suite(file: &str, env: Vec<(&'static str, String)>) -> String {
-    let sdk = sdk_dir();
+    let file = format!("e2e/{file}");
+    node_suite(sdk_dir(), &["--test", &file], env).await
+}
+
+/// Runs `node <args>` in `dir` with `env` and Chromium's path: a `node --test` suite that must
+/// pass at least one test and fail none. Fails with its output, else returns it.
+pub(crate) async fn node_suite(
+    dir: PathBuf,
+    args: &[&str],
+    env: Vec<(&'static str, String)>,
+) -> String {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         std::path::Path::new(&chromium).exists(),
         "Chromium is required at {chromium} (Debian package chromium; .ci/run installs it)"
     );
-    let file = format!("e2e/{file}");
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
-            .args(["--test", &file])
-            .current_dir(&sdk)
+            .args(&args)
+            .current_dir(&dir)
             .envs(env)
             .env("CHROMIUM", chromium)
             .output()

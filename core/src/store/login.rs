@@ -280,17 +280,7 @@ impl LoginStore for SqlStore {
     }
 
     async fn purge_login(&self, now: Micros) -> Result<u64> {
-        self.scoped(Scope::System(CrossAccount::Reaper), async |tx| {
-            let mut gone = 0;
-            for table in ["login_links", "login_sessions", "invitations"] {
-                let done = sqlx::query(&format!("DELETE FROM {table} WHERE expires < $1"))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                gone += done.rows_affected();
-            }
-            Ok(gone)
-        })
-        .await
+        self.purge_expired(&["login_links", "login_sessions", "invitations"], now)
+            .await
     }
 }

@@ -192,6 +192,27 @@ impl SqlStore {
         }
     }
 
+    /// Deletes the rows whose `expires` is before `now` from each of `tables` (the reaper's
+    /// scope, one transaction); returns how many.
+    pub(super) async fn purge_expired(
+        &self,
+        tables: &[&str],
+        now: crate::time::Micros,
+    ) -> Result<u64> {
+        self.scoped(Scope::System(CrossAccount::Reaper), async |tx| {
+            let mut gone = 0;
+            for table in tables {
+                let done = sqlx::query(&format!("DELETE FROM {table} WHERE expires < $1"))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                gone += done.rows_affected();
+            }
+            Ok(gone)
+        })
+        .await
+    }
+
     pub(super) async fn execute(&self, scope: Scope<'_>, q: Query<'_>) -> Result<AnyQueryResult> {
         self.once(scope, async |c| Ok(q.execute(c).await?)).await
     }

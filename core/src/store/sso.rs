@@ -172,17 +172,7 @@ impl SsoStore for SqlStore {
     }
 
     async fn purge_saml(&self, now: Micros) -> Result<u64> {
-        self.scoped(Scope::System(CrossAccount::Reaper), async |tx| {
-            let mut gone = 0;
-            for table in ["saml_requests", "saml_assertions"] {
-                let done = sqlx::query(&format!("DELETE FROM {table} WHERE expires < $1"))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                gone += done.rows_affected();
-            }
-            Ok(gone)
-        })
-        .await
+        self.purge_expired(&["saml_requests", "saml_assertions"], now)
+            .await
     }
 }

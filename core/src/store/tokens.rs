@@ -68,18 +68,6 @@ impl SqlStore {
         let scope = Scope::System(CrossAccount::TokenByHash);
         not_found(what)(self.optional(scope, q).await?)
     }
-
-    /// Forgets the tokens of `table` that expired before `now` (the reaper, across accounts).
-    async fn purge_expired(&self, table: &str, now: Micros) -> Result<u64> {
-        let sql = format!("DELETE FROM {table} WHERE expires < $1");
-        let done = self
-            .execute(
-                Scope::System(CrossAccount::Reaper),
-                sqlx::query(&sql).bind(now),
-            )
-            .await?;
-        Ok(done.rows_affected())
-    }
 }
 
 #[async_trait]
@@ -105,7 +93,7 @@ impl TokenStore for SqlStore {
     }
 
     async fn purge_stream_tokens(&self, now: Micros) -> Result<u64> {
-        self.purge_expired("stream_tokens", now).await
+        self.purge_expired(&["stream_tokens"], now).await
     }
 
     async fn add_notification_token(&self, t: &NotificationToken, keep: u32) -> Result<()> {
@@ -144,7 +132,7 @@ impl TokenStore for SqlStore {
     }
 
     async fn purge_notification_tokens(&self, now: Micros) -> Result<u64> {
-        self.purge_expired("notification_tokens", now).await
+        self.purge_expired(&["notification_tokens"], now).await
     }
 
     async fn revoke_user_tokens(&self, account_id: &str, user_id: &str) -> Result<u64> {
