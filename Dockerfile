@@ -22,6 +22,11 @@ COPY dashboard/ dashboard/
 RUN npm ci --prefix dashboard --no-audit --no-fund && npm run --prefix dashboard build
 
 FROM rust:${RUST_VERSION}-${DEBIAN_RELEASE} AS server
+# SAML: samael links libxmlsec1 (with OpenSSL) and libxml2; bindgen needs libclang.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libxmlsec1-dev libclang-dev pkg-config libssl-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY core/ core/
@@ -50,11 +55,12 @@ LABEL org.opencontainers.image.title="Tandem" \
       org.opencontainers.image.documentation="docs/self-hosting.md"
 
 # ca-certificates: SMTP over TLS (smtps://, STARTTLS) verifies the mail server's certificate.
+# libxmlsec1-openssl (with libxmlsec1, libxml2 and libssl3): SAML signature checks.
 # Debian's package versions are not pinned: the release is (DEBIAN_RELEASE), and a rebuild
 # should pick up its security updates.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates libxmlsec1-openssl \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 tandem \
     && useradd --system --uid 10001 --gid tandem --home-dir /data --no-create-home \
