@@ -1,5 +1,5 @@
 // Bundles what the server serves under /sdk-js/: the customer SDK as one script (global
-// `Tandem`) and as an ES module, the agent viewer, and the demo page's script. Also lays out
+// `Tandem`) and as an ES module, Genesys Co-browse's instrumentation on it (genesys.js), the agent viewer, and the demo page's script. Also lays out
 // the npm package @tandem/web in packages/web/dist: the ES module with its dependencies left
 // as imports (the private @tandem/core bundled in), its type declarations, and the same
 // one-script build as tandem.js.
@@ -12,6 +12,8 @@ const out = `${root}dist/`
 await mkdir(out, { recursive: true })
 const common = { absWorkingDir: root, bundle: true, minify: true, sourcemap: true, target: 'es2020', logLevel: 'warning' }
 await build({ ...common, entryPoints: ['packages/web/src/global.ts'], format: 'iife', outfile: `${out}tandem.js` })
+// Genesys Co-browse's instrumentation (`_genesys`) on the customer SDK.
+await build({ ...common, entryPoints: ['packages/web/src/genesys/entry.ts'], format: 'iife', outfile: `${out}genesys.js` })
 await build({ ...common, entryPoints: ['packages/web/src/index.ts'], format: 'esm', outfile: `${out}tandem.mjs` })
 await build({ ...common, entryPoints: ['packages/viewer/src/viewer.ts'], format: 'iife', outfile: `${out}viewer.js` })
 await build({ ...common, entryPoints: ['packages/web/src/demo.ts'], format: 'iife', outfile: `${out}demo.js` })

@@ -19,6 +19,9 @@ pub enum Event {
     Notify(Arc<Notification>),
     /// A user's socket credentials were revoked: every replica closes the user's sockets.
     Revoked(Arc<Revocation>),
+    /// A notification for the session's subscribers about a participant joining, or the session
+    /// activating or deactivating (Genesys Co-browse's controller channels).
+    Controller(Arc<ControllerNotice>),
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -48,6 +51,17 @@ pub struct Revocation {
     pub user_id: String,
 }
 
+/// What a Genesys controller hears about a session (see `service::genesys`): a socket event
+/// named `event` with `data`, for the session's subscribers.
+#[derive(Debug, Clone)]
+pub struct ControllerNotice {
+    pub account_id: String,
+    pub session_id: String,
+    /// `controller.joined`, `controller.activated` or `controller.deactivated`.
+    pub event: &'static str,
+    pub data: serde_json::Value,
+}
+
 impl Event {
     pub fn account_id(&self) -> &str {
         match self {
@@ -56,6 +70,7 @@ impl Event {
             Event::Presence(p) => &p.account_id,
             Event::Notify(n) => &n.account_id,
             Event::Revoked(r) => &r.account_id,
+            Event::Controller(c) => &c.account_id,
         }
     }
 }

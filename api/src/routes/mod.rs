@@ -7,6 +7,7 @@ mod assets;
 mod dashboard;
 mod devices;
 mod doc;
+mod genesys;
 mod instance;
 mod login;
 mod members;
@@ -73,6 +74,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(account::policy))
         .routes(routes!(account::closest_region))
         .routes(routes!(ops::openapi))
+        .merge(genesys::routes())
         .merge(ops_routes())
 }
 

@@ -32,6 +32,7 @@ const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
 /// The bundles `sdk-js` builds, and their content types.
 const ASSETS: &[(&str, &str)] = &[
     ("tandem.js", "text/javascript; charset=utf-8"),
+    ("genesys.js", "text/javascript; charset=utf-8"),
     ("tandem.mjs", "text/javascript; charset=utf-8"),
     ("viewer.js", "text/javascript; charset=utf-8"),
     ("viewer.css", "text/css; charset=utf-8"),

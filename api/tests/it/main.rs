@@ -16,6 +16,7 @@ mod e2e;
 mod faults;
 mod fidelity;
 mod gates;
+mod genesys;
 mod input;
 mod keys;
 mod layers;

@@ -3,6 +3,7 @@
 
 mod admin;
 mod devices;
+mod genesys;
 mod history;
 mod login;
 mod members;
@@ -14,6 +15,9 @@ mod sso;
 
 pub use crate::store::{NotificationToken, SessionEvent, StreamToken};
 pub use admin::{new_account, new_agent};
+pub use genesys::{
+    ControllerJoin, GenesysDeactivation, GenesysPage, GenesysSessionHistory, GenesysUser,
+};
 pub use history::{AgentVisit, History, PageVisit};
 pub use login::{SignedIn, LINK_TTL, LOGIN_IDLE, LOGIN_MAX};
 pub use members::AccountPatch;

@@ -359,6 +359,7 @@ impl Service {
                         Self::count_end(&next);
                     }
                     self.publish_session(&next);
+                    self.genesys_change(&current, &next).await;
                     return Ok(next);
                 }
                 Saved::Stale => continue,

@@ -107,7 +107,10 @@ const bridge = new Bridge()
 for (const [param, key] of [['agent_tools', 'agentTools'], ['navigation', 'navigation'], ['messages', 'messages'], ['session_actions', 'sessionActions']]) {
   if (params.get(param) === 'none') document.body.dataset[key] = 'none'
 }
-/** `/session/<id>`, or the agent page `/agent#sid=<9-digit token>` (a token from a chat). */
+/**
+ * `/session/<id>`, or the agent page `/agent#sid=<9-digit token>` (a token from a chat), also at
+ * Genesys's address `/cobrowse/slave.html#sid=<token>`.
+ */
 const sid = new URLSearchParams(location.hash.slice(1)).get('sid') ?? ''
 const sessionId = sid || decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '')
 
@@ -802,7 +805,7 @@ async function main (): Promise<void> {
   const route = location.pathname.replace(/\/$/, '')
   if (/^\/session\/[^/]+\/history$/.test(route)) {
     history().catch((e) => failed('history_failed', tokenProblem(e) ?? `Could not load the history: ${(e as Error).message}`))
-  } else if (route === '/agent' && !/^\d{9}$/.test(sid)) {
+  } else if ((route === '/agent' || route === '/cobrowse/slave.html') && !/^\d{9}$/.test(sid)) {
     endButton.hidden = true
     leaveButton.hidden = true
     failed('no_session', 'This link is missing its session. Open it again from the chat or the console.')

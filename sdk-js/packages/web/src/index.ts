@@ -5,6 +5,7 @@ import { record } from '@rrweb/record'
 import { APIError, type SessionResource } from '@tandem/core'
 import { type Device, DeviceApi } from './api.js'
 import { Fidelity } from './fidelity.js'
+import { agentConnected, type ExternalMediaAdapter, initializeMedia, sendToken } from './genesys/adapter.js'
 import { DEFAULT_LIMITS, type Limits, Socket, type SocketProblem, socketUrl } from './socket.js'
 import { Tools } from './tools.js'
 import type { Messages } from './messages.js'
@@ -13,6 +14,7 @@ import * as ui from './ui.js'
 export { APIError }
 export type { SessionResource, Toggle } from '@tandem/core'
 export type { Messages } from './messages.js'
+export type { ExternalMediaAdapter } from './genesys/adapter.js'
 
 /** @deprecated The error class is `APIError`; `ApiError` is the same class under its old name. */
 export const ApiError = APIError
@@ -351,6 +353,8 @@ export class Tandem extends EventTarget {
   }
 
   get deviceId (): string { return (this.#api.device as Device).id }
+  /** What never leaves the browser (the defaults, the account's and the page's), as a selector. */
+  get redactionSelector (): string { return privacyOptions(this.#redaction, this.#unredaction).blockSelector }
   get session (): SessionResource | null { return this.#session }
 
   /** Creates a session and returns its 6-digit code for the customer to read to an agent. */
@@ -367,16 +371,17 @@ export class Tandem extends EventTarget {
 
   /**
    * Creates a session and returns its 9-digit token; with a media adapter whose agent is
-   * connected, also sends `{start:<token>}` through it.
+   * connected, also sends the token through it: `{start:<token>}` to `sendSessionToken`, or
+   * the token to a Genesys adapter's `sendCbSessionToken`.
    */
-  async startSession (adapter?: MediaAdapter): Promise<string> {
+  async startSession (adapter?: MediaAdapter | ExternalMediaAdapter): Promise<string> {
     await this.#refreshRules()
     const s = await this.#api.request<SessionResource>('POST', '/sessions', { custom_data: this.#customData })
     this.#track(s)
     const token = s.access_token ?? ''
     if (adapter) {
-      await adapter.initializeAsync()
-      if (adapter.isAgentConnected()) await adapter.sendSessionToken(`{start:${token}}`)
+      await initializeMedia(adapter)
+      if (agentConnected(adapter) !== false) await sendToken(adapter, token)
     }
     return token
   }
@@ -614,7 +619,11 @@ export class Tandem extends EventTarget {
       controlOn: () => this.#session?.remote_control === 'on',
       agentName: () => this.#session?.agent?.name || 'Your support agent',
       confirm: (question) => this.#confirm(question),
-      send: (event, data) => stream.send(event, data)
+      send: (event, data) => {
+        // The page hears how each of the agent's navigation requests was answered.
+        if (event === 'navigation') this.#emit('navigation', data)
+        stream.send(event, data)
+      }
     })
     // Each page load in a session is a visit the agent (and the session's history) can follow.
     stream.send('page', { url: location.href, title: document.title })
