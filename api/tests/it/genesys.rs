@@ -440,3 +440,55 @@ async fn genesys_in_chromium() {
     crate::e2e::chromium_suite("genesys.test.mjs", env).await;
     server.stop().await;
 }
+
+/// A controller on one replica hears a session that changes through another (over Redis).
+#[tokio::test]
+async fn controller_notifications_cross_replicas() {
+    use crate::common::Redis;
+    use tandem_core::testing::TestDb;
+
+    let db = TestDb::new(Backend::Postgres).await;
+    let redis = Redis::start();
+    let mut replicas = vec![];
+    for _ in 0..2 {
+        let url = redis.url();
+        let server = Server::start_on(&db.url, |c| c.redis_url = url).await;
+        server.wait_redis("ok").await;
+        replicas.push(server);
+    }
+    let (a, b) = (&replicas[0], &replicas[1]);
+    let t = a.tenant().await;
+    let (s, device) = customer_session(a, &t, "genesys-replicas").await;
+    let token = s["access_token"].as_str().unwrap().to_owned();
+    let (status, joined) = b
+        .post(
+            &format!("/cobrowse/rest/live/sessions/{token}/controller"),
+            &t.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{joined}");
+    let mut on_b = Socket::agent(b, &t.admin).await;
+    on_b.subscribe(joined["userToken"].as_str().unwrap()).await;
+    join_and_accept(a, &t, &device, &token).await;
+    on_b.until("controller.joined", |d| d["role"] == 2).await;
+    let activated = on_b.until("controller.activated", |_| true).await;
+    assert!(activated["activationTime"].is_i64(), "{activated}");
+    let (status, stopped) = a
+        .get(
+            &format!(
+                "/cobrowse/rest/live/users/{}/session/stop",
+                joined["userToken"].as_str().unwrap()
+            ),
+            &t.admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stopped}");
+    assert_eq!(
+        on_b.until("controller.deactivated", |_| true).await,
+        stopped
+    );
+    for server in replicas {
+        server.stop().await;
+    }
+}

@@ -173,19 +173,21 @@ export class Cobrowse {
       if (this.#options.ownUI && this.#session) (e as CustomEvent<{ answer: (yes: boolean) => void }>).detail.answer(true)
     })
     tandem.addEventListener('navigation', (e) => this.#navigation((e as CustomEvent).detail))
+    // The session this tab was in before the page loaded goes on (its agents have joined).
+    const s = tandem.session
+    if (s && s.state !== 'ended') {
+      this.#adopt(s, s.state === 'active')
+      if (this.#options.ownUI && s.state === 'authorizing') void tandem.consent(true)
+    }
     void initializeMedia(this.#options.media).then(() => this.#initialized(tandem))
   }
 
   /** The page is loaded and its media ready: the session going on, if any, and the button. */
   #initialized (tandem: Tandem): void {
-    const s = tandem.session
-    if (s && s.state !== 'ended' && !this.#session) {
-      this.#adopt(s, s.state === 'active')
-      this.onConnected.dispatch(this.#session)
-    }
+    if (this.#session) this.onConnected.dispatch(this.#session)
     this.onInitialized.dispatch(this.#session)
     if (!this.#session) this.#showButton()
-    else if (s?.state === 'pending') this.#ui?.showToken(this.#session.token, false, this.exitSession)
+    else if (tandem.session?.state === 'pending') this.#ui?.showToken(this.#session.token, false, this.exitSession)
   }
 
   #showButton (): void {
@@ -248,6 +250,8 @@ export class Cobrowse {
     const report = (el: Element): void => {
       if (this.#masked.has(el) || el.closest(`.${serviceClass}`)) return
       this.#masked.add(el)
+      // Late callbacks hear of the masked elements still on the page, not of every one ever.
+      this.onMaskedElement.prune((args) => (args[0] as Element).isConnected)
       this.onMaskedElement.dispatch(el)
     }
     const scan = (root: Element): void => {

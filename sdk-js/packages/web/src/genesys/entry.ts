@@ -80,4 +80,8 @@ function main (): void {
   ready(config.onReady, { cobrowse })
 }
 
-main()
+// Loaded twice (two snippets on one page), it starts once.
+if (!(window as any).__tandemGenesys) {
+  ;(window as any).__tandemGenesys = true
+  main()
+}

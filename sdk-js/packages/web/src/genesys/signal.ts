@@ -40,6 +40,11 @@ export class Signal {
     for (const c of now) call(c.fn, args)
   }
 
+  /** Keeps only the past dispatches that `keep` accepts. */
+  prune (keep: (args: unknown[]) => boolean): void {
+    this.#past = this.#past.filter(keep)
+  }
+
   /** Forgets the past (a new session begins): late callbacks wait for the next event. */
   forget (): void {
     this.#past = []
