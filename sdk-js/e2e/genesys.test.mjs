@@ -223,6 +223,7 @@ test('the built-in UI: the button, the phone question, the session number, conse
   await shopper.next('agent joined')
   await page.locator('#tandem-banner').waitFor()
   await page.locator('#gcb-session').waitFor({ state: 'detached' })
+  assert.deepEqual(await lookAt(page, 'genesys-active'), [])
   await agent.frameLocator('#screen iframe').locator('#headline').waitFor({ timeout: 15_000 })
   // Neither UI is in the agent's view.
   const mirrored = await agent.evaluate(() => document.querySelector('#screen iframe').contentDocument.body.textContent)
@@ -235,6 +236,8 @@ test('the built-in UI: the button, the phone question, the session number, conse
   assert.equal((await shopper.next('ended')).reason, 'external')
   await agent.waitForSelector('#status:has-text("Session ended")', { timeout: 10_000 })
   await button.waitFor({ timeout: 10_000 })
+  await page.locator('#tandem-ended').waitFor()
+  assert.deepEqual(await lookAt(page, 'genesys-ended'), [])
 })
 
 test('Tandem\'s own adapter name still works, and exitSession ends the session as `self`', async () => {

@@ -1,5 +1,5 @@
 // The Genesys-style built-in UI, for pages that keep it (`disableBuiltInUI: false`): the
-// Co-browse button (shown once the primary media is ready), the question "Are you on the phone
+// Co-browse button on the left edge (shown once the primary media is ready), the question "Are you on the phone
 // with a representative?" when no chat can carry the token, and the session number while the
 // session waits for the agent. What follows (consent, the indicator while the page is shared,
 // the note when it ends) is the Tandem SDK's own UI. It lives in a shadow root whose host is a
@@ -10,13 +10,14 @@ import { type GenesysMessages, genesysMessages } from './messages.js'
 const STYLE = `:host{all:initial;${TOKENS}}
 *{box-sizing:border-box}
 .root{font:var(--t-text-md)/var(--t-leading) var(--t-font);color:var(--t-text)}
-.launch,.card{position:fixed;left:16px;bottom:16px;z-index:2147483646}
+.card{position:fixed;left:16px;bottom:16px;z-index:2147483646}
 button{font:inherit;font-weight:var(--t-weight-medium);border-radius:var(--t-radius);padding:8px 16px;min-height:40px;cursor:pointer;border:1px solid var(--t-border);background:var(--t-surface);color:var(--t-text)}
 button:hover{background:var(--t-surface-sunken)}
 button.primary{background:var(--t-accent);border-color:var(--t-accent);color:var(--t-text-inverse)}
 button.primary:hover{background:var(--t-accent-hover)}
 button:focus-visible{outline:none;box-shadow:0 0 0 2px var(--t-surface),0 0 0 5px var(--t-focus)}
-.launch{box-shadow:var(--t-shadow-lg);border-radius:999px;padding:10px 20px}
+/* A tab on the left edge, as Genesys placed it: clear of the SDK's notes at the bottom right. */
+.launch{position:fixed;left:0;top:50%;transform:translateY(-50%);z-index:2147483646;box-shadow:var(--t-shadow-lg);border-radius:0 var(--t-radius-lg) var(--t-radius-lg) 0;padding:12px 16px}
 .card{width:min(360px,calc(100vw - 32px));background:var(--t-surface);border:1px solid var(--t-border);border-radius:var(--t-radius-lg);box-shadow:var(--t-shadow-lg);padding:var(--t-space-4)}
 .card p{margin:0 0 var(--t-space-2)}
 .card .title{font-weight:var(--t-weight-bold)}
