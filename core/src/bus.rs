@@ -19,6 +19,9 @@ pub enum Event {
     Notify(Arc<Notification>),
     /// A user's socket credentials were revoked: every replica closes the user's sockets.
     Revoked(Arc<Revocation>),
+    /// A customer with a visitor id started a session (see `service::glance`): agents waiting
+    /// on that visitor id hear it, and look the session up themselves.
+    VisitorStarted(Arc<VisitorStarted>),
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -41,6 +44,15 @@ pub struct Notification {
     pub attempt: u32,
 }
 
+/// A visitor id that now has a started session; only the id, which the waiting agent already
+/// knows: the session itself is read over REST, under the reader's policy.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VisitorStarted {
+    #[serde(skip)]
+    pub account_id: String,
+    pub visitorid: String,
+}
+
 /// Whose credentials were revoked.
 #[derive(Debug, Clone)]
 pub struct Revocation {
@@ -56,6 +68,7 @@ impl Event {
             Event::Presence(p) => &p.account_id,
             Event::Notify(n) => &n.account_id,
             Event::Revoked(r) => &r.account_id,
+            Event::VisitorStarted(v) => &v.account_id,
         }
     }
 }

@@ -15,6 +15,7 @@ mod e2e;
 mod faults;
 mod fidelity;
 mod gates;
+mod glance;
 mod input;
 mod keys;
 mod layers;
