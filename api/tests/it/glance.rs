@@ -14,6 +14,7 @@ use crate::e2e::{chromium_suite, suite_env, with_assets};
 
 both_backends!(
     the_visitor_key_is_an_account_setting,
+    the_cli_checks_the_visitor_key,
     a_visitor_s_session_is_found_by_its_id,
     agents_waiting_on_a_visitor_hear_when_it_starts,
     glance_in_chromium
@@ -84,6 +85,57 @@ async fn the_visitor_key_is_an_account_setting(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     server.stop().await;
+}
+
+/// `tandem account update --settings` checks settings as the REST API does.
+async fn the_cli_checks_the_visitor_key(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let dir = std::env::temp_dir().join(format!("tandem-glance-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tandem = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(args)
+            .current_dir(&dir)
+            .env("TANDEM_DATABASE_URL", &db.url)
+            .env("RUST_LOG", "warn")
+            .env_remove("TANDEM_CONFIG")
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .output()
+            .expect("running tandem");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (ok, out) = tandem(&["account", "create", "--name", "Shop"]);
+    assert!(ok, "{out}");
+    let (ok, list) = tandem(&["account", "list"]);
+    assert!(ok, "{list}");
+    let id = list
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|w| uuid::Uuid::parse_str(w).is_ok())
+        .expect("an account id in the list")
+        .to_owned();
+    let update = |settings: &str| {
+        tandem(&[
+            "account",
+            "update",
+            "--account",
+            &id,
+            "--settings",
+            settings,
+        ])
+    };
+    let (ok, out) = update(r#"{"visitor_id_key": "user id"}"#);
+    assert!(!ok, "{out}");
+    assert!(out.contains("visitor_id_key"), "{out}");
+    let (ok, out) = update(r#"{"visitor_id_key": "user_id"}"#);
+    assert!(ok, "{out}");
+    assert!(out.contains("user_id"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 async fn a_visitor_s_session_is_found_by_its_id(backend: Backend) {
