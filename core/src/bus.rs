@@ -22,6 +22,9 @@ pub enum Event {
     /// A notification for the session's subscribers about a participant joining, or the session
     /// activating or deactivating (Genesys Co-browse's controller channels).
     Controller(Arc<ControllerNotice>),
+    /// A customer with a visitor id started a session (see `service::glance`): agents waiting
+    /// on that visitor id hear it, and look the session up themselves.
+    VisitorStarted(Arc<VisitorStarted>),
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -42,6 +45,15 @@ pub struct Notification {
     pub device_id: String,
     pub session: Session,
     pub attempt: u32,
+}
+
+/// A visitor id that now has a started session; only the id, which the waiting agent already
+/// knows: the session itself is read over REST, under the reader's policy.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VisitorStarted {
+    #[serde(skip)]
+    pub account_id: String,
+    pub visitorid: String,
 }
 
 /// Whose credentials were revoked.
@@ -71,6 +83,7 @@ impl Event {
             Event::Notify(n) => &n.account_id,
             Event::Revoked(r) => &r.account_id,
             Event::Controller(c) => &c.account_id,
+            Event::VisitorStarted(v) => &v.account_id,
         }
     }
 }

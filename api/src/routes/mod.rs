@@ -8,6 +8,7 @@ mod dashboard;
 mod devices;
 mod doc;
 mod genesys;
+mod glance;
 mod instance;
 mod login;
 mod members;
@@ -43,6 +44,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::get, sessions::update))
         .routes(routes!(sessions::tokens))
         .routes(routes!(sessions::history))
+        .routes(routes!(glance::visitor_session))
         .routes(routes!(devices::list))
         .routes(routes!(devices::get, devices::register, devices::refresh))
         .routes(routes!(devices::notify))
@@ -103,6 +105,7 @@ pub fn router(state: AppState, rest: bool) -> Router {
     let (api, _) = api_routes().split_for_parts();
     api.route("/sdk-js/{file}", get(pages::asset))
         .route("/assets/{key}/{url}", get(assets::relay))
+        .route("/session", get(pages::code))
         .route("/session/{id}", get(pages::viewer))
         .route("/session/{id}/history", get(pages::viewer))
         .route("/code", get(pages::code))

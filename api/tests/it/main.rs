@@ -17,6 +17,7 @@ mod faults;
 mod fidelity;
 mod gates;
 mod genesys;
+mod glance;
 mod input;
 mod keys;
 mod layers;

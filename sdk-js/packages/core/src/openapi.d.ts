@@ -105,6 +105,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/1/visitors/{visitorid}/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find a visitor's live session
+         * @description The newest live session the customer with this visitor id has started (their page created
+         *     it, or joined it with a code), that the caller's policy lets them read. `404` while there is
+         *     none; `409 visitor_ids_off` when the account's settings name no `visitor_id_key`. Agents who
+         *     wait for it send `watch-visitor <visitorid>` on their realtime socket and hear
+         *     `visitor-started {visitorid}` when it starts.
+         */
+        get: operations["getVisitorSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/1/devices": {
         parameters: {
             query?: never;
@@ -1001,6 +1025,14 @@ export interface components {
              * @default []
              */
             navigation_origins: string[];
+            /**
+             * @description The custom data key that holds a customer's visitor id (`user_id`, say): a viewer opened
+             *     with `visitorid=<value>` (Glance's viewer URL) finds the live session whose custom data
+             *     has this key set to that value. Empty: visitor ids are not used.
+             * @default
+             * @example user_id
+             */
+            visitor_id_key: string;
         };
         /** @description A change to the account. */
         AccountUpdate: {
@@ -1204,6 +1236,12 @@ export interface components {
              *     origin.
              */
             navigation_origins: string[];
+            /**
+             * @description The custom data key that holds a customer's visitor id (empty: none); the Glance visitor
+             *     script puts `GLANCE_COBROWSE.visitorid` under it.
+             * @example user_id
+             */
+            visitor_id_key: string;
             /**
              * @description The largest socket message the server accepts; bigger events are sent as `chunk` frames
              *     no larger than this.
@@ -2219,6 +2257,38 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getVisitorSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The customer's visitor id: the value of the account's `visitor_id_key` in the custom
+                 *     data their page gives Tandem (1 to 256 bytes, no control characters).
+                 */
+                visitorid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The visitor's live session. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

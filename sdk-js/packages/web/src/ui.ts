@@ -22,6 +22,16 @@ export function setAccount (name: string | undefined): void {
   context.account = name ?? ''
 }
 
+/** A message in the UI's language with `values` in its placeholders (for the announcements). */
+export function phrase (key: keyof Messages, values: Record<string, string>): string {
+  return fill(context.t[key], values)
+}
+
+/** The UI's language. */
+export function uiLang (): string {
+  return context.lang
+}
+
 /** A message with its placeholders filled; `agent` defaults to "A support agent". */
 function say (key: keyof Messages, agent = ''): string {
   const t = context.t
