@@ -1,5 +1,7 @@
 // Bundles what the server serves under /sdk-js/: the customer SDK as one script (global
-// `Tandem`) and as an ES module, the agent viewer, and the demo page's script. Also lays out
+// `Tandem`) and as an ES module, Genesys Co-browse's instrumentation on it (genesys.js), the agent
+// viewer, the demo page's script, and Glance's visitor and agent APIs (glance.js,
+// glance-agent.js). Also lays out
 // the npm package @tandem/web in packages/web/dist: the ES module with its dependencies left
 // as imports (the private @tandem/core bundled in), its type declarations, and the same
 // one-script build as tandem.js.
@@ -12,9 +14,15 @@ const out = `${root}dist/`
 await mkdir(out, { recursive: true })
 const common = { absWorkingDir: root, bundle: true, minify: true, sourcemap: true, target: 'es2020', logLevel: 'warning' }
 await build({ ...common, entryPoints: ['packages/web/src/global.ts'], format: 'iife', outfile: `${out}tandem.js` })
+// Genesys Co-browse's instrumentation (`_genesys`) on the customer SDK.
+await build({ ...common, entryPoints: ['packages/web/src/genesys/entry.ts'], format: 'iife', outfile: `${out}genesys.js` })
 await build({ ...common, entryPoints: ['packages/web/src/index.ts'], format: 'esm', outfile: `${out}tandem.mjs` })
 await build({ ...common, entryPoints: ['packages/viewer/src/viewer.ts'], format: 'iife', outfile: `${out}viewer.js` })
 await build({ ...common, entryPoints: ['packages/web/src/demo.ts'], format: 'iife', outfile: `${out}demo.js` })
+// Glance's APIs on Tandem: the visitor's script (the web SDK with GLANCE.Cobrowse.Visitor) and
+// the helpdesk's (GLANCE.Cobrowse.Agent, driving the embedded viewer).
+await build({ ...common, entryPoints: ['packages/web/src/glance/global.ts'], format: 'iife', outfile: `${out}glance.js` })
+await build({ ...common, entryPoints: ['packages/agent/src/glance/global.ts'], format: 'iife', outfile: `${out}glance-agent.js` })
 // Not served: the recorder as the SDK configures it, for bench/recorder.mjs.
 await build({ ...common, entryPoints: ['bench/recorder-entry.ts'], format: 'iife', outfile: `${out}bench-recorder.js` })
 // The viewer's stylesheet: the design system's tokens and components, rrweb's replayer styles,

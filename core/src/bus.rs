@@ -19,6 +19,12 @@ pub enum Event {
     Notify(Arc<Notification>),
     /// A user's socket credentials were revoked: every replica closes the user's sockets.
     Revoked(Arc<Revocation>),
+    /// A notification for the session's subscribers about a participant joining, or the session
+    /// activating or deactivating (Genesys Co-browse's controller channels).
+    Controller(Arc<ControllerNotice>),
+    /// A customer with a visitor id started a session (see `service::glance`): agents waiting
+    /// on that visitor id hear it, and look the session up themselves.
+    VisitorStarted(Arc<VisitorStarted>),
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -41,11 +47,31 @@ pub struct Notification {
     pub attempt: u32,
 }
 
+/// A visitor id that now has a started session; only the id, which the waiting agent already
+/// knows: the session itself is read over REST, under the reader's policy.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VisitorStarted {
+    #[serde(skip)]
+    pub account_id: String,
+    pub visitorid: String,
+}
+
 /// Whose credentials were revoked.
 #[derive(Debug, Clone)]
 pub struct Revocation {
     pub account_id: String,
     pub user_id: String,
+}
+
+/// What a Genesys controller hears about a session (see `service::genesys`): a socket event
+/// named `event` with `data`, for the session's subscribers.
+#[derive(Debug, Clone)]
+pub struct ControllerNotice {
+    pub account_id: String,
+    pub session_id: String,
+    /// `controller.joined`, `controller.activated` or `controller.deactivated`.
+    pub event: &'static str,
+    pub data: serde_json::Value,
 }
 
 impl Event {
@@ -56,6 +82,8 @@ impl Event {
             Event::Presence(p) => &p.account_id,
             Event::Notify(n) => &n.account_id,
             Event::Revoked(r) => &r.account_id,
+            Event::Controller(c) => &c.account_id,
+            Event::VisitorStarted(v) => &v.account_id,
         }
     }
 }

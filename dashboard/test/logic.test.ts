@@ -92,7 +92,7 @@ describe('pages logic', () => {
   test('settings: validation by field, and the patch', () => {
     const form = {
       name: 'Acme', trusted: 'https://desk.example', assets: '', navigation: 'nope', redaction: '.secret', unredaction: '',
-      consent: true, controlConsent: false, submit: true, codeMinutes: '15'
+      consent: true, controlConsent: false, submit: true, codeMinutes: '15', visitorKey: ' user_id '
     }
     expect(validate(form, () => true)).toEqual({ navigation: expect.stringContaining('nope') })
     const patch = toPatch({ ...form, navigation: '' })
@@ -100,10 +100,12 @@ describe('pages logic', () => {
       name: 'Acme',
       settings: {
         trusted_origins: ['https://desk.example'], asset_origins: [], navigation_origins: [], redaction_selectors: ['.secret'],
-        unredaction_selectors: [], require_consent: true, remote_control_consent: false, agent_submit: true, code_expiry_secs: 900
+        unredaction_selectors: [], require_consent: true, remote_control_consent: false, agent_submit: true, code_expiry_secs: 900,
+        visitor_id_key: 'user_id'
       }
     })
     expect(validate({ ...form, name: ' ', navigation: '' }, () => true)).toEqual({ name: expect.any(String) })
+    expect(validate({ ...form, navigation: '', visitorKey: 'user id' }, () => true)).toEqual({ visitorKey: expect.stringContaining('custom data key') })
   })
 
   test('key upload: PEM, JWKS, and private keys refused', () => {

@@ -48,6 +48,9 @@ pub enum Topic {
     Inbox(Scoped),
     /// A session's stream traffic for one of its ends.
     Stream(Scoped, Side),
+    /// Agents waiting for the customer with this visitor id to start a session
+    /// (`visitor-started`).
+    Visitor(Scoped),
     /// Not a delivery address: an agent's sockets (subscriptions and streams) follow their
     /// user, so that revoking the user closes them.
     User(Scoped),

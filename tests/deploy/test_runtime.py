@@ -103,7 +103,7 @@ def test_the_release_binary_alone_serves_the_sdk_and_the_viewer(tmp_path):
     with Server(env={}, cwd=alone, binary=binary) as server:
         status, body, headers = get(server.url + "/sdk-js/tandem.js")
         assert status == 200 and b"Tandem" in body and "javascript" in headers["content-type"]
-        for asset in ("viewer.js", "viewer.css"):
+        for asset in ("viewer.js", "viewer.css", "genesys.js"):
             assert get(server.url + f"/sdk-js/{asset}")[0] == 200, asset
         status, page, _ = get(server.url + "/code")
         assert status == 200 and b"/sdk-js/viewer.js" in page, page[:500]

@@ -52,6 +52,11 @@ def config(work: Path, ids: dict[str, str]) -> Path:
                       ("user", ["getUser"])):
         extra += ["", "[[operations]]", f"include-operation-id = {json.dumps(ops)}",
                   f'parameters = {{ "path.id" = {{ dictionary = "{name}", probability = 0.5 }} }}']
+    # Genesys: a session's history by its id, a live session by its 9-digit token.
+    for name, ops, param in (("session", ["getGenesysSessionHistory"], "sessionHistoryId"),
+                             ("token", ["getGenesysSession", "joinGenesysSessionAsController"], "id")):
+        extra += ["", "[[operations]]", f"include-operation-id = {json.dumps(ops)}",
+                  f'parameters = {{ "path.{param}" = {{ dictionary = "{name}", probability = 0.5 }} }}']
     path = work / "schemathesis.toml"
     path.write_text(CONFIG.read_text() + "\n".join(extra) + "\n")
     return path
@@ -104,7 +109,8 @@ def run(tally: Tally, work: Path) -> None:
         # A session of the device's own, which the administrator may read too.
         session = device.call(server, "POST", "/api/1/sessions", {"custom_data": {"t": "fuzz"}}).json()
         user = server.request("GET", "/api/1/users/me", token=admin).json()
-        conf = config(work, {"session": session["id"], "device": device.id, "user": user["id"]})
+        conf = config(work, {"session": session["id"], "device": device.id, "user": user["id"],
+                             "token": session["access_token"]})
         agent_ops = operation_ids(doc, lambda sec: sec == [] or any("agentJwt" in req for req in sec))
         device_ops = operation_ids(doc, lambda sec: any("deviceLicense" in req for req in sec))
         summarise(row, "agent", *schemathesis(server, "agent", agent_ops, {"Authorization": f"Bearer {admin}"}, work, conf), work)

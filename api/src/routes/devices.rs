@@ -188,6 +188,10 @@ pub struct Registration {
     /// Origins (glob patterns) an agent may navigate the customer to, besides the current page's
     /// origin.
     navigation_origins: Vec<String>,
+    /// The custom data key that holds a customer's visitor id (empty: none); the Glance visitor
+    /// script puts `GLANCE_COBROWSE.visitorid` under it.
+    #[schema(example = "user_id")]
+    visitor_id_key: String,
     /// The largest socket message the server accepts; bigger events are sent as `chunk` frames
     /// no larger than this.
     #[schema(minimum = 4096, example = 65536)]
@@ -299,6 +303,7 @@ async fn registration(
         remote_control_consent: settings.remote_control_consent,
         agent_submit: settings.agent_submit,
         navigation_origins: settings.navigation_origins,
+        visitor_id_key: settings.visitor_id_key,
         max_message_bytes: limits.max_message_bytes,
         max_event_bytes: limits.max_event_bytes,
         device_token,

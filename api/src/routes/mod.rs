@@ -7,6 +7,8 @@ mod assets;
 mod dashboard;
 mod devices;
 mod doc;
+mod genesys;
+mod glance;
 mod instance;
 mod login;
 mod members;
@@ -42,6 +44,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::get, sessions::update))
         .routes(routes!(sessions::tokens))
         .routes(routes!(sessions::history))
+        .routes(routes!(glance::visitor_session))
         .routes(routes!(devices::list))
         .routes(routes!(devices::get, devices::register, devices::refresh))
         .routes(routes!(devices::notify))
@@ -73,6 +76,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(account::policy))
         .routes(routes!(account::closest_region))
         .routes(routes!(ops::openapi))
+        .merge(genesys::routes())
         .merge(ops_routes())
 }
 
@@ -101,6 +105,7 @@ pub fn router(state: AppState, rest: bool) -> Router {
     let (api, _) = api_routes().split_for_parts();
     api.route("/sdk-js/{file}", get(pages::asset))
         .route("/assets/{key}/{url}", get(assets::relay))
+        .route("/session", get(pages::code))
         .route("/session/{id}", get(pages::viewer))
         .route("/session/{id}/history", get(pages::viewer))
         .route("/code", get(pages::code))

@@ -32,10 +32,13 @@ const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
 /// The bundles `sdk-js` builds, and their content types.
 const ASSETS: &[(&str, &str)] = &[
     ("tandem.js", "text/javascript; charset=utf-8"),
+    ("genesys.js", "text/javascript; charset=utf-8"),
     ("tandem.mjs", "text/javascript; charset=utf-8"),
     ("viewer.js", "text/javascript; charset=utf-8"),
     ("viewer.css", "text/css; charset=utf-8"),
     ("demo.js", "text/javascript; charset=utf-8"),
+    ("glance.js", "text/javascript; charset=utf-8"),
+    ("glance-agent.js", "text/javascript; charset=utf-8"),
 ];
 
 /// Who may put the viewer in a frame.
@@ -217,7 +220,9 @@ async fn viewing(app: &AppState, view: &str, session_id: &str) -> Option<Account
     (session.id == session_id).then_some(account)
 }
 
-/// `/code?token=<JWT>` (the agent enters a 6-digit code), `/connect?filter_<k>=<v>&token=…`
+/// `/code?token=<JWT>` (the agent enters a 6-digit code), `/session?ssncode=<code>` or
+/// `/session?visitorid=<id>` (Glance's viewer URL, `&wait=1` to wait for the customer),
+/// `/connect?filter_<k>=<v>&token=…`
 /// (the agent reaches a customer's device by custom data) and `/agent#sid=<9-digit token>&…` (a
 /// session token from a chat): pages of the viewer itself. Signed in to the dashboard, the
 /// cookie stands for the token.

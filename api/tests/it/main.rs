@@ -16,6 +16,8 @@ mod e2e;
 mod faults;
 mod fidelity;
 mod gates;
+mod genesys;
+mod glance;
 mod input;
 mod keys;
 mod layers;

@@ -40,6 +40,11 @@ pub struct AccountSettings {
     /// the origin of the customer's current page.
     #[schema(required = true)]
     pub navigation_origins: Vec<String>,
+    /// The custom data key that holds a customer's visitor id (`user_id`, say): a viewer opened
+    /// with `visitorid=<value>` (Glance's viewer URL) finds the live session whose custom data
+    /// has this key set to that value. Empty: visitor ids are not used.
+    #[schema(required = true, example = "user_id")]
+    pub visitor_id_key: String,
 }
 
 impl Default for AccountSettings {
@@ -55,6 +60,7 @@ impl Default for AccountSettings {
             remote_control_consent: true,
             agent_submit: false,
             navigation_origins: vec![],
+            visitor_id_key: String::new(),
         }
     }
 }
@@ -125,6 +131,14 @@ impl AccountSettings {
         }
         if let Some(name) = self.features.keys().find(|k| k.is_empty() || k.len() > 64) {
             return Err(format!("features: {name:?} is not a feature name"));
+        }
+        if !self.visitor_id_key.is_empty() && !crate::custom_data::valid_key(&self.visitor_id_key) {
+            return Err(format!(
+                "visitor_id_key: {:?} is not a custom data key (1-{} letters, digits, '_' or '-'), \
+                 or empty for none",
+                self.visitor_id_key,
+                crate::custom_data::MAX_KEY_LEN
+            ));
         }
         Ok(())
     }
@@ -225,5 +239,13 @@ mod tests {
             ..AccountSettings::default()
         };
         assert!(bad(selector).starts_with("redaction_selectors"));
+        let visitor = |key: &str| AccountSettings {
+            visitor_id_key: key.into(),
+            ..AccountSettings::default()
+        };
+        assert_eq!(visitor("user_id").validate(), Ok(()));
+        for key in ["user id", "a.b", &"k".repeat(65)] {
+            assert!(bad(visitor(key)).starts_with("visitor_id_key"), "{key}");
+        }
     }
 }

@@ -89,11 +89,16 @@ impl Service {
         }
     }
 
+    /// Replaces an account's settings (the CLI's `account update`), checked as the REST API
+    /// checks them: a bad value is refused and nothing changes.
     pub async fn update_account_settings(
         &self,
         account_id: &str,
         settings: &AccountSettings,
     ) -> Result<Account> {
+        settings
+            .validate()
+            .map_err(|m| Error::invalid("invalid_settings", m))?;
         self.store
             .update_account_settings(account_id, settings)
             .await

@@ -3,6 +3,8 @@
 
 mod admin;
 mod devices;
+mod genesys;
+mod glance;
 mod history;
 mod login;
 mod members;
@@ -14,6 +16,10 @@ mod sso;
 
 pub use crate::store::{NotificationToken, SessionEvent, StreamToken};
 pub use admin::{new_account, new_agent};
+pub use genesys::{
+    ControllerJoin, GenesysDeactivation, GenesysPage, GenesysSessionHistory, GenesysUser,
+};
+pub use glance::{started_visitor, valid_visitor_id, MAX_VISITOR_ID};
 pub use history::{AgentVisit, History, PageVisit};
 pub use login::{SignedIn, LINK_TTL, LOGIN_IDLE, LOGIN_MAX};
 pub use members::AccountPatch;

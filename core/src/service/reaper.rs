@@ -73,6 +73,7 @@ impl Service {
                     Self::count_end(&next);
                     tracing::info!(session = %next.id, account = %next.account_id, reason = reason.as_str(), "session ended by the reaper");
                     self.publish_session(&next);
+                    self.genesys_change(&s, &next).await;
                     return Ok(true);
                 }
                 Saved::Stale => s = self.store.session(&s.account_id, &s.id).await?,

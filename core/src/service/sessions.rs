@@ -125,6 +125,7 @@ impl Service {
                 Ok(()) => {
                     metrics::counter!("tandem_sessions_created_total").increment(1);
                     self.publish_session(&s);
+                    self.announce_visitor(account, None, &s);
                     return Ok(s);
                 }
                 // A code or token clashed with a live one: draw again.
@@ -359,6 +360,8 @@ impl Service {
                         Self::count_end(&next);
                     }
                     self.publish_session(&next);
+                    self.genesys_change(&current, &next).await;
+                    self.announce_visitor(account, Some(&current), &next);
                     return Ok(next);
                 }
                 Saved::Stale => continue,

@@ -21,6 +21,7 @@ interface Form {
   controlConsent: boolean
   submit: boolean
   codeMinutes: string
+  visitorKey: string
 }
 
 function toForm (a: Account): Form {
@@ -35,7 +36,8 @@ function toForm (a: Account): Form {
     consent: s.require_consent ?? true,
     controlConsent: s.remote_control_consent ?? true,
     submit: s.agent_submit ?? false,
-    codeMinutes: String(Math.round((s.code_expiry_secs ?? 1200) / 60))
+    codeMinutes: String(Math.round((s.code_expiry_secs ?? 1200) / 60)),
+    visitorKey: s.visitor_id_key ?? ''
   }
 }
 
@@ -50,7 +52,8 @@ export function validate (f: Form, selectorOk?: (s: string) => boolean): Errors 
     navigation: originsError(f.navigation),
     redaction: selectorsError(f.redaction, selectorOk),
     unredaction: selectorsError(f.unredaction, selectorOk),
-    codeMinutes: codeMinutesError(f.codeMinutes)
+    codeMinutes: codeMinutesError(f.codeMinutes),
+    visitorKey: /^[A-Za-z0-9_-]{0,64}$/.test(f.visitorKey.trim()) ? null : 'A custom data key: up to 64 letters, digits, - or _ (empty for none)'
   }
   return Object.fromEntries(Object.entries(errors).filter(([, v]) => v)) as Errors
 }
@@ -68,7 +71,8 @@ export function toPatch (f: Form): { name: string, settings: Partial<AccountSett
       require_consent: f.consent,
       remote_control_consent: f.controlConsent,
       agent_submit: f.submit,
-      code_expiry_secs: Number(f.codeMinutes) * 60
+      code_expiry_secs: Number(f.codeMinutes) * 60,
+      visitor_id_key: f.visitorKey.trim()
     }
   }
 }
@@ -170,6 +174,12 @@ export function Settings (): JSX.Element {
             hint='Where the viewer may load the customer’s images, fonts and styles from.' />
           <TextArea label='Navigation origins' name='navigation' value={form.navigation} onValue={set('navigation')} error={errors.navigation}
             hint='Sites an agent may send the customer to, besides the site they are on.' />
+        </div>
+
+        <div class='t-card'>
+          <h2>Visitor ids</h2>
+          <Input label='Visitor id key' name='visitor-key' value={form.visitorKey} onValue={set('visitorKey')} error={errors.visitorKey}
+            hint='The custom data key that holds a customer’s visitor id (user_id, say). A viewer opened with visitorid=<value>, as Glance’s, finds their session. Empty: not used.' />
         </div>
 
         <div class='row'>

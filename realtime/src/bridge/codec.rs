@@ -3,7 +3,8 @@
 //! A message is `origin(16) | sent micros(8) | topic length(2) | topic | frame`, the topic as
 //! text: `s:<account>:<session>` (session changes), `d:<account>:<device>` (device changes and
 //! presence), `n:<account>:<device>` (a device's inbox), `u:<account>:<user>` (a user's
-//! sockets), `r:<account>:<session>:<a|d>` (stream traffic for the agents or the device);
+//! sockets), `v:<account>:<visitor id>` (agents waiting on a visitor),
+//! `r:<account>:<session>:<a|d>` (stream traffic for the agents or the device);
 //! and, with no frame, `k:<account>:<session>` (a session ended) and `x:<account>:<user>` (a
 //! user was revoked). Reading is strict: anything else is refused, not guessed at.
 
@@ -31,6 +32,7 @@ fn parts(crossing: &Crossing) -> (u8, &Scoped, Option<u8>, &[u8]) {
                 Topic::Device(s) => (b'd', s, None),
                 Topic::Inbox(s) => (b'n', s, None),
                 Topic::User(s) => (b'u', s, None),
+                Topic::Visitor(s) => (b'v', s, None),
                 Topic::Stream(s, Side::Agent) => (b'r', s, Some(b'a')),
                 Topic::Stream(s, Side::Device) => (b'r', s, Some(b'd')),
             };
@@ -106,6 +108,7 @@ impl Envelope {
             "d" => frame(Topic::Device(Scoped::new(account, id))),
             "n" => frame(Topic::Inbox(Scoped::new(account, id))),
             "u" => frame(Topic::User(Scoped::new(account, id))),
+            "v" => frame(Topic::Visitor(Scoped::new(account, id))),
             "r" => {
                 let (session, side) = id.rsplit_once(':')?;
                 let side = match side {
@@ -183,6 +186,10 @@ mod tests {
             (
                 "r:acct:s:1:d",
                 Crossing::Frame(Topic::Stream(scoped("s:1"), Side::Device), frame.clone()),
+            ),
+            (
+                "v:acct:59204gh:42",
+                Crossing::Frame(Topic::Visitor(scoped("59204gh:42")), frame.clone()),
             ),
             ("k:acct:s1", Crossing::SessionEnded(scoped("s1"))),
             ("x:acct:u1", Crossing::UserRevoked(scoped("u1"))),

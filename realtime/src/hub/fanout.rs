@@ -35,6 +35,14 @@ pub(crate) fn route(event: &Event) -> Option<(Topic, Bytes)> {
             Topic::Inbox(Scoped::new(n.account_id.as_str(), &n.device_id)),
             frame::event("notification", &**n),
         ),
+        Event::Controller(c) => (
+            Topic::Session(Scoped::new(c.account_id.as_str(), &c.session_id)),
+            frame::event(c.event, &c.data),
+        ),
+        Event::VisitorStarted(v) => (
+            Topic::Visitor(Scoped::new(v.account_id.as_str(), &v.visitorid)),
+            frame::event("visitor-started", &**v),
+        ),
         Event::Revoked(_) => return None,
     };
     Some((topic, wire::binary(&cbor)))

@@ -38,6 +38,7 @@ impl Conn {
             ("ping", _) => Ok(()),
             ("subscribe", _) => self.subscribe(&f).await,
             ("sync-presence", _) => self.sync_presence(&f).await,
+            ("watch-visitor", None) => self.watch_visitor(&f),
             ("probe", Some(_)) => {
                 self.reply(frame::event("alive", &f.data()));
                 Ok(())

@@ -17,7 +17,7 @@
 //! - `conn`: the socket's task, reading client frames and writing queued ones;
 //! - `relay`: a session stream's frames to the other end, behind the consent and control
 //!   gates, with the replay catch-up; `chunks` for events sent in pieces; `history`;
-//! - `subscribe`: `subscribe` and `sync-presence`.
+//! - `subscribe`: `subscribe` and `sync-presence`; `visitor`: `watch-visitor`.
 
 mod chunks;
 mod conn;
@@ -27,6 +27,7 @@ mod history;
 mod identity;
 mod relay;
 mod subscribe;
+mod visitor;
 
 pub use handshake::upgrade;
 pub use identity::Identity;

@@ -164,6 +164,8 @@ export interface AccountSettings {
   remote_control_consent: boolean
   agent_submit: boolean
   navigation_origins: string[]
+  /** The custom data key that holds a customer's visitor id (empty: none). */
+  visitor_id_key: string
   [key: string]: unknown
 }
 

@@ -105,6 +105,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/1/visitors/{visitorid}/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find a visitor's live session
+         * @description The newest live session the customer with this visitor id has started (their page created
+         *     it, or joined it with a code), that the caller's policy lets them read. `404` while there is
+         *     none; `409 visitor_ids_off` when the account's settings name no `visitor_id_key`. Agents who
+         *     wait for it send `watch-visitor <visitorid>` on their realtime socket and hear
+         *     `visitor-started {visitorid}` when it starts.
+         */
+        get: operations["getVisitorSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/1/devices": {
         parameters: {
             query?: never;
@@ -739,6 +763,123 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cobrowse/rest/history/sessions/{sessionHistoryId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a session's history (Genesys)
+         * @description The Genesys History REST API's record of a session: its token, when it was created,
+         *     activated and deactivated (Unix times in ms), and the pages the customer visited while it was
+         *     active, each with when it was entered (ms) and how long it was in view (whole seconds). The
+         *     first page counts from the session's activation and the last until its deactivation; while
+         *     the session is live the last page counts until now and `deactivationTime` is `null`.
+         */
+        get: operations["getGenesysSessionHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cobrowse/rest/live/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a session (Genesys)
+         * @description Creates a `pending` session and answers with its 9-digit token (Genesys's RESTful "create
+         *     session"). The customer's page joins it with its 6-digit code (`GET /api/1/sessions/{id}`
+         *     shows both); a request body, if any, is ignored.
+         */
+        post: operations["createGenesysSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cobrowse/rest/live/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a live session (Genesys)
+         * @description A live session's public data by its 9-digit token (Genesys's RESTful "get session"). An
+         *     ended session's token no longer finds it.
+         */
+        get: operations["getGenesysSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cobrowse/rest/live/sessions/{id}/controller": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join a live session as its controller (Genesys)
+         * @description What Genesys's CometD join with role 3 does: the calling agent's application becomes the
+         *     session's controller. The answer's `userToken` stops the session
+         *     (`/cobrowse/rest/live/users/{userToken}/session/stop`) and, sent as `subscribe` on the
+         *     socket (`/sockets/1/ws`), brings the session's `controller.joined`, `controller.activated`
+         *     and `controller.deactivated` notifications (and its `session` updates). Those already in
+         *     the session hear `controller.joined` with role 3. Join before opening the agent page, so no
+         *     activation is missed.
+         */
+        post: operations["joinGenesysSessionAsController"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cobrowse/rest/live/users/{userToken}/session/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stop a session as its controller (Genesys)
+         * @description Genesys's RESTful "stop session": ends the session the controller's `userToken` names (as
+         *     the calling agent: `ended_reason` `agent_ended`) and answers with its activation and
+         *     deactivation times (ms). Everyone in the session is told (`controller.deactivated`, and the
+         *     customer's page ends it with reason `external`). Stopping a session that has already ended
+         *     answers with its times and changes nothing.
+         */
+        get: operations["stopGenesysSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -884,6 +1025,14 @@ export interface components {
              * @default []
              */
             navigation_origins: string[];
+            /**
+             * @description The custom data key that holds a customer's visitor id (`user_id`, say): a viewer opened
+             *     with `visitorid=<value>` (Glance's viewer URL) finds the live session whose custom data
+             *     has this key set to that value. Empty: visitor ids are not used.
+             * @default
+             * @example user_id
+             */
+            visitor_id_key: string;
         };
         /** @description A change to the account. */
         AccountUpdate: {
@@ -941,6 +1090,25 @@ export interface components {
             not_after: string;
             /** @description SHA-256 fingerprint, colon-separated hex. */
             sha256: string;
+        };
+        /** @description A controller's place in a session: Genesys's join response. */
+        ControllerJoin: {
+            /**
+             * @description The controller's token: stop the session with it, and `subscribe` to it on the socket
+             *     (`/sockets/1/ws`) for the `controller.*` notifications. It is the session's
+             *     `control_token`.
+             */
+            userToken: string;
+            /** @description The controller's user id. */
+            userId: string;
+            /** @description Who is in the session already: the customer and the agents who joined. */
+            users: components["schemas"]["GenesysUser"][];
+            /**
+             * Format: uuid
+             * @description The session history id (Tandem's session id), for the History REST API; attach it to the
+             *     interaction as `CoBrowseSessionId`.
+             */
+            sessionHistoryId: string;
         };
         /**
          * @description Integrator-defined tags: a flat object of at most 50 keys (1-64 letters, digits, `_` or `-`) whose values are strings (at most 1024 characters), numbers or booleans; at most 8 KiB as JSON. Lists filter on it with `filter_<key>=<value>`, matching the value's string form (`5`, `true`).
@@ -1069,6 +1237,12 @@ export interface components {
              */
             navigation_origins: string[];
             /**
+             * @description The custom data key that holds a customer's visitor id (empty: none); the Glance visitor
+             *     script puts `GLANCE_COBROWSE.visitorid` under it.
+             * @example user_id
+             */
+            visitor_id_key: string;
+            /**
              * @description The largest socket message the server accepts; bigger events are sent as `chunk` frames
              *     no larger than this.
              * @example 65536
@@ -1132,6 +1306,107 @@ export interface components {
         GeneratedKey: components["schemas"]["KeyInfo"] & {
             /** @description PKCS#8 PEM. Tandem keeps no copy: store it where your integration signs JWTs. */
             private_key: string;
+        };
+        /** @description The session's times when it was stopped. */
+        GenesysDeactivation: {
+            /**
+             * Format: int64
+             * @example 1368722791040
+             */
+            activationTime: number | null;
+            /**
+             * Format: int64
+             * @example 1368722820929
+             */
+            deactivationTime: number;
+        };
+        /** @description A live session's public data: its token and the server that hosts it. */
+        GenesysLiveSession: {
+            /**
+             * @description The session's 9-digit token.
+             * @example 845800826
+             */
+            sessionToken: string;
+            /**
+             * @description The server's region (`region` in its configuration). Any Tandem replica serves any
+             *     session, so it is only informational; it is also set as the `gcbSessionServer` cookie.
+             * @example default
+             */
+            sessionServerName: string;
+            /**
+             * Format: uri
+             * @description The server's public URL.
+             * @example https://tandem.example.com
+             */
+            sessionServerUrl: string;
+        };
+        /** @description A page the customer visited during a session. */
+        GenesysPage: {
+            /** @example https://shop.example/basket */
+            url: string;
+            /**
+             * Format: int64
+             * @description When the page was entered (ms).
+             * @example 1369939712594
+             */
+            enteredTimestamp: number;
+            /**
+             * Format: int64
+             * @description Whole seconds until the next page was entered. The first page counts from the session's
+             *     activation, and the last until its deactivation (or now, while the session is live).
+             * @example 11
+             */
+            duration: number;
+        };
+        /**
+         * @description A past (or live) session as the Genesys History REST API lists it. Times are Unix times in
+         *     milliseconds; durations are whole seconds.
+         */
+        GenesysSessionHistory: {
+            /**
+             * Format: uuid
+             * @description The session history id: Tandem's session id.
+             */
+            id: string;
+            /**
+             * @description The session's 9-digit token (`null` only for a session that ended before Tandem kept
+             *     tokens in its history).
+             * @example 519333886
+             */
+            sessionToken: string | null;
+            /**
+             * Format: int64
+             * @description When the customer started the session.
+             * @example 1369939707527
+             */
+            creationTime: number;
+            /**
+             * Format: int64
+             * @description When the session became active (an agent joined and, where the account asks, the
+             *     customer agreed); `null` if it never did.
+             * @example 1369939712516
+             */
+            activationTime: number | null;
+            /**
+             * Format: int64
+             * @description When the session ended; `null` while it is live.
+             * @example 1369939743522
+             */
+            deactivationTime: number | null;
+            /** @description The pages the customer visited while the session was active, in order. */
+            pages: components["schemas"]["GenesysPage"][];
+        };
+        /** @description Someone in a session, as Genesys describes them. */
+        GenesysUser: {
+            /** @description The agent's user id, or the customer's device id. */
+            userId: string;
+            /**
+             * Format: int32
+             * @description 1: the customer (master), 2: an agent (slave), 3: a controller.
+             */
+            role: number;
+            /** @description The agent's name; absent for the customer and for controllers. */
+            name?: string | null;
         };
         /** @description A group named by the IdP and the role it gives. */
         GroupRole: {
@@ -1982,6 +2257,38 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getVisitorSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The customer's visitor id: the value of the account's `visitor_id_key` in the custom
+                 *     data their page gives Tandem (1 to 256 bytes, no control characters).
+                 */
+                visitorid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The visitor's live session. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3157,6 +3464,152 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+        };
+    };
+    getGenesysSessionHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The session history id: the session's id (a UUID), as `sessionHistoryId` in a
+                 *     controller's join. Not the 9-digit token.
+                 */
+                sessionHistoryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session's history. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenesysSessionHistory"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createGenesysSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new session's token, with the `gcbSessionServer` cookie. */
+            200: {
+                headers: {
+                    /** @description `gcbSessionServer=<sessionServerName>` */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenesysLiveSession"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getGenesysSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The live session's 9-digit token (`{start:<token>}` in a chat). Failed lookups are
+                 *     rate-limited, as for every token.
+                 * @example 845800826
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live session. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenesysLiveSession"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    joinGenesysSessionAsController: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The live session's 9-digit token (`{start:<token>}` in a chat). Failed lookups are
+                 *     rate-limited, as for every token.
+                 * @example 845800826
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The controller's token and the session's participants. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ControllerJoin"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    stopGenesysSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The controller's `userToken` from its join (the session's `control_token`). */
+                userToken: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session's times. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenesysDeactivation"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     healthz: {

@@ -98,6 +98,11 @@ export class AgentTools {
   #strokes = 0
   #wheel = { dx: 0, dy: 0, id: 0, timer: 0 as ReturnType<typeof setTimeout> | 0 }
   #navigations = 0
+  /**
+   * Told which of the customer's elements (by node id) the agent gestures at, while someone
+   * listens (the accessibility announcements, gestures.ts); null: nothing is looked up.
+   */
+  gesture: ((kind: 'move' | 'click' | 'draw', id: number) => void) | null = null
 
   constructor (side: ViewerSide) {
     this.#side = side
@@ -244,11 +249,15 @@ export class AgentTools {
     }
   }
 
-  /** Asks the customer's page to go back, forward, reload or open `url`. */
-  navigate (action: 'back' | 'forward' | 'refresh' | 'url', url?: string): void {
+  /**
+   * Asks the customer's page to go back, forward, reload or open `url`; `how` adds Glance's
+   * `confirm`, `open` and `link` (the customer's page checks them).
+   */
+  navigate (action: 'back' | 'forward' | 'refresh' | 'url', url?: string, how: Record<string, unknown> = {}): number {
     this.#navigations += 1
-    this.#side.send('navigate', { id: this.#navigations, action, url: url ?? null })
+    this.#side.send('navigate', { ...how, id: this.#navigations, action, url: url ?? null })
     this.#side.notice(action === 'url' ? `Asking to open ${url ?? ''}…` : `Asking to ${action}…`)
+    return this.#navigations
   }
 
   /** The mirror's document, its wrapper's scale and box, and the customer's scroll. */
@@ -283,6 +292,12 @@ export class AgentTools {
     return el && id && id > 0 ? { id, el } : null
   }
 
+  /** Tells `gesture` which of the customer's elements is at the agent's pointer. */
+  #gestureAt (kind: 'move' | 'click' | 'draw', at: { x: number, y: number, doc: Document }): void {
+    const node = this.#nodeAt(at.doc, at.x, at.y)
+    if (node) this.gesture?.(kind, node.id)
+  }
+
   #canControl (): boolean {
     return (this.#tool === 'control' || this.#tool === 'pointer') && this.#control === 'on'
   }
@@ -315,6 +330,7 @@ export class AgentTools {
       const at = this.#at(e)
       if (!at) return
       if (this.#tool === 'laser') this.#laserPoint(at.x, at.y)
+      if (this.gesture && !this.#stroke) this.#gestureAt('move', at)
       if (this.#stroke) {
         this.#stroke.points.push([at.x + at.win.scrollX, at.y + at.win.scrollY])
       }
@@ -332,6 +348,7 @@ export class AgentTools {
       if (!at || this.#tool !== 'drawing' || !this.#enabled) return
       this.#strokes += 1
       this.#stroke = { id: `${Date.now().toString(36)}-${this.#strokes}`, points: [[at.x + at.win.scrollX, at.y + at.win.scrollY]] }
+      if (this.gesture) this.#gestureAt('draw', at)
     })
     addEventListener('mouseup', () => {
       if (!this.#stroke) return
@@ -339,6 +356,10 @@ export class AgentTools {
       this.#stroke = null
     })
     glass.addEventListener('click', (e) => {
+      if (this.gesture && this.#enabled && this.#tool !== 'drawing') {
+        const at = this.#at(e)
+        if (at) this.#gestureAt('click', at)
+      }
       if (!this.#canControl()) return
       const at = this.#at(e)
       const node = at && this.#nodeAt(at.doc, at.x, at.y)

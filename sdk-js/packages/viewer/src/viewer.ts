@@ -1,7 +1,8 @@
 // The agent viewer. At /session/:id (or /agent#sid=<9-digit token>) it joins the session as the
 // agent, opens the session's stream and replays the customer's page live with rrweb's Replayer,
 // in a sandboxed frame the page's CSP also covers, with the agent's tools over it (tools.ts).
-// Also /session/:id/history, /code and /connect. The token comes from `?token=` or, with
+// Also /session/:id/history, /code, /connect and Glance's viewer URL (/session?ssncode=… or
+// ?visitorid=…, glance.ts). The token comes from `?token=` or, with
 // `token_source=postMessage`, from the embedding page over the iframe bridge (bridge.ts); with
 // neither, the page signs in with the dashboard's login cookie (and its CSRF token).
 import { Replayer } from '@rrweb/replay'
@@ -9,6 +10,8 @@ import { APIError, CborSocket, Client, Close, doubling, socketUrl } from '@tande
 import { Bridge } from './bridge.js'
 import { Mirroring } from './fidelity.js'
 import { Chunks } from './chunks.js'
+import { glanceKey, openByKey } from './glance.js'
+import { Gestures } from './gestures.js'
 import { relayFonts } from './fonts.js'
 import { AgentTools } from './tools.js'
 import { type Card, ENDS, States, type Step, endKind, lastSession, quality } from './states.js'
@@ -107,7 +110,10 @@ const bridge = new Bridge()
 for (const [param, key] of [['agent_tools', 'agentTools'], ['navigation', 'navigation'], ['messages', 'messages'], ['session_actions', 'sessionActions']]) {
   if (params.get(param) === 'none') document.body.dataset[key] = 'none'
 }
-/** `/session/<id>`, or the agent page `/agent#sid=<9-digit token>` (a token from a chat). */
+/**
+ * `/session/<id>`, or the agent page `/agent#sid=<9-digit token>` (a token from a chat), also at
+ * Genesys's address `/cobrowse/slave.html#sid=<token>`.
+ */
 const sid = new URLSearchParams(location.hash.slice(1)).get('sid') ?? ''
 const sessionId = sid || decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '')
 
@@ -178,6 +184,12 @@ let lastHref = ''
 let tools: AgentTools | null = null
 /** Sends on the session's stream while it is open. */
 let sendOnStream: (event: string, data?: unknown) => void = () => {}
+/** The accessibility announcements the embedding page turns on (Glance's enableAccessibility). */
+const gestures = new Gestures((event, data) => sendOnStream(event, data))
+/** The tools tell the announcements where the agent gestures, while they are on. */
+function applyGestures (): void {
+  if (tools) tools.gesture = gestures.enabled ? (kind, id) => gestures.on(kind, id) : null
+}
 
 /**
  * What the agent sees over the screen while the customer's page is not there to see: how much
@@ -349,6 +361,7 @@ async function connect (): Promise<void> {
       setRemoteControl: async (to) => { onSession(await api('PUT', `/sessions/${s.id}`, { remote_control: to })) },
       notice
     })
+    applyGestures()
     ;(document.getElementById('tools') as HTMLElement).hidden = false
   }
   endSession = async () => {
@@ -482,6 +495,9 @@ async function connect (): Promise<void> {
     // The customer's page talks to the helpdesk page: its messages and navigation outcomes.
     if (event === 'message') bridge.send('message', data)
     if (event === 'navigation') bridge.send('navigation', data)
+    // Each page the customer loads, and the state their page keeps on the session.
+    if (event === 'page') bridge.send('page', data)
+    if (event === 'userstate') bridge.send('userstate', data)
     if (event === 'error' && data?.id === 'remote_control_off') notice('Not done: the customer has not given you control')
   }
 
@@ -731,6 +747,9 @@ function answerBridge (): void {
   bridge.handle('create:message', (d) => {
     if (typeof d?.name !== 'string' || !d.name) throw new APIError('a message needs a name', { id: 'invalid_request' })
     openSession()
+    if (!streamOpen || current?.state !== 'active') {
+      throw new APIError('the customer\'s page is not connected: messages go while the session is active', { id: 'not_connected' })
+    }
     sendOnStream('message', { name: d.name, payload: d.payload ?? null })
   })
   bridge.handle('create:navigation', (d) => {
@@ -739,13 +758,58 @@ function answerBridge (): void {
       throw new APIError('navigation is back, forward, refresh or url', { id: 'invalid_request' })
     }
     if (action === 'url' && typeof d?.url !== 'string') throw new APIError('navigation to a url needs the url', { id: 'invalid_request' })
-    agentTools().navigate(action, d?.url)
+    return { id: agentTools().navigate(action, d?.url, navigationOptions(action, d)) }
+  })
+  bridge.handle('update:accessibility', (d) => {
+    if (typeof d?.enabled !== 'boolean') throw new APIError('accessibility takes {enabled: true|false}', { id: 'invalid_request' })
+    gestures.set(d.enabled)
+    applyGestures()
+    return { enabled: gestures.enabled }
+  })
+  bridge.handle('leave:session', (d) => {
+    let next: URL | null = null
+    if (d?.url != null) {
+      try { next = new URL(String(d.url)) } catch { /* checked below */ }
+      if (!next || (next.protocol !== 'https:' && next.protocol !== 'http:')) {
+        throw new APIError('leaveSession takes an http(s) address to go to', { id: 'invalid_request' })
+      }
+    }
+    // Leaves without ending: the customer's session goes on (for other agents).
+    if (leaveButton.onclick && !leaveButton.disabled) leaveButton.click()
+    const to = next?.href
+    if (to) setTimeout(() => { location.href = to }, 0)
+    return { left: true, url: to ?? null }
   })
   bridge.handle('get:user', async (d) => {
     const me = await api('GET', '/users/me')
     if (d?.id && d.id !== 'me' && d.id !== me.id) throw new APIError('only the signed-in agent can be read here', { id: 'not_found' })
     return me
   })
+}
+
+/** Glance's `confirm`, `open` and `link` of a navigation, checked (the customer's page checks
+ * them again). */
+function navigationOptions (action: string, d: any): Record<string, unknown> {
+  const how: Record<string, unknown> = {}
+  const bad = (message: string): never => { throw new APIError(message, { id: 'invalid_request' }) }
+  if (d?.confirm != null && d.confirm !== false) {
+    if (d.confirm !== true && (typeof d.confirm !== 'object' || Array.isArray(d.confirm))) bad('confirm is an object')
+    if (JSON.stringify(d.confirm).length > 2000) bad('confirm is too large')
+    how.confirm = d.confirm === true ? {} : d.confirm
+  }
+  for (const key of ['open', 'link']) {
+    const given = d?.[key]
+    if (given == null) continue
+    if (action !== 'url') bad(`${key} goes with a url, not ${action}`)
+    if (typeof given !== 'object' || Array.isArray(given)) bad(`${key} is an object`)
+    const target = given.target ?? '_self'
+    if (target !== '_self' && target !== '_blank') bad(`${key}.target is _self or _blank`)
+    const features = given.features
+    if (features != null && (key !== 'open' || typeof features !== 'string' || features.length > 200)) bad(`${key}.features is a short string, for open only`)
+    how[key] = features != null ? { target, features } : { target }
+  }
+  if (how.open && how.link) bad('give open or link, not both')
+  return how
 }
 
 /**
@@ -800,9 +864,11 @@ async function main (): Promise<void> {
     api('GET', '/accounts').then((a: any[]) => bridge.allow(a[0]?.trusted_origins ?? [])).catch(() => {})
   }
   const route = location.pathname.replace(/\/$/, '')
-  if (/^\/session\/[^/]+\/history$/.test(route)) {
+  if (route === '/session') {
+    glance()
+  } else if (/^\/session\/[^/]+\/history$/.test(route)) {
     history().catch((e) => failed('history_failed', tokenProblem(e) ?? `Could not load the history: ${(e as Error).message}`))
-  } else if (route === '/agent' && !/^\d{9}$/.test(sid)) {
+  } else if ((route === '/agent' || route === '/cobrowse/slave.html') && !/^\d{9}$/.test(sid)) {
     endButton.hidden = true
     leaveButton.hidden = true
     failed('no_session', 'This link is missing its session. Open it again from the chat or the console.')
@@ -818,6 +884,36 @@ async function main (): Promise<void> {
       else failed('session_unavailable', tokenProblem(e) ?? `Could not open the session: ${(e as Error).message}`, [{ id: 'another-code', label: 'Enter a code', href: `/code?${carried()}` }])
     })
   }
+}
+
+/** `/session?ssncode=…|visitorid=…[&wait=1]`: Glance's viewer URL (glance.ts). */
+function glance (): void {
+  endButton.hidden = true
+  leaveButton.hidden = true
+  const key = glanceKey(params)
+  const codePage = `/code?${carried()}`
+  /** A page that says why there is nothing to show; the embedding page hears it as `error`. */
+  const problem = (id: string, title: string, text: string, steps: Step[]): void => {
+    status(title, 'failed', { title, text, kind: 'problem', steps })
+    bridge.send('error', { id, message: `${title}. ${text}` })
+  }
+  if ('error' in key) {
+    problem('invalid_link', 'This link cannot open a session', key.error, [{ id: 'another-code', label: 'Enter a code', href: codePage, primary: true }])
+    return
+  }
+  const waitHere = new URL(location.href)
+  waitHere.searchParams.set('wait', '1')
+  openByKey(key, {
+    api,
+    open: (id) => { location.replace(sessionUrl(id)) },
+    waiting: (title, text) => status(title, 'waiting', { title, text, pending: true }),
+    problem,
+    ended: (s) => onSession(s),
+    tell: (event, data) => bridge.send(event, data),
+    tokenProblem,
+    codePage,
+    waitHere: waitHere.pathname + waitHere.search
+  }).catch((e) => failed('session_unavailable', tokenProblem(e) ?? `Could not look for the session: ${(e as Error).message}`))
 }
 
 main().catch((e) => {

@@ -5,14 +5,18 @@ import { record } from '@rrweb/record'
 import { APIError, type SessionResource } from '@tandem/core'
 import { type Device, DeviceApi } from './api.js'
 import { Fidelity } from './fidelity.js'
+import { agentConnected, type ExternalMediaAdapter, initializeMedia, sendToken } from './genesys/adapter.js'
 import { DEFAULT_LIMITS, type Limits, Socket, type SocketProblem, socketUrl } from './socket.js'
-import { Tools } from './tools.js'
+import { type NavigationRequest, Tools } from './tools.js'
+import { announce, stopAnnouncing } from './announce.js'
 import type { Messages } from './messages.js'
 import * as ui from './ui.js'
 
 export { APIError }
 export type { SessionResource, Toggle } from '@tandem/core'
 export type { Messages } from './messages.js'
+export type { ExternalMediaAdapter } from './genesys/adapter.js'
+export type { NavigationRequest, NavigationTarget } from './tools.js'
 
 /** @deprecated The error class is `APIError`; `ApiError` is the same class under its old name. */
 export const ApiError = APIError
@@ -26,6 +30,12 @@ export interface StartOptions {
   api?: string
   /** Flat key/value data agents can find this device by (`filter_user_id=…`). */
   customData?: Record<string, string | number | boolean | null>
+  /**
+   * The customer's visitor id (Glance's `GLANCE_COBROWSE.visitorid`): added to `customData`
+   * under the key the account names for it (`visitor_id_key`), so that a viewer opened with
+   * `visitorid=<it>` finds the sessions this page starts.
+   */
+  visitorId?: string
   /** Skip the built-in code, consent and banner UI and listen to events instead. */
   disableBuiltInUI?: boolean
   /**
@@ -82,6 +92,7 @@ interface Registration {
   remote_control_consent?: boolean
   agent_submit?: boolean
   navigation_origins?: string[]
+  visitor_id_key?: string
   max_message_bytes?: number
   max_event_bytes?: number
 }
@@ -89,6 +100,10 @@ interface Registration {
 const STORAGE = 'tandem.device'
 /** The session this tab is in, so that it carries on across the site's page loads. */
 const SESSION_STORAGE = 'tandem.session'
+/** The page's state for the agents (`setUserState`), kept with the session across page loads. */
+const USER_STATE_STORAGE = 'tandem.userstate'
+/** The most the user state may hold, as JSON. */
+const MAX_USER_STATE = 16 * 1024
 
 function deviceInfo (): Record<string, string> {
   return {
@@ -172,11 +187,16 @@ export async function start (options: StartOptions): Promise<Tandem> {
   }
   const { redaction, unredaction, rules } = accountRules(reg, options)
   ui.setAccount(reg?.account_name)
+  // The visitor id goes under the account's key (sent with the next registration, which comes
+  // before any session the page starts).
+  if (options.visitorId && reg?.visitor_id_key) {
+    options = { ...options, customData: { ...options.customData, [reg.visitor_id_key]: String(options.visitorId) } }
+  }
   const limits: Limits = {
     maxMessageBytes: reg?.max_message_bytes ?? DEFAULT_LIMITS.maxMessageBytes,
     maxEventBytes: reg?.max_event_bytes ?? DEFAULT_LIMITS.maxEventBytes
   }
-  const tandem = new Tandem(api, options, redaction, unredaction, rules, limits)
+  const tandem = new Tandem(api, options, redaction, unredaction, rules, limits, reg?.visitor_id_key)
   await tandem.resume()
   return tandem
 }
@@ -320,6 +340,15 @@ export class Tandem extends EventTarget {
   #consent: 'none' | 'asked' | 'given' = 'none'
   /** Whether the built-in UI showed this session (a code, a question or the indicator). */
   #shown = false
+  /** The account's `visitor_id_key`, from the registration. */
+  #visitorIdKey = ''
+  /** What the page told the agents with `setUserState`, by name. */
+  #userState: Record<string, unknown> = {}
+  /**
+   * Asks the customer about a navigation that came with Glance's `confirm` (the Glance visitor
+   * API sets it while the page listens for `confirm`); null asks with the built-in question.
+   */
+  navigationConfirm: ((request: NavigationRequest) => Promise<boolean> | null) | null = null
 
   constructor (
     api: DeviceApi,
@@ -327,9 +356,11 @@ export class Tandem extends EventTarget {
     redaction: string[],
     unredaction: string[] = [],
     rules: AgentRules = { remoteControlConsent: true, agentSubmit: false, navigationOrigins: [] },
-    limits: Limits = DEFAULT_LIMITS
+    limits: Limits = DEFAULT_LIMITS,
+    visitorIdKey = ''
   ) {
     super()
+    this.#visitorIdKey = visitorIdKey
     this.#options = options
     this.#rules = rules
     this.#limits = limits
@@ -338,6 +369,7 @@ export class Tandem extends EventTarget {
     this.#redaction = redaction.join(', ')
     this.#unredaction = unredaction.join(', ')
     this.#customData = options.customData ?? {}
+    try { this.#userState = JSON.parse(sessionStorage.getItem(USER_STATE_STORAGE) ?? '{}') ?? {} } catch { /* none kept */ }
     const device = api.device as Device
     this.#notifications = new Socket(
       socketUrl(api.base, { 'X-CobrowseLicense': api.license, 'X-CobrowseDevice': device.id, 'X-CobrowsePlatform': 'web' }),
@@ -351,12 +383,19 @@ export class Tandem extends EventTarget {
   }
 
   get deviceId (): string { return (this.#api.device as Device).id }
+  /** What never leaves the browser (the defaults, the account's and the page's), as a selector. */
+  get redactionSelector (): string { return privacyOptions(this.#redaction, this.#unredaction).blockSelector }
+  /** The custom data key the account keeps visitor ids under (empty: none). */
+  get visitorIdKey (): string { return this.#visitorIdKey }
   get session (): SessionResource | null { return this.#session }
 
-  /** Creates a session and returns its 6-digit code for the customer to read to an agent. */
-  async createSessionCode (): Promise<string> {
+  /**
+   * Creates a session and returns its 6-digit code for the customer to read to an agent;
+   * `customData` adds to the page's for this session alone.
+   */
+  async createSessionCode (customData?: Record<string, string | number | boolean | null>): Promise<string> {
     await this.#refreshRules()
-    const s = await this.#api.request<SessionResource>('POST', '/sessions', { custom_data: this.#customData })
+    const s = await this.#api.request<SessionResource>('POST', '/sessions', { custom_data: { ...this.#customData, ...customData } })
     this.#track(s)
     if (this.#builtInUI && s.code) {
       ui.showCode(s.code)
@@ -367,18 +406,61 @@ export class Tandem extends EventTarget {
 
   /**
    * Creates a session and returns its 9-digit token; with a media adapter whose agent is
-   * connected, also sends `{start:<token>}` through it.
+   * connected, also sends the token through it: `{start:<token>}` to `sendSessionToken`, or
+   * the token to a Genesys adapter's `sendCbSessionToken`.
    */
-  async startSession (adapter?: MediaAdapter): Promise<string> {
+  async startSession (adapter?: MediaAdapter | ExternalMediaAdapter): Promise<string> {
     await this.#refreshRules()
     const s = await this.#api.request<SessionResource>('POST', '/sessions', { custom_data: this.#customData })
     this.#track(s)
     const token = s.access_token ?? ''
     if (adapter) {
-      await adapter.initializeAsync()
-      if (adapter.isAgentConnected()) await adapter.sendSessionToken(`{start:${token}}`)
+      await initializeMedia(adapter)
+      if (agentConnected(adapter) !== false) await sendToken(adapter, token)
     }
     return token
+  }
+
+  /**
+   * Joins the session an agent created and gave the customer the 6-digit code of (a viewer
+   * opened with `ssncode=<code>&wait=1` opens it at once). The customer is asked for consent as
+   * usual.
+   */
+  async joinWithCode (code: string): Promise<SessionResource> {
+    const digits = String(code ?? '').replace(/\s/g, '')
+    if (!/^\d{6}$/.test(digits)) throw new Error('a session code is six digits')
+    if (this.#session && this.#session.state !== 'ended') throw new Error('this page is in a session already')
+    await this.#refreshRules()
+    const joined = await this.#api.request<SessionResource>('PUT', `/sessions/${digits}`, {})
+    this.#track(joined)
+    return joined
+  }
+
+  /**
+   * Keeps `value` under `name` for the agents (Glance's `setUserState`): their viewer hears the
+   * page's whole state whenever it changes and whenever it (re)joins. It lasts until the
+   * session ends, across the site's page loads. `undefined` removes a name.
+   */
+  setUserState (name: string, value: unknown): void {
+    if (typeof name !== 'string' || !name || name.length > 100) throw new Error('user state needs a name (at most 100 characters)')
+    const next = { ...this.#userState }
+    if (value === undefined) delete next[name]
+    else next[name] = value
+    let json: string
+    try { json = JSON.stringify(next) } catch { throw new Error('user state must be plain data (JSON)') }
+    if (json.length > MAX_USER_STATE) throw new Error(`user state is limited to ${MAX_USER_STATE} bytes of JSON`)
+    this.#userState = JSON.parse(json)
+    try { sessionStorage.setItem(USER_STATE_STORAGE, json) } catch { /* not carried to the next page */ }
+    this.#sendUserState()
+  }
+
+  /** What `setUserState` kept under `name`. */
+  getUserState (name: string): unknown {
+    return this.#userState[name]
+  }
+
+  #sendUserState (): void {
+    if (this.#stream && Object.keys(this.#userState).length) this.#stream.send('userstate', { state: this.#userState })
   }
 
   /** Ends the current session. */
@@ -446,7 +528,11 @@ export class Tandem extends EventTarget {
   }
 
   #forget (): void {
-    try { sessionStorage.removeItem(SESSION_STORAGE) } catch { /* no storage, nothing kept */ }
+    this.#userState = {}
+    try {
+      sessionStorage.removeItem(SESSION_STORAGE)
+      sessionStorage.removeItem(USER_STATE_STORAGE)
+    } catch { /* no storage, nothing kept */ }
   }
 
   #track (s: SessionResource, consent: 'none' | 'given' = 'none'): void {
@@ -593,16 +679,22 @@ export class Tandem extends EventTarget {
       }),
       device.token,
       (event, data) => {
-        // An agent joined or lost its place: send the whole page again.
-        if (event === 'sync') record.takeFullSnapshot(true)
-        else if (event === 'message') this.#onMessage(data)
+        // An agent joined or lost its place: send the whole page again (and the page's state).
+        if (event === 'sync') {
+          record.takeFullSnapshot(true)
+          this.#sendUserState()
+        } else if (event === 'message') this.#onMessage(data)
+        else if (event === 'announce') announce(data, this.#session?.agent?.name || ui.phrase('someAgent', {}))
         else this.#tools?.handle(event, data)
       },
       {
         limits: this.#limits,
         // Events sent while the stream was down never reached the agents: a fresh snapshot
         // puts their view right again.
-        onOpen: (reconnected) => { if (reconnected) record.takeFullSnapshot(true) },
+        onOpen: (reconnected) => {
+          if (reconnected) record.takeFullSnapshot(true)
+          this.#sendUserState()
+        },
         onProblem: (problem) => this.#socketProblem(problem)
       }
     )
@@ -614,7 +706,12 @@ export class Tandem extends EventTarget {
       controlOn: () => this.#session?.remote_control === 'on',
       agentName: () => this.#session?.agent?.name || 'Your support agent',
       confirm: (question) => this.#confirm(question),
-      send: (event, data) => stream.send(event, data)
+      confirmNavigation: (request) => this.navigationConfirm?.(request) ?? null,
+      send: (event, data) => {
+        // The page hears how each of the agent's navigation requests was answered.
+        if (event === 'navigation') this.#emit('navigation', data)
+        stream.send(event, data)
+      }
     })
     // Each page load in a session is a visit the agent (and the session's history) can follow.
     stream.send('page', { url: location.href, title: document.title })
@@ -647,6 +744,7 @@ export class Tandem extends EventTarget {
   }
 
   #stopStream (): void {
+    stopAnnouncing()
     this.#tools?.stop()
     this.#tools = null
     this.#stopRecording?.()

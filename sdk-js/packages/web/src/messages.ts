@@ -37,6 +37,11 @@ export interface Messages {
   codeExpired: string
   ended: string
   dismiss: string
+  /** Said to the customer's screen reader when the agent points at an element (accessibility
+   * mode): `{element}` is its name and role. */
+  pointingAt: string
+  /** The same, when the agent draws on it. */
+  drawingOn: string
 }
 
 const en: Messages = {
@@ -69,7 +74,9 @@ const en: Messages = {
   timedOut: 'The session ended after a period of inactivity.',
   codeExpired: 'Your support code has expired. Ask for a new one if you still need help.',
   ended: 'The support session has ended.',
-  dismiss: 'Dismiss'
+  dismiss: 'Dismiss',
+  pointingAt: '{agent} is pointing at {element}',
+  drawingOn: '{agent} is drawing on {element}'
 }
 
 const fr: Messages = {
@@ -102,7 +109,9 @@ const fr: Messages = {
   timedOut: 'La session a pris fin après une période d’inactivité.',
   codeExpired: 'Votre code d’assistance a expiré. Demandez-en un nouveau si vous avez encore besoin d’aide.',
   ended: 'La session d’assistance est terminée.',
-  dismiss: 'Fermer'
+  dismiss: 'Fermer',
+  pointingAt: '{agent} vous montre {element}',
+  drawingOn: '{agent} dessine sur {element}'
 }
 
 const de: Messages = {
@@ -135,7 +144,9 @@ const de: Messages = {
   timedOut: 'Die Sitzung wurde nach längerer Inaktivität beendet.',
   codeExpired: 'Ihr Support-Code ist abgelaufen. Fordern Sie einen neuen an, wenn Sie noch Hilfe brauchen.',
   ended: 'Die Support-Sitzung ist beendet.',
-  dismiss: 'Schließen'
+  dismiss: 'Schließen',
+  pointingAt: '{agent} zeigt auf {element}',
+  drawingOn: '{agent} zeichnet auf {element}'
 }
 
 /** The shipped languages, by primary language subtag. */

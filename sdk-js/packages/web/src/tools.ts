@@ -20,6 +20,11 @@ export interface ToolRules {
   agentName (): string
   /** Asks the customer; resolves with their answer. */
   confirm (question: string): Promise<boolean>
+  /**
+   * A navigation that came with Glance's `confirm`: the page's own way of asking (its `confirm`
+   * listeners), or null to ask with `confirm`.
+   */
+  confirmNavigation?: (request: NavigationRequest) => Promise<boolean> | null
   /** Sends an event to the agents. */
   send (event: string, data: unknown): void
 }
@@ -29,6 +34,37 @@ const SVG = 'http://www.w3.org/2000/svg'
 const LASER_FADE = 900
 
 type Point = [number, number]
+
+/** Where a page a navigation opens goes (Glance's `open` and `link`). */
+export interface NavigationTarget {
+  target: '_self' | '_blank'
+  /** `window.open`'s features (`open` only). */
+  features?: string
+}
+
+/** A navigation an agent asked for, as the page's `confirm` listeners see it. */
+export interface NavigationRequest {
+  action: 'back' | 'forward' | 'refresh' | 'url'
+  /** The page to open, resolved against this one (`url` only). */
+  url: string | null
+  /** What the agent gave as `confirm` (e.g. words for the question). */
+  confirm: Record<string, unknown>
+  /** Open the page with `window.open` in this target. */
+  open: NavigationTarget | null
+  /** Open the page by clicking a link with this target. */
+  link: NavigationTarget | null
+}
+
+/** Glance's `open` / `link` of a navigation, checked; undefined when absent, a reason when bad. */
+function navigationTarget (value: unknown, withFeatures: boolean): NavigationTarget | undefined | string {
+  if (value == null) return undefined
+  if (typeof value !== 'object' || Array.isArray(value)) return 'not an object'
+  const { target = '_self', features } = value as { target?: unknown, features?: unknown }
+  if (target !== '_self' && target !== '_blank') return 'its target is not _self or _blank'
+  if (features == null) return { target }
+  if (!withFeatures || typeof features !== 'string' || features.length > 200) return 'its features are not a short string'
+  return { target, features }
+}
 
 /** The tools' layer over the page: created when first needed, removed at the end. */
 class Overlay {
@@ -350,6 +386,13 @@ export class Tools {
     const reply = (status: 'done' | 'refused' | 'failed', reason?: string): void => {
       this.#rules.send('navigation', { id: data?.id ?? null, action, url: data?.url ?? null, status, reason: reason ?? null })
     }
+    const open = navigationTarget(data?.open, true)
+    const link = navigationTarget(data?.link, false)
+    if (typeof open === 'string') return reply('refused', `open: ${open}`)
+    if (typeof link === 'string') return reply('refused', `link: ${link}`)
+    if (open && link) return reply('refused', 'give open or link, not both')
+    if ((open || link) && action !== 'url') return reply('refused', 'open and link go with a url')
+    const confirm = data?.confirm && typeof data.confirm === 'object' && !Array.isArray(data.confirm) ? data.confirm : null
     let target: URL | null = null
     if (action === 'url') {
       try {
@@ -366,7 +409,11 @@ export class Tools {
     }
     if (!this.#rules.controlOn()) {
       const what = target ? `open ${target.href}` : action === 'refresh' ? 'reload this page' : `go ${action}`
-      if (!await this.#rules.confirm(`${this.#rules.agentName()} would like to ${what}.`)) {
+      const question = `${this.#rules.agentName()} would like to ${what}.`
+      // Asked with Glance's `confirm`: the page's own listeners answer, when it has any.
+      const request: NavigationRequest = { action: action as NavigationRequest['action'], url: target?.href ?? null, confirm: confirm ?? {}, open: open ?? null, link: link ?? null }
+      const asked = confirm ? this.#rules.confirmNavigation?.(request) ?? null : null
+      if (!await (asked ?? this.#rules.confirm(question))) {
         return reply('refused', 'the customer declined')
       }
     }
@@ -377,7 +424,22 @@ export class Tools {
         if (action === 'back') history.back()
         else if (action === 'forward') history.forward()
         else if (action === 'refresh') location.reload()
-        else if (target) location.assign(target.href)
+        else if (target && open) {
+          // A new tab does not carry this tab's session (nor its storage) with it.
+          const features = open.target === '_blank' ? [open.features, 'noopener'].filter(Boolean).join(',') : open.features
+          window.open(target.href, open.target, features)
+        }
+        else if (target && link) {
+          const a = document.createElement('a')
+          a.href = target.href
+          a.target = link.target
+          a.rel = 'noopener'
+          a.className = ui.serviceClass
+          a.hidden = true
+          document.body.append(a)
+          a.click()
+          a.remove()
+        } else if (target) location.assign(target.href)
       } catch (e) {
         reply('failed', (e as Error).message)
       }

@@ -22,6 +22,16 @@ export function setAccount (name: string | undefined): void {
   context.account = name ?? ''
 }
 
+/** A message in the UI's language with `values` in its placeholders (for the announcements). */
+export function phrase (key: keyof Messages, values: Record<string, string>): string {
+  return fill(context.t[key], values)
+}
+
+/** The UI's language. */
+export function uiLang (): string {
+  return context.lang
+}
+
 /** A message with its placeholders filled; `agent` defaults to "A support agent". */
 function say (key: keyof Messages, agent = ''): string {
   const t = context.t
@@ -32,7 +42,7 @@ function say (key: keyof Messages, agent = ''): string {
 
 // The design system's tokens (sdk-js/packages/design/tokens.css) that this UI uses, copied so
 // the bundle carries only these; test/ui.test.ts checks they still match.
-const TOKENS = `--t-surface:#ffffff;--t-surface-sunken:#eef0f3;--t-border:#d5d9e0;--t-text:#161b26;
+export const TOKENS = `--t-surface:#ffffff;--t-surface-sunken:#eef0f3;--t-border:#d5d9e0;--t-text:#161b26;
 --t-text-muted:#4b5565;--t-text-inverse:#ffffff;--t-accent:#4338ca;--t-accent-hover:#3730a3;
 --t-success:#047857;--t-danger:#b91c1c;--t-focus:#2563eb;--t-space-1:4px;--t-space-2:8px;
 --t-space-3:12px;--t-space-4:16px;--t-space-5:24px;--t-font:system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
