@@ -11,11 +11,14 @@ use super::conn::Conn;
 use super::identity::Stream;
 use crate::frame::{self, ClientFrame};
 use crate::replay::{Kept, Replay};
-use crate::topic::Topic;
+use crate::topic::{Side, Topic};
 use crate::wire;
 
-/// How often a stream whose session is not active yet may have it read again: frames in
-/// between are refused without asking the Store.
+/// How often a device's stream whose session is not active yet may have it read again: frames
+/// in between are refused without asking the Store (a page may record before anyone accepts).
+/// An agent's stream reads it for each frame until it is active: an agent sends a few frames,
+/// and acts the moment its viewer hears the session is active, which may be within this window
+/// of an earlier refusal.
 const ACTIVE_RECHECK: Duration = Duration::from_millis(250);
 
 impl Conn {
@@ -79,8 +82,8 @@ impl Conn {
         }
     }
 
-    /// Whether this stream's session is `active`: read from the Store until it is (at most
-    /// every `ACTIVE_RECHECK`), then kept.
+    /// Whether this stream's session is `active`: read from the Store until it is (on a
+    /// device's stream at most every `ACTIVE_RECHECK`), then kept.
     pub(super) async fn stream_active(&mut self) -> bool {
         let Some(stream) = &self.who.stream else {
             return false;
@@ -88,9 +91,10 @@ impl Conn {
         if self.active {
             return true;
         }
-        if self
-            .active_checked
-            .is_some_and(|t| t.elapsed() < ACTIVE_RECHECK)
+        if stream.side == Side::Device
+            && self
+                .active_checked
+                .is_some_and(|t| t.elapsed() < ACTIVE_RECHECK)
         {
             return false;
         }
