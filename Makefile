@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: bench-dashboard run test audit lint js-lint fmt rust-test compat-deps sdk dashboard sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi clean-data corpus bench-fidelity security image deploy-check settings-doc saml-venv
+.PHONY: bench-dashboard run test audit lint js-lint fmt rust-test compat-deps sdk dashboard sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi clean-data corpus bench-fidelity security image deploy-check settings-doc saml-venv bench-saml
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk dashboard
@@ -193,6 +193,11 @@ bench-fidelity: sdk corpus
 
 ## The dashboard's first load in Chromium against the release server: navigation start to the
 ## Sessions list on screen, cold and warm cache, and its JavaScript's gzip size.
+## How fast the SAML ACS answers genuine responses and refuses forged ones (release build,
+## SQLite, the real test IdP): per case, tries, refused, median and slowest in milliseconds.
+bench-saml: saml-venv
+	SAML_IDP_PYTHON=$(SAML_VENV)/bin/python $(CARGO) run --release -p tandem-bench --bin tandem-bench-saml
+
 bench-dashboard: dashboard
 	$(CARGO) build --release -p tandem-api --bin tandem
 	TANDEM_BIN=$(CARGO_TARGET_DIR)/release/tandem node dashboard/scripts/bench.mjs
