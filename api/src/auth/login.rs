@@ -40,30 +40,38 @@ pub fn csrf_token(session_token: &str) -> String {
     secrets::hash_token(&format!("csrf:{session_token}"))
 }
 
-/// `Set-Cookie` for a new login session: HttpOnly, SameSite=Lax, the whole site, Secure when
-/// the server is reached over https, and no longer than a login session can last.
-pub fn set_cookie(app: &AppState, token: &str) -> HeaderValue {
-    let secure = if app.public_base().starts_with("https://") {
+impl AppState {
+    /// Whether browsers reach this server over https (cookies then carry `Secure`).
+    pub fn over_https(&self) -> bool {
+        self.public_base().starts_with("https://")
+    }
+}
+
+/// `; Secure` when the server is reached over https, else nothing.
+fn secure(app: &AppState) -> &'static str {
+    if app.over_https() {
         "; Secure"
     } else {
         ""
-    };
+    }
+}
+
+/// `Set-Cookie` for a new login session: HttpOnly, SameSite=Lax, the whole site, Secure when
+/// the server is reached over https, and no longer than a login session can last.
+pub fn set_cookie(app: &AppState, token: &str) -> HeaderValue {
     let value = format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        LOGIN_MAX.as_secs()
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        LOGIN_MAX.as_secs(),
+        secure(app)
     );
     HeaderValue::from_str(&value).expect("a token is a valid header value")
 }
 
 /// `Set-Cookie` that deletes the login cookie.
 pub fn clear_cookie(app: &AppState) -> HeaderValue {
-    let secure = if app.public_base().starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
     HeaderValue::from_str(&format!(
-        "{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+        "{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        secure(app)
     ))
     .expect("a valid header value")
 }

@@ -398,7 +398,7 @@ fn unavailable(e: tandem_core::Error) -> AcsError {
 /// `Set-Cookie` for the request cookie: sent back on the IdP's POST to the ACS, which is a
 /// cross-site request on https (SameSite=None needs Secure); Lax suffices on plain http.
 fn saml_cookie(app: &AppState, value: &str, max_age: u64) -> HeaderValue {
-    let same_site = if app.public_base().starts_with("https://") {
+    let same_site = if app.over_https() {
         "None; Secure"
     } else {
         "Lax"

@@ -17,7 +17,8 @@ both_backends!(
     agents_manage_nothing_and_the_last_administrator_stays,
     removing_a_member_ends_their_sign_ins,
     keys_generated_uploaded_and_revoked,
-    superusers_disable_an_account_and_everyone_is_locked_out
+    superusers_disable_an_account_and_everyone_is_locked_out,
+    cookies_are_secure_when_the_server_is_reached_over_https
 );
 
 const SUPERUSER: &str = "root@ops.example";
@@ -538,4 +539,95 @@ async fn superusers_disable_an_account_and_everyone_is_locked_out(backend: Backe
         .await;
     assert_eq!(status, StatusCode::OK, "{switched}");
     assert_eq!(switched["account"]["role"], "administrator");
+}
+
+/// Behind a TLS proxy (`public_url` https), the login cookie, its deletion and the SAML
+/// request cookie are `Secure`; the SAML one is `SameSite=None`, as the IdP's POST is cross-site.
+async fn cookies_are_secure_when_the_server_is_reached_over_https(backend: Backend) {
+    const PUBLIC: &str = "https://tandem.example";
+    let smtp = Smtp::start().await;
+    let url = smtp.url();
+    let server = Server::start_with(backend, |c| {
+        c.smtp_url = url;
+        c.public_url = PUBLIC.into();
+    })
+    .await;
+    let t = server.tenant().await;
+    // The administrator becomes a member with their first call.
+    let (status, _) = server.get("/api/1/users/me", &t.admin).await;
+    assert_eq!(status, StatusCode::OK);
+    let post = |path: &str, body: Value| {
+        server
+            .http
+            .post(format!("{}{path}", server.base))
+            .header(ORIGIN, PUBLIC)
+            .json(&body)
+            .send()
+    };
+    let res = post("/api/1/login/email", json!({"email": "admin@example.com"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let token = smtp.link_token("admin@example.com", 1).await;
+    let res = post("/api/1/login/link", json!({"token": token}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let set = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        set.starts_with("tandem_session=") && set.ends_with("; Secure"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let res = server
+        .http
+        .delete(format!("{}/api/1/login/session", server.base))
+        .header(ORIGIN, PUBLIC)
+        .header(COOKIE, &cookie)
+        .header("x-tandem-csrf", {
+            let (_, me) = read(
+                server
+                    .http
+                    .get(format!("{}/api/1/login/session", server.base))
+                    .header(COOKIE, &cookie)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            me["csrf_token"].as_str().unwrap().to_owned()
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let cleared = res.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(
+        cleared.contains("Max-Age=0") && cleared.ends_with("; Secure"),
+        "{cleared}"
+    );
+    // The SAML request cookie, once the account has single sign-on.
+    let idp = tandem_testkit::Idp::start().await;
+    let (status, _) = server
+        .put(
+            "/api/1/sso",
+            &t.admin,
+            json!({"metadata_xml": idp.get("/metadata").await}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/api/1/saml/{}/login", server.base, t.account.id))
+        .send()
+        .await
+        .unwrap();
+    let saml = res.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(
+        saml.starts_with("tandem_saml=") && saml.contains("SameSite=None; Secure"),
+        "{saml}"
+    );
+    server.stop().await;
 }
