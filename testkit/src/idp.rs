@@ -144,6 +144,62 @@ impl Idp {
     }
 }
 
+/// The forgery matrix: each case's extra `/mint` fields, applied to a response that would
+/// otherwise be genuine (the SAML tests and `make bench-saml` post them all).
+pub fn forgeries() -> Vec<(&'static str, Value)> {
+    vec![
+        ("XSW1", json!({"forge": "xsw1", "sign": "response"})),
+        ("XSW2", json!({"forge": "xsw2", "sign": "response"})),
+        ("XSW3", json!({"forge": "xsw3", "sign": "assertion"})),
+        ("XSW4", json!({"forge": "xsw4", "sign": "assertion"})),
+        ("XSW5", json!({"forge": "xsw5", "sign": "assertion"})),
+        ("XSW6", json!({"forge": "xsw6", "sign": "assertion"})),
+        ("XSW7", json!({"forge": "xsw7", "sign": "assertion"})),
+        ("XSW8", json!({"forge": "xsw8", "sign": "assertion"})),
+        ("XSW3, both signed", json!({"forge": "xsw3"})),
+        ("XSW7, both signed", json!({"forge": "xsw7"})),
+        (
+            "comment in the NameID",
+            json!({"forge": "comment_in_nameid"}),
+        ),
+        ("unsigned", json!({"sign": "none"})),
+        ("signature removed", json!({"forge": "signature_removed"})),
+        ("two assertions", json!({"forge": "two_assertions"})),
+        ("foreign certificate", json!({"key": "foreign"})),
+        ("SHA-1", json!({"algorithm": "rsa-sha1"})),
+        (
+            "expired",
+            json!({"not_before": -900, "not_on_or_after": -600, "confirmation_not_on_or_after": -600}),
+        ),
+        (
+            "confirmation expired",
+            json!({"confirmation_not_on_or_after": -600}),
+        ),
+        (
+            "not yet valid",
+            json!({"not_before": 600, "not_on_or_after": 900}),
+        ),
+        (
+            "wrong audience",
+            json!({"audience": "https://other-sp.example/metadata"}),
+        ),
+        (
+            "wrong destination",
+            json!({"destination": "https://other-sp.example/acs"}),
+        ),
+        (
+            "wrong recipient",
+            json!({"recipient": "https://other-sp.example/acs"}),
+        ),
+        (
+            "wrong issuer",
+            json!({"issuer": "https://other-idp.example/metadata"}),
+        ),
+        ("DOCTYPE", json!({"forge": "doctype"})),
+        ("entity expansion bomb", json!({"forge": "entity_bomb"})),
+    ]
+}
+
 impl Drop for Idp {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -16,7 +16,7 @@ pub mod ws;
 use std::time::Duration;
 
 pub use calls::read;
-pub use idp::Idp;
+pub use idp::{forgeries, Idp};
 pub use redis::Redis;
 pub use server::{tandem_bin, Server};
 pub use smtp::{Received, Smtp};
