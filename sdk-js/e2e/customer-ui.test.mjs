@@ -79,6 +79,16 @@ const focused = (page) => page.evaluate(() => {
   return `${el?.id ? '#' + el.id : el?.tagName.toLowerCase()}:${el?.textContent?.trim()}`
 })
 
+/** Waits until a dialog that just opened has put the focus where it says (it does so as it shows). */
+async function whenFocused (page, expected) {
+  const deadline = Date.now() + 5_000
+  let now
+  while ((now = await focused(page)) !== expected) {
+    assert.ok(Date.now() < deadline, `the focus stayed on ${now}, not ${expected}`)
+    await page.waitForTimeout(25)
+  }
+}
+
 test('the server\'s landing page says what it is and links on; people get a page for a wrong address, API clients JSON', async () => {
   const page = await (await browser().newContext()).newPage()
   const res = await page.goto(`${api}/`)
@@ -163,7 +173,7 @@ test('consent from the keyboard: focus moves in and stays, Escape declines, and 
 
 test('Enter allows; remote control is asked and answered from the keyboard; the indicator stops control and sharing', async () => {
   const { customer, session } = await asked()
-  assert.equal(await focused(customer), 'button:Allow')
+  await whenFocused(customer, 'button:Allow')
   await customer.keyboard.press('Enter')
   await customer.waitForSelector('#tandem-banner:has-text("is viewing this page")')
   await until(session.id, (s) => s.state === 'active')
@@ -184,6 +194,7 @@ test('Enter allows; remote control is asked and answered from the keyboard; the 
 
   await agentPut(session.id, { remote_control: 'requested' })
   await customer.waitForSelector('#tandem-control-request', { timeout: 10_000 })
+  await whenFocused(customer, 'button:Allow')
   await customer.keyboard.press('Enter')
   await until(session.id, (s) => s.remote_control === 'on')
   await customer.waitForSelector('#tandem-banner:has-text("has control of this page")')

@@ -104,11 +104,28 @@ export const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname
  * findings within `scope` (a selector; the whole page by default) of `frame` (the page itself,
  * or a page it embeds), which should be none.
  */
+/**
+ * Waits (up to a second) for the finite animations and transitions running in `frame` (its
+ * document and open shadow roots: the customer UI's) to end: a note still fading in has the
+ * contrast of half its colour, and a screenshot of it shows what nobody sees for long.
+ */
+async function settled (frame) {
+  await frame.evaluate(async () => {
+    const roots = [document, ...[...document.querySelectorAll('*')].flatMap((e) => e.shadowRoot ? [e.shadowRoot] : [])]
+    const finite = roots.flatMap((r) => r.getAnimations())
+      .filter((a) => a.playState === 'running' && a.effect?.getComputedTiming().iterations !== Infinity)
+    // Entrances last a few hundred ms; a longer one (a note's countdown) is not waited out.
+    const enough = new Promise((resolve) => setTimeout(resolve, 1_000))
+    await Promise.race([Promise.all(finite.map((a) => a.finished.catch(() => {}))), enough])
+  })
+}
+
 export async function lookAt (page, name, { scope = 'html', height = 800, frame = page } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true })
   const findings = []
   for (const width of [1280, 400]) {
     await page.setViewportSize({ width, height })
+    await settled(frame)
     await page.screenshot({ path: `${ARTIFACTS}${name}-${width}.png` })
     await frame.evaluate(AXE)
     const { violations } = await frame.evaluate((scope) => window.axe.run(scope, { resultTypes: ['violations'] }), scope)
