@@ -5,10 +5,9 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto'
-import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { createRequire } from 'node:module'
 import { chromium } from 'playwright-core'
+import { CHROMIUM, FLAGS, lookAt, sleep } from './helpers.mjs'
 import { SMTPServer } from 'smtp-server'
 import { simpleParser } from 'mailparser'
 
@@ -24,13 +23,6 @@ const accountId = process.env.TANDEM_ACCOUNT
 const superuser = process.env.TANDEM_SUPERUSER
 const ADMIN = 'admin@example.com'
 const INVITEE = `agent-${Date.now()}@example.com`
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync']
-// One folder per backend: the harness runs both suites at once.
-const ARTIFACTS = new URL(`./artifacts/${process.env.TANDEM_BACKEND ?? 'local'}/`, import.meta.url).pathname
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
 // ---- mail: a real SMTP server on SMTP_PORT; every message kept, links read from the text ----
 const mails = []
@@ -84,25 +76,7 @@ async function linkFor (to, since = 0, timeout = 15_000) {
   throw new Error(`no mail reached ${to} within ${timeout} ms (${mails.length} mails so far)`)
 }
 
-function sleep (ms) { return new Promise((resolve) => setTimeout(resolve, ms)) }
 
-/** Screenshots at 1280 and 400 px, and axe-core's serious or critical findings (none expected). */
-async function lookAt (page, name, { height = 900 } = {}) {
-  mkdirSync(ARTIFACTS, { recursive: true })
-  const findings = []
-  for (const width of [1280, 400]) {
-    await page.setViewportSize({ width, height })
-    await sleep(150)
-    await page.screenshot({ path: `${ARTIFACTS}${name}-${width}.png`, fullPage: true })
-    await page.evaluate(AXE)
-    const { violations } = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }))
-    for (const v of violations) {
-      if (v.impact === 'serious' || v.impact === 'critical') findings.push(`${width}px ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-    }
-  }
-  await page.setViewportSize({ width: 1280, height })
-  assert.deepEqual(findings, [], `accessibility problems on ${name}`)
-}
 
 /** A REST call with a JWT. */
 async function rest (method, path, token = jwt, body) {

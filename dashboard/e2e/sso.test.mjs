@@ -9,9 +9,8 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { chromium } from 'playwright-core'
+import { CHROMIUM, FLAGS, lookAt, sleep } from './helpers.mjs'
 
 const NEEDED = ['TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_ACCOUNT', 'IDP_URL', 'SSO_DOMAIN']
 const missing = NEEDED.filter((n) => !process.env[n])
@@ -23,12 +22,6 @@ const jwt = process.env.TANDEM_TOKEN
 const accountId = process.env.TANDEM_ACCOUNT
 const idpUrl = process.env.IDP_URL?.replace(/\/+$/, '')
 const domain = process.env.SSO_DOMAIN
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync']
-const ARTIFACTS = new URL(`./artifacts/${process.env.TANDEM_BACKEND ?? 'local'}/`, import.meta.url).pathname
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
 // The people at the IdP. `boot` sets single sign-on up; `lead` is in the group mapped to
 // administrators; `ann` is in another group and gets the default role.
@@ -53,7 +46,6 @@ after(async () => {
   await browser?.close()
 })
 
-function sleep (ms) { return new Promise((resolve) => setTimeout(resolve, ms)) }
 
 /** Waits until `check()` holds (10 s at most), else fails saying `what`. */
 async function eventually (check, what, timeout = 10_000) {
@@ -64,23 +56,6 @@ async function eventually (check, what, timeout = 10_000) {
   }
 }
 
-/** Screenshots at 1280 and 400 px, and axe-core's serious or critical findings (none expected). */
-async function lookAt (page, name, { height = 900 } = {}) {
-  mkdirSync(ARTIFACTS, { recursive: true })
-  const findings = []
-  for (const width of [1280, 400]) {
-    await page.setViewportSize({ width, height })
-    await sleep(150)
-    await page.screenshot({ path: `${ARTIFACTS}${name}-${width}.png`, fullPage: true })
-    await page.evaluate(AXE)
-    const { violations } = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }))
-    for (const v of violations) {
-      if (v.impact === 'serious' || v.impact === 'critical') findings.push(`${width}px ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-    }
-  }
-  await page.setViewportSize({ width: 1280, height })
-  assert.deepEqual(findings, [], `accessibility problems on ${name}`)
-}
 
 /** A REST call with the administrator's JWT. */
 async function rest (method, path, body) {
