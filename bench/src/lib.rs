@@ -1,0 +1,3 @@
+//! What the benchmark binaries share: the JSON report each one writes under `target/bench/`.
+
+pub mod report;
