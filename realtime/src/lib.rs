@@ -16,6 +16,7 @@ mod replay;
 mod skim;
 pub mod socket;
 pub mod topic;
+mod trace;
 pub mod wire;
 
 use std::sync::Arc;

@@ -5,6 +5,11 @@
 //! so far behind that the queue is full, the socket is marked overflowed and its task closes it.
 //! Large frames (the chunks of a page's snapshot, hundreds of them in a burst) are bounded by
 //! the bytes they hold rather than by their number.
+//!
+//! A session stream's frames go another way: the socket that relays them queues a batch of
+//! them without waking anyone, then writes each receiver's share itself, one call per receiver
+//! (`push_quiet`, `flush_or_wake`), so a relayed frame costs no wake-up and no task switch;
+//! only when the kernel cannot take it all is the receiver's task woken to finish.
 
 use std::collections::VecDeque;
 use std::io;
@@ -13,6 +18,8 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
+
+use crate::trace::{Pending, Trace};
 
 pub struct Peer {
     stream: TcpStream,
@@ -42,6 +49,9 @@ struct Out {
     broken: bool,
     /// Set when the server ends the socket from outside its task (its session ended, say).
     closing: Option<(u16, &'static str)>,
+    /// A sampled frame in the queue, timed until it is written (`crate::trace`); boxed, so an
+    /// idle socket carries one pointer for it.
+    traced: Option<Box<Pending>>,
 }
 
 impl Peer {
@@ -62,14 +72,33 @@ impl Peer {
     /// Sends a frame, or queues it behind earlier ones. Returns false when the socket is broken
     /// or overflowed (it is then being closed).
     pub fn push(&self, frame: Bytes) -> bool {
-        self.enqueue(frame, true)
+        self.enqueue(frame, true, None, true)
+    }
+
+    /// `push`, timing a sampled frame until it is written.
+    pub fn push_traced(&self, frame: Bytes, trace: Option<Trace>) -> bool {
+        self.enqueue(frame, true, trace, true)
+    }
+
+    /// `push_traced` without waking the socket's task: the caller queues a batch of frames and
+    /// then calls [`Peer::flush_or_wake`] once (a relayed stream's frames, read together).
+    pub fn push_quiet(&self, frame: Bytes, trace: Option<Trace>) -> bool {
+        self.enqueue(frame, true, trace, false)
+    }
+
+    /// Writes what is queued from the caller's task, in one call; when the kernel cannot take it
+    /// all (or the socket broke), wakes the socket's own task to carry on.
+    pub fn flush_or_wake(&self) {
+        if !matches!(self.flush(), Ok(true)) {
+            self.wake.notify_one();
+        }
     }
 
     /// Queues a catch-up backlog (a session's replay) regardless of the queue's bound; it is
     /// bounded by the replay's own size.
     pub fn push_backlog<'a>(&self, frames: impl Iterator<Item = &'a Bytes>) {
         for frame in frames {
-            if !self.enqueue(frame.clone(), false) {
+            if !self.enqueue(frame.clone(), false, None, true) {
                 return;
             }
         }
@@ -80,10 +109,10 @@ impl Peer {
         let mut out = self.out.lock().expect("peer lock");
         out.overflow = false;
         drop(out);
-        self.enqueue(frame, false);
+        self.enqueue(frame, false, None, true);
     }
 
-    fn enqueue(&self, frame: Bytes, bounded: bool) -> bool {
+    fn enqueue(&self, frame: Bytes, bounded: bool, trace: Option<Trace>, wake: bool) -> bool {
         let mut out = self.out.lock().expect("peer lock");
         if out.broken || out.overflow {
             return false;
@@ -101,11 +130,18 @@ impl Peer {
             return false;
         }
         let first = out.queue.is_empty();
+        if let Some(trace) = trace {
+            out.traced = Some(Box::new(Pending {
+                at: frame.as_ptr() as usize,
+                trace,
+                queued: std::time::Instant::now(),
+            }));
+        }
         out.bytes += frame.len();
         out.large += usize::from(large);
         out.queue.push_back(frame);
         drop(out);
-        if first {
+        if first && wake {
             // The socket's task writes everything queued by the time it runs, in one call.
             self.wake.notify_one();
         }
@@ -159,6 +195,15 @@ impl Peer {
                             if let Some(done) = out.queue.pop_front() {
                                 out.bytes -= done.len();
                                 out.large -= usize::from(done.len() >= self.bulk.min_frame);
+                                if out
+                                    .traced
+                                    .as_ref()
+                                    .is_some_and(|t| t.at == done.as_ptr() as usize)
+                                {
+                                    if let Some(t) = out.traced.take() {
+                                        t.written(std::time::Instant::now());
+                                    }
+                                }
                             }
                             out.offset = 0;
                         } else {

@@ -74,6 +74,10 @@ pub struct Config {
     pub notification_token_ttl_secs: u64,
     /// Bytes of recording kept per session so that agents who join late see the page at once.
     pub session_replay_bytes: usize,
+    /// Diagnostics: one relayed session-stream frame in this many is timed from the read that
+    /// brought it in to each write that sends it on, stage by stage, into the
+    /// `tandem_realtime_frame_stage_seconds{stage}` metric. 0 (the default): none.
+    pub socket_trace_every: u64,
     /// Empty (the default): the web SDK and viewer built into the binary. A folder: serve them
     /// from there instead (development; `make sdk` builds them into `sdk-js/dist`).
     pub assets_dir: String,
@@ -125,6 +129,7 @@ impl Default for Config {
             stream_token_ttl_secs: 3600,
             notification_token_ttl_secs: 24 * 3600,
             session_replay_bytes: 8 * 1024 * 1024,
+            socket_trace_every: 0,
             assets_dir: String::new(),
             key_encryption_key: String::new(),
             smtp_url: String::new(),
@@ -262,6 +267,7 @@ impl Config {
             },
             public_origin: origin.to_owned(),
             redis_url: (!self.redis_url.is_empty()).then(|| self.redis_url.clone()),
+            trace_every: self.socket_trace_every,
         }
     }
 }

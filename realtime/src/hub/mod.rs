@@ -20,6 +20,7 @@ use crate::meters::Meters;
 use crate::peer::Peer;
 use crate::replay::Replay;
 use crate::topic::{Scoped, Topic};
+use crate::trace::{Sampler, Trace};
 
 pub use settings::{Limits, Settings};
 
@@ -43,6 +44,8 @@ pub struct Hub {
     /// registered after it checks its credential again (see `socket::conn`).
     revocations: AtomicU64,
     pub(crate) meters: Meters,
+    /// Which relayed frames are timed stage by stage.
+    pub(crate) trace: Sampler,
 }
 
 impl Hub {
@@ -56,6 +59,7 @@ impl Hub {
             .redis_url
             .clone()
             .map(|url| Bridge::start(url, bridge_meters, incoming, stop.subscribe()));
+        let trace = Sampler::new(settings.trace_every);
         let hub = Arc::new(Hub {
             service: service.clone(),
             settings,
@@ -69,6 +73,7 @@ impl Hub {
             replays: Mutex::new(HashMap::new()),
             revocations: AtomicU64::new(0),
             meters: Meters::new(),
+            trace,
         });
         tokio::spawn(hub.clone().pump(service.events()));
         tokio::spawn(hub.clone().heartbeat());
@@ -164,14 +169,43 @@ impl Hub {
     /// Writes `frame` to every socket following `topic` on this replica. Never waits: what a
     /// socket cannot take at once is queued, and a socket whose queue is full is closed.
     pub fn deliver(&self, topic: &Topic, frame: &Bytes) -> usize {
+        self.deliver_traced(topic, frame, None, None)
+    }
+
+    /// `deliver`, timing a sampled frame (`crate::trace`) until each socket has written it.
+    /// With `batch`, the receivers' tasks are not woken: each is added to `batch` (once), for
+    /// the caller to flush when its batch of frames is queued (`Peer::flush_or_wake`).
+    pub(crate) fn deliver_traced(
+        &self,
+        topic: &Topic,
+        frame: &Bytes,
+        trace: Option<Trace>,
+        batch: Option<&mut Vec<Arc<Peer>>>,
+    ) -> usize {
+        let trace = trace.map(|t| Trace {
+            routed: Some(std::time::Instant::now()),
+            ..t
+        });
         let topics = self.topics.read().expect("topics lock");
         let Some(subs) = topics.get(topic) else {
             return 0;
         };
-        let sent = subs
-            .values()
-            .filter(|peer| peer.push(frame.clone()))
-            .count();
+        let sent = match batch {
+            None => subs
+                .values()
+                .filter(|peer| peer.push_traced(frame.clone(), trace))
+                .count(),
+            Some(batch) => subs
+                .values()
+                .filter(|peer| {
+                    let queued = peer.push_quiet(frame.clone(), trace);
+                    if queued && !batch.iter().any(|b| Arc::ptr_eq(b, peer)) {
+                        batch.push(Arc::clone(peer));
+                    }
+                    queued
+                })
+                .count(),
+        };
         self.meters.frames_out.increment(sent as u64);
         self.meters.bytes_out.increment((sent * frame.len()) as u64);
         sent
@@ -188,6 +222,20 @@ impl Hub {
     /// Delivers on this replica and, with Redis, on the others.
     pub fn relay(&self, topic: Topic, frame: Bytes) {
         self.deliver(&topic, &frame);
+        self.publish(Crossing::Frame(topic, frame));
+    }
+
+    /// `relay` of one of a batch of frames a socket read together: the receivers on this
+    /// replica are added to `batch` instead of woken (see [`Hub::deliver_traced`]), and a
+    /// sampled frame is timed (`crate::trace`).
+    pub(crate) fn relay_batched(
+        &self,
+        topic: Topic,
+        frame: Bytes,
+        trace: Option<Trace>,
+        batch: &mut Vec<Arc<Peer>>,
+    ) {
+        self.deliver_traced(&topic, &frame, trace, Some(batch));
         self.publish(Crossing::Frame(topic, frame));
     }
 

@@ -34,4 +34,6 @@ pub struct Settings {
     pub public_origin: String,
     /// With a Redis URL, events cross replicas through Redis pub/sub.
     pub redis_url: Option<String>,
+    /// One relayed frame in this many is timed stage by stage (`crate::trace`); 0: none.
+    pub trace_every: u64,
 }

@@ -16,7 +16,12 @@ use crate::hub::Hub;
 use crate::peer::{Bulk, Peer};
 use crate::replay::Replay;
 use crate::topic::{Side, Topic};
+use crate::trace::Trace;
 use crate::wire::{self, Incoming, Reader, WireError};
+
+/// Relayed frames queued for their receivers before they are written: a batch read together
+/// is written in one call per receiver, but a long one does not hold its first frames back.
+const BATCH_FRAMES: usize = 32;
 
 /// How long a close frame may wait behind unread data before the connection is dropped.
 const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -105,6 +110,11 @@ pub(super) async fn run(
             .max_event_bytes
             .max(limits.queue_frames * limits.max_message_bytes),
     };
+    // Every write is already a batch of whole frames (`Peer::flush`): Nagle's algorithm would
+    // only hold the next one back until the client acknowledges the last.
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "could not set TCP_NODELAY on a socket");
+    }
     let peer = Arc::new(Peer::new(stream, limits.queue_frames, bulk));
     let who = match who {
         Ok(who) => who,
@@ -126,6 +136,9 @@ pub(super) async fn run(
         assembly: Assembly::default(),
         active: false,
         active_checked: None,
+        read_at: None,
+        trace: std::sync::Mutex::new(None),
+        batch: std::sync::Mutex::new(Vec::new()),
     };
     let gauge = match (&conn.who.device_id, &conn.who.stream) {
         (_, Some(Stream { side, .. })) => match side {
@@ -192,6 +205,13 @@ pub(super) struct Conn {
     /// and an ended session's sockets are closed), and when it was last read while not.
     pub active: bool,
     pub active_checked: Option<std::time::Instant>,
+    /// With tracing on (`crate::trace`): when the last read returned, and the timestamps of the
+    /// sampled frame being handled.
+    pub read_at: Option<std::time::Instant>,
+    pub trace: std::sync::Mutex<Option<Box<Trace>>>,
+    /// The sockets this one has relayed frames to since it last flushed them: they are written
+    /// once per batch of frames read together, from this task (`Conn::flush_batch`).
+    pub batch: std::sync::Mutex<Vec<Arc<Peer>>>,
 }
 
 enum Step {
@@ -205,6 +225,32 @@ impl Conn {
         if !self.topics.contains(&topic) {
             self.hub.join(self.id, topic.clone(), &self.peer);
             self.topics.push(topic);
+        }
+    }
+
+    /// The timestamps of the frame being handled, if it is sampled (once: the frame is relayed
+    /// once).
+    pub(super) fn take_trace(&self) -> Option<Trace> {
+        if !self.hub.trace.on() {
+            return None;
+        }
+        self.trace.lock().expect("trace lock").take().map(|t| *t)
+    }
+
+    /// Relays a frame of this socket's session stream to `topic`: queued now, written when this
+    /// batch of frames is (`flush_batch`).
+    pub(super) fn forward(&self, topic: Topic, framed: Bytes) {
+        let trace = self.take_trace();
+        let mut batch = self.batch.lock().expect("batch lock");
+        self.hub.relay_batched(topic, framed, trace, &mut batch);
+    }
+
+    /// Writes what this socket relayed since the last call to each receiver, one call per
+    /// receiver, from this task: no task of theirs wakes up for it unless the kernel is full.
+    pub(super) fn flush_batch(&self) {
+        let mut batch = self.batch.lock().expect("batch lock");
+        for peer in batch.drain(..) {
+            peer.flush_or_wake();
         }
     }
 
@@ -231,17 +277,23 @@ impl Conn {
         let expiry = tokio::time::sleep_until(deadline);
         tokio::pin!(expiry);
         loop {
-            // Everything already read, first.
-            loop {
+            // Everything already read, first; what it relays leaves in batches of at most
+            // `BATCH_FRAMES`, written once per receiver.
+            let mut handled = 0usize;
+            let ended = loop {
                 match reader.next(max) {
                     Ok(Some(msg)) => {
                         // Boxed: an idle socket's task should not carry the size of the
                         // deepest request it might handle.
                         if let Some(end) = Box::pin(self.receive(msg)).await {
-                            return end;
+                            break Some(end);
+                        }
+                        handled += 1;
+                        if handled.is_multiple_of(BATCH_FRAMES) {
+                            self.flush_batch();
                         }
                     }
-                    Ok(None) => break,
+                    Ok(None) => break None,
                     Err(WireError::TooBig) => {
                         hub.meters.bad_frames.increment(1);
                         hub.meters.oversized_closes.increment(1);
@@ -251,13 +303,17 @@ impl Conn {
                             limit = max,
                             "closing a socket that sent a message over socket_max_message_bytes"
                         );
-                        return End::Close(close::TOO_BIG, "message too big");
+                        break Some(End::Close(close::TOO_BIG, "message too big"));
                     }
                     Err(WireError::Protocol(why)) => {
                         hub.meters.bad_frames.increment(1);
-                        return End::Close(close::PROTOCOL, why);
+                        break Some(End::Close(close::PROTOCOL, why));
                     }
                 }
+            };
+            self.flush_batch();
+            if let Some(end) = ended {
+                return end;
             }
             let step = tokio::select! {
                 biased;
@@ -274,7 +330,11 @@ impl Conn {
             match step {
                 Step::Stop => return End::Close(close::GOING_AWAY, "server shutting down"),
                 Step::Read => match read_available(peer.stream(), reader) {
-                    Ok(true) => {}
+                    Ok(true) => {
+                        if hub.trace.on() {
+                            self.read_at = Some(std::time::Instant::now());
+                        }
+                    }
                     Ok(false) | Err(_) => return End::Quiet,
                 },
                 Step::Write => loop {
@@ -313,7 +373,20 @@ impl Conn {
                 meters.frames_in.increment(1);
                 meters.bytes_in.increment(bytes.len() as u64);
                 match ClientFrame::decode(&bytes) {
-                    Ok(f) => self.handle(f, &bytes).await,
+                    Ok(f) => {
+                        if let Some(read) = self.read_at.filter(|_| self.hub.trace.sample()) {
+                            let decoded = std::time::Instant::now();
+                            *self.trace.lock().expect("trace lock") = Some(Box::new(Trace {
+                                read,
+                                decoded,
+                                routed: None,
+                            }));
+                        }
+                        self.handle(f, &bytes).await;
+                        if self.hub.trace.on() {
+                            self.trace.lock().expect("trace lock").take();
+                        }
+                    }
                     Err(e) => {
                         meters.bad_frames.increment(1);
                         self.reply(frame::error(e.id(), &e.to_string(), None));

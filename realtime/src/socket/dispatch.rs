@@ -14,6 +14,10 @@ impl Conn {
     /// written to the session's history).
     pub(super) async fn handle(&mut self, f: ClientFrame<'_>, raw: &[u8]) {
         let passed_on = !matches!(f.event, "ping" | "subscribe" | "sync-presence" | "probe");
+        if !passed_on || !self.active || matches!(f.event, "page" | CONTROL) {
+            // What follows may wait (on the Store): frames relayed before it leave first.
+            self.flush_batch();
+        }
         if passed_on && self.who.stream.is_some() && !self.stream_active().await {
             // Nothing crosses between the customer and the agent before the customer accepts.
             self.hub.meters.inactive_refused.increment(1);

@@ -33,7 +33,7 @@ impl Conn {
                 replay.record(kind, frame, max)
             });
         } else {
-            self.hub.relay(topic, framed);
+            self.forward(topic, framed);
         }
         self.hub.service().touch(&stream.session.id);
     }
@@ -49,11 +49,11 @@ impl Conn {
         keep: impl FnOnce(&mut Replay, &Bytes, usize) -> Kept,
     ) {
         let Some(replay) = &self.replay else {
-            return self.hub.relay(topic, framed);
+            return self.forward(topic, framed);
         };
         let mut replay = replay.lock().expect("replay lock");
         let kept = keep(&mut replay, &framed, self.hub.limits().replay_bytes);
-        self.hub.relay(topic, framed);
+        self.forward(topic, framed);
         drop(replay);
         self.kept(kept);
     }
