@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: bench-dashboard run test audit lint js-lint fmt rust-test compat-deps sdk dashboard sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi clean-data corpus bench-fidelity security image deploy-check settings-doc saml-venv bench-saml
+.PHONY: bench-dashboard run test audit lint js-lint fmt rust-test compat-deps sdk dashboard sdk-pack docs js-check bench bench-realtime bench-realtime-smoke bench-cobrowse openapi clean-data corpus bench-fidelity security image deploy-check settings-doc saml-venv bench-saml
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk dashboard
@@ -11,7 +11,7 @@ run: sdk dashboard
 
 ## Every gate CI runs: formatting, lints, known advisories, type checks, Rust tests on both
 ## backends, the SDK compatibility run and the end-to-end tests in Chromium.
-test: lint js-lint audit compat-deps sdk dashboard sdk-pack js-check corpus rust-test security deploy-check
+test: lint js-lint audit compat-deps sdk dashboard sdk-pack js-check corpus rust-test security deploy-check bench-realtime-smoke
 
 ## Cargo.lock against the RustSec advisory database, offline: a local copy of the database
 ## (ADVISORY_DB, by default the one beside this clone, or beside the checkout this clone was
@@ -164,11 +164,20 @@ image:
 bench:
 	$(CARGO) run --release -p tandem-bench --bin tandem-bench
 
-## The socket hub under load: memory per idle socket, 10,000-socket fan-out latency, and a
-## 1→4 relay against nats-server's WebSocket listener (needs the Debian package nats-server).
+## The socket hub side by side with nats-server's WebSocket listener (Debian package
+## nats-server), three runs on fresh servers: memory per idle socket, a 10,000-socket fan-out's
+## latency and CPU per delivery, a 1→4 relay's throughput and latency, where a relayed frame
+## waits inside Tandem; figures and Tandem/nats ratios into target/bench/realtime.json.
 bench-realtime:
 	$(CARGO) build --release -p tandem-api --bin tandem
 	$(CARGO) run --release -p tandem-bench --bin tandem-bench-realtime
+
+## bench-realtime at its smoke size (make test runs it): every figure printed in seconds, written
+## under target/bench/smoke/ so that target/bench/realtime.json stays the last full run.
+bench-realtime-smoke:
+	$(CARGO) build -p tandem-api --bin tandem
+	BENCH_OUT=target/bench/smoke $(CARGO) run -p tandem-bench --bin tandem-bench-realtime -- \
+		--sockets 50 --updates 3 --relay-secs 1 --runs 1
 
 ## Co-browsing: relay density (1,000 sessions, each a 290 KB snapshot in chunks and then ~6 KB/s
 ## to one agent: sessions per vCPU, memory per session, relay p99), customer → viewer latency in

@@ -1,5 +1,9 @@
-//! One session update fanned out to every subscribed socket: delivery latency from the start of
-//! the `PUT` to each socket's receipt, and deliveries per second of server CPU.
+//! One update fanned out to N subscribed sockets, on Tandem and on nats-server: delivery latency
+//! from the moment the update is sent to each socket's receipt, and the server's CPU per
+//! delivery. On Tandem the update is a `PUT /api/1/sessions/:id` (so its time includes the HTTP
+//! request and the write to the Store) that every socket subscribed to the session receives; on
+//! nats-server it is a PUB, of the same size as Tandem's frame, to a subject every client
+//! subscribed to.
 
 use std::time::{Duration, Instant};
 
@@ -10,8 +14,8 @@ use tandem_testkit::ws::{encode, Ws};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::proc::{cpu_split, percentile};
-use crate::Bench;
+use crate::proc::{cpu_secs, percentile};
+use crate::{nats, Bench};
 
 /// The session every socket subscribes to, and the agent's credentials for the sockets.
 pub struct Target {
@@ -38,6 +42,35 @@ impl Target {
     }
 }
 
+/// One peer's fan-out over all its updates.
+pub struct Fanout {
+    /// Every delivery's latency, in ms, sorted.
+    pub latencies: Vec<f64>,
+    pub missing: usize,
+    /// Server CPU seconds over the updates.
+    pub cpu: f64,
+    /// Bytes of the update as a socket received it (the WebSocket message).
+    pub message_bytes: usize,
+    /// How long sending each update took (Tandem: the PUT's response), ms, sorted.
+    pub publish_ms: Vec<f64>,
+}
+
+impl Fanout {
+    pub fn p50(&self) -> f64 {
+        percentile(&self.latencies, 0.5)
+    }
+    pub fn p99(&self) -> f64 {
+        percentile(&self.latencies, 0.99)
+    }
+    pub fn max(&self) -> f64 {
+        self.latencies.last().copied().unwrap_or(f64::NAN)
+    }
+    /// Server CPU per delivery, in µs.
+    pub fn cpu_us(&self) -> f64 {
+        self.cpu * 1e6 / self.latencies.len().max(1) as f64
+    }
+}
+
 /// Finds `seq-NNNNNN` in a raw frame.
 fn seq_in(frame: &[u8]) -> Option<usize> {
     let at = frame.windows(4).position(|w| w == b"seq-")?;
@@ -47,15 +80,49 @@ fn seq_in(frame: &[u8]) -> Option<usize> {
         .ok()
 }
 
-/// Subscribes every socket to the session, then sends `updates` session updates one after
-/// another, each waited for on every socket (up to 10 s).
-pub async fn run(bench: &Bench, target: &Target, sockets: Vec<Ws>, updates: usize) -> Result<()> {
+/// How an update is sent.
+pub enum Publisher<'a> {
+    Tandem(&'a Bench, &'a Target),
+    /// A client of nats-server, and the size of the payload to publish.
+    Nats(Box<Ws>, usize),
+}
+
+impl Publisher<'_> {
+    async fn publish(&mut self, k: usize) -> Result<()> {
+        let seq = format!("seq-{k:06}");
+        match self {
+            Publisher::Tandem(bench, target) => {
+                let path = format!("/api/1/sessions/{}", target.session_id);
+                let body = json!({"custom_data": {"seq": seq}});
+                let (status, _) = bench.server.put(&path, &bench.jwt, body).await;
+                if !status.is_success() {
+                    bail!("update failed: {status}");
+                }
+            }
+            Publisher::Nats(ws, size) => {
+                let mut payload = seq.into_bytes();
+                payload.resize((*size).max(payload.len()), b'x');
+                let msg = nats::publish("fanout", &payload);
+                ws.send(Message::Binary(msg.into())).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Subscribes every socket with `subscribe` (each waits for a message holding `ready`), then
+/// sends `updates` updates one after another, each waited for on every socket (up to 10 s), and
+/// measures `pid`'s CPU over them.
+pub async fn run(
+    pid: u32,
+    sockets: Vec<Ws>,
+    subscribe: Message,
+    ready: &'static [u8],
+    mut publisher: Publisher<'_>,
+    updates: usize,
+) -> Result<Fanout> {
     let n = sockets.len();
-    // Subscribe every socket, then read in one task per socket.
-    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Instant)>();
-    let subscribe = Message::Binary(
-        encode(&json!({"event": "subscribe", "id": 1, "data": target.control_token})).into(),
-    );
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Instant, usize)>();
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
     let mut readers = Vec::with_capacity(n);
     for mut ws in sockets {
@@ -64,15 +131,15 @@ pub async fn run(bench: &Bench, target: &Target, sockets: Vec<Ws>, updates: usiz
             if ws.send(subscribe).await.is_err() {
                 return;
             }
-            let mut acked = false;
+            let mut subscribed = false;
             while let Some(Ok(msg)) = ws.next().await {
                 let at = Instant::now();
                 if let Message::Binary(b) = msg {
-                    if !acked && b.windows(3).any(|w| w == b"ack") {
-                        acked = true;
+                    if !subscribed && b.windows(ready.len()).any(|w| w == ready) {
+                        subscribed = true;
                         let _ = ready_tx.send(());
                     } else if let Some(seq) = seq_in(&b) {
-                        let _ = tx.send((seq, at));
+                        let _ = tx.send((seq, at, b.len()));
                     }
                 }
             }
@@ -85,63 +152,99 @@ pub async fn run(bench: &Bench, target: &Target, sockets: Vec<Ws>, updates: usiz
             .await
             .context("a socket failed to subscribe")?;
     }
-    // Drain the snapshot each subscription pushed.
+    // Drain what subscribing pushed (Tandem sends the session as it is).
     tokio::time::sleep(Duration::from_millis(500)).await;
     while rx.try_recv().is_ok() {}
 
-    let path = format!("/api/1/sessions/{}", target.session_id);
-    let mut latencies = Vec::with_capacity(n * updates);
-    let mut missing = 0usize;
-    let split0 = cpu_split(bench.pid)?;
-    let cpu0 = split0.0 + split0.1;
+    let mut fanout = Fanout {
+        latencies: Vec::with_capacity(n * updates),
+        missing: 0,
+        cpu: 0.0,
+        message_bytes: 0,
+        publish_ms: Vec::with_capacity(updates),
+    };
+    let cpu0 = cpu_secs(pid)?;
     for k in 1..=updates {
         let started = Instant::now();
-        let body = json!({"custom_data": {"seq": format!("seq-{k:06}")}});
-        let (status, _) = bench.server.put(&path, &bench.jwt, body).await;
-        if !status.is_success() {
-            bail!("update failed: {status}");
-        }
+        publisher.publish(k).await?;
+        fanout
+            .publish_ms
+            .push(started.elapsed().as_secs_f64() * 1000.0);
         let mut got = 0;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while got < n {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some((seq, at))) if seq == k => {
-                    latencies.push(at.duration_since(started).as_secs_f64() * 1000.0);
+                Ok(Some((seq, at, len))) if seq == k => {
+                    fanout
+                        .latencies
+                        .push(at.duration_since(started).as_secs_f64() * 1000.0);
+                    fanout.message_bytes = len;
                     got += 1;
                 }
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => break,
             }
         }
-        missing += n - got;
+        fanout.missing += n - got;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let split1 = cpu_split(bench.pid)?;
-    let cpu = split1.0 + split1.1 - cpu0;
-    latencies.sort_by(f64::total_cmp);
-    println!(
-        "fan-out of one session update to {} sockets, {} updates: delivery p50 {:.1} ms, \
-         p99 {:.1} ms, max {:.1} ms (from the start of the PUT; {} deliveries missing)",
-        n,
-        updates,
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        latencies.last().copied().unwrap_or(f64::NAN),
-        missing
-    );
-    println!(
-        "server CPU during fan-out: {:.2} s ({:.2} user, {:.2} system) for {} deliveries = {:.0} \
-         deliveries per CPU-second",
-        cpu,
-        split1.0 - split0.0,
-        split1.1 - split0.1,
-        latencies.len(),
-        latencies.len() as f64 / cpu.max(0.01)
-    );
+    fanout.cpu = cpu_secs(pid)? - cpu0;
+    fanout.latencies.sort_by(f64::total_cmp);
+    fanout.publish_ms.sort_by(f64::total_cmp);
     for reader in readers {
         reader.abort();
     }
-    // Let the server finish closing them before measuring its CPU again.
+    // Let the server finish closing them before anything else is measured.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    Ok(())
+    Ok(fanout)
+}
+
+/// Tandem: agent sockets subscribed to the session (by its `control_token`), updated by PUT.
+pub async fn tandem(
+    bench: &Bench,
+    target: &Target,
+    sockets: Vec<Ws>,
+    updates: usize,
+) -> Result<Fanout> {
+    let subscribe = Message::Binary(
+        encode(&json!({"event": "subscribe", "id": 1, "data": target.control_token})).into(),
+    );
+    let publisher = Publisher::Tandem(bench, target);
+    run(bench.pid, sockets, subscribe, b"ack", publisher, updates).await
+}
+
+/// nats-server: clients subscribed to one subject, and a PUB of `payload` bytes to it.
+pub async fn nats(
+    server: &nats::Nats,
+    sockets: Vec<Ws>,
+    updates: usize,
+    payload: usize,
+) -> Result<Fanout> {
+    let subscribe = Message::Binary(nats::subscription("fanout").into());
+    let publisher = Publisher::Nats(Box::new(nats::client(&server.url, None).await?), payload);
+    run(
+        server.pid(),
+        sockets,
+        subscribe,
+        b"PONG",
+        publisher,
+        updates,
+    )
+    .await
+}
+
+pub fn print(peer: &str, n: usize, f: &Fanout) {
+    println!(
+        "  fan-out to {n} sockets, {peer}: delivery p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms \
+         ({} deliveries missing; {}-byte messages; sending one took {:.1} ms at the median); \
+         server CPU {:.2} s = {:.1} µs per delivery",
+        f.p50(),
+        f.p99(),
+        f.max(),
+        f.missing,
+        f.message_bytes,
+        percentile(&f.publish_ms, 0.5),
+        f.cpu,
+        f.cpu_us()
+    );
 }

@@ -55,3 +55,10 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
 }
+
+/// Turns Nagle's algorithm off on a client socket, as browsers do: each frame leaves when sent.
+pub fn nodelay(ws: &tandem_testkit::ws::Ws) {
+    if let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = ws.get_ref() {
+        let _ = tcp.set_nodelay(true);
+    }
+}
