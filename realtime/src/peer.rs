@@ -225,3 +225,78 @@ impl Peer {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use futures_util::FutureExt;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+    use crate::trace::Trace;
+
+    /// A peer on one end of a loopback connection, and the client's end.
+    async fn pair() -> (Peer, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let bulk = Bulk {
+            min_frame: 1 << 20,
+            max_bytes: 1 << 22,
+        };
+        (Peer::new(accepted.unwrap().0, 8, bulk), client.unwrap())
+    }
+
+    async fn read_exactly(client: &mut TcpStream, n: usize) -> Vec<u8> {
+        let mut got = vec![0; n];
+        client.read_exact(&mut got).await.unwrap();
+        got
+    }
+
+    #[tokio::test]
+    async fn a_push_wakes_the_sockets_task() {
+        let (peer, _client) = pair().await;
+        assert!(peer.push(Bytes::from_static(b"one")));
+        assert!(peer.notified().now_or_never().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_quiet_batch_wakes_nobody_and_leaves_in_order_when_flushed() {
+        let (peer, mut client) = pair().await;
+        let trace = Trace {
+            read: Instant::now(),
+            decoded: Instant::now(),
+            routed: Some(Instant::now()),
+        };
+        assert!(peer.push_quiet(Bytes::from_static(b"one,"), None));
+        assert!(peer.push_quiet(Bytes::from_static(b"two,"), Some(trace)));
+        assert!(peer.push_quiet(Bytes::from_static(b"three"), None));
+        assert!(
+            peer.notified().now_or_never().is_none(),
+            "queued quietly: the socket's task is not woken"
+        );
+        assert!(peer.out.lock().unwrap().traced.is_some());
+        peer.flush_or_wake();
+        assert!(
+            peer.notified().now_or_never().is_none(),
+            "the kernel took it all: nothing left for the socket's task"
+        );
+        assert_eq!(read_exactly(&mut client, 13).await, b"one,two,three");
+        let out = peer.out.lock().unwrap();
+        assert!(out.queue.is_empty());
+        assert!(out.traced.is_none(), "the traced frame was seen leaving");
+    }
+
+    #[tokio::test]
+    async fn a_quiet_push_still_overflows_and_wakes_the_task_to_close() {
+        let (peer, _client) = pair().await;
+        for _ in 0..8 {
+            assert!(peer.push_quiet(Bytes::from_static(b"x"), None));
+        }
+        assert!(!peer.push_quiet(Bytes::from_static(b"x"), None));
+        assert!(peer.overflowed());
+        assert!(peer.notified().now_or_never().is_some());
+    }
+}
