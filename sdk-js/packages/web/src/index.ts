@@ -2,7 +2,7 @@
 // open (presence and connect requests), offers 6-digit codes, asks the customer's consent, and
 // while a session is active streams the page to the agents with rrweb.
 import { record } from '@rrweb/record'
-import { APIError, type SessionResource } from '@tandem/core'
+import { APIError, markJoin, type SessionResource } from '@tandem/core'
 import { type Device, DeviceApi } from './api.js'
 import { Fidelity } from './fidelity.js'
 import { agentConnected, type ExternalMediaAdapter, initializeMedia, sendToken } from './genesys/adapter.js'
@@ -502,6 +502,7 @@ export class Tandem extends EventTarget {
   /** Answers the consent question (for sites with their own UI). */
   async consent (yes: boolean): Promise<void> {
     this.#consent = yes ? 'given' : 'asked'
+    if (yes) markJoin('consent')
     await this.#update({ state: yes ? 'active' : 'ended' })
   }
 
@@ -581,6 +582,7 @@ export class Tandem extends EventTarget {
       }
     }
     if (s.state === 'active' && !this.#stream) {
+      markJoin('active')
       this.#startStream(s)
       this.#emit('session.started', s)
     }
@@ -692,6 +694,7 @@ export class Tandem extends EventTarget {
         // Events sent while the stream was down never reached the agents: a fresh snapshot
         // puts their view right again.
         onOpen: (reconnected) => {
+          markJoin('stream-open')
           if (reconnected) record.takeFullSnapshot(true)
           this.#sendUserState()
         },
@@ -717,7 +720,10 @@ export class Tandem extends EventTarget {
     stream.send('page', { url: location.href, title: document.title })
     const options = recordOptions(this.#redaction, this.#unredaction)
     // Mends what the recorder gets wrong on real pages, and adds focus and canvases (fidelity.ts).
-    const fidelity = new Fidelity(record, options, (e) => stream.send('rrweb', e))
+    const fidelity = new Fidelity(record, options, (e) => {
+      stream.send('rrweb', e)
+      if (e.type === 2) markJoin('snapshot')
+    })
     const stopRecord = record({ ...options, emit: fidelity.emit })
     fidelity.start()
     const stopRest = repeatDroppedPointerMoves()
