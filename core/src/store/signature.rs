@@ -11,6 +11,7 @@
 //! never a wrong answer. A row with `sig = 0` (written before migration 0011, or by an older
 //! server during a rolling upgrade) is always probed: every real signature has a bit set.
 
+#[cfg(any(test, feature = "testing"))]
 use crate::store::Backend;
 
 fn code(c: Option<char>) -> i64 {
