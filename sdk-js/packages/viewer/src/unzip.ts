@@ -1,0 +1,110 @@
+// The customer's recording arrives as plain `rrweb` events (older SDKs) and as compressed
+// `rrweb-z` batches `{codec, types, bytes}`: `bytes`, decompressed with `codec`, are the UTF-8
+// JSON array of rrweb events whose `type`s `types` lists (realtime/src/zipped.rs). Batches are
+// decompressed with the browser's `DecompressionStream`, and every event is played in the order
+// it was sent, whatever its form: a plain event that arrives while a batch is decompressing
+// waits for it. A batch that does not decompress into the events it announces is not played;
+// `failed` says so.
+//
+// Not in a worker: Chromium inflates a 1 MB snapshot's batch (110 KB) and parses its JSON in a
+// few milliseconds of main thread, about what handing the parsed events back from a worker would
+// cost again.
+
+/** The most JSON one batch may decompress to (a page's snapshot is at most tens of MB). */
+export const MAX_BATCH_JSON = 256 * 1024 * 1024
+
+const CODECS = ['deflate-raw', 'gzip']
+
+/** The text `bytes` decompress to with `codec`, read up to `max` bytes. */
+export async function decompress (bytes: Uint8Array, codec: string, max = MAX_BATCH_JSON): Promise<string> {
+  const reader = new Blob([bytes as BlobPart]).stream()
+    .pipeThrough(new DecompressionStream(codec as CompressionFormat)).getReader()
+  const parts: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) break
+    total += value.length
+    if (total > max) {
+      await reader.cancel()
+      throw new Error(`it decompresses to more than ${max} bytes`)
+    }
+    parts.push(value)
+  }
+  const joined = new Uint8Array(total)
+  let at = 0
+  for (const part of parts) {
+    joined.set(part, at)
+    at += part.length
+  }
+  return new TextDecoder('utf-8', { fatal: true }).decode(joined)
+}
+
+/** The events a batch's `data` carries, checked against its `types`. */
+export async function unzip (data: any): Promise<unknown[]> {
+  const { codec, types, bytes } = data ?? {}
+  if (!CODECS.includes(codec) || !Array.isArray(types) || !(bytes instanceof Uint8Array)) {
+    throw new Error('it is not {codec, types, bytes}')
+  }
+  const events = JSON.parse(await decompress(bytes, codec))
+  if (!Array.isArray(events) || events.length !== types.length ||
+      events.some((e, i) => e?.type !== types[i])) {
+    throw new Error('its events are not the ones it announces')
+  }
+  return events
+}
+
+/** Plays the recording's events in order, decompressing batches as they come. */
+export class Recording {
+  readonly #play: (event: unknown) => void
+  readonly #failed: (error: Error) => void
+  /** The batches being decompressed, in order, and what waits behind them. */
+  #tail: Promise<void> = Promise.resolve()
+  #pending = 0
+  /** Bumped by `reset`: what was pending before is dropped. */
+  #generation = 0
+
+  constructor (play: (event: unknown) => void, failed: (error: Error) => void) {
+    this.#play = play
+    this.#failed = failed
+  }
+
+  /** A plain `rrweb` event: played now, unless a batch before it is still decompressing. */
+  plain (event: unknown): void {
+    if (this.#pending === 0) return this.#play(event)
+    this.#after(async () => [event])
+  }
+
+  /** A compressed `rrweb-z` batch's data. */
+  zipped (data: unknown): void {
+    // Decompression starts now; playing waits for everything before it.
+    const events = unzip(data)
+    events.catch(() => {})
+    this.#after(() => events)
+  }
+
+  /** The stream reconnected (and catches up from the start): what is pending is dropped. */
+  reset (): void {
+    this.#generation++
+    this.#pending = 0
+    this.#tail = Promise.resolve()
+  }
+
+  #after (events: () => Promise<unknown[]>): void {
+    const generation = this.#generation
+    this.#pending++
+    this.#tail = this.#tail.then(async () => {
+      let got: unknown[]
+      try {
+        got = await events()
+      } catch (error) {
+        if (generation === this.#generation) this.#failed(error as Error)
+        return
+      } finally {
+        if (generation === this.#generation) this.#pending--
+      }
+      if (generation !== this.#generation) return
+      for (const e of got) this.#play(e)
+    }).catch(() => {})
+  }
+}
