@@ -2,7 +2,7 @@
 // open (presence and connect requests), offers 6-digit codes, asks the customer's consent, and
 // while a session is active streams the page to the agents with rrweb.
 import { record } from '@rrweb/record'
-import { APIError, type SessionResource } from '@tandem/core'
+import { APIError, markJoin, type SessionResource } from '@tandem/core'
 import { type Device, DeviceApi } from './api.js'
 import { Fidelity } from './fidelity.js'
 import { agentConnected, type ExternalMediaAdapter, initializeMedia, sendToken } from './genesys/adapter.js'
@@ -503,6 +503,7 @@ export class Tandem extends EventTarget {
   /** Answers the consent question (for sites with their own UI). */
   async consent (yes: boolean): Promise<void> {
     this.#consent = yes ? 'given' : 'asked'
+    if (yes) markJoin('consent')
     await this.#update({ state: yes ? 'active' : 'ended' })
   }
 
@@ -582,6 +583,7 @@ export class Tandem extends EventTarget {
       }
     }
     if (s.state === 'active' && !this.#stream) {
+      markJoin('active')
       this.#startStream(s)
       this.#emit('session.started', s)
     }
@@ -693,6 +695,7 @@ export class Tandem extends EventTarget {
         // Events sent while the stream was down never reached the agents: a fresh snapshot
         // puts their view right again.
         onOpen: (reconnected) => {
+          markJoin('stream-open')
           if (reconnected) record.takeFullSnapshot(true)
           this.#sendUserState()
         },
@@ -719,7 +722,10 @@ export class Tandem extends EventTarget {
     const options = recordOptions(this.#redaction, this.#unredaction)
     // Mends what the recorder gets wrong on real pages, and adds focus and canvases (fidelity.ts).
     // Snapshots and batches of events go compressed (zip.ts).
-    const zip = new Zip((event, data) => stream.send(event, data))
+    const zip = new Zip((event, data: any) => {
+      stream.send(event, data)
+      if (data?.type === 2 || data?.types?.includes(2)) markJoin('snapshot')
+    })
     const fidelity = new Fidelity(record, options, zip.push)
     const stopRecord = record({ ...options, emit: fidelity.emit })
     fidelity.start()
