@@ -70,3 +70,28 @@ pub fn frames(data: &Cbor, series: u64, first_id: Option<u64>) -> Vec<Vec<u8>> {
         })
         .collect()
 }
+
+/// The bytes a gzip file holds (the benchmark's recorded trace, say).
+pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .expect("gzip");
+    out
+}
+
+/// One plain `rrweb` frame, `event` first, as the web SDK writes one (and older SDKs write every
+/// event).
+pub fn plain(event: &Value) -> Vec<u8> {
+    let data = Cbor::serialized(event).expect("JSON values serialise");
+    let mut out = Vec::new();
+    ciborium::into_writer(
+        &Cbor::Map(vec![
+            (Cbor::Text("event".into()), Cbor::Text("rrweb".into())),
+            (Cbor::Text("data".into()), data),
+        ]),
+        &mut out,
+    )
+    .expect("encoding to a Vec");
+    out
+}

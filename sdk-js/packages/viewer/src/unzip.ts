@@ -54,9 +54,24 @@ export async function unzip (data: any): Promise<unknown[]> {
   return events
 }
 
+/** rrweb's incremental sources for pointer movement: MouseMove, TouchMove, Drag. */
+const POINTER_SOURCES = [1, 6, 12]
+
+/**
+ * How long after its arrival each event of a batch should play: a batch of pointer moves alone
+ * (the page held them for a moment, zip.ts) plays over the time it was recorded in, so the
+ * pointer glides rather than jumps; anything else plays at once.
+ */
+export function delays (events: any[]): number[] {
+  const pointer = events.every((e) => e?.type === 3 && POINTER_SOURCES.includes(e.data?.source) && Number.isFinite(e.timestamp))
+  if (!pointer || events.length < 2) return events.map(() => 0)
+  const first = events[0].timestamp
+  return events.map((e) => Math.min(Math.max(e.timestamp - first, 0), 1000))
+}
+
 /** Plays the recording's events in order, decompressing batches as they come. */
 export class Recording {
-  readonly #play: (event: unknown) => void
+  readonly #play: (event: unknown, delay: number) => void
   readonly #failed: (error: Error) => void
   /** The batches being decompressed, in order, and what waits behind them. */
   #tail: Promise<void> = Promise.resolve()
@@ -64,14 +79,15 @@ export class Recording {
   /** Bumped by `reset`: what was pending before is dropped. */
   #generation = 0
 
-  constructor (play: (event: unknown) => void, failed: (error: Error) => void) {
+  /** `play(event, delay)`: show `event`, `delay` ms from now. */
+  constructor (play: (event: unknown, delay: number) => void, failed: (error: Error) => void) {
     this.#play = play
     this.#failed = failed
   }
 
   /** A plain `rrweb` event: played now, unless a batch before it is still decompressing. */
   plain (event: unknown): void {
-    if (this.#pending === 0) return this.#play(event)
+    if (this.#pending === 0) return this.#play(event, 0)
     this.#after(async () => [event])
   }
 
@@ -104,7 +120,8 @@ export class Recording {
         if (generation === this.#generation) this.#pending--
       }
       if (generation !== this.#generation) return
-      for (const e of got) this.#play(e)
+      const after = delays(got)
+      got.forEach((e, i) => this.#play(e, after[i]))
     }).catch(() => {})
   }
 }

@@ -238,7 +238,8 @@ const replayerNow = (): number => baseline + (performance.now() - timerStart)
 /** Where the customer's fonts are relayed for the mirror (from the session's tokens). */
 let assetUrl = ''
 
-function onRrweb (event: any): void {
+/** Plays one event of the customer's recording, `delay` ms from now (unzip.ts). */
+function onRrweb (event: any, delay = 0): void {
   relayFonts(event, assetUrl)
   // The customer's pointer is shown once its first position has come (rrweb parks it top-left).
   if (event?.type === 3 && [1, 2, 6].includes(event.data?.source)) screen.dataset.pointerSeen = ''
@@ -273,7 +274,7 @@ function onRrweb (event: any): void {
   // Events are played as they arrive: stamped with the replayer's own clock, so neither the
   // customer's clock nor how late the first event came (the page's socket still connecting, a
   // catch-up from the server's replay) delays everything after it.
-  replayer.addEvent({ ...event, timestamp: replayerNow() })
+  replayer.addEvent({ ...event, timestamp: replayerNow() + delay })
   // The replayer applies what is due on its next animation frame; run that check now, so a
   // change shows as soon as it arrives rather than up to a frame (or a throttled frame) later.
   ;(replayer as unknown as { timer?: { rafCheck?: () => void } }).timer?.rafCheck?.()
@@ -397,11 +398,11 @@ async function connect (): Promise<void> {
   }
   const chunks = new Chunks()
   /** The recording's events, plain and compressed, played in the order they were sent. */
-  const recording = new Recording((data: any) => {
+  const recording = new Recording((data: any, delay) => {
     // A new snapshot of the page: whatever stood in for it goes.
     if (data?.type === 2) screenMessage(null)
     try {
-      onRrweb(data)
+      onRrweb(data, delay)
     } catch (e) {
       // The replayer could not apply it: the agent is told, and the whole page is asked for.
       console.error('Tandem: could not show a change to the customer\'s page', e)

@@ -1,7 +1,7 @@
 // The viewer plays the recording's plain events and compressed batches in the order they were
 // sent, and reports a batch that does not decompress instead of dropping it silently.
 import { describe, expect, test } from 'vitest'
-import { decompress, Recording, unzip } from '../src/unzip.js'
+import { decompress, delays, Recording, unzip } from '../src/unzip.js'
 
 async function deflate (text: string): Promise<Uint8Array> {
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('deflate-raw'))
@@ -60,5 +60,12 @@ describe('the viewer reading the recording', () => {
     r.plain({ type: 4 })
     await settle()
     expect(played).toEqual([{ type: 4 }])
+  })
+
+  test('a batch of pointer moves alone plays over the time it was recorded in; others at once', () => {
+    const move = (t: number): unknown => ({ type: 3, data: { source: 1, positions: [] }, timestamp: t })
+    expect(delays([move(100), move(150), move(400)])).toEqual([0, 50, 300])
+    expect(delays([move(100), { type: 3, data: { source: 2 }, timestamp: 300 }])).toEqual([0, 0])
+    expect(delays([move(100)])).toEqual([0])
   })
 })
