@@ -26,11 +26,7 @@ const small = sides({ browser, customerApi: env?.TANDEM_SMALL_API, agentApi: env
 async function grow (customer, kb) {
   await customer.evaluate((kb) => {
     const section = document.createElement('section')
-    let seed = 7
-    const letters = () => Array.from({ length: 300 }, () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648
-      return 'abcdefghijklmnopqrstuvwxyz   '[seed % 29]
-    }).join('')
+    const letters = () => Array.from({ length: 300 }, () => 'abcdefghijklmnopqrstuvwxyz   '[Math.floor(Math.random() * 29)]).join('')
     for (let i = 0; i < kb * 1024 / 320; i++) {
       const p = document.createElement('p')
       p.textContent = `${i}: ${letters()}`
