@@ -175,8 +175,10 @@ bench-realtime:
 	$(CARGO) build --release -p tandem-api --bin tandem
 	$(CARGO) run --release -p tandem-bench --bin tandem-bench-realtime
 
-## Co-browsing: relay density (1,000 sessions, each a 290 KB snapshot in chunks and then ~6 KB/s
-## to one agent: sessions per vCPU, memory per session, relay p99), customer → viewer latency in
+## Co-browsing: relay density (1,000 sessions replaying bench/data/cobrowse-trace.json.gz as the
+## web SDK sends it, a compressed 290 KB snapshot then the trace's events batched, to one agent:
+## sessions per vCPU, memory per session, relay p99; bytes per session-minute against stock
+## rrweb's), customer → viewer latency in
 ## Chromium (DOM and pointer), the agent's click → the customer's handler with remote control
 ## on, and the recorder's cost on a 10,000-node page against stock rrweb.
 bench-cobrowse: sdk

@@ -17,6 +17,7 @@ mod skim;
 pub mod socket;
 pub mod topic;
 pub mod wire;
+pub mod zipped;
 
 use std::sync::Arc;
 

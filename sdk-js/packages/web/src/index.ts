@@ -11,6 +11,7 @@ import { type NavigationRequest, Tools } from './tools.js'
 import { announce, stopAnnouncing } from './announce.js'
 import type { Messages } from './messages.js'
 import * as ui from './ui.js'
+import { Zip, ZIPPED } from './zip.js'
 
 export { APIError }
 export type { SessionResource, Toggle } from '@tandem/core'
@@ -720,10 +721,12 @@ export class Tandem extends EventTarget {
     stream.send('page', { url: location.href, title: document.title })
     const options = recordOptions(this.#redaction, this.#unredaction)
     // Mends what the recorder gets wrong on real pages, and adds focus and canvases (fidelity.ts).
-    const fidelity = new Fidelity(record, options, (e) => {
-      stream.send('rrweb', e)
-      if (e.type === 2) markJoin('snapshot')
+    // Snapshots and batches of events go compressed (zip.ts).
+    const zip = new Zip((event, data: any) => {
+      stream.send(event, data)
+      if (data?.type === 2 || data?.types?.includes(2)) markJoin('snapshot')
     })
+    const fidelity = new Fidelity(record, options, zip.push)
     const stopRecord = record({ ...options, emit: fidelity.emit })
     fidelity.start()
     const stopRest = repeatDroppedPointerMoves()
@@ -731,6 +734,7 @@ export class Tandem extends EventTarget {
       stopRest()
       fidelity.stop()
       stopRecord?.()
+      zip.flush()
     }
   }
 
@@ -740,7 +744,7 @@ export class Tandem extends EventTarget {
    * dropped (`frame_refused`) is only the page's to hear.
    */
   #socketProblem (problem: SocketProblem): void {
-    const tooLarge = problem.id === 'event_too_large' && problem.event === 'rrweb'
+    const tooLarge = problem.id === 'event_too_large' && (problem.event === 'rrweb' || problem.event === ZIPPED)
     const message = tooLarge ? 'This page is too large to share with the agent' : problem.message
     console.warn(`Tandem: ${message} (${problem.id})`)
     this.#emit('error', { id: problem.id, message, bytes: problem.bytes })
