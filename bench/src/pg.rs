@@ -29,6 +29,17 @@ impl Target<'_> {
             .with_context(|| format!("connecting to the maintenance database at {url}"))
     }
 
+    /// Drops the bench database (the smoke run's, which is not kept).
+    pub async fn drop(&self) -> Result<()> {
+        let mut admin = self.admin().await?;
+        let db = self.database;
+        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .with_context(|| format!("dropping database {db}"))?;
+        Ok(())
+    }
+
     async fn recreate(&self) -> Result<()> {
         let mut admin = self.admin().await?;
         let db = self.database;

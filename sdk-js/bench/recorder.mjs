@@ -7,7 +7,7 @@
 //   renderer's TaskDuration (CDP Performance.getMetrics) from the start to the FullSnapshot event;
 // - µs per node; the ratios ours/stock.
 // Several runs each (the order of the two alternates), medians and spread; writes
-// target/bench/recorder.json. Asserts nothing.
+// target/bench/recorder.json (BENCH_NAME names it; --smoke: recorder-smoke.json). Asserts nothing.
 //
 //   node sdk-js/bench/recorder.mjs [runs]     (after `make sdk`; 3 runs by default)
 //   node sdk-js/bench/recorder.mjs --smoke    (1 run on 1,000 nodes, for make test)
@@ -88,7 +88,7 @@ async function measure (browser, html, variant) {
 const fmt = (s, digits = 1) => s ? `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})` : '-'
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: FLAGS })
-const report = new Report('recorder')
+const report = new Report(process.env.BENCH_NAME ?? (smoke ? 'recorder-smoke' : 'recorder'))
 report.config('runs', runs)
 report.config('sizes', SIZES.map(([, n]) => n))
 report.config('slice_ms', 8)

@@ -89,9 +89,13 @@ export class Report {
     mkdirSync(dir, { recursive: true })
     const path = join(dir, `${this.name}.json`)
     const now = this.toJSON()
+    let last = null
     try {
-      for (const line of compare(JSON.parse(readFileSync(path, 'utf8')), now)) console.log(line)
-    } catch {}
+      last = JSON.parse(readFileSync(path, 'utf8'))
+    } catch {
+      // No earlier run (or an unreadable one): nothing to compare with.
+    }
+    if (last) for (const line of compare(last, now)) console.log(line)
     writeFileSync(path, JSON.stringify(now, null, 2) + '\n')
     console.log(`figures written to ${path}`)
     return path

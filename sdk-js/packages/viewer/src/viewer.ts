@@ -6,7 +6,7 @@
 // `token_source=postMessage`, from the embedding page over the iframe bridge (bridge.ts); with
 // neither, the page signs in with the dashboard's login cookie (and its CSRF token).
 import { Replayer } from '@rrweb/replay'
-import { APIError, CborSocket, Client, Close, doubling, socketUrl } from '@tandem/core'
+import { APIError, CborSocket, Client, Close, doubling, markJoin, socketUrl } from '@tandem/core'
 import { Bridge } from './bridge.js'
 import { Mirroring } from './fidelity.js'
 import { Chunks } from './chunks.js'
@@ -271,6 +271,8 @@ function onRrweb (event: any): void {
   // The replayer applies what is due on its next animation frame; run that check now, so a
   // change shows as soon as it arrives rather than up to a frame (or a throttled frame) later.
   ;(replayer as unknown as { timer?: { rafCheck?: () => void } }).timer?.rafCheck?.()
+  // The frame that paints the first snapshot (sdk-js/bench/latency.mjs times joins by it).
+  if (event?.type === 2) requestAnimationFrame(() => markJoin('first-paint'))
 }
 
 /** The newest session state applied (`updated`), so a late reply cannot undo a newer event. */

@@ -2,7 +2,7 @@
 // open (presence and connect requests), offers 6-digit codes, asks the customer's consent, and
 // while a session is active streams the page to the agents in rrweb's format (recorder/).
 import { record } from '@rrweb/record'
-import { APIError, type SessionResource } from '@tandem/core'
+import { APIError, markJoin, type SessionResource } from '@tandem/core'
 import { type Device, DeviceApi } from './api.js'
 import { Fidelity } from './fidelity.js'
 import { Recorder } from './recorder/index.js'
@@ -505,6 +505,7 @@ export class Tandem extends EventTarget {
   /** Answers the consent question (for sites with their own UI). */
   async consent (yes: boolean): Promise<void> {
     this.#consent = yes ? 'given' : 'asked'
+    if (yes) markJoin('consent')
     await this.#update({ state: yes ? 'active' : 'ended' })
   }
 
@@ -584,6 +585,7 @@ export class Tandem extends EventTarget {
       }
     }
     if (s.state === 'active' && !this.#stream) {
+      markJoin('active')
       this.#startStream(s)
       this.#emit('session.started', s)
     }
@@ -695,6 +697,7 @@ export class Tandem extends EventTarget {
         // Events sent while the stream was down never reached the agents: a fresh snapshot
         // puts their view right again.
         onOpen: (reconnected) => {
+          markJoin('stream-open')
           if (reconnected) void this.#recorder?.takeFullSnapshot(true)
           this.#sendUserState()
         },
@@ -720,7 +723,10 @@ export class Tandem extends EventTarget {
     stream.send('page', { url: location.href, title: document.title })
     const options = recordOptions(this.#redaction, this.#unredaction)
     // Mends what the recorder gets wrong on real pages, and adds focus and canvases (fidelity.ts).
-    const fidelity = new Fidelity(record, options, (e) => stream.send('rrweb', e))
+    const fidelity = new Fidelity(record, options, (e) => {
+      stream.send('rrweb', e)
+      if (e.type === 2) markJoin('snapshot')
+    })
     // The full snapshot is taken in slices: the page never stops for it (recorder/).
     const recorder = new Recorder(options, fidelity.emit)
     this.#recorder = recorder
