@@ -27,25 +27,56 @@ function start (variant: 'tandem' | 'stock', emit: (e: any) => void, redaction =
   return { done: recorder.start(), stop: () => recorder.stop(), cost: () => recorder.lastSnapshot, snapshot: () => recorder.takeFullSnapshot(true) }
 }
 
+/** A stylesheet's rules (rules inserted by script are not in its element's text). */
+function rules (sheet: CSSStyleSheet | null | undefined): string {
+  try {
+    return Array.from(sheet?.cssRules ?? [], (r) => r.cssText).join(' ')
+  } catch {
+    return '(unreadable)'
+  }
+}
+
 /**
- * Replays `events` into `root` up to their end and returns the replayed document's markup (the
- * replayer's own additions to it left out).
+ * A document as markup, with what markup leaves out: each stylesheet's rules, the sheets a
+ * document or shadow root adopted, open shadow roots and same-origin frames' documents.
  */
+function dump (node: Node): string {
+  if (node.nodeType === Node.TEXT_NODE) return (node as Text).data
+  if (node.nodeType === Node.COMMENT_NODE) return `<!--${(node as Comment).data}-->`
+  if (node.nodeType === Node.DOCUMENT_TYPE_NODE) return `<!doctype ${(node as DocumentType).name}>`
+  let out = ''
+  if (node.nodeType === Node.DOCUMENT_NODE || node.nodeType === Node.DOCUMENT_FRAGMENT_NODE) {
+    const root = node as Document | ShadowRoot
+    const kind = node.nodeType === Node.DOCUMENT_NODE ? 'adopted' : 'shadow-adopted'
+    if (root.adoptedStyleSheets?.length) out += `[${kind} ${root.adoptedStyleSheets.map(rules).join(' | ')}]`
+    for (let c = node.firstChild; c; c = c.nextSibling) out += dump(c)
+    return out
+  }
+  if (node.nodeType !== Node.ELEMENT_NODE) return ''
+  const el = node as Element
+  const tag = el.tagName.toLowerCase()
+  // Attributes in name order: an attribute set by a later event comes after the others.
+  out += `<${tag}${Array.from(el.attributes, (a) => ` ${a.name}="${a.value}"`).sort().join('')}>`
+  if (el.shadowRoot) out += `[shadow ${dump(el.shadowRoot)}]`
+  if (tag === 'style') out += `[rules ${rules((el as HTMLStyleElement).sheet)}]`
+  else for (let c = el.firstChild; c; c = c.nextSibling) out += dump(c)
+  if (tag === 'iframe') {
+    try {
+      const doc = (el as HTMLIFrameElement).contentDocument
+      if (doc) out += `[frame ${dump(doc)}]`
+    } catch { /* another origin's */ }
+  }
+  return `${out}</${tag}>`
+}
+
+/** Replays `events` into `root` up to their end and returns the replayed document (`dump`). */
 async function replay (events: any[], root: HTMLElement): Promise<string> {
   // The real DOM throughout (the virtual one, used to fast-forward, differs in details: svg namespaces).
   const replayer = new Replayer(events, { root, showWarning: false, triggerFocus: false, mouseTail: false, useVirtualDom: false } as any)
   const end = events[events.length - 1].timestamp - events[0].timestamp
   replayer.pause(end + 1)
   await new Promise((resolve) => setTimeout(resolve, 50))
-  const doc = replayer.iframe.contentDocument as Document
-  // A stylesheet as its rules (rules inserted by script are not in the element's text).
-  for (const style of Array.from(doc.querySelectorAll('style'))) {
-    try {
-      const rules = Array.from((style as HTMLStyleElement).sheet?.cssRules ?? []).map((r) => r.cssText)
-      style.textContent = rules.join('\n')
-    } catch { /* as it is */ }
-  }
-  const html = doc.documentElement.outerHTML
+  const html = dump(replayer.iframe.contentDocument as Document)
   replayer.destroy()
   return html
 }

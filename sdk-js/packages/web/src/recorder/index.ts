@@ -17,9 +17,11 @@
 import { record } from '@rrweb/record'
 import {
   getInputType, ignoreAttribute, isNativeShadowDom, isShadowRoot, maskInputValue, needMaskingText,
-  serializeNodeWithId, toLowerCase, transformAttribute
+  serializeNodeWithId, stringifyRule, toLowerCase, transformAttribute
 } from 'rrweb-snapshot'
+import { masksText, serializeContext, serializeOne } from './serialize.js'
 import { SLICE_MS, yieldToPage } from './slice.js'
+import { observeAttachShadow } from './shadow.js'
 import { observeStyleSheets, type RuleChange } from './styles.js'
 
 export { SLICE_MS } from './slice.js'
@@ -30,6 +32,7 @@ const FULL_SNAPSHOT = 2
 const INCREMENTAL = 3
 const MUTATION = 0
 const STYLE_SHEET_RULE = 8
+const ADOPTED_STYLE_SHEET = 15
 const DOCUMENT_NODE = 0
 const ELEMENT_NODE = 2
 
@@ -56,17 +59,6 @@ export interface SnapshotCost {
 }
 
 type Emit = (event: any, isCheckout?: boolean) => void
-type Parent = Node & { childNodes: NodeListOf<ChildNode> }
-/** A serialised node whose children are being filled in. */
-interface SerializedParent { childNodes: unknown[] }
-/** A node the walk has still to serialise: its parent in the page and in the snapshot. */
-interface Pending {
-  node: Node
-  parent: Node
-  into: SerializedParent
-  needsMask: boolean
-  cssCaptured: boolean
-}
 interface Remove { node: Node, parent: Node, isShadow: boolean }
 
 const OBSERVE: MutationObserverInit = {
@@ -93,7 +85,7 @@ export class Recorder {
   readonly #observer: MutationObserver
   readonly #observed = new WeakSet<Node>()
   #stopRecord: (() => void) | undefined
-  #stopStyles: (() => void) | undefined
+  #stopHooks: (() => void) | undefined
   #stopped = false
   /** The snapshot being taken, if any: events are queued until its FullSnapshot is sent. */
   #running: Promise<void> | null = null
@@ -107,6 +99,9 @@ export class Recorder {
   #texts = new Set<Node>()
   #attributes = new Map<Element, Set<string>>()
   #textareas = new Set<Element>()
+  /** Constructed stylesheets sent (adopted), by id; a snapshot sends them afresh. */
+  #styleIds = new WeakMap<CSSStyleSheet, number>()
+  #lastStyleId = 0
   /** Nodes the walk had still to serialise under a parent they were then taken out of. */
   #displaced = new WeakMap<Node, Node>()
 
@@ -133,7 +128,16 @@ export class Recorder {
       maskInputOptions: this.#options.maskInputOptions,
       sampling: this.#options.sampling
     } as any)
-    this.#stopStyles = observeStyleSheets((sheet, data) => this.#onStyleRule(sheet, data))
+    const stopStyles = observeStyleSheets((sheet, data) => this.#onStyleRule(sheet, data), (root, sheets) => {
+      const host = isShadowRoot(root) ? root.host : root
+      const id = this.#idOf(host)
+      if (id > 0) this.#adopt(sheets, id)
+    })
+    // A shadow root attached to a host the agents have: what goes in it is recorded as it comes.
+    const stopShadows = observeAttachShadow((host, root) => {
+      if (root.mode === 'open' && this.#idOf(host) > 0 && isNativeShadowDom(root)) this.#observe(root)
+    })
+    this.#stopHooks = () => { stopStyles(); stopShadows() }
     if (document.readyState === 'complete') return this.takeFullSnapshot()
     // As stock rrweb: the first snapshot once the page has loaded.
     return new Promise((resolve) => {
@@ -144,7 +148,7 @@ export class Recorder {
   stop (): void {
     this.#stopped = true
     this.#observer.disconnect()
-    this.#stopStyles?.()
+    this.#stopHooks?.()
     this.#stopRecord?.()
     this.#queue = []
   }
@@ -211,8 +215,14 @@ export class Recorder {
   async #snapshot (isCheckout: boolean): Promise<void> {
     // Changes to the page the agents have now go first; then ids start afresh.
     this.#flush()
+    // The document keeps its id (1): nodes of the top document carry no root id, as in stock rrweb.
+    const docMeta = this.mirror.getMeta(document)
     this.mirror.reset()
+    if (docMeta) this.mirror.add(document, { type: DOCUMENT_NODE, childNodes: [], id: docMeta.id } as any)
     this.#displaced = new WeakMap()
+    this.#styleIds = new WeakMap()
+    this.#lastStyleId = 0
+    this.#observe(document)
     this.#walking = true
     try {
       await this.#walk(isCheckout)
@@ -226,37 +236,59 @@ export class Recorder {
   }
 
   async #walk (isCheckout: boolean): Promise<void> {
-    this.#observe(document)
     const options = this.#serializeOptions(document)
     const slices: number[] = []
     const began = performance.now()
     let sliceStart = began
     const root = serializeNodeWithId(document, options) as any
     if (!root) return
-    const stack: Pending[] = []
-    this.#expand(document, root, false, stack)
-    let nodes = 1
-    while (stack.length) {
-      const p = stack.pop() as Pending
-      const node = p.node
+    const ctx = serializeContext(options, this.mirror as any)
+    // What the walk has still to serialise, in four stacks (no object per node): the node, its
+    // parent in the page (a shadow root for a shadow root's children), its parent's serialised
+    // node, and whether its text is masked (+1) / its text is the parent's captured CSS (+2).
+    const nodes: Node[] = []
+    const parents: Node[] = []
+    const into: any[] = []
+    const flags: number[] = []
+    const shadowHosts: Element[] = []
+    const expand = (node: Node, sn: any, masked: boolean): void => {
+      if (sn.type === ELEMENT_NODE) {
+        if ('rr_width' in sn.attributes) return
+        if (sn.tagName === 'textarea' && sn.attributes.value !== undefined) return
+        const shadow = (node as Element).shadowRoot
+        if (shadow) {
+          if (shadow.adoptedStyleSheets?.length) shadowHosts.push(node as Element)
+          for (let c = shadow.lastChild; c; c = c.previousSibling) {
+            nodes.push(c); parents.push(shadow); into.push(sn); flags.push(masked ? 1 : 0)
+          }
+        }
+      }
+      const css = sn.type === ELEMENT_NODE && typeof sn.attributes._cssText === 'string' ? 2 : 0
+      for (let c = node.lastChild; c; c = c.previousSibling) {
+        nodes.push(c); parents.push(node); into.push(sn); flags.push((masked ? 1 : 0) | css)
+      }
+    }
+    expand(document, root, false)
+    let count = 1
+    while (nodes.length) {
+      const node = nodes.pop() as Node
+      const parent = parents.pop() as Node
+      const sn = into.pop()
+      const flag = flags.pop() as number
       // Taken out of its parent since the walk read the parent: the Mutation events say where it went.
-      if (node.parentNode !== p.parent || this.#displaced.get(node) === p.parent) continue
+      if (node.parentNode !== parent || this.#displaced.get(node) === parent) continue
       // Moved here after the walk had serialised it elsewhere: moved by a Mutation event too.
       if (this.#idOf(node) > 0) {
         this.#adds.add(node)
         continue
       }
-      options.needsMask = p.needsMask
-      options.cssCaptured = p.cssCaptured
-      const sn = serializeNodeWithId(node, options) as any
-      if (!sn) continue
-      p.into.childNodes.push(sn)
-      nodes++
-      if (sn.type === ELEMENT_NODE) {
-        const mask = p.needsMask || needMaskingText(node, 'rr-mask', options.maskTextSelector, false)
-        this.#expand(node, sn, mask, stack)
-      }
-      if ((nodes & 15) === 0) {
+      const masked = (flag & 1) !== 0
+      const child = serializeOne(ctx, node, masked, (flag & 2) !== 0)
+      if (!child) continue
+      sn.childNodes.push(child)
+      count++
+      if (child.type === ELEMENT_NODE) expand(node, child, masked || masksText(node as Element, options.maskTextSelector))
+      if ((count & 31) === 0) {
         const now = performance.now()
         if (now - sliceStart >= SLICE_MS) {
           slices.push(now - sliceStart)
@@ -274,25 +306,15 @@ export class Recorder {
       timestamp: now
     }, isCheckout)
     this.#out({ type: FULL_SNAPSHOT, data: { node: root, initialOffset: windowScroll() }, timestamp: now }, isCheckout)
+    // The constructed sheets the document and its shadow roots adopted (sent after the snapshot).
+    this.#adopt(document.adoptedStyleSheets ?? [], root.id)
+    for (const host of shadowHosts) {
+      const shadow = host.shadowRoot
+      const id = this.#idOf(host)
+      if (shadow && id > 0) this.#adopt(shadow.adoptedStyleSheets ?? [], id)
+    }
     slices.push(performance.now() - sliceStart)
-    this.lastSnapshot = { nodes, slices, elapsed: performance.now() - began }
-  }
-
-  /** Queues `node`'s children (its shadow root's after its own) for the walk, unless redacted. */
-  #expand (node: Node, sn: any, needsMask: boolean, stack: Pending[]): void {
-    if (sn.type !== DOCUMENT_NODE && sn.type !== ELEMENT_NODE) return
-    if (sn.type === ELEMENT_NODE) {
-      if ('rr_width' in sn.attributes) return
-      if (sn.tagName === 'textarea' && sn.attributes.value !== undefined) return
-    }
-    const cssCaptured = sn.type === ELEMENT_NODE && typeof sn.attributes._cssText === 'string'
-    const shadow = sn.type === ELEMENT_NODE ? (node as Element).shadowRoot : null
-    if (shadow) {
-      const kids = shadow.childNodes
-      for (let i = kids.length - 1; i >= 0; i--) stack.push({ node: kids[i], parent: shadow, into: sn, needsMask, cssCaptured: false })
-    }
-    const kids = (node as Parent).childNodes
-    for (let i = kids.length - 1; i >= 0; i--) stack.push({ node: kids[i], parent: node, into: sn, needsMask, cssCaptured })
+    this.lastSnapshot = { nodes: count, slices, elapsed: performance.now() - began }
   }
 
   #observe (root: Node): void {
@@ -328,9 +350,34 @@ export class Recorder {
 
   #onStyleRule (sheet: CSSStyleSheet, data: RuleChange): void {
     const owner = sheet.ownerNode
-    const id = owner ? this.#idOf(owner) : -1
-    if (id < 0) return
-    this.#send({ type: INCREMENTAL, data: { source: STYLE_SHEET_RULE, id, ...data } })
+    if (owner) {
+      const id = this.#idOf(owner)
+      if (id > 0) this.#send({ type: INCREMENTAL, data: { source: STYLE_SHEET_RULE, id, ...data } })
+      return
+    }
+    // A constructed sheet, by the id it was sent with when adopted.
+    const styleId = this.#styleIds.get(sheet)
+    if (styleId !== undefined) this.#send({ type: INCREMENTAL, data: { source: STYLE_SHEET_RULE, styleId, ...data } })
+  }
+
+  /**
+   * The constructed sheets adopted by the document or shadow root of node `hostId` (as stock
+   * rrweb sends them): each sheet's rules the first time it is sent, its id after that.
+   */
+  #adopt (sheets: readonly CSSStyleSheet[], hostId: number): void {
+    if (!sheets.length) return
+    const styleIds: number[] = []
+    const styles: any[] = []
+    for (const sheet of sheets) {
+      let styleId = this.#styleIds.get(sheet)
+      if (styleId === undefined) {
+        styleId = ++this.#lastStyleId
+        this.#styleIds.set(sheet, styleId)
+        styles.push({ styleId, rules: Array.from(sheet.cssRules, (r, index) => ({ rule: stringifyRule(r, sheet.href), index })) })
+      }
+      styleIds.push(styleId)
+    }
+    this.#send({ type: INCREMENTAL, data: { source: ADOPTED_STYLE_SHEET, id: hostId, styleIds, ...(styles.length ? { styles } : {}) } })
   }
 
   /** `n`'s id if the agents have it (serialised and not removed since), else -1. */

@@ -1,16 +1,23 @@
 // Rules a page's script puts into or takes out of a stylesheet (CSS-in-JS libraries in production
-// mode do, with `insertRule`): rrweb StyleSheetRule events, so that the replay gets the same rules.
-// The prototypes are wrapped once; the wrappers call whichever recorder listens now.
+// mode do, with `insertRule`; constructed sheets are also `replace`d), and the constructed sheets
+// a document or shadow root adopts: rrweb StyleSheetRule and AdoptedStyleSheet events, so that
+// the replay gets the same rules. The prototypes are wrapped once; the wrappers call whichever
+// recorder listens now.
 
 /** What changed in a sheet: StyleSheetRule event data without its id. */
 export interface RuleChange {
   adds?: Array<{ rule: string, index?: number | number[] }>
   removes?: Array<{ index: number | number[] }>
+  replace?: string
+  replaceSync?: string
 }
 
 type Listener = (sheet: CSSStyleSheet, change: RuleChange) => void
+/** A document or shadow root adopted `sheets`. */
+type AdoptListener = (root: Document | ShadowRoot, sheets: readonly CSSStyleSheet[]) => void
 
 const listeners = new Set<Listener>()
+const adoptListeners = new Set<AdoptListener>()
 let wrapped = false
 
 /** Where `rule` is: its index in its sheet, then in each group rule down to it. */
@@ -47,6 +54,37 @@ function wrap (): void {
     remove.call(this, index)
     if (listeners.size) tell(this, { removes: [{ index }] })
   }
+  const replace = sheet.replace
+  const replaceSync = sheet.replaceSync
+  if (replace) {
+    sheet.replace = function (this: CSSStyleSheet, text: string) {
+      const done = replace.call(this, text)
+      if (listeners.size) tell(this, { replace: text })
+      return done
+    }
+  }
+  if (replaceSync) {
+    sheet.replaceSync = function (this: CSSStyleSheet, text: string) {
+      replaceSync.call(this, text)
+      if (listeners.size) tell(this, { replaceSync: text })
+    }
+  }
+  const roots = [Document, (globalThis as { ShadowRoot?: typeof ShadowRoot }).ShadowRoot]
+  for (const Root of roots.filter((r): r is typeof Document | typeof ShadowRoot => r !== undefined)) {
+    const descriptor = Object.getOwnPropertyDescriptor(Root.prototype, 'adoptedStyleSheets')
+    if (!descriptor?.set || !descriptor.get) continue
+    const { get, set } = descriptor
+    Object.defineProperty(Root.prototype, 'adoptedStyleSheets', {
+      ...descriptor,
+      get,
+      set (this: Document | ShadowRoot, sheets: CSSStyleSheet[]) {
+        set.call(this, sheets)
+        for (const l of adoptListeners) {
+          try { l(this, get.call(this)) } catch { /* adopted; the recording misses it */ }
+        }
+      }
+    })
+  }
   // Rules inside @media, @supports, @container, @layer blocks: indexes from the sheet down.
   const Group = (globalThis as { CSSGroupingRule?: typeof CSSGroupingRule }).CSSGroupingRule
   if (!Group?.prototype?.insertRule) return
@@ -64,9 +102,17 @@ function wrap (): void {
   }
 }
 
-/** Calls `listener` for each rule a script inserts or deletes, until the returned function is called. */
-export function observeStyleSheets (listener: Listener): () => void {
+/**
+ * Calls `listener` for each rule a script inserts or deletes (or each sheet it replaces), and
+ * `adopted` for each set of sheets a document or shadow root adopts, until the returned function
+ * is called.
+ */
+export function observeStyleSheets (listener: Listener, adopted: AdoptListener): () => void {
   wrap()
   listeners.add(listener)
-  return () => { listeners.delete(listener) }
+  adoptListeners.add(adopted)
+  return () => {
+    listeners.delete(listener)
+    adoptListeners.delete(adopted)
+  }
 }
