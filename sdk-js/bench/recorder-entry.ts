@@ -6,6 +6,7 @@ import { record } from '@rrweb/record'
 import { Replayer } from '@rrweb/replay'
 import { recordOptions } from '../packages/web/src/index.js'
 import { Recorder, type SnapshotCost } from '../packages/web/src/recorder/index.js'
+import { restoreFragmentUrls } from '../packages/web/src/fidelity.js'
 
 export interface Running {
   /** Resolves once the first full snapshot was emitted. */
@@ -27,10 +28,14 @@ function start (variant: 'tandem' | 'stock', emit: (e: any) => void, redaction =
   return { done: recorder.start(), stop: () => recorder.stop(), cost: () => recorder.lastSnapshot, snapshot: () => recorder.takeFullSnapshot(true) }
 }
 
-/** A stylesheet's rules (rules inserted by script are not in its element's text). */
+/**
+ * A stylesheet's rules (rules inserted by script are not in its element's text), with
+ * `url(#id)` references as the web SDK sends them (fidelity.ts mends what stock rrweb 2.1
+ * makes of them; rrweb-snapshot 2.2, which ours serialises with, keeps them).
+ */
 function rules (sheet: CSSStyleSheet | null | undefined): string {
   try {
-    return Array.from(sheet?.cssRules ?? [], (r) => r.cssText).join(' ')
+    return restoreFragmentUrls(Array.from(sheet?.cssRules ?? [], (r) => r.cssText).join(' '))
   } catch {
     return '(unreadable)'
   }

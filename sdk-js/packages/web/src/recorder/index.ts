@@ -102,6 +102,8 @@ export class Recorder {
   /** Constructed stylesheets sent (adopted), by id; a snapshot sends them afresh. */
   #styleIds = new WeakMap<CSSStyleSheet, number>()
   #lastStyleId = 0
+  /** Whether a node was added or removed anywhere since the walk began. */
+  #movedDuringWalk = false
   /** Nodes the walk had still to serialise under a parent they were then taken out of. */
   #displaced = new WeakMap<Node, Node>()
 
@@ -220,6 +222,7 @@ export class Recorder {
     this.mirror.reset()
     if (docMeta) this.mirror.add(document, { type: DOCUMENT_NODE, childNodes: [], id: docMeta.id } as any)
     this.#displaced = new WeakMap()
+    this.#movedDuringWalk = false
     this.#styleIds = new WeakMap()
     this.#lastStyleId = 0
     this.#observe(document)
@@ -275,12 +278,16 @@ export class Recorder {
       const parent = parents.pop() as Node
       const sn = into.pop()
       const flag = flags.pop() as number
-      // Taken out of its parent since the walk read the parent: the Mutation events say where it went.
-      if (node.parentNode !== parent || this.#displaced.get(node) === parent) continue
-      // Moved here after the walk had serialised it elsewhere: moved by a Mutation event too.
-      if (this.#idOf(node) > 0) {
-        this.#adds.add(node)
-        continue
+      // Only once the page has moved nodes since the walk began can one be where the walk did
+      // not expect it (on a page at rest, no lookups).
+      if (this.#movedDuringWalk) {
+        // Taken out of its parent since the walk read the parent: the Mutation events say where it went.
+        if (node.parentNode !== parent || this.#displaced.get(node) === parent) continue
+        // Moved here after the walk had serialised it elsewhere: moved by a Mutation event too.
+        if (this.#idOf(node) > 0) {
+          this.#adds.add(node)
+          continue
+        }
       }
       const masked = (flag & 1) !== 0
       const child = serializeOne(ctx, node, masked, (flag & 2) !== 0)
@@ -407,6 +414,7 @@ export class Recorder {
     for (const m of records) {
       const t = m.target
       if (m.type === 'childList') {
+        if (snapshotting) this.#movedDuringWalk = true
         const host = isShadowRoot(t) ? t.host : t
         if (this.#idOf(host) < 0 || this.#blocked(host)) continue
         if (host.nodeName === 'TEXTAREA') {

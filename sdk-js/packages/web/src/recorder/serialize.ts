@@ -2,7 +2,8 @@
 // `skipChild`) would, for less: most of a page is plain elements, text and comments, and for
 // those this reads only what rrweb would put in the event (no `customElements` lookup for a tag
 // that cannot be custom, one masking check instead of two, URLs made absolute once per distinct
-// value, the root id once per document). Anything else (form fields, stylesheets, media,
+// value, the root id once per document). One difference: where reading scroll offsets lays the
+// page out (content-visibility), only elements seen scrolling since the SDK loaded are read. Anything else (form fields, stylesheets, media,
 // frames, canvases, dialogs, custom elements, shadow roots and hosts, redacted elements, text in
 // a style or script, masked text, the document's own children) goes to rrweb-snapshot itself, so the output is rrweb's in every
 // case; e2e/recorder.test.mjs compares the replays on real pages.
@@ -21,6 +22,19 @@ const SPECIAL = new Set(['input', 'textarea', 'select', 'option', 'link', 'style
 /** Attributes whose value rrweb rewrites (`transformAttribute`): made absolute, or CSS with URLs. */
 const URL_ATTRIBUTES = new Set(['src', 'href', 'xlink:href', 'srcset', 'background', 'data'])
 const VALID_TAG = /[^a-z0-9-_:]/
+/** A scroll offset read that took this long (ms) had to lay the page out. */
+const SLOW_SCROLL_READ = 1
+
+/**
+ * Elements that scrolled since the SDK loaded: their offsets are read even where reading every
+ * element's would lay the page out again and again.
+ */
+const scrolled = new WeakSet<Element>()
+if (typeof document !== 'undefined') {
+  document.addEventListener('scroll', (e) => {
+    if ((e.target as Node | null)?.nodeType === ELEMENT) scrolled.add(e.target as Element)
+  }, { capture: true, passive: true })
+}
 
 /** What one snapshot serialises with: rrweb-snapshot's options, and caches of its own. */
 export interface SerializeContext {
@@ -34,6 +48,8 @@ export interface SerializeContext {
   /** Absolute URLs by attribute value (the document's base does not change during a snapshot). */
   urls: Map<string, string | null>
   tags: Map<string, string>
+  /** Whether every element's scroll offsets are read (as rrweb does), or only scrolled ones'. */
+  readScroll: boolean
 }
 
 export function serializeContext (options: any, mirror: SerializeContext['mirror']): SerializeContext {
@@ -47,7 +63,8 @@ export function serializeContext (options: any, mirror: SerializeContext['mirror
     blockClass: options.blockClass,
     blockSelector: options.blockSelector,
     urls: new Map(),
-    tags: new Map()
+    tags: new Map(),
+    readScroll: true
   }
 }
 
@@ -96,8 +113,6 @@ function element (ctx: SerializeContext, el: Element): any {
   const raw = el.tagName
   const tag = validTag(ctx, raw)
   if (SPECIAL.has(tag) || tag.includes('-') || el.shadowRoot || (el.parentNode as Node | null)?.nodeType !== ELEMENT) return null
-  const classes = el.classList
-  if (classes.length && classes.contains(ctx.blockClass)) return null
   if (ctx.blockSelector && el.matches(ctx.blockSelector)) return null
   const attributes: Record<string, string | number | null> = {}
   const list = el.attributes
@@ -106,6 +121,7 @@ function element (ctx: SerializeContext, el: Element): any {
     const name = attr.name
     const value = attr.value
     const lower = name.toLowerCase()
+    if (lower === 'class' && value.includes(ctx.blockClass) && el.classList.contains(ctx.blockClass)) return null
     if (value && (URL_ATTRIBUTES.has(lower) || (lower === 'style' && value.includes('url(')))) {
       const key = `${lower}\u0000${tag}\u0000${value}`
       let absolute = ctx.urls.get(key)
@@ -118,10 +134,17 @@ function element (ctx: SerializeContext, el: Element): any {
       attributes[name] = value
     }
   }
-  const left = el.scrollLeft
-  if (left) attributes.rr_scrollLeft = left
-  const top = el.scrollTop
-  if (top) attributes.rr_scrollTop = top
+  if (ctx.readScroll || scrolled.has(el)) {
+    const before = ctx.readScroll ? performance.now() : 0
+    const left = el.scrollLeft
+    if (left) attributes.rr_scrollLeft = left
+    const top = el.scrollTop
+    if (top) attributes.rr_scrollTop = top
+    // Reading an offset laid the page out (content-visibility: auto keeps parts of it unlaid
+    // until they are seen, and each slice lays them out again): from here on, only the
+    // elements seen scrolling are read.
+    if (ctx.readScroll && performance.now() - before > SLOW_SCROLL_READ) ctx.readScroll = false
+  }
   return {
     type: SN_ELEMENT,
     tagName: tag,
