@@ -232,6 +232,10 @@ test('shadow roots, adopted and constructed stylesheets, rules in @media, frames
         const frame = document.getElementById('frame').contentDocument
         frame.getElementById('list').appendChild(frame.createElement('li')).append('two')
         frame.getElementById('inner').setAttribute('title', 'changed in the frame')
+        const field = frame.body.appendChild(frame.createElement('input'))
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        field.value = 'typed in the frame'
+        field.dispatchEvent(new Event('input', { bubbles: true }))
         document.getElementById('host').shadowRoot.appendChild(document.createElement('i')).append('added in the shadow')
         const late = document.getElementById('late').attachShadow({ mode: 'open' })
         late.innerHTML = '<em>attached after the snapshot</em>'
@@ -253,9 +257,12 @@ test('shadow roots, adopted and constructed stylesheets, rules in @media, frames
     })
     assert.ok(!recorded.oursJson.includes('hunter2'), 'the password field turned text is still masked')
     assert.ok(recorded.types.some(([type, source]) => type === 3 && source === 15), 'no AdoptedStyleSheet event from ours')
+    assert.ok(recorded.oursJson.includes('"text":"typed in the frame"'), 'no Input event from the frame')
     // Stock rrweb sends a shadow root's adopted sheets before its FullSnapshot event, where the
-    // replayer loses them; ours sends them after it, and the replay has them.
-    assertSameReplay(recorded, 'features', [/\[shadow-adopted [^\]]*\]/g])
+    // replayer loses them; ours sends them after it, and the replay has them. What was typed is
+    // an Input event in ours (the replayer sets the field's value, not its attribute), and an
+    // attribute in stock's snapshot taken afterwards.
+    assertSameReplay(recorded, 'features', [/\[shadow-adopted [^\]]*\]/g, / value="typed in the frame"/])
     assert.ok(recorded.replayedOurs.includes('[shadow-adopted .in { color: maroon; }]'), 'the shadow root\'s adopted sheet is in the replay of ours')
   } finally {
     await tab.close()

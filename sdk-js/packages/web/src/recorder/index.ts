@@ -11,9 +11,10 @@
 // - Redacted subtrees (blockSelector/blockClass) are recorded as stock does (an empty box of the
 //   same size); nothing under them is serialised, and a change under them costs one map lookup.
 // - The incremental recording of the DOM is ours (a MutationObserver → rrweb Mutation events, a
-//   CSSStyleSheet rule observer → StyleSheetRule events). Pointer, scroll, input, viewport, media
-//   and selection events are rrweb's own, from `record` with `recordDOM: false`, which looks node
-//   ids up in the same `record.mirror`.
+//   CSSStyleSheet rule observer → StyleSheetRule events, adopted sheets → AdoptedStyleSheet).
+//   Pointer, scroll, input, viewport, media and selection events are rrweb's own, from `record`
+//   with `recordDOM: false`, which looks node ids up in the same `record.mirror` (in same-origin
+//   frames, which it does not watch then, input and scrolling are ours).
 import { record } from '@rrweb/record'
 import {
   getInputType, ignoreAttribute, isNativeShadowDom, isShadowRoot, maskInputValue, needMaskingText,
@@ -31,6 +32,8 @@ const META = 4
 const FULL_SNAPSHOT = 2
 const INCREMENTAL = 3
 const MUTATION = 0
+const SCROLL = 3
+const INPUT = 5
 const STYLE_SHEET_RULE = 8
 const ADOPTED_STYLE_SHEET = 15
 const DOCUMENT_NODE = 0
@@ -102,6 +105,9 @@ export class Recorder {
   /** Constructed stylesheets sent (adopted), by id; a snapshot sends them afresh. */
   #styleIds = new WeakMap<CSSStyleSheet, number>()
   #lastStyleId = 0
+  /** Same-origin frames' documents whose input and scrolling are listened to. */
+  #frames = new WeakSet<Document>()
+  #frameStops: Array<() => void> = []
   /** Whether a node was added or removed anywhere since the walk began. */
   #movedDuringWalk = false
   /** Nodes the walk had still to serialise under a parent they were then taken out of. */
@@ -151,6 +157,7 @@ export class Recorder {
     this.#stopped = true
     this.#observer.disconnect()
     this.#stopHooks?.()
+    for (const stop of this.#frameStops.splice(0)) stop()
     this.#stopRecord?.()
     this.#queue = []
   }
@@ -339,10 +346,56 @@ export class Recorder {
   #onIframeLoad (iframe: HTMLIFrameElement, sn: any): void {
     const id = this.#idOf(iframe)
     if (id < 0) return
-    if (iframe.contentDocument) this.#observe(iframe.contentDocument)
+    const doc = iframe.contentDocument
+    if (doc) {
+      this.#observe(doc)
+      this.#listenInFrame(doc)
+    }
     this.#send({
       type: INCREMENTAL,
       data: { source: MUTATION, adds: [{ parentId: id, nextId: null, node: sn }], removes: [], texts: [], attributes: [], isAttachIframe: true }
+    })
+  }
+
+  /**
+   * What the customer types and scrolls in a same-origin frame: rrweb's observers (recordDOM:
+   * false) watch the top document only, so Input and Scroll events from frames are made here,
+   * as rrweb makes them (values masked as it masks them; a scroll at most once a frame).
+   */
+  #listenInFrame (doc: Document): void {
+    if (this.#frames.has(doc)) return
+    this.#frames.add(doc)
+    const onInput = (e: Event): void => {
+      const el = e.target as HTMLInputElement
+      if (!el || !/^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName)) return
+      const id = this.#idOf(el)
+      if (id < 0 || this.#blocked(el)) return
+      const type = getInputType(el)
+      const checkable = type === 'radio' || type === 'checkbox'
+      const text = checkable ? el.value : this.#maskValue(el, el.value)
+      this.#send({ type: INCREMENTAL, data: { source: INPUT, id, text, isChecked: checkable ? el.checked : false } })
+    }
+    const pending = new Set<Node>()
+    const onScroll = (e: Event): void => {
+      const target = e.target as Node
+      if (!target || pending.has(target)) return
+      pending.add(target)
+      requestAnimationFrame(() => {
+        pending.delete(target)
+        const id = this.#idOf(target)
+        if (id < 0) return
+        const el = target.nodeType === 9 ? (target as Document).scrollingElement : target as Element
+        if (el) this.#send({ type: INCREMENTAL, data: { source: SCROLL, id, x: el.scrollLeft, y: el.scrollTop } })
+      })
+    }
+    const options = { capture: true, passive: true }
+    doc.addEventListener('input', onInput, options)
+    doc.addEventListener('change', onInput, options)
+    doc.addEventListener('scroll', onScroll, options)
+    this.#frameStops.push(() => {
+      doc.removeEventListener('input', onInput, options)
+      doc.removeEventListener('change', onInput, options)
+      doc.removeEventListener('scroll', onScroll, options)
     })
   }
 
