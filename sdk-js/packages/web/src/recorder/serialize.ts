@@ -45,9 +45,11 @@ export interface SerializeContext {
   rootId: number | undefined
   blockClass: string
   blockSelector: string | null
-  /** Absolute URLs by attribute value (the document's base does not change during a snapshot). */
+  /** Absolute URLs of href and src values (the document's base does not change during a snapshot). */
   urls: Map<string, string | null>
   tags: Map<string, string>
+  /** The base URL relative URLs are resolved against, if the URL parser resolves them as an anchor would. */
+  base: string | null
   /** Whether every element's scroll offsets are read (as rrweb does), or only scrolled ones'. */
   readScroll: boolean
 }
@@ -64,6 +66,7 @@ export function serializeContext (options: any, mirror: SerializeContext['mirror
     blockSelector: options.blockSelector,
     urls: new Map(),
     tags: new Map(),
+    base: doc.characterSet === 'UTF-8' && /^https?:/.test(doc.baseURI) ? doc.baseURI : null,
     readScroll: true
   }
 }
@@ -108,6 +111,19 @@ export function serializeOne (ctx: SerializeContext, node: Node, needsMask: bool
   return sn
 }
 
+/**
+ * `value` of a src or href made absolute as rrweb-snapshot makes it (an anchor's `href`), by the
+ * URL parser where that gives the same (a UTF-8 document, a URL it can parse): faster.
+ */
+function absolute_ (ctx: SerializeContext, tag: string, name: 'href' | 'src', value: string): string | null {
+  if (ctx.base !== null && value.trim() !== '' && !value.startsWith('blob:') && !value.startsWith('data:')) {
+    try {
+      return new URL(value, ctx.base).href
+    } catch { /* as rrweb-snapshot does it */ }
+  }
+  return transformAttribute(ctx.doc, tag as Lowercase<string>, name, value)
+}
+
 /** A plain element, or null for one rrweb-snapshot must serialise. */
 function element (ctx: SerializeContext, el: Element): any {
   const raw = el.tagName
@@ -122,14 +138,16 @@ function element (ctx: SerializeContext, el: Element): any {
     const value = attr.value
     const lower = name.toLowerCase()
     if (lower === 'class' && value.includes(ctx.blockClass) && el.classList.contains(ctx.blockClass)) return null
-    if (value && (URL_ATTRIBUTES.has(lower) || (lower === 'style' && value.includes('url(')))) {
-      const key = `${lower}\u0000${tag}\u0000${value}`
-      let absolute = ctx.urls.get(key)
+    if (value && (lower === 'href' || lower === 'src') && tag !== 'use') {
+      // The same link or image again (a menu on every row): made absolute once.
+      let absolute = ctx.urls.get(value)
       if (absolute === undefined) {
-        absolute = transformAttribute(ctx.doc, tag as Lowercase<string>, lower as Lowercase<string>, value)
-        ctx.urls.set(key, absolute)
+        absolute = absolute_(ctx, tag, lower, value)
+        ctx.urls.set(value, absolute)
       }
       attributes[name] = absolute
+    } else if (value && (URL_ATTRIBUTES.has(lower) || (lower === 'style' && value.includes('url(')))) {
+      attributes[name] = transformAttribute(ctx.doc, tag as Lowercase<string>, lower as Lowercase<string>, value)
     } else {
       attributes[name] = value
     }
