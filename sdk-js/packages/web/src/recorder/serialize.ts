@@ -93,12 +93,14 @@ export function serializeOne (ctx: SerializeContext, node: Node, needsMask: bool
     const parent = node.parentNode as Element | null
     const tag = parent?.nodeType === ELEMENT ? parent.tagName : null
     if (!needsMask && tag !== null && tag !== 'STYLE' && tag !== 'SCRIPT') {
-      sn = { type: SN_TEXT, textContent: node.textContent || '', rootId: ctx.rootId }
+      sn = { type: SN_TEXT, textContent: node.textContent || '' }
+      if (ctx.rootId !== undefined) sn.rootId = ctx.rootId
     }
   } else if (type === ELEMENT) {
     sn = element(ctx, node as Element)
   } else if (type === COMMENT && (node.parentNode as Element | null)?.nodeType === ELEMENT) {
-    sn = { type: SN_COMMENT, textContent: node.textContent || '', rootId: ctx.rootId }
+    sn = { type: SN_COMMENT, textContent: node.textContent || '' }
+    if (ctx.rootId !== undefined) sn.rootId = ctx.rootId
   }
   if (!sn) {
     const options = ctx.options
@@ -163,15 +165,12 @@ function element (ctx: SerializeContext, el: Element): any {
     // elements seen scrolling are read.
     if (ctx.readScroll && performance.now() - before > SLOW_SCROLL_READ) ctx.readScroll = false
   }
-  return {
-    type: SN_ELEMENT,
-    tagName: tag,
-    attributes,
-    childNodes: [],
-    isSVG: raw === 'svg' || (el as SVGElement).ownerSVGElement ? true : undefined,
-    rootId: ctx.rootId,
-    isCustom: undefined
-  }
+  // Only the fields that are set (rrweb's has them undefined, which JSON leaves out): less to
+  // hold in memory until the snapshot is sent.
+  const sn: any = { type: SN_ELEMENT, tagName: tag, attributes, childNodes: [] }
+  if (raw === 'svg' || (el as SVGElement).ownerSVGElement) sn.isSVG = true
+  if (ctx.rootId !== undefined) sn.rootId = ctx.rootId
+  return sn
 }
 
 /** Whether the text under `el` is masked (rrweb-snapshot's `needMaskingText`, the ancestors aside). */
