@@ -31,10 +31,13 @@ impl Target<'_> {
 
     /// Drops the bench database (the smoke run's, which is not kept).
     pub async fn drop(&self) -> Result<()> {
-        let mut admin = self.admin().await?;
+        self.drop_on(&mut self.admin().await?).await
+    }
+
+    async fn drop_on(&self, admin: &mut PgConnection) -> Result<()> {
         let db = self.database;
         sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-            .execute(&mut admin)
+            .execute(admin)
             .await
             .with_context(|| format!("dropping database {db}"))?;
         Ok(())
@@ -42,11 +45,8 @@ impl Target<'_> {
 
     async fn recreate(&self) -> Result<()> {
         let mut admin = self.admin().await?;
+        self.drop_on(&mut admin).await?;
         let db = self.database;
-        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-            .execute(&mut admin)
-            .await
-            .with_context(|| format!("dropping database {db}"))?;
         sqlx::raw_sql(&format!("CREATE DATABASE {db}"))
             .execute(&mut admin)
             .await

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, FromRow, QueryBuilder, Row};
 
 use super::sessions::{SessionRow, SESSION_COLUMNS};
+use super::signature;
 use super::sql::{push_in, Plan, Scope, SqlStore};
 use crate::model::{Session, SessionState};
 use crate::query::{Page, SessionFilter};
@@ -109,7 +110,6 @@ impl SqlStore {
         // among filters with at least GAUGE, the sparser one (its GAUGE newest matches reach
         // further back) does.
         let mut filters: Vec<&(String, String)> = f.filters.iter().collect();
-        let mut rare_driver = false;
         if filters.len() > 1 {
             let gauges = self
                 .filter_count(account_id, &filters, &f.page, GAUGE)
@@ -119,7 +119,6 @@ impl SqlStore {
             }
             let mut ranked: Vec<_> = gauges.into_iter().zip(filters).collect();
             ranked.sort_by_key(|(gauge, _)| *gauge);
-            rare_driver = ranked[0].0 .0 < GAUGE;
             filters = ranked.into_iter().map(|(_, kv)| kv).collect();
         }
 
@@ -168,12 +167,23 @@ impl SqlStore {
                 .push_bind(v),
             Driver::Agent(agent) => qb.push(" AND d.user_id = ").push_bind(agent),
         };
+        if !others.is_empty() {
+            // The driver's rows carry their session's filter signature (store::signature):
+            // one that lacks a bit of the other filters cannot match them and is passed over
+            // in the index itself; 0 (not known) is probed.
+            let mask = signature::signature(others.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            qb.push(" AND (d.sig = 0 OR (d.sig & ")
+                .push_bind(mask)
+                .push(") = ")
+                .push_bind(mask)
+                .push(")");
+        }
         for (k, v) in others {
             // A session's filter rows all carry its account and sort_at (write_session_index
             // keeps them in step), so each check is an exact, index-only probe of
-            // session_filters_page, which PostgreSQL can also merge with the driver in page
-            // order. Behind a rare driver, OFFSET 0 keeps the check a per-entry probe (a plan
-            // fence): merging would read the common filter's entries as deep as the driver's.
+            // session_filters_page. OFFSET 0 keeps it a per-entry probe (a plan fence): the
+            // signature leaves few entries to probe, where merging would read the other
+            // filter's entries as deep as the driver's.
             qb.push(
                 " AND EXISTS (SELECT 1 FROM session_filters f WHERE f.account_id = d.account_id \
                  AND f.key = ",
@@ -181,12 +191,7 @@ impl SqlStore {
             .push_bind(k.as_str())
             .push(" AND f.value = ")
             .push_bind(v.as_str())
-            .push(" AND f.sort_at = d.sort_at AND f.session_id = d.session_id");
-            qb.push(if rare_driver {
-                " LIMIT 1 OFFSET 0)"
-            } else {
-                ")"
-            });
+            .push(" AND f.sort_at = d.sort_at AND f.session_id = d.session_id LIMIT 1 OFFSET 0)");
         }
         if let (Some(agent), Driver::Filter(..)) = (&f.agent_id, &driver) {
             qb.push(

@@ -335,15 +335,17 @@ let endSession: () => Promise<void> = async () => {}
 
 async function connect (): Promise<void> {
   status('Connecting…', 'connecting', { title: 'Connecting to the session…', text: 'This takes a moment.', pending: true })
-  let s = await api('GET', `/sessions/${encodeURIComponent(sessionId)}`)
-  if (s.state === 'ended') return onSession(s)
+  // Joined straight away (one round trip fewer before the page shows); a session that has ended
+  // refuses the join, and is then read to say why.
+  let s: any
   try {
-    s = await api('PUT', `/sessions/${s.id}`, { agent: 'me' })
+    s = await api('PUT', `/sessions/${encodeURIComponent(sessionId)}`, { agent: 'me' })
   } catch (e) {
-    // The customer may have ended it in the meantime (declined, say).
-    s = await api('GET', `/sessions/${s.id}`)
+    // It may have ended before or while we joined (the customer declined, say).
+    s = await api('GET', `/sessions/${encodeURIComponent(sessionId)}`)
     if (s.state !== 'ended') throw e
   }
+  if (s.state === 'ended') return onSession(s)
   if (tokenFromParent && !params.get('view') && s.state !== 'ended') {
     // This page was served before it held a credential, under a policy that lets no customer
     // asset in. Now that the parent has handed over the token, load the session's page again
