@@ -180,7 +180,8 @@ bench-realtime:
 ## sessions per vCPU, memory per session, relay p99; bytes per session-minute against stock
 ## rrweb's), customer → viewer latency in
 ## Chromium (DOM and pointer), the agent's click → the customer's handler with remote control
-## on, and the recorder's cost on a 10,000-node page against stock rrweb.
+## on, and the recorder's cost (longest task, snapshot CPU) at 10k, 50k and 150k nodes against
+## stock rrweb.
 bench-cobrowse: sdk
 	$(CARGO) build --release -p tandem-api --bin tandem
 	$(CARGO) run --release -p tandem-bench --bin tandem-bench-realtime -- --density 1000 --chromium
@@ -218,7 +219,7 @@ bench-smoke: sdk dashboard corpus saml-venv
 	$(DEBUG_BIN)/tandem-bench --smoke
 	$(DEBUG_BIN)/tandem-bench-realtime --tandem $(DEBUG_BIN)/tandem --sockets 50 --updates 3 --relay-secs 1
 	LATENCY_SAMPLES=10 LATENCY_REPORT=latency-smoke $(DEBUG_BIN)/tandem-bench-realtime --tandem $(DEBUG_BIN)/tandem --density 20 --density-secs 1 --chromium
-	node sdk-js/bench/recorder.mjs 1
+	node sdk-js/bench/recorder.mjs --smoke
 	RUNS=1 BENCH_NAME=fidelity-smoke TANDEM_CORPUS_ONLY=sphinx-functions TANDEM_BIN=$(DEBUG_BIN)/tandem node sdk-js/bench/fidelity.mjs
 	SAML_IDP_PYTHON=$(SAML_VENV)/bin/python $(DEBUG_BIN)/tandem-bench-saml --smoke
 	RUNS=3 BENCH_NAME=dashboard-smoke TANDEM_BIN=$(DEBUG_BIN)/tandem node dashboard/scripts/bench.mjs

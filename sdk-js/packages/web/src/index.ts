@@ -1,10 +1,11 @@
 // Tandem's customer-side SDK: registers the browser as a device, keeps its notification socket
 // open (presence and connect requests), offers 6-digit codes, asks the customer's consent, and
-// while a session is active streams the page to the agents with rrweb.
+// while a session is active streams the page to the agents in rrweb's format (recorder/).
 import { record } from '@rrweb/record'
 import { APIError, markJoin, type SessionResource } from '@tandem/core'
 import { type Device, DeviceApi } from './api.js'
 import { Fidelity } from './fidelity.js'
+import { Recorder } from './recorder/index.js'
 import { agentConnected, type ExternalMediaAdapter, initializeMedia, sendToken } from './genesys/adapter.js'
 import { DEFAULT_LIMITS, type Limits, Socket, type SocketProblem, socketUrl } from './socket.js'
 import { type NavigationRequest, Tools } from './tools.js'
@@ -338,6 +339,8 @@ export class Tandem extends EventTarget {
   #session: SessionResource | null = null
   #stream: Socket | null = null
   #stopRecording: (() => void) | null = null
+  /** The page's recorder while a session is active. */
+  #recorder: Recorder | null = null
   #consent: 'none' | 'asked' | 'given' = 'none'
   /** Whether the built-in UI showed this session (a code, a question or the indicator). */
   #shown = false
@@ -684,7 +687,7 @@ export class Tandem extends EventTarget {
       (event, data) => {
         // An agent joined or lost its place: send the whole page again (and the page's state).
         if (event === 'sync') {
-          record.takeFullSnapshot(true)
+          void this.#recorder?.takeFullSnapshot(true)
           this.#sendUserState()
         } else if (event === 'message') this.#onMessage(data)
         else if (event === 'announce') announce(data, this.#session?.agent?.name || ui.phrase('someAgent', {}))
@@ -696,7 +699,7 @@ export class Tandem extends EventTarget {
         // puts their view right again.
         onOpen: (reconnected) => {
           markJoin('stream-open')
-          if (reconnected) record.takeFullSnapshot(true)
+          if (reconnected) void this.#recorder?.takeFullSnapshot(true)
           this.#sendUserState()
         },
         onProblem: (problem) => this.#socketProblem(problem)
@@ -727,13 +730,16 @@ export class Tandem extends EventTarget {
       if (data?.type === 2 || data?.types?.includes(2)) markJoin('snapshot')
     })
     const fidelity = new Fidelity(record, options, zip.push)
-    const stopRecord = record({ ...options, emit: fidelity.emit })
-    fidelity.start()
+    // The full snapshot is taken in slices: the page never stops for it (recorder/).
+    const recorder = new Recorder(options, fidelity.emit)
+    this.#recorder = recorder
+    void recorder.start().then(() => { if (this.#recorder === recorder) fidelity.start() })
     const stopRest = repeatDroppedPointerMoves()
     this.#stopRecording = () => {
       stopRest()
       fidelity.stop()
-      stopRecord?.()
+      recorder.stop()
+      this.#recorder = null
       zip.flush()
     }
   }
