@@ -39,7 +39,7 @@ const TRACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/cobrowse-trace.js
 const CHECKOUT: Duration = Duration::from_secs(120);
 
 /// zip.ts: how long pointer moves wait for the next batch, and the least JSON worth compressing.
-const POINTER_WINDOW_MS: i64 = 500;
+const POINTER_WINDOW_MS: i64 = 100;
 const MIN_ZIP_BYTES: usize = 256;
 /// rrweb's incremental sources for pointer movement: MouseMove, TouchMove, Drag.
 const POINTER_SOURCES: [u64; 3] = [1, 6, 12];
