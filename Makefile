@@ -3,15 +3,16 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tandem-target
 CARGO ?= cargo
 
-.PHONY: bench-dashboard run test audit lint js-lint fmt rust-test compat-deps sdk dashboard sdk-pack docs js-check bench bench-realtime bench-realtime-smoke bench-cobrowse openapi clean-data corpus bench-fidelity security image deploy-check settings-doc saml-venv bench-saml
+.PHONY: bench-dashboard bench-smoke run test audit lint js-lint fmt rust-test compat-deps sdk dashboard sdk-pack docs js-check bench bench-realtime bench-cobrowse openapi clean-data corpus bench-fidelity security image deploy-check settings-doc saml-venv bench-saml
 
 ## Start Tandem on SQLite (./data/tandem.db) at http://127.0.0.1:8080.
 run: sdk dashboard
 	$(CARGO) run -p tandem-api --bin tandem -- serve
 
 ## Every gate CI runs: formatting, lints, known advisories, type checks, Rust tests on both
-## backends, the SDK compatibility run and the end-to-end tests in Chromium.
-test: lint js-lint audit compat-deps sdk dashboard sdk-pack js-check corpus rust-test security deploy-check bench-realtime-smoke
+## backends, the SDK compatibility run, the end-to-end tests in Chromium and every benchmark once
+## at a tiny size.
+test: lint js-lint audit compat-deps sdk dashboard sdk-pack js-check corpus rust-test bench-smoke security deploy-check
 
 ## Cargo.lock against the RustSec advisory database, offline: a local copy of the database
 ## (ADVISORY_DB, by default the one beside this clone, or beside the checkout this clone was
@@ -160,7 +161,11 @@ image:
 	$(CONTAINER_RUNTIME) build --build-arg VERSION=$(VERSION) \
 	  --build-arg REVISION=$$(git rev-parse --short HEAD) -t tandem:$(VERSION) .
 
-## List-query latency at 1,000,000 sessions in PostgreSQL and 100,000 in SQLite.
+## Every benchmark writes its figures, each over at least three runs, with the machine's core
+## count, to target/bench/<name>.json, and prints how they moved since the last run.
+
+## List-query latency at 1,000,000 sessions in PostgreSQL and 100,000 in SQLite, three rounds,
+## and the insert rate of sessions with their filter rows.
 bench:
 	$(CARGO) run --release -p tandem-bench --bin tandem-bench
 
@@ -172,17 +177,13 @@ bench-realtime:
 	$(CARGO) build --release -p tandem-api --bin tandem
 	$(CARGO) run --release -p tandem-bench --bin tandem-bench-realtime
 
-## bench-realtime at its smoke size (make test runs it): every figure printed in seconds, written
-## under target/bench/smoke/ so that target/bench/realtime.json stays the last full run.
-bench-realtime-smoke:
-	$(CARGO) build -p tandem-api --bin tandem
-	BENCH_OUT=target/bench/smoke $(CARGO) run -p tandem-bench --bin tandem-bench-realtime -- \
-		--sockets 50 --updates 3 --relay-secs 1 --runs 1
-
-## Co-browsing: relay density (1,000 sessions, each a 290 KB snapshot in chunks and then ~6 KB/s
-## to one agent: sessions per vCPU, memory per session, relay p99), customer → viewer latency in
+## Co-browsing: relay density (1,000 sessions replaying bench/data/cobrowse-trace.json.gz as the
+## web SDK sends it, a compressed 290 KB snapshot then the trace's events batched, to one agent:
+## sessions per vCPU, memory per session, relay p99; bytes per session-minute against stock
+## rrweb's), customer → viewer latency in
 ## Chromium (DOM and pointer), the agent's click → the customer's handler with remote control
-## on, and the recorder's cost on a 10,000-node page against stock rrweb.
+## on, and the recorder's cost (longest task, snapshot CPU) at 10k, 50k and 150k nodes against
+## stock rrweb.
 bench-cobrowse: sdk
 	$(CARGO) build --release -p tandem-api --bin tandem
 	$(CARGO) run --release -p tandem-bench --bin tandem-bench-realtime -- --density 1000 --chromium
@@ -200,16 +201,30 @@ bench-fidelity: sdk corpus
 	$(CARGO) build --release -p tandem-api --bin tandem
 	node sdk-js/bench/fidelity.mjs
 
-## The dashboard's first load in Chromium against the release server: navigation start to the
-## Sessions list on screen, cold and warm cache, and its JavaScript's gzip size.
 ## How fast the SAML ACS answers genuine responses and refuses forged ones (release build,
 ## SQLite, the real test IdP): per case, tries, refused, median and slowest in milliseconds.
 bench-saml: saml-venv
 	SAML_IDP_PYTHON=$(SAML_VENV)/bin/python $(CARGO) run --release -p tandem-bench --bin tandem-bench-saml
 
+## The dashboard's first load in Chromium against the release server: navigation start to the
+## Sessions list on screen, cold and warm cache, and its JavaScript's gzip size.
 bench-dashboard: dashboard
 	$(CARGO) build --release -p tandem-api --bin tandem
 	TANDEM_BIN=$(CARGO_TARGET_DIR)/release/tandem node dashboard/scripts/bench.mjs
+
+## Every benchmark once at a tiny size on the debug build (`make test` runs it): each must
+## complete and print its figures (also to target/bench/*-smoke.json); nothing about time is
+## asserted. The realtime one needs nats-server, as `make bench-realtime` does.
+DEBUG_BIN = $(CARGO_TARGET_DIR)/debug
+bench-smoke: sdk dashboard corpus saml-venv
+	$(CARGO) build -p tandem-api --bin tandem -p tandem-bench --bins
+	$(DEBUG_BIN)/tandem-bench --smoke
+	BENCH_OUT=target/bench/smoke $(DEBUG_BIN)/tandem-bench-realtime --tandem $(DEBUG_BIN)/tandem --sockets 50 --updates 3 --relay-secs 1 --runs 1
+	LATENCY_SAMPLES=10 LATENCY_REPORT=latency-smoke $(DEBUG_BIN)/tandem-bench-realtime --tandem $(DEBUG_BIN)/tandem --density 20 --density-secs 1 --chromium
+	node sdk-js/bench/recorder.mjs --smoke
+	RUNS=1 BENCH_NAME=fidelity-smoke TANDEM_CORPUS_ONLY=sphinx-functions TANDEM_BIN=$(DEBUG_BIN)/tandem node sdk-js/bench/fidelity.mjs
+	SAML_IDP_PYTHON=$(SAML_VENV)/bin/python $(DEBUG_BIN)/tandem-bench-saml --smoke
+	RUNS=3 BENCH_NAME=dashboard-smoke TANDEM_BIN=$(DEBUG_BIN)/tandem node dashboard/scripts/bench.mjs
 
 fmt:
 	$(CARGO) fmt --all

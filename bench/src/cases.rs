@@ -41,6 +41,23 @@ impl Case {
         Case::DeepFiltered,
     ];
 
+    /// The case's key in target/bench/list.json.
+    pub fn key(self) -> &'static str {
+        match self {
+            Case::FirstPage => "first_page",
+            Case::Unique => "unique",
+            Case::Team => "team",
+            Case::Plan => "plan",
+            Case::TwoKeys => "two_keys",
+            Case::ThreeKeys => "three_keys",
+            Case::RareAndCommon => "team_channel",
+            Case::UniqueAndCommon => "user_plan",
+            Case::Nothing => "nothing",
+            Case::DeepPage => "deep_page",
+            Case::DeepFiltered => "deep_plan",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Case::FirstPage => "no filter, first page",

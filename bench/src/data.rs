@@ -19,6 +19,8 @@
 //! independent of each other and of the account. Rows are written exactly as `SqlStore::insert_session` writes them:
 //! text ids, custom data as compact JSON with sorted keys (serde_json's `Map`), microseconds.
 
+use tandem_core::store::signature::signature_sql;
+use tandem_core::store::Backend;
 use tandem_core::time::Micros;
 
 pub const TEAMS: i64 = 500;
@@ -222,10 +224,21 @@ impl Layout {
     }
 
     /// `INSERT … SELECT` of every session's filter rows, from the custom data just written.
+    /// `INSERT … SELECT` of every session's filter rows, each with the session's filter
+    /// signature computed as the store computes it (tandem_core::store::signature).
     pub fn filters_sql(&self, d: Dialect) -> String {
+        let (backend, pairs) = match d {
+            Dialect::Postgres => (
+                Backend::Postgres,
+                "jsonb_each_text(s.custom_data::jsonb) AS f",
+            ),
+            Dialect::Sqlite => (Backend::Sqlite, "json_each(s.custom_data) AS f"),
+        };
         format!(
-            "INSERT INTO session_filters (session_id, key, value, account_id, sort_at) \
-             SELECT s.id, j.key, j.value, s.account_id, s.sort_at FROM {}",
+            "INSERT INTO session_filters (session_id, key, value, account_id, sort_at, sig) \
+             SELECT s.id, j.key, j.value, s.account_id, s.sort_at, \
+             (SELECT {} FROM {pairs}) FROM {}",
+            signature_sql(backend, "f.key", "f.value"),
             d.filter_pairs()
         )
     }

@@ -2,11 +2,14 @@
 //!
 //! Seeds 1,000,000 sessions over 10 accounts in PostgreSQL (a database of its own, kept for the
 //! next run) and 100,000 in a temporary SQLite file, then times `Store::list_sessions` — the
-//! code path behind `GET /sessions` — for each case in [`cases`], printing p50 and p99. It
-//! measures; it asserts nothing about time.
+//! code path behind `GET /sessions` — for each case in [`cases`], printing p50 and p99, in
+//! `--runs` rounds; then the insert rate of sessions with their filter rows ([`writes`]). Every
+//! figure of every round goes to target/bench/list.json ([`tandem_bench::report`]). It measures;
+//! it asserts nothing about time.
 //!
 //! ```text
-//! cargo run --release -p tandem-bench -- [--reseed] [--pg-server URL] [--iterations N]
+//! cargo run --release -p tandem-bench --bin tandem-bench -- [--reseed] [--pg-server URL] \
+//!     [--iterations N] [--runs R] [--smoke]
 //! ```
 
 mod cases;
@@ -16,9 +19,11 @@ mod measure;
 mod pg;
 mod seed;
 mod sqlite;
+mod writes;
 
 use anyhow::Result;
 use clap::Parser;
+use tandem_bench::report::Report;
 use tandem_core::store::SqlStore;
 
 use crate::cases::Workload;
@@ -59,9 +64,33 @@ struct Args {
     skip_postgres: bool,
     #[arg(long)]
     skip_sqlite: bool,
+    /// Rounds of every case (the report keeps each round's p50 and p99).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Sessions inserted per round to measure the write rate.
+    #[arg(long, default_value_t = 2000)]
+    writes: usize,
+    /// A run at a tiny size that completes in seconds (what `make test` runs): 2,000 sessions
+    /// over 2 accounts on each backend, in a PostgreSQL database of its own that is dropped
+    /// afterwards, one round of a few calls.
+    #[arg(long)]
+    smoke: bool,
 }
 
 impl Args {
+    fn smoke(mut self) -> Self {
+        self.pg_database = "tandem_bench_smoke".into();
+        self.pg_sessions = 2000;
+        self.sqlite_sessions = 2000;
+        self.accounts = 2;
+        self.iterations = 5;
+        self.warmup = 1;
+        self.runs = 1;
+        self.writes = 20;
+        self.reseed = true;
+        self
+    }
+
     fn layout(&self, sessions: i64) -> Result<Layout> {
         const YEAR_US: i64 = 365 * 24 * 3600 * 1_000_000;
         anyhow::ensure!(
@@ -76,24 +105,64 @@ impl Args {
     }
 }
 
-async fn bench(store: &SqlStore, layout: Layout, args: &Args, title: &str) -> Result<()> {
+/// Every round of every case on one backend (`prefix` in the report), then its insert rate.
+async fn bench(
+    store: &SqlStore,
+    layout: Layout,
+    args: &Args,
+    title: &str,
+    prefix: &str,
+    report: &mut Report,
+) -> Result<()> {
     let work = Workload::new(store, layout).await?;
-    let lines = measure::run(
-        store,
-        &work,
-        args.only.as_deref(),
-        args.warmup,
-        args.iterations,
-    )
-    .await?;
-    measure::print(title, &lines);
+    for round in 1..=args.runs {
+        let lines = measure::run(
+            store,
+            &work,
+            args.only.as_deref(),
+            args.warmup,
+            args.iterations,
+        )
+        .await?;
+        measure::print(&format!("{title}, round {round} of {}", args.runs), &lines);
+        for l in &lines {
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+            report.add(&format!("{prefix}.{}.p50", l.case.key()), "ms", ms(l.p50));
+            report.add(&format!("{prefix}.{}.p99", l.case.key()), "ms", ms(l.p99));
+        }
+        if args.writes > 0 {
+            let rate = writes::insert_rate(store, args.writes).await?;
+            println!(
+                "inserts: {rate:.0} sessions per second ({} one at a time, each with 5 filter rows)",
+                args.writes
+            );
+            report.add(&format!("{prefix}.inserts"), "per s", rate);
+        }
+    }
+    let worst = report
+        .figures_named(&format!("{prefix}."), ".p99")
+        .into_iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((name, p99)) = worst {
+        println!("slowest case by median p99 over the rounds: {name} {p99:.2} ms");
+    }
     Ok(())
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if args.smoke {
+        args = args.smoke();
+    }
     anyhow::ensure!(args.iterations > 0, "--iterations must be at least 1");
+    anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
+    let mut report = Report::new(if args.smoke { "list-smoke" } else { "list" });
+    report.config("pg_sessions", args.pg_sessions);
+    report.config("sqlite_sessions", args.sqlite_sessions);
+    report.config("accounts", args.accounts);
+    report.config("iterations", args.iterations as u64);
+    report.config("writes", args.writes as u64);
     if !args.skip_postgres {
         let layout = args.layout(args.pg_sessions)?;
         println!(
@@ -109,8 +178,12 @@ async fn main() -> Result<()> {
             "PostgreSQL, {} sessions, {} timed calls per case (after {} warm-up)",
             layout.sessions, args.iterations, args.warmup
         );
-        bench(&store, layout, &args, &title).await?;
+        let result = bench(&store, layout, &args, &title, "postgres", &mut report).await;
         store.pool().close().await;
+        if args.smoke {
+            target.drop().await?;
+        }
+        result?;
     }
     if !args.skip_sqlite {
         let layout = args.layout(args.sqlite_sessions)?;
@@ -123,10 +196,11 @@ async fn main() -> Result<()> {
             "SQLite, {} sessions, {} timed calls per case (after {} warm-up)",
             layout.sessions, args.iterations, args.warmup
         );
-        let result = bench(&store, layout, &args, &title).await;
+        let result = bench(&store, layout, &args, &title, "sqlite", &mut report).await;
         store.pool().close().await;
         drop(file);
         result?;
     }
+    report.write()?;
     Ok(())
 }

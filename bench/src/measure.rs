@@ -15,7 +15,7 @@ const CHECKED: usize = 5;
 
 /// One line of the table.
 pub struct Line {
-    pub case: &'static str,
+    pub case: Case,
     pub rows_min: usize,
     pub rows_max: usize,
     pub p50: Duration,
@@ -62,7 +62,7 @@ pub async fn run(
         }
         times.sort();
         lines.push(Line {
-            case: case.name(),
+            case,
             rows_min,
             rows_max,
             p50: percentile(&times, 50),
@@ -100,7 +100,7 @@ pub fn print(title: &str, lines: &[Line]) {
         };
         println!(
             "{:<36} {:>9} {:>9} {:>9} {:>9}",
-            l.case,
+            l.case.name(),
             rows,
             ms(l.p50),
             ms(l.p99),

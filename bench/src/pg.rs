@@ -29,13 +29,24 @@ impl Target<'_> {
             .with_context(|| format!("connecting to the maintenance database at {url}"))
     }
 
-    async fn recreate(&self) -> Result<()> {
-        let mut admin = self.admin().await?;
+    /// Drops the bench database (the smoke run's, which is not kept).
+    pub async fn drop(&self) -> Result<()> {
+        self.drop_on(&mut self.admin().await?).await
+    }
+
+    async fn drop_on(&self, admin: &mut PgConnection) -> Result<()> {
         let db = self.database;
         sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-            .execute(&mut admin)
+            .execute(admin)
             .await
             .with_context(|| format!("dropping database {db}"))?;
+        Ok(())
+    }
+
+    async fn recreate(&self) -> Result<()> {
+        let mut admin = self.admin().await?;
+        self.drop_on(&mut admin).await?;
+        let db = self.database;
         sqlx::raw_sql(&format!("CREATE DATABASE {db}"))
             .execute(&mut admin)
             .await

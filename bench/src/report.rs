@@ -98,6 +98,15 @@ impl Report {
         self.figures.get(figure)
     }
 
+    /// The median of each figure whose name starts with `prefix` and ends with `suffix`.
+    pub fn figures_named(&self, prefix: &str, suffix: &str) -> Vec<(String, f64)> {
+        self.figures
+            .iter()
+            .filter(|(name, _)| name.starts_with(prefix) && name.ends_with(suffix))
+            .filter_map(|(name, f)| Some((name.clone(), f.spread()?.median)))
+            .collect()
+    }
+
     /// The report as it is written.
     pub fn to_json(&self) -> Value {
         let figures: Map<String, Value> = self
@@ -188,12 +197,29 @@ pub fn compare(last: &Value, now: &Value) -> Vec<String> {
     lines
 }
 
+/// A figure name's part made of a printed label: lower case, runs of anything but letters and
+/// digits as one `_` ("genuine (accepted)" → "genuine_accepted").
+pub fn key(label: &str) -> String {
+    let mut out = String::new();
+    for c in label.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_owned()
+}
+
 /// `target/bench` in the checkout (or `BENCH_OUT`).
 fn out_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("BENCH_OUT") {
         return PathBuf::from(dir);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the bench crate sits in the checkout")
+        .join("target/bench")
 }
 
 /// The checkout's short revision, with `-dirty` when it has uncommitted changes.
@@ -248,6 +274,12 @@ mod tests {
             (Some(6.0), Some(5.0), Some(7.0))
         );
         assert!(j["cores"].as_u64().unwrap() >= 1);
+    }
+
+    #[test]
+    fn keys_from_labels() {
+        assert_eq!(key("genuine (accepted)"), "genuine_accepted");
+        assert_eq!(key("  Wrong audience!"), "wrong_audience");
     }
 
     #[test]

@@ -23,6 +23,7 @@ both_backends!(
     accounts_keys_and_users,
     optimistic_saves,
     lists_and_filters,
+    filter_signatures,
     activity_and_idle,
     reaper_lease_is_exclusive,
     service_publishes_every_change,
@@ -371,6 +372,122 @@ async fn lists_and_filters(backend: Backend) {
         store.session(&b.id, &s.id).await,
         Err(Error::NotFound(_))
     ));
+}
+
+/// The filter signature (store::signature) is the same whether Rust or the database computes it
+/// (the bench seeds with it in SQL), and lists never depend on it for their answer: with every
+/// signature unknown (0, as rows from before migration 0011 and older servers have) they are the
+/// same.
+async fn filter_signatures(backend: Backend) {
+    use tandem_core::store::signature::{pair_bit, pair_bit_sql, signature, signature_sql};
+    let (db, store) = open(backend).await;
+    let a = create_account(&store, "A", &AccountSettings::default()).await;
+    let ca = agent(&store, &a.id, "a@example.com").await;
+    let (svc, _) = service(&store, ServiceConfig::default());
+    let tricky = [
+        json!({"plan": "pro", "team": "t", "n": 5, "vip": true}),
+        json!({"plan": "", "x": "é", "y": "日本語のテキスト", "z": "😀x", "w": "team-123"}),
+        json!({"plan": "pro", "team": "u", "n": 1.5, "vip": false, "k": "a"}),
+        json!({"plan": "free", "team": "t", "n": 5}),
+    ];
+    let mut sessions = vec![];
+    for data in &tricky {
+        let s = svc
+            .create_session(
+                &ca,
+                NewSession {
+                    custom_data: data.as_object().unwrap().clone(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        sessions.push(s);
+    }
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    for s in &sessions {
+        let pairs = tandem_core::custom_data::filter_pairs(&s.custom_data);
+        let expected = signature(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let stored: Vec<i64> =
+            sqlx::query_scalar("SELECT sig FROM session_filters WHERE session_id = $1")
+                .bind(&s.id)
+                .fetch_all(&raw)
+                .await
+                .unwrap();
+        assert_eq!(stored.len(), pairs.len());
+        assert!(
+            stored.iter().all(|&sig| sig == expected),
+            "{stored:?} != {expected}"
+        );
+        let in_sql: i64 = sqlx::query_scalar(&format!(
+            "SELECT {} FROM session_filters f WHERE f.session_id = $1",
+            signature_sql(backend, "f.key", "f.value")
+        ))
+        .bind(&s.id)
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+        assert_eq!(in_sql, expected, "{pairs:?}");
+        for (k, v) in &pairs {
+            let bit: i64 = sqlx::query_scalar(&format!(
+                "SELECT CAST({} AS BIGINT)",
+                pair_bit_sql(backend, "CAST($1 AS TEXT)", "CAST($2 AS TEXT)")
+            ))
+            .bind(k)
+            .bind(v)
+            .fetch_one(&raw)
+            .await
+            .unwrap();
+            assert_eq!(bit, i64::from(pair_bit(k, v)), "{k}={v}");
+        }
+    }
+
+    let lists = || async {
+        let mut out = vec![];
+        for pairs in [
+            vec![("plan", "pro"), ("team", "t")],
+            vec![("team", "t"), ("n", "5")],
+            vec![("plan", "pro"), ("vip", "false"), ("k", "a")],
+            vec![("plan", "pro"), ("team", "u"), ("n", "5")],
+            vec![("x", "é"), ("y", "日本語のテキスト")],
+        ] {
+            let f = SessionFilter {
+                filters: pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ..all_sessions(50)
+            };
+            let ids: Vec<String> = store
+                .list_sessions(&a.id, &f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| s.id)
+                .collect();
+            out.push(ids);
+        }
+        out
+    };
+    let with_signatures = lists().await;
+    let id = |i: usize| sessions[i].id.clone();
+    assert_eq!(
+        with_signatures,
+        vec![
+            vec![id(0)],
+            vec![id(3), id(0)],
+            vec![id(2)],
+            vec![],
+            vec![id(1)]
+        ]
+    );
+    sqlx::query("UPDATE session_filters SET sig = 0")
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert_eq!(lists().await, with_signatures);
+    raw.close().await;
 }
 
 async fn activity_and_idle(backend: Backend) {

@@ -3,9 +3,10 @@
 // opening the console's Sessions page signed in. It prints, over 20 loads each, the time from
 // navigation start to the session list on screen with an empty cache (cold) and with the app's
 // files cached (warm), and the built JavaScript's size. A benchmark, not a test: it prints
-// numbers and fails only when it cannot measure.
+// numbers and fails only when it cannot measure. Every load's time goes to
+// target/bench/dashboard.json (BENCH_NAME to name it otherwise).
 //
-//   make bench-dashboard          (TANDEM_BIN=<path> to measure another build)
+//   make bench-dashboard          (TANDEM_BIN=<path> to measure another build, RUNS=<loads>)
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -13,11 +14,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { chromium } from 'playwright-core'
+import { Report } from '../../sdk-js/bench/report.mjs'
 
 const BIN = process.env.TANDEM_BIN
 const RUNS = Number(process.env.RUNS ?? 20)
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 if (!BIN) throw new Error('set TANDEM_BIN to the tandem binary (make bench-dashboard does)')
+if (!(RUNS >= 3)) throw new Error('RUNS must be at least 3 (loads per cache state)')
+const report = new Report(process.env.BENCH_NAME ?? 'dashboard')
+report.config('loads', RUNS)
 
 const freePort = () => new Promise((resolve) => {
   const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)) })
@@ -80,6 +85,7 @@ try {
     await load(cold)
     const times = []
     for (let i = 0; i < RUNS; i++) times.push(await load(cold))
+    for (const t of times) report.add(`sessions_page.${cold ? 'cold' : 'warm'}`, 'ms', t)
     console.log(`Sessions page, ${cold ? 'cold cache' : 'warm cache'}: navigation start to the list on screen: ${stats(times)}`)
   }
   await browser.close()
@@ -89,6 +95,8 @@ try {
     if (name.endsWith('.js')) js += gzipSync(readFileSync(new URL(name, assets)), { level: 9 }).length
   }
   console.log(`Dashboard JavaScript: ${(js / 1024).toFixed(1)} KiB gzip`)
+  report.add('javascript_gzip', 'bytes', js)
+  report.write()
 } finally {
   stop()
 }

@@ -8,10 +8,12 @@
 
 use ciborium::Value;
 
+use crate::replay::Kinds;
 use crate::skim;
+use crate::zipped::{self, ZipError, ZIPPED};
 
 /// Events a device may send in chunks (never one the server acts on itself).
-const CARRIED: &[&str] = &["rrweb", "message"];
+const CARRIED: &[&str] = &["rrweb", ZIPPED, "message"];
 
 /// One chunk, read from a frame's `data`.
 #[derive(Debug, PartialEq)]
@@ -37,6 +39,8 @@ pub enum ChunkError {
     NotCbor(u64),
     #[error("another frame came before the chunked event was complete")]
     Interrupted,
+    #[error("the chunks of series {0} carry a compressed recording that breaks its rules: {1}")]
+    Recording(u64, ZipError),
 }
 
 impl ChunkError {
@@ -107,11 +111,12 @@ pub struct Assembly {
     dropped: Option<u64>,
 }
 
-/// A series completed: the event it carried, and rrweb's event type when it is a recording.
+/// A series completed: the event it carried, and what it means to the replay when it is a
+/// recording (`rrweb`, or a compressed `rrweb-z` batch).
 #[derive(Debug, PartialEq)]
 pub struct Complete {
     pub event: String,
-    pub rrweb_type: Option<i64>,
+    pub kinds: Kinds,
 }
 
 /// What a chunk did to the series.
@@ -176,11 +181,18 @@ impl Assembly {
             return Ok(None);
         }
         let p = self.partial.take().expect("a series in flight");
-        let rrweb_type =
-            check(&p.joined, p.event == "rrweb").ok_or(ChunkError::NotCbor(p.series))?;
+        if skim::strict(&p.joined).is_err() {
+            return Err(ChunkError::NotCbor(p.series));
+        }
+        // Only its shape is walked: nothing is built, nothing is decompressed.
+        let kinds = match p.event.as_str() {
+            "rrweb" => Kinds::of(skim::map_int(&p.joined, "type")),
+            ZIPPED => zipped::read(&p.joined).map_err(|e| ChunkError::Recording(p.series, e))?,
+            _ => Kinds::default(),
+        };
         Ok(Some(Complete {
             event: p.event,
-            rrweb_type,
+            kinds,
         }))
     }
 
@@ -195,20 +207,6 @@ impl Assembly {
     pub fn in_flight(&self) -> Option<(u64, u64)> {
         self.partial.as_ref().map(|p| (p.series, p.next))
     }
-}
-
-/// Whether `joined` is exactly one strict CBOR item (`Some`: the rules every frame follows,
-/// `skim::strict`), with rrweb's `type` when `rrweb` asks for it. Only its shape is walked:
-/// nothing is built.
-fn check(joined: &[u8], rrweb: bool) -> Option<Option<i64>> {
-    if skim::strict(joined).is_err() {
-        return None;
-    }
-    Some(if rrweb {
-        skim::map_int(joined, "type")
-    } else {
-        None
-    })
 }
 
 #[cfg(test)]
@@ -256,10 +254,73 @@ mod tests {
             send(&mut a, 1, &body, 3000),
             Ok(Progress::Complete(Complete {
                 event: "rrweb".into(),
-                rrweb_type: Some(2)
+                kinds: Kinds::of(Some(2))
             }))
         );
         assert_eq!(a.in_flight(), None);
+    }
+
+    /// A compressed batch `{codec, types, bytes}` of `types`.
+    fn zipped(types: &[u64], filler: usize) -> Vec<u8> {
+        encode(&Value::Map(vec![
+            (
+                Value::Text("codec".into()),
+                Value::Text("deflate-raw".into()),
+            ),
+            (
+                Value::Text("types".into()),
+                Value::Array(types.iter().map(|&t| Value::Integer(t.into())).collect()),
+            ),
+            (Value::Text("bytes".into()), Value::Bytes(vec![7; filler])),
+        ]))
+    }
+
+    #[test]
+    fn joins_a_compressed_batch_and_reads_its_types_without_decompressing() {
+        let mut a = Assembly::default();
+        let body = zipped(&[4, 2], 10_000);
+        let of = body.chunks(3000).count() as u64;
+        let pushed = body
+            .chunks(3000)
+            .enumerate()
+            .map(|(i, part)| {
+                a.push(
+                    &Chunk {
+                        event: ZIPPED,
+                        ..chunk(1, i as u64, of, part)
+                    },
+                    1 << 20,
+                )
+            })
+            .last()
+            .unwrap();
+        assert_eq!(
+            pushed,
+            Ok(Progress::Complete(Complete {
+                event: ZIPPED.into(),
+                kinds: Kinds {
+                    new_page: true,
+                    snapshot: true
+                }
+            }))
+        );
+        // A batch that breaks the rules is refused once joined.
+        let body = zipped(&[3, 4], 100);
+        let pushed = a.push(
+            &Chunk {
+                event: ZIPPED,
+                ..chunk(2, 0, 1, &body)
+            },
+            1 << 20,
+        );
+        assert_eq!(
+            pushed,
+            Err(ChunkError::Recording(2, ZipError::MetaNotFirst))
+        );
+        assert_eq!(
+            ChunkError::Recording(2, ZipError::Types).id(),
+            "invalid_chunk"
+        );
     }
 
     #[test]

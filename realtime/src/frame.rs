@@ -81,6 +81,11 @@ impl<'a> ClientFrame<'a> {
         ciborium::from_reader(self.raw_data).unwrap_or(Value::Null)
     }
 
+    /// The bytes of the `data` item, as sent (empty when there is none).
+    pub fn raw_data(&self) -> &'a [u8] {
+        self.raw_data
+    }
+
     /// The payload as text (tokens and ids are sent as plain strings).
     pub fn text(&self) -> Option<&'a str> {
         skim::text(self.raw_data)

@@ -18,6 +18,7 @@ pub mod socket;
 pub mod topic;
 mod trace;
 pub mod wire;
+pub mod zipped;
 
 use std::sync::Arc;
 

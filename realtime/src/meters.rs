@@ -24,6 +24,10 @@ pub struct Meters {
     page_too_large: Counter,
     page_message_too_big: Counter,
     page_other: Counter,
+    /// Compressed recording frames (`rrweb-z`) refused for breaking their rules.
+    pub invalid_recordings: Counter,
+    viewer_undecodable: Counter,
+    viewer_other: Counter,
     pub replay_overflows: Counter,
     pub replay_snapshot_too_big: Counter,
     pub fanout_seconds: Histogram,
@@ -54,6 +58,9 @@ impl Meters {
             page_too_large: metrics::counter!("tandem_realtime_page_errors_total", "id" => "event_too_large"),
             page_message_too_big: metrics::counter!("tandem_realtime_page_errors_total", "id" => "message_too_big"),
             page_other: metrics::counter!("tandem_realtime_page_errors_total", "id" => "other"),
+            invalid_recordings: metrics::counter!("tandem_realtime_dropped_events_total", "reason" => "invalid_recording"),
+            viewer_undecodable: metrics::counter!("tandem_realtime_viewer_errors_total", "id" => "undecodable_recording"),
+            viewer_other: metrics::counter!("tandem_realtime_viewer_errors_total", "id" => "other"),
             replay_overflows: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "overflow"),
             replay_snapshot_too_big: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "snapshot_too_big"),
             fanout_seconds: metrics::histogram!("tandem_realtime_fanout_seconds", "path" => "local"),
@@ -78,6 +85,17 @@ impl Meters {
             "event_too_large" => ("event_too_large", &self.page_too_large),
             "message_too_big" => ("message_too_big", &self.page_message_too_big),
             _ => ("other", &self.page_other),
+        }
+    }
+}
+
+impl Meters {
+    /// What an agent's viewer reported it could not show, by its id: one of a known few, else
+    /// `other` (the viewer chooses the id; the metric's labels stay bounded).
+    pub fn viewer_errors(&self, id: &str) -> (&'static str, &Counter) {
+        match id {
+            "undecodable_recording" => ("undecodable_recording", &self.viewer_undecodable),
+            _ => ("other", &self.viewer_other),
         }
     }
 }

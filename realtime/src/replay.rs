@@ -15,6 +15,25 @@ const FIRST_SNAPSHOT_WAIT: Duration = Duration::from_secs(10);
 const META: i64 = 4;
 const FULL_SNAPSHOT: i64 = 2;
 
+/// What a recorded event (or a compressed batch of them, `crate::zipped`) means to the replay.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Kinds {
+    /// It starts a new recording of the page (rrweb's Meta): the replay starts over with it.
+    pub new_page: bool,
+    /// It holds the page's full snapshot.
+    pub snapshot: bool,
+}
+
+impl Kinds {
+    /// One plain rrweb event of type `rrweb_type`.
+    pub fn of(rrweb_type: Option<i64>) -> Self {
+        Kinds {
+            new_page: rrweb_type == Some(META),
+            snapshot: rrweb_type == Some(FULL_SNAPSHOT),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Replay {
     frames: Vec<Bytes>,
@@ -62,12 +81,13 @@ impl Replay {
             .is_some_and(|at| at.elapsed() < FIRST_SNAPSHOT_WAIT)
     }
 
-    /// Records one framed `rrweb` message of rrweb event type `kind`.
-    pub fn record(&mut self, kind: Option<i64>, frame: &Bytes, max_bytes: usize) -> Kept {
+    /// Records one framed recording message (`rrweb`, or a compressed `rrweb-z` batch) of
+    /// `kinds`.
+    pub fn record(&mut self, kinds: Kinds, frame: &Bytes, max_bytes: usize) -> Kept {
         self.opened = None;
         self.partial.push(frame.clone());
         self.bytes += frame.len();
-        self.complete(kind, max_bytes)
+        self.complete(kinds, max_bytes)
     }
 
     /// Records one chunk of an `rrweb` event still arriving; its kind is known at the end.
@@ -79,13 +99,13 @@ impl Replay {
     }
 
     /// The chunked event in flight is complete (or, from `record`, the one-frame event): keeps
-    /// its frames as one event of rrweb type `kind`.
-    pub fn complete(&mut self, kind: Option<i64>, max_bytes: usize) -> Kept {
+    /// its frames as one event (or batch) of `kinds`.
+    pub fn complete(&mut self, kinds: Kinds, max_bytes: usize) -> Kept {
         if self.torn {
             self.abandon();
             return Kept::No;
         }
-        if kind == Some(META) {
+        if kinds.new_page {
             let kept: usize = self.partial.iter().map(Bytes::len).sum();
             self.frames.clear();
             self.bytes = kept;
@@ -100,7 +120,7 @@ impl Replay {
         self.torn = false;
         if kept == Kept::Yes {
             self.frames.append(&mut self.partial);
-            self.snapshot |= kind == Some(FULL_SNAPSHOT);
+            self.snapshot |= kinds.snapshot;
         }
         kept
     }
@@ -158,49 +178,67 @@ mod tests {
     fn keeps_from_the_latest_snapshot() {
         let mut r = Replay::default();
         assert_eq!(
-            r.record(Some(3), &f(10), 100),
+            r.record(Kinds::of(Some(3)), &f(10), 100),
             Kept::No,
             "nothing before a snapshot"
         );
         assert!(r.frames().is_none());
-        assert_eq!(r.record(Some(4), &f(10), 100), Kept::Yes);
-        assert_eq!(r.record(Some(2), &f(20), 100), Kept::Yes);
-        assert_eq!(r.record(Some(3), &f(5), 100), Kept::Yes);
+        assert_eq!(r.record(Kinds::of(Some(4)), &f(10), 100), Kept::Yes);
+        assert_eq!(r.record(Kinds::of(Some(2)), &f(20), 100), Kept::Yes);
+        assert_eq!(r.record(Kinds::of(Some(3)), &f(5), 100), Kept::Yes);
         assert_eq!(held(&r), Some(3));
         // A new page starts over.
-        assert_eq!(r.record(Some(4), &f(1), 100), Kept::Yes);
+        assert_eq!(r.record(Kinds::of(Some(4)), &f(1), 100), Kept::Yes);
         assert_eq!((held(&r), r.bytes()), (Some(1), 1));
+    }
+
+    #[test]
+    fn a_compressed_batch_that_starts_a_page_starts_the_replay() {
+        let mut r = Replay::default();
+        let page = Kinds {
+            new_page: true,
+            snapshot: true,
+        };
+        assert_eq!(r.record(Kinds::default(), &f(10), 100), Kept::No);
+        assert_eq!(r.record(page, &f(30), 100), Kept::Yes);
+        assert_eq!(r.record(Kinds::default(), &f(5), 100), Kept::Yes);
+        assert_eq!((held(&r), r.bytes()), (Some(2), 35));
+        // Its snapshot counts: past the bound, the page is asked for a new one.
+        assert_eq!(r.record(Kinds::default(), &f(70), 100), Kept::Overflowed);
     }
 
     #[test]
     fn drops_itself_past_its_bound_until_the_next_snapshot() {
         let mut r = Replay::default();
-        r.record(Some(4), &f(10), 100);
-        r.record(Some(2), &f(50), 100);
-        assert_eq!(r.record(Some(3), &f(50), 100), Kept::Overflowed);
+        r.record(Kinds::of(Some(4)), &f(10), 100);
+        r.record(Kinds::of(Some(2)), &f(50), 100);
+        assert_eq!(r.record(Kinds::of(Some(3)), &f(50), 100), Kept::Overflowed);
         assert!(r.frames().is_none());
         assert_eq!(r.bytes(), 0);
-        assert_eq!(r.record(Some(3), &f(1), 100), Kept::No);
-        assert_eq!(r.record(Some(4), &f(1), 100), Kept::Yes);
+        assert_eq!(r.record(Kinds::of(Some(3)), &f(1), 100), Kept::No);
+        assert_eq!(r.record(Kinds::of(Some(4)), &f(1), 100), Kept::Yes);
     }
 
     #[test]
     fn a_snapshot_over_the_bound_is_not_asked_for_again() {
         let mut r = Replay::default();
-        r.record(Some(4), &f(10), 100);
-        assert_eq!(r.record(Some(2), &f(200), 100), Kept::SnapshotTooBig);
+        r.record(Kinds::of(Some(4)), &f(10), 100);
+        assert_eq!(
+            r.record(Kinds::of(Some(2)), &f(200), 100),
+            Kept::SnapshotTooBig
+        );
         assert!(r.frames().is_none());
     }
 
     #[test]
     fn chunks_are_held_and_kept_as_one_event() {
         let mut r = Replay::default();
-        r.record(Some(4), &f(10), 1000);
+        r.record(Kinds::of(Some(4)), &f(10), 1000);
         assert_eq!(r.chunk(&f(100), 1000), Kept::Yes);
         assert_eq!(r.chunk(&f(100), 1000), Kept::Yes);
         // A newcomer gets the chunks already here; the rest follow live.
         assert_eq!(held(&r), Some(3));
-        assert_eq!(r.complete(Some(2), 1000), Kept::Yes);
+        assert_eq!(r.complete(Kinds::of(Some(2)), 1000), Kept::Yes);
         assert_eq!((held(&r), r.bytes()), (Some(3), 210));
         r.chunk(&f(100), 1000);
         r.abandon();
@@ -210,15 +248,15 @@ mod tests {
     #[test]
     fn a_series_cut_by_a_reset_is_not_kept() {
         let mut r = Replay::default();
-        r.record(Some(4), &f(10), 100);
-        r.record(Some(2), &f(50), 100);
+        r.record(Kinds::of(Some(4)), &f(10), 100);
+        r.record(Kinds::of(Some(2)), &f(50), 100);
         assert_eq!(r.chunk(&f(60), 100), Kept::Overflowed);
         r.chunk(&f(10), 100);
         // Even a page's start is not kept without its first chunks.
-        assert_eq!(r.complete(Some(4), 100), Kept::No);
+        assert_eq!(r.complete(Kinds::of(Some(4)), 100), Kept::No);
         assert!(r.frames().is_none());
         assert_eq!(r.bytes(), 0);
-        assert_eq!(r.record(Some(4), &f(1), 100), Kept::Yes);
+        assert_eq!(r.record(Kinds::of(Some(4)), &f(1), 100), Kept::Yes);
     }
 
     #[test]
@@ -235,7 +273,7 @@ mod tests {
         let mut r = Replay::default();
         assert_eq!(r.chunk(&f(10), 100), Kept::No);
         assert_eq!(r.chunk(&f(10), 100), Kept::No);
-        assert_eq!(r.complete(Some(4), 100), Kept::Yes);
+        assert_eq!(r.complete(Kinds::of(Some(4)), 100), Kept::Yes);
         assert_eq!((held(&r), r.bytes()), (Some(2), 20));
     }
 }

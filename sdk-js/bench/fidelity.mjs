@@ -4,12 +4,14 @@
 // after an interaction, the full snapshot's size (JSON, as the web SDK records it) and what went
 // over the socket until the first paint, the page's DOM size, the time from the customer's
 // consent to the page on the agent's screen, and the recorder's longest main-thread task after
-// consent. Asserts nothing; the suite (e2e/fidelity.test.mjs) holds the bounds.
+// consent. Asserts nothing; the suite (e2e/fidelity.test.mjs) holds the bounds. RUNS rounds
+// (default 3) over the corpus; every round's figures go to target/bench/fidelity.json.
 //
 //   make bench-fidelity        (builds the SDK, the corpus and the release binary first)
 //   node sdk-js/bench/fidelity.mjs      (from the repository root; TANDEM_BIN, TANDEM_CORPUS,
-//                                         TANDEM_CORPUS_ONLY, TANDEM_FIDELITY_KEEP, and any
-//                                         TANDEM_* server setting, e.g. TANDEM_SOCKET_MAX_MESSAGE_BYTES)
+//                                         TANDEM_CORPUS_ONLY, TANDEM_FIDELITY_KEEP, RUNS, BENCH_NAME,
+//                                         and any TANDEM_* server setting, e.g.
+//                                         TANDEM_SOCKET_MAX_MESSAGE_BYTES)
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir, homedir } from 'node:os'
@@ -17,6 +19,7 @@ import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { chromium } from 'playwright-core'
 import { corpusPages, runPage, table, ARTIFACTS } from '../e2e/corpus.mjs'
+import { Report } from './report.mjs'
 
 const root = new URL('../../', import.meta.url).pathname
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/tandem-target')
@@ -24,6 +27,23 @@ const bin = process.env.TANDEM_BIN ?? join(targetDir, 'release/tandem')
 const corpus = process.env.TANDEM_CORPUS ?? join(root, 'tests/corpus/pages')
 if (!existsSync(bin)) throw new Error(`no tandem binary at ${bin}: cargo build --release -p tandem-api --bin tandem`)
 if (!existsSync(join(corpus, '.stamp'))) throw new Error(`no corpus in ${corpus}: make corpus`)
+
+const runs = Number(process.env.RUNS ?? 3)
+if (!(runs >= 1)) throw new Error('RUNS must be at least 1')
+const report = new Report(process.env.BENCH_NAME ?? 'fidelity')
+report.config('runs', runs)
+
+/** One round's figures of one page, into the report. */
+function record (row) {
+  const add = (what, unit, value) => { if (typeof value === 'number') report.add(`${row.name}.${what}`, unit, value) }
+  for (const [step, ratio] of Object.entries(row.steps)) add(`${step}.differ`, 'share', ratio)
+  add('snapshot', 'bytes', row.snapshotBytes)
+  add('sent_to_first_paint', 'bytes', row.wireBytes)
+  add('first_paint', 'ms', row.firstPaint)
+  add('longest_task', 'ms', row.longestTask)
+  add('nodes', 'nodes', row.nodes)
+  report.add(`${row.name}.failures`, 'count', row.failures.length)
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-fidelity-'))
 // The server reads TANDEM_* settings and refuses unknown ones: not the harness's own.
@@ -44,8 +64,10 @@ const account = JSON.parse(tandem('account', 'create', '--name', 'Fidelity bench
 const license = account.license_key
 // The corpus pages are served from 127.0.0.1, a port each: the viewer may load their assets.
 tandem('account', 'update', '--account', license, '--settings', JSON.stringify({ asset_origins: ['http://127.0.0.1:*'] }))
-tandem('keys', 'generate', '--account', license)
-const token = tandem('token', '--account', license, '--email', 'bench@example.com', '--role', 'administrator')
+// The private half is written to a file of the bench's own (the server keeps it only sealed, with
+// a key_encryption_key this bench does not set).
+tandem('keys', 'generate', '--account', license, '--out', join(dir, 'key.pem'))
+const token = tandem('token', '--account', license, '--key', join(dir, 'key.pem'), '--email', 'bench@example.com', '--role', 'administrator')
 
 const server = spawn(bin, ['serve'], { env: { ...env, TANDEM_LISTEN: `127.0.0.1:${port}` }, cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
 const stop = () => { server.kill(); rmSync(dir, { recursive: true, force: true }) }
@@ -61,19 +83,23 @@ try {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
   })
-  const rows = []
-  for (const page of corpusPages()) {
-    process.stderr.write(`${page.name}… `)
-    try {
-      rows.push(await runPage({ browser, api, token, license, corpus, page, keepAll: !!process.env.TANDEM_FIDELITY_KEEP }))
-    } catch (e) {
-      rows.push({ name: page.name, steps: {}, failures: [String(e.message ?? e).split('\n')[0]], artifacts: [] })
+  let rows = []
+  for (let round = 1; round <= runs; round++) {
+    rows = []
+    for (const page of corpusPages()) {
+      process.stderr.write(`round ${round} of ${runs}: ${page.name}… `)
+      try {
+        rows.push(await runPage({ browser, api, token, license, corpus, page, keepAll: !!process.env.TANDEM_FIDELITY_KEEP }))
+      } catch (e) {
+        rows.push({ name: page.name, steps: {}, failures: [String(e.message ?? e).split('\n')[0]], artifacts: [] })
+      }
+      record(rows[rows.length - 1])
+      process.stderr.write('done\n')
     }
-    process.stderr.write('done\n')
+    const limit = process.env.TANDEM_SOCKET_MAX_MESSAGE_BYTES ?? 'the default'
+    console.log(`\nFidelity on the real-page corpus, round ${round} of ${runs} (customer 1024x768, mirror at scale 1; socket_max_message_bytes: ${limit})\n`)
+    console.log(table(rows))
   }
-  const limit = process.env.TANDEM_SOCKET_MAX_MESSAGE_BYTES ?? 'the default'
-  console.log(`\nFidelity on the real-page corpus (customer 1024x768, mirror at scale 1; socket_max_message_bytes: ${limit})\n`)
-  console.log(table(rows))
   console.log('\nrest / scroll / interaction: share of the viewport\'s pixels that differ (bound 2%); first paint: consent → the page in the viewer;')
   console.log('snapshot: the full snapshot as JSON; sent: bytes the customer sent from consent to first paint; longest task: after consent.')
   const failing = rows.filter((r) => r.failures.length)
@@ -81,6 +107,7 @@ try {
     console.log(`\nOutside the bounds (PNGs: customer | mirror | diff, in ${ARTIFACTS}):`)
     for (const r of failing) console.log(`  ${r.name}: ${r.failures.map((f) => f.split('\n')[0]).join('; ')}`)
   }
+  report.write()
 } finally {
   await browser?.close()
   stop()

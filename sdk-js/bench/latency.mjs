@@ -1,13 +1,22 @@
-// End-to-end latency in Chromium on loopback: a DOM mutation on the customer's page until the
-// viewer's mirror shows it, a pointer movement until the viewer's pointer is there, and an agent's
-// click in the viewer (remote control on) until the click handler runs on the customer's page.
-// Prints p50/p95; asserts nothing.
+// End-to-end latency in Chromium on loopback: joining (the customer's Allow until the viewer
+// paints the page, step by step, and an agent opening a live session until its first paint), a
+// DOM mutation on the customer's page until the viewer's mirror shows it, a pointer movement
+// until the viewer's pointer is there, and an agent's click in the viewer (remote control on)
+// until the click handler runs on the customer's page. Prints p50/p95 and writes every sample to
+// target/bench/latency.json (LATENCY_REPORT names it otherwise); asserts nothing.
 //
-//   TANDEM_API=… TANDEM_TOKEN=… TANDEM_LICENSE=… node sdk-js/bench/latency.mjs [samples]
+//   TANDEM_API=… TANDEM_TOKEN=… TANDEM_LICENSE=… node sdk-js/bench/latency.mjs [samples] [joins]
+//   (or LATENCY_SAMPLES / LATENCY_JOINS)
 import { chromium } from 'playwright-core'
+import { Report, spread } from './report.mjs'
 
 const { TANDEM_API: api, TANDEM_TOKEN: token, TANDEM_LICENSE: license } = process.env
-const samples = Number(process.argv[2] ?? 200)
+const samples = Number(process.argv[2] ?? process.env.LATENCY_SAMPLES ?? 200)
+const joins = Number(process.argv[3] ?? process.env.LATENCY_JOINS ?? Math.max(3, Math.min(20, Math.round(samples / 10))))
+if (!(samples >= 3 && joins >= 3)) throw new Error('samples and joins must be at least 3')
+const report = new Report(process.env.LATENCY_REPORT ?? 'latency')
+report.config('samples', samples)
+report.config('joins', joins)
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync']
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -15,11 +24,20 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 function stats (values) {
   const v = [...values].sort((a, b) => a - b)
   const at = (p) => v[Math.min(v.length - 1, Math.round((v.length - 1) * p))]
-  return `p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${v[v.length - 1]} ms (${v.length} samples)`
+  const n = (x) => Math.round(x)
+  return `p50 ${n(at(0.5))} ms, p95 ${n(at(0.95))} ms, max ${n(v[v.length - 1])} ms (${v.length} samples)`
 }
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: FLAGS })
-try {
+/** Each `tandem:` User Timing mark on a page (sdk-js/packages/core/src/timing.ts), as epoch ms. */
+const marks = (page) => page.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark')
+  .filter((m) => m.name.startsWith('tandem:'))
+  .map((m) => [m.name.slice(7), performance.timeOrigin + m.startTime])))
+
+/**
+ * A customer on the demo page with a session code, and an agent whose viewer waits for them:
+ * both pages, and the session.
+ */
+async function pendingSession () {
   const customer = await (await browser.newContext()).newPage()
   await customer.goto(`${api}/demo?license=${encodeURIComponent(license)}`)
   await customer.waitForFunction(() => window.tandem !== undefined)
@@ -28,6 +46,63 @@ try {
   const session = await (await fetch(`${api}/api/1/sessions/${code}`, { headers: { Authorization: `Bearer ${token}` } })).json()
   const agent = await (await browser.newContext()).newPage()
   await agent.goto(`${api}/session/${session.id}?token=${encodeURIComponent(token)}`)
+  // The viewer has joined the session and waits for the customer's answer.
+  await customer.waitForSelector('#tandem-consent button:has-text("Allow")')
+  await sleep(300)
+  return { customer, agent, session }
+}
+
+/** The steps of one join, in ms from the customer's Allow. */
+const JOIN_STEPS = [
+  ['consent_to_active', 'consent → session active (the PUT answered)'],
+  ['active_to_stream_open', 'active → the page\'s stream open'],
+  ['stream_open_to_snapshot_sent', 'stream open → snapshot handed to the socket'],
+  ['snapshot_sent_to_first_paint', 'snapshot sent → first paint in the viewer']
+]
+
+/** Joins: the customer allows, and the time until the viewer paints the page, step by step. */
+async function measureJoins () {
+  const steps = Object.fromEntries(JOIN_STEPS.map(([k]) => [k, []]))
+  const totals = []
+  const late = []
+  for (let i = 0; i < joins; i++) {
+    const { customer, agent, session } = await pendingSession()
+    await customer.click('#tandem-consent button:has-text("Allow")')
+    await agent.waitForFunction(() => performance.getEntriesByName('tandem:first-paint').length > 0, null, { timeout: 20_000 })
+    const c = await marks(customer)
+    const a = await marks(agent)
+    const sent = Math.max(c.snapshot, c['stream-open'])
+    const parts = {
+      consent_to_active: c.active - c.consent,
+      active_to_stream_open: c['stream-open'] - c.active,
+      stream_open_to_snapshot_sent: sent - c['stream-open'],
+      snapshot_sent_to_first_paint: a['first-paint'] - sent
+    }
+    for (const [k, v] of Object.entries(parts)) {
+      steps[k].push(v)
+      report.add(`join.${k}`, 'ms', v)
+    }
+    totals.push(a['first-paint'] - c.consent)
+    report.add('join.total', 'ms', a['first-paint'] - c.consent)
+    // A second agent opens the live session: the replay comes from the relay's cache.
+    const second = await (await browser.newContext()).newPage()
+    await second.goto(`${api}/session/${session.id}?token=${encodeURIComponent(token)}`)
+    await second.waitForFunction(() => performance.getEntriesByName('tandem:first-paint').length > 0, null, { timeout: 20_000 })
+    const opened = await second.evaluate(() => performance.getEntriesByName('tandem:first-paint')[0].startTime)
+    late.push(opened)
+    report.add('join.agent_opens_live_session', 'ms', opened)
+    await customer.evaluate(() => window.tandem.end())
+    for (const p of [customer, agent, second]) await p.context().close()
+  }
+  console.log(`join: customer's Allow → first paint in the viewer: ${stats(totals)}`)
+  for (const [k, label] of JOIN_STEPS) console.log(`  ${label}: median ${spread(steps[k]).median.toFixed(0)} ms`)
+  console.log(`join: an agent opens a live session → first paint (navigation start to the frame): ${stats(late)}`)
+}
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: FLAGS })
+try {
+  await measureJoins()
+  const { customer, agent } = await pendingSession()
   await customer.click('#tandem-consent button:has-text("Allow")')
   await agent.frameLocator('#screen iframe').locator('#message').waitFor()
   await sleep(500)
@@ -71,6 +146,8 @@ try {
     if (!(key in seen)) continue
     ;(key.startsWith('m-') ? dom : pointer).push(seen[key] - t0)
   }
+  for (const v of dom) report.add('dom_to_viewer', 'ms', v)
+  for (const v of pointer) report.add('pointer_to_viewer', 'ms', v)
   console.log(`customer DOM mutation → shown in the viewer: ${stats(dom)}`)
   console.log(`customer pointer move → viewer pointer: ${stats(pointer)} ` +
     `(${samples - pointer.length} positions coalesced by sampling)`)
@@ -106,9 +183,11 @@ try {
   const downs = await agent.evaluate(() => window.__downs)
   const handled = await customer.evaluate(() => window.__clicks)
   const click = handled.map((t, i) => t - downs[i])
+  for (const v of click) report.add('agent_click_to_handler', 'ms', v)
   console.log(`agent click in the viewer → handler on the customer's page: ${stats(click)}` +
     (handled.length === downs.length ? '' : ` (${downs.length - handled.length} clicks lost)`))
   await customer.evaluate(() => window.tandem.end())
+  report.write()
 } finally {
   await browser.close()
 }

@@ -79,13 +79,14 @@ function inject (html, snippet) {
 
 /**
  * Serves one corpus site (`page.root` under `corpus`) on its own port, as a plain web server
- * would: no CORS headers. Symlinks may lead elsewhere in the corpus (the Debian tree's do), not
+ * would: no CORS headers, with the web SDK started on each HTML page when `api` is given. Symlinks may lead elsewhere in the corpus (the Debian tree's do), not
  * out of it. Resolves to `{ origin, url, close }`.
  */
-export async function serveSite (corpus, page, { api, license }) {
+export async function serveSite (corpus, page, { api, license } = {}) {
   const base = realpathSync(corpus)
   const root = resolve(corpus, page.root)
-  const snippet = injection(api, license)
+  // Without a Tandem server, the pages as they are.
+  const snippet = api ? injection(api, license) : ''
   const server = createServer((req, res) => {
     const notFound = () => { res.writeHead(404, { 'Content-Type': 'text/plain' }); res.end('not found') }
     let file
@@ -116,7 +117,7 @@ export async function serveSite (corpus, page, { api, license }) {
 }
 
 /** The browser goes nowhere but this machine: the pages' links to the web fail at once. */
-async function offline (context) {
+export async function offline (context) {
   await context.route((url) => !['127.0.0.1', 'localhost'].includes(url.hostname) && url.protocol !== 'data:', (r) => r.abort())
 }
 
@@ -399,11 +400,13 @@ export async function runPage ({ browser, api, token, license, corpus, page, kee
       }
     }))
     await mirrored.customer.addScriptTag({ path: BENCH_RECORDER })
-    row.snapshotBytes = await mirrored.customer.evaluate(() => new Promise((resolve) => {
+    row.snapshotBytes = await mirrored.customer.evaluate(async () => {
       let bytes = 0
-      const stop = window.benchRecord(true, (e) => { if (e.type === 2) bytes = JSON.stringify(e).length })
-      setTimeout(() => { stop?.(); resolve(bytes) }, 0)
-    }))
+      const recording = window.benchRecord('tandem', (e) => { if (e.type === 2) bytes = JSON.stringify(e).length })
+      await recording.done
+      recording.stop()
+      return bytes
+    })
   } finally {
     await mirrored?.close()
     await site.close()

@@ -3,6 +3,8 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { gunzipSync, inflateRawSync } from 'node:zlib'
+import { decode } from 'cbor-x'
 import { chromium } from 'playwright-core'
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
@@ -19,6 +21,45 @@ export function environment (names) {
     assert.deepEqual(missing, [], `missing environment variables: ${missing.join(', ')}`)
   })
   return missing.length ? null : Object.fromEntries(names.map((n) => [n, process.env[n]]))
+}
+
+/**
+ * What the page's frames carried, readable: every frame's bytes, followed, for each compressed
+ * batch of the recording (`rrweb-z`, in one frame or joined from its chunks), by the JSON it
+ * decompresses to. The tests that look for what left the browser read this, so that compression
+ * hides nothing from them.
+ */
+export function wireText (sent) {
+  const out = []
+  const inflate = (data) => (data.codec === 'gzip' ? gunzipSync : inflateRawSync)(data.bytes)
+  let series = []
+  for (const f of sent) {
+    out.push(f)
+    let frame
+    try {
+      frame = decode(f)
+    } catch {
+      continue
+    }
+    if (frame?.event === 'rrweb-z') out.push(inflate(frame.data))
+    if (frame?.event !== 'chunk' || frame.data?.event !== 'rrweb-z') continue
+    if (frame.data.seq === 0) series = []
+    series.push(frame.data.bytes)
+    if (series.length === frame.data.of) out.push(inflate(decode(Buffer.concat(series))))
+  }
+  return Buffer.concat(out)
+}
+
+/** How many of the page's frames were compressed recording (`rrweb-z`, or its chunks). */
+export function zippedFrames (sent) {
+  return sent.filter((f) => {
+    try {
+      const frame = decode(f)
+      return frame?.event === 'rrweb-z' || (frame?.event === 'chunk' && frame.data?.event === 'rrweb-z')
+    } catch {
+      return false
+    }
+  }).length
 }
 
 /** One Chromium for the file; `browser()` gives it to tests. */

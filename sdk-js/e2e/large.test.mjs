@@ -1,5 +1,6 @@
 // Large pages in real Chromium, on the server's default socket limits: a snapshot many times
-// bigger than one socket message reaches the viewer in chunks, with progress shown; and on a
+// bigger than one socket message, even compressed, reaches the viewer in chunks of compressed
+// recording (rrweb-z), with progress shown; and on a
 // server whose bound on one event is small, a page over it gives the customer an `error` event
 // and the agent a message in words, and is never sent again and again.
 //
@@ -10,21 +11,25 @@
 // The Rust test api/tests/it/e2e.rs starts both servers and runs this file.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { environment, lookAt, sides, useBrowser } from './helpers.mjs'
+import { environment, lookAt, sides, useBrowser, wireText, zippedFrames } from './helpers.mjs'
 
 const env = environment(['TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE', 'TANDEM_SMALL_API', 'TANDEM_SMALL_TOKEN', 'TANDEM_SMALL_LICENSE'])
 const browser = useBrowser()
 const big = sides({ browser, customerApi: env?.TANDEM_API, agentApi: env?.TANDEM_API, token: env?.TANDEM_TOKEN, license: env?.TANDEM_LICENSE })
 const small = sides({ browser, customerApi: env?.TANDEM_SMALL_API, agentApi: env?.TANDEM_SMALL_API, token: env?.TANDEM_SMALL_TOKEN, license: env?.TANDEM_SMALL_LICENSE })
 
-/** Makes the customer's page about `kb` kilobytes of text in many elements, ending with `#last`. */
+/**
+ * Makes the customer's page about `kb` kilobytes of text in many elements, ending with `#last`.
+ * The text is pseudo-random letters, which compress about 1.6:1 (a page's snapshot travels
+ * compressed): the page still needs many chunks, and still goes over a small bound.
+ */
 async function grow (customer, kb) {
   await customer.evaluate((kb) => {
     const section = document.createElement('section')
-    const line = 'The quick brown fox jumps over the lazy dog while the agent watches. '
-    for (let i = 0; i < kb * 1024 / (line.length * 4 + 20); i++) {
+    const letters = () => Array.from({ length: 300 }, () => 'abcdefghijklmnopqrstuvwxyz   '[Math.floor(Math.random() * 29)]).join('')
+    for (let i = 0; i < kb * 1024 / 320; i++) {
       const p = document.createElement('p')
-      p.textContent = `${i}: ${line.repeat(4)}`
+      p.textContent = `${i}: ${letters()}`
       section.appendChild(p)
     }
     const last = document.createElement('p')
@@ -57,6 +62,11 @@ test('a 2 MB page arrives in chunks on the default limits, with progress shown',
   await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
   const screen = agent.frameLocator('#screen iframe')
   await screen.locator('#last', { hasText: 'The end of a long page' }).waitFor({ timeout: 30_000 })
+  // The snapshot travelled compressed: in many chunks of rrweb-z, none of which carries the
+  // page's text as it is.
+  assert.ok(zippedFrames(sent) > 10, `${zippedFrames(sent)} compressed frames`)
+  assert.ok(!Buffer.concat(sent).includes('The end of a long page'), 'the snapshot went uncompressed')
+  assert.ok(wireText(sent).includes('The end of a long page'), 'the snapshot is not in what was sent')
   // Every frame the page sent fits the server's 64 KiB limit, and the socket stayed open.
   assert.ok(sent.length > 0)
   const largest = Math.max(...sent.map((f) => f.length))

@@ -50,10 +50,10 @@ test('the tarball holds the built package and nothing from the sources', async (
   assert.deepEqual(unwanted, [], 'sources, tests or build configuration in the tarball')
 
   const manifest = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8'))
-  assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), ['@rrweb/record', 'cbor-x'])
+  assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), ['@rrweb/record', 'cbor-x', 'rrweb-snapshot'])
   // The ES module leaves its dependencies to the application's bundler: it imports them.
   const esm = await readFile(join(installed, 'dist/index.js'), 'utf8')
-  for (const dep of ['@rrweb/record', 'cbor-x']) {
+  for (const dep of ['@rrweb/record', 'cbor-x', 'rrweb-snapshot']) {
     assert.match(esm, new RegExp(`from ["']${dep}["']`), `dist/index.js bundles ${dep} instead of importing it`)
   }
 })

@@ -12,6 +12,7 @@ mod server;
 mod smtp;
 mod tenant;
 pub mod ws;
+pub mod zipped;
 
 use std::time::Duration;
 

@@ -223,6 +223,26 @@ impl Socket {
         }
     }
 
+    /// The bytes of the next binary frame whose CBOR matches `pred` (read as JSON), as they
+    /// arrived: for checking that the relay passes a frame on byte for byte.
+    pub async fn until_raw(&mut self, pred: impl Fn(&Value) -> bool) -> Vec<u8> {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("no frame within 10s");
+            match msg {
+                Some(Ok(Message::Binary(b))) => {
+                    let v: ciborium::Value = ciborium::from_reader(&b[..]).unwrap();
+                    if pred(&serde_json::to_value(v).unwrap()) {
+                        return b.to_vec();
+                    }
+                }
+                Some(Ok(_)) => continue,
+                other => panic!("socket ended while waiting for a frame: {other:?}"),
+            }
+        }
+    }
+
     /// Reads until an event named `event` matching `pred` arrives; returns its data.
     pub async fn until(&mut self, event: &str, pred: impl Fn(&Value) -> bool) -> Value {
         loop {

@@ -12,7 +12,7 @@ use crate::streams::joined_session;
 use crate::ws::{chunk_frame, chunk_frames, encode, Socket};
 
 /// A session joined by a device, with the device's stream and one agent's stream open.
-async fn streams(server: &Server, t: &Tenant) -> (Socket, Socket, String) {
+pub(crate) async fn streams(server: &Server, t: &Tenant) -> (Socket, Socket, String) {
     let (s, device) = joined_session(server, t).await;
     let id = s["id"].as_str().unwrap().to_owned();
     let mut dev = Socket::device_stream(server, t, &device, &id).await;

@@ -43,3 +43,13 @@ async fn real_pages_mirror_faithfully() {
     println!("{out}");
     server.stop().await;
 }
+
+/// Tandem's recorder (sdk-js/packages/web/src/recorder, its full snapshot in time slices) against
+/// stock rrweb in Chromium (sdk-js/e2e/recorder.test.mjs): each corpus page, a page changing
+/// while the snapshot is taken, and redacted regions, recorded by both and replayed, give the
+/// same document; nothing of a redacted region is in any event. No server is needed.
+#[tokio::test]
+async fn recorder_replays_as_stock_rrweb() {
+    let env = vec![("TANDEM_CORPUS", corpus_dir().to_string_lossy().into_owned())];
+    chromium_suite("recorder.test.mjs", env).await;
+}

@@ -35,3 +35,4 @@ mod sso;
 mod streams;
 mod tenancy;
 mod ws;
+mod zipped;

@@ -18,6 +18,7 @@ mod login;
 mod postgres;
 mod reaper;
 mod sessions;
+pub mod signature;
 mod sql;
 mod sqlite;
 mod sso;

@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 
+use super::signature;
 use super::sql::{json, json_object, parsed, unique_violation, Query, Scope, SqlStore};
 use super::Saved;
 use crate::custom_data;
@@ -187,16 +188,19 @@ async fn write_session_index(
             .bind(&s.id)
             .execute(&mut *tx)
             .await?;
-        for (k, v) in custom_data::filter_pairs(&s.custom_data) {
+        let pairs = custom_data::filter_pairs(&s.custom_data);
+        let sig = signature::signature(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        for (k, v) in pairs {
             sqlx::query(
-                "INSERT INTO session_filters (session_id, key, value, account_id, sort_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO session_filters (session_id, key, value, account_id, sort_at, sig) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&s.id)
             .bind(k)
             .bind(v)
             .bind(&s.account_id)
             .bind(s.sort_at())
+            .bind(sig)
             .execute(&mut *tx)
             .await?;
         }

@@ -250,18 +250,29 @@ impl SqlStore {
     pub(super) async fn built<R: Record>(
         &self,
         scope: Scope<'_>,
-        mut qb: QueryBuilder<'_, Any>,
+        qb: QueryBuilder<'_, Any>,
         plan: Plan,
     ) -> Result<Vec<R>> {
-        let mut built = qb.build();
-        let args = built
-            .take_arguments()
-            .map_err(sqlx::Error::Encode)?
-            .unwrap_or_default();
-        let sql = numbered(built.sql());
-        let q = sqlx::query_as_with::<_, R, _>(&sql, args).persistent(plan == Plan::Cached);
-        self.all(scope, q).await
+        self.once(scope, async |c| built_on(c, qb, plan).await)
+            .await
     }
+}
+
+/// Runs a query built with `QueryBuilder` on a connection already scoped (inside
+/// [`SqlStore::once`] or [`SqlStore::scoped`]), planned as `plan` says.
+pub(super) async fn built_on<R: Record>(
+    c: &mut AnyConnection,
+    mut qb: QueryBuilder<'_, Any>,
+    plan: Plan,
+) -> Result<Vec<R>> {
+    let mut built = qb.build();
+    let args = built
+        .take_arguments()
+        .map_err(sqlx::Error::Encode)?
+        .unwrap_or_default();
+    let sql = numbered(built.sql());
+    let q = sqlx::query_as_with::<_, R, _>(&sql, args).persistent(plan == Plan::Cached);
+    Ok(q.fetch_all(c).await?)
 }
 
 /// How the database plans a query built with `QueryBuilder`.

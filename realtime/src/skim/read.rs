@@ -88,6 +88,31 @@ pub fn entries(buf: &[u8]) -> Option<Vec<(&str, &[u8])>> {
     Some(out)
 }
 
+/// The items of the array `buf` is, each as its bytes, for a buffer [`super::strict()`]
+/// accepted; `None` when it is not a definite-length array.
+pub fn items(buf: &[u8]) -> Option<Vec<&[u8]>> {
+    let (major, _, len, mut pos) = header(buf, 0)?;
+    if major != 4 {
+        return None;
+    }
+    let len = usize::try_from(len?).ok()?;
+    let mut out = Vec::with_capacity(len.min(1024));
+    for _ in 0..len {
+        let end = item_end(buf, pos)?;
+        out.push(&buf[pos..end]);
+        pos = end;
+    }
+    Some(out)
+}
+
+/// The bytes of the byte string `buf` is (a definite one).
+pub fn bytes(buf: &[u8]) -> Option<&[u8]> {
+    match header(buf, 0)? {
+        (2, _, Some(len), at) => buf.get(at..string_end(buf, at, len, false)?),
+        _ => None,
+    }
+}
+
 /// The text `buf` is (a definite text string).
 pub fn text(buf: &[u8]) -> Option<&str> {
     match header(buf, 0)? {

@@ -8,6 +8,7 @@ use crate::chunk::{Chunk, ChunkError, Progress};
 use crate::frame::{self, ClientFrame};
 use crate::topic::{Side, Topic};
 use crate::wire;
+use crate::zipped::ZIPPED;
 
 impl Conn {
     /// Relays one chunk of a device's event to the agents, as it comes, and keeps it in the
@@ -20,7 +21,7 @@ impl Conn {
         let data = f.data();
         let progress = Chunk::parse(&data).and_then(|chunk| {
             let progress = self.assembly.push(&chunk, limits.max_event_bytes)?;
-            Ok((chunk.event == "rrweb", progress))
+            Ok((matches!(chunk.event, "rrweb" | ZIPPED), progress))
         });
         let (rrweb, progress) = match progress {
             Ok(p) => p,
@@ -43,7 +44,7 @@ impl Conn {
                 }
                 let kept = replay.chunk(frame, max);
                 match &progress {
-                    Progress::Complete(c) => replay.complete(c.rrweb_type, max),
+                    Progress::Complete(c) => replay.complete(c.kinds, max),
                     _ => kept,
                 }
             });
@@ -95,6 +96,23 @@ impl Conn {
             account_id = %self.who.account_id,
             error = id,
             "the customer's page could not send part of the session"
+        );
+    }
+
+    /// An agent's viewer could not show part of the page (a compressed batch that did not
+    /// decompress, say): the operator sees it in the log and in `/metrics`; the viewer has told
+    /// the agent, and asks the page for all of it again.
+    pub(super) fn viewer_failed(&self, f: &ClientFrame<'_>) {
+        let (id, counter) = self
+            .hub
+            .meters
+            .viewer_errors(f.data_text("id").unwrap_or(""));
+        counter.increment(1);
+        tracing::warn!(
+            socket = self.id,
+            account_id = %self.who.account_id,
+            error = id,
+            "an agent's viewer could not show part of the customer's page"
         );
     }
 }

@@ -2,7 +2,7 @@
 //! session stream, passed to the other end behind the consent and control gates.
 
 use super::conn::Conn;
-use super::{CHUNK, CONTROL};
+use super::{CHUNK, CONTROL, VIEWER_ERROR};
 use crate::chunk::ChunkError;
 use crate::frame::{self, ClientFrame};
 use crate::topic::Side;
@@ -49,6 +49,11 @@ impl Conn {
             }
             ("sync", Some(stream)) if stream.side == Side::Agent && self.catch_up(stream) => Ok(()),
             (CHUNK, Some(_)) if device_stream => self.relay_chunk(&f, raw),
+            // Counted here, not passed on: the page has nothing to do with it.
+            (VIEWER_ERROR, Some(stream)) if stream.side == Side::Agent => {
+                self.viewer_failed(&f);
+                Ok(())
+            }
             (CHUNK, Some(_)) => Err((
                 "invalid_chunk",
                 "only the customer's page sends events in chunks".to_string(),
@@ -63,10 +68,7 @@ impl Conn {
                     "the customer has not given this session remote control".to_string(),
                 ))
             }
-            (_, Some(stream)) => {
-                self.relay(stream, &f, raw);
-                Ok(())
-            }
+            (_, Some(stream)) => self.relay(stream, &f, raw),
             (other, None) => Err(("unknown_event", format!("unknown event {other:?}"))),
         };
         match (done, f.id) {

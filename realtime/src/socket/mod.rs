@@ -39,6 +39,10 @@ pub const CONTROL: &str = "control";
 /// An event too big for one frame, in one of its numbered pieces (`crate::chunk`).
 pub const CHUNK: &str = "chunk";
 
+/// What an agent's viewer could not show (`{id, message}`; `undecodable_recording`: a
+/// compressed batch that did not decompress): counted in `/metrics`, not passed on.
+pub const VIEWER_ERROR: &str = "viewer-error";
+
 /// Why a socket is refused after the upgrade: `(close code, reason)`.
 type Refusal = (u16, &'static str);
 

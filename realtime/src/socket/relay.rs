@@ -9,10 +9,12 @@ use tandem_core::model::SessionState;
 
 use super::conn::Conn;
 use super::identity::Stream;
+use super::Failure;
 use crate::frame::{self, ClientFrame};
-use crate::replay::{Kept, Replay};
+use crate::replay::{Kept, Kinds, Replay};
 use crate::topic::{Side, Topic};
 use crate::wire;
+use crate::zipped::{self, ZIPPED};
 
 /// How often a device's stream whose session is not active yet may have it read again: frames
 /// in between are refused without asking the Store (a page may record before anyone accepts).
@@ -23,19 +25,35 @@ const ACTIVE_RECHECK: Duration = Duration::from_millis(250);
 
 impl Conn {
     /// Passes a frame to the other end of the session, byte for byte, and keeps the device's
-    /// recording for agents who join late.
-    pub(super) fn relay(&self, stream: &Stream, f: &ClientFrame<'_>, raw: &[u8]) {
+    /// recording (plain `rrweb` events and compressed `rrweb-z` batches) for agents who join
+    /// late. A compressed batch that breaks its rules (`crate::zipped`) is refused, not relayed.
+    pub(super) fn relay(
+        &self,
+        stream: &Stream,
+        f: &ClientFrame<'_>,
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        let kinds = match f.event {
+            "rrweb" => Some(Kinds::of(f.data_int("type"))),
+            ZIPPED => match zipped::read(f.raw_data()) {
+                Ok(kinds) => Some(kinds),
+                Err(e) => {
+                    self.hub.meters.invalid_recordings.increment(1);
+                    return Err((e.id(), e.to_string()));
+                }
+            },
+            _ => None,
+        };
         let topic = Topic::Stream(stream.session.clone(), stream.side.other());
         let framed = wire::binary(raw);
-        if f.event == "rrweb" {
-            let kind = f.data_int("type");
-            self.relay_recording(topic, framed, |replay, frame, max| {
-                replay.record(kind, frame, max)
-            });
-        } else {
-            self.forward(topic, framed);
+        match kinds {
+            Some(kinds) => self.relay_recording(topic, framed, |replay, frame, max| {
+                replay.record(kinds, frame, max)
+            }),
+            None => self.forward(topic, framed),
         }
         self.hub.service().touch(&stream.session.id);
+        Ok(())
     }
 
     /// Relays a recording frame of the device's to the agents and, on the replica keeping the

@@ -6,16 +6,22 @@
 // `token_source=postMessage`, from the embedding page over the iframe bridge (bridge.ts); with
 // neither, the page signs in with the dashboard's login cookie (and its CSRF token).
 import { Replayer } from '@rrweb/replay'
-import { APIError, CborSocket, Client, Close, doubling, socketUrl } from '@tandem/core'
+import { APIError, CborSocket, Client, Close, doubling, markJoin, socketUrl } from '@tandem/core'
 import { Bridge } from './bridge.js'
 import { Mirroring } from './fidelity.js'
 import { Chunks } from './chunks.js'
+import { Recording } from './unzip.js'
 import { glanceKey, openByKey } from './glance.js'
 import { Gestures } from './gestures.js'
 import { relayFonts } from './fonts.js'
 import { AgentTools } from './tools.js'
 import { type Card, ENDS, States, type Step, endKind, lastSession, quality } from './states.js'
 import { shortcuts } from './keys.js'
+
+/** A compressed batch of the customer's recording (realtime/src/zipped.rs). */
+const ZIPPED = 'rrweb-z'
+/** Events that carry the customer's recording. */
+const isRecording = (event: string): boolean => event === 'rrweb' || event === ZIPPED
 
 const screen = document.getElementById('screen') as HTMLElement
 const stage = document.getElementById('stage') as HTMLElement
@@ -232,7 +238,8 @@ const replayerNow = (): number => baseline + (performance.now() - timerStart)
 /** Where the customer's fonts are relayed for the mirror (from the session's tokens). */
 let assetUrl = ''
 
-function onRrweb (event: any): void {
+/** Plays one event of the customer's recording, `delay` ms from now (unzip.ts). */
+function onRrweb (event: any, delay = 0): void {
   relayFonts(event, assetUrl)
   // The customer's pointer is shown once its first position has come (rrweb parks it top-left).
   if (event?.type === 3 && [1, 2, 6].includes(event.data?.source)) screen.dataset.pointerSeen = ''
@@ -267,10 +274,12 @@ function onRrweb (event: any): void {
   // Events are played as they arrive: stamped with the replayer's own clock, so neither the
   // customer's clock nor how late the first event came (the page's socket still connecting, a
   // catch-up from the server's replay) delays everything after it.
-  replayer.addEvent({ ...event, timestamp: replayerNow() })
+  replayer.addEvent({ ...event, timestamp: replayerNow() + delay })
   // The replayer applies what is due on its next animation frame; run that check now, so a
   // change shows as soon as it arrives rather than up to a frame (or a throttled frame) later.
   ;(replayer as unknown as { timer?: { rafCheck?: () => void } }).timer?.rafCheck?.()
+  // The frame that paints the first snapshot (sdk-js/bench/latency.mjs times joins by it).
+  if (event?.type === 2) requestAnimationFrame(() => markJoin('first-paint'))
 }
 
 /** The newest session state applied (`updated`), so a late reply cannot undo a newer event. */
@@ -333,15 +342,17 @@ let endSession: () => Promise<void> = async () => {}
 
 async function connect (): Promise<void> {
   status('Connecting…', 'connecting', { title: 'Connecting to the session…', text: 'This takes a moment.', pending: true })
-  let s = await api('GET', `/sessions/${encodeURIComponent(sessionId)}`)
-  if (s.state === 'ended') return onSession(s)
+  // Joined straight away (one round trip fewer before the page shows); a session that has ended
+  // refuses the join, and is then read to say why.
+  let s: any
   try {
-    s = await api('PUT', `/sessions/${s.id}`, { agent: 'me' })
+    s = await api('PUT', `/sessions/${encodeURIComponent(sessionId)}`, { agent: 'me' })
   } catch (e) {
-    // The customer may have ended it in the meantime (declined, say).
-    s = await api('GET', `/sessions/${s.id}`)
+    // It may have ended before or while we joined (the customer declined, say).
+    s = await api('GET', `/sessions/${encodeURIComponent(sessionId)}`)
     if (s.state !== 'ended') throw e
   }
+  if (s.state === 'ended') return onSession(s)
   if (tokenFromParent && !params.get('view') && s.state !== 'ended') {
     // This page was served before it held a credential, under a policy that lets no customer
     // asset in. Now that the parent has handed over the token, load the session's page again
@@ -388,6 +399,27 @@ async function connect (): Promise<void> {
     sendOnStream('sync', { type: 'Sync', id: String(Math.random()) })
   }
   const chunks = new Chunks()
+  /** The recording's events, plain and compressed, played in the order they were sent. */
+  const recording = new Recording((data: any, delay) => {
+    // A new snapshot of the page: whatever stood in for it goes.
+    if (data?.type === 2) screenMessage(null)
+    try {
+      onRrweb(data, delay)
+    } catch (e) {
+      // The replayer could not apply it: the agent is told, and the whole page is asked for.
+      console.error('Tandem: could not show a change to the customer\'s page', e)
+      bridge.send('error', { id: 'replay_failed', message: 'The customer\'s page could not be shown' })
+      askAgain('The customer\'s page could not be shown')
+    }
+  }, (error) => {
+    // Not played, and not silently: the agent reads it, the operator counts it in /metrics
+    // (the server hears `viewer-error`), and the page is asked for all of it again.
+    const message = `Part of the customer's page could not be decompressed (${error.message})`
+    console.error(`Tandem: ${message}`)
+    bridge.send('error', { id: 'undecodable_recording', message })
+    sendOnStream('viewer-error', { id: 'undecodable_recording', message })
+    askAgain('Part of the customer\'s page could not be decompressed')
+  })
   /** The session's stream, opened with a fresh token each time; it reconnects (and catches up)
    * if it drops. */
   const stream = new CborSocket({
@@ -401,6 +433,7 @@ async function connect (): Promise<void> {
     onOpen: () => {
       streamOpen = true
       chunks.reset()
+      recording.reset()
       askedAgain = 0
       sendOnStream('sync', { type: 'Sync', id: String(Math.random()) })
       // Whatever changed before this socket was following the session (the customer accepting
@@ -422,11 +455,11 @@ async function connect (): Promise<void> {
       if (msg.event !== 'chunk') return onStreamEvent(msg.event, msg.data)
       const taken = chunks.take(msg.data)
       if (taken?.kind === 'event') {
-        if (taken.event === 'rrweb') screenMessage(null)
+        if (isRecording(taken.event)) screenMessage(null)
         onStreamEvent(taken.event, taken.data)
-      } else if (taken?.kind === 'progress' && taken.event === 'rrweb') {
+      } else if (taken?.kind === 'progress' && isRecording(taken.event)) {
         screenMessage(`Loading the customer's page… ${Math.floor(taken.progress * 100)}%`)
-      } else if (taken?.kind === 'lost' && taken.event === 'rrweb') {
+      } else if (taken?.kind === 'lost' && isRecording(taken.event)) {
         askAgain()
       }
     },
@@ -466,18 +499,8 @@ async function connect (): Promise<void> {
       screenMessage(text, 'problem')
       bridge.send('error', { id, message: text })
     }
-    // A new snapshot of the page: whatever stood in for it goes.
-    if (event === 'rrweb' && data?.type === 2) screenMessage(null)
-    if (event === 'rrweb') {
-      try {
-        onRrweb(data)
-      } catch (e) {
-        // The replayer could not apply it: the agent is told, and the whole page is asked for.
-        console.error('Tandem: could not show a change to the customer\'s page', e)
-        bridge.send('error', { id: 'replay_failed', message: 'The customer\'s page could not be shown' })
-        askAgain('The customer\'s page could not be shown')
-      }
-    }
+    if (event === 'rrweb') recording.plain(data)
+    if (event === ZIPPED) recording.zipped(data)
     if (event === 'session') onSession(data)
     if (event === 'alive') {
       const rtt = Date.now() - data.timestamp

@@ -1,16 +1,18 @@
 // Tandem's customer-side SDK: registers the browser as a device, keeps its notification socket
 // open (presence and connect requests), offers 6-digit codes, asks the customer's consent, and
-// while a session is active streams the page to the agents with rrweb.
+// while a session is active streams the page to the agents in rrweb's format (recorder/).
 import { record } from '@rrweb/record'
-import { APIError, type SessionResource } from '@tandem/core'
+import { APIError, markJoin, type SessionResource } from '@tandem/core'
 import { type Device, DeviceApi } from './api.js'
 import { Fidelity } from './fidelity.js'
+import { Recorder } from './recorder/index.js'
 import { agentConnected, type ExternalMediaAdapter, initializeMedia, sendToken } from './genesys/adapter.js'
 import { DEFAULT_LIMITS, type Limits, Socket, type SocketProblem, socketUrl } from './socket.js'
 import { type NavigationRequest, Tools } from './tools.js'
 import { announce, stopAnnouncing } from './announce.js'
 import type { Messages } from './messages.js'
 import * as ui from './ui.js'
+import { Zip, ZIPPED } from './zip.js'
 
 export { APIError }
 export type { SessionResource, Toggle } from '@tandem/core'
@@ -337,6 +339,8 @@ export class Tandem extends EventTarget {
   #session: SessionResource | null = null
   #stream: Socket | null = null
   #stopRecording: (() => void) | null = null
+  /** The page's recorder while a session is active. */
+  #recorder: Recorder | null = null
   #consent: 'none' | 'asked' | 'given' = 'none'
   /** Whether the built-in UI showed this session (a code, a question or the indicator). */
   #shown = false
@@ -502,6 +506,7 @@ export class Tandem extends EventTarget {
   /** Answers the consent question (for sites with their own UI). */
   async consent (yes: boolean): Promise<void> {
     this.#consent = yes ? 'given' : 'asked'
+    if (yes) markJoin('consent')
     await this.#update({ state: yes ? 'active' : 'ended' })
   }
 
@@ -581,6 +586,7 @@ export class Tandem extends EventTarget {
       }
     }
     if (s.state === 'active' && !this.#stream) {
+      markJoin('active')
       this.#startStream(s)
       this.#emit('session.started', s)
     }
@@ -681,7 +687,7 @@ export class Tandem extends EventTarget {
       (event, data) => {
         // An agent joined or lost its place: send the whole page again (and the page's state).
         if (event === 'sync') {
-          record.takeFullSnapshot(true)
+          void this.#recorder?.takeFullSnapshot(true)
           this.#sendUserState()
         } else if (event === 'message') this.#onMessage(data)
         else if (event === 'announce') announce(data, this.#session?.agent?.name || ui.phrase('someAgent', {}))
@@ -692,7 +698,8 @@ export class Tandem extends EventTarget {
         // Events sent while the stream was down never reached the agents: a fresh snapshot
         // puts their view right again.
         onOpen: (reconnected) => {
-          if (reconnected) record.takeFullSnapshot(true)
+          markJoin('stream-open')
+          if (reconnected) void this.#recorder?.takeFullSnapshot(true)
           this.#sendUserState()
         },
         onProblem: (problem) => this.#socketProblem(problem)
@@ -717,14 +724,23 @@ export class Tandem extends EventTarget {
     stream.send('page', { url: location.href, title: document.title })
     const options = recordOptions(this.#redaction, this.#unredaction)
     // Mends what the recorder gets wrong on real pages, and adds focus and canvases (fidelity.ts).
-    const fidelity = new Fidelity(record, options, (e) => stream.send('rrweb', e))
-    const stopRecord = record({ ...options, emit: fidelity.emit })
-    fidelity.start()
+    // Snapshots and batches of events go compressed (zip.ts).
+    const zip = new Zip((event, data: any) => {
+      stream.send(event, data)
+      if (data?.type === 2 || data?.types?.includes(2)) markJoin('snapshot')
+    })
+    const fidelity = new Fidelity(record, options, zip.push)
+    // The full snapshot is taken in slices: the page never stops for it (recorder/).
+    const recorder = new Recorder(options, fidelity.emit)
+    this.#recorder = recorder
+    void recorder.start().then(() => { if (this.#recorder === recorder) fidelity.start() })
     const stopRest = repeatDroppedPointerMoves()
     this.#stopRecording = () => {
       stopRest()
       fidelity.stop()
-      stopRecord?.()
+      recorder.stop()
+      this.#recorder = null
+      zip.flush()
     }
   }
 
@@ -734,7 +750,7 @@ export class Tandem extends EventTarget {
    * dropped (`frame_refused`) is only the page's to hear.
    */
   #socketProblem (problem: SocketProblem): void {
-    const tooLarge = problem.id === 'event_too_large' && problem.event === 'rrweb'
+    const tooLarge = problem.id === 'event_too_large' && (problem.event === 'rrweb' || problem.event === ZIPPED)
     const message = tooLarge ? 'This page is too large to share with the agent' : problem.message
     console.warn(`Tandem: ${message} (${problem.id})`)
     this.#emit('error', { id: problem.id, message, bytes: problem.bytes })

@@ -1,0 +1,184 @@
+// One node of a full snapshot, serialised as rrweb-snapshot's `serializeNodeWithId` (with
+// `skipChild`) would, for less: most of a page is plain elements, text and comments, and for
+// those this reads only what rrweb would put in the event (no `customElements` lookup for a tag
+// that cannot be custom, one masking check instead of two, URLs made absolute once per distinct
+// value, the root id once per document). One difference: where reading scroll offsets lays the
+// page out (content-visibility), only elements seen scrolling since the SDK loaded are read. Anything else (form fields, stylesheets, media,
+// frames, canvases, dialogs, custom elements, shadow roots and hosts, redacted elements, text in
+// a style or script, masked text, the document's own children) goes to rrweb-snapshot itself, so the output is rrweb's in every
+// case; e2e/recorder.test.mjs compares the replays on real pages.
+import { genId, serializeNodeWithId, transformAttribute } from 'rrweb-snapshot'
+
+const ELEMENT = 1
+const TEXT = 3
+const COMMENT = 8
+const SN_ELEMENT = 2
+const SN_TEXT = 3
+const SN_COMMENT = 5
+
+/** Tags serialised by rrweb with more than their attributes (or not at all as they are). */
+const SPECIAL = new Set(['input', 'textarea', 'select', 'option', 'link', 'style', 'dialog', 'canvas',
+  'audio', 'video', 'iframe'])
+/** Attributes whose value rrweb rewrites (`transformAttribute`): made absolute, or CSS with URLs. */
+const URL_ATTRIBUTES = new Set(['src', 'href', 'xlink:href', 'srcset', 'background', 'data'])
+const VALID_TAG = /[^a-z0-9-_:]/
+/** A scroll offset read that took this long (ms) had to lay the page out. */
+const SLOW_SCROLL_READ = 1
+
+/**
+ * Elements that scrolled since the SDK loaded: their offsets are read even where reading every
+ * element's would lay the page out again and again.
+ */
+const scrolled = new WeakSet<Element>()
+if (typeof document !== 'undefined') {
+  document.addEventListener('scroll', (e) => {
+    if ((e.target as Node | null)?.nodeType === ELEMENT) scrolled.add(e.target as Element)
+  }, { capture: true, passive: true })
+}
+
+/** What one snapshot serialises with: rrweb-snapshot's options, and caches of its own. */
+export interface SerializeContext {
+  /** rrweb-snapshot's options (mutable: needsMask and cssCaptured change per node). */
+  options: any
+  doc: Document
+  mirror: { add: (n: Node, meta: any) => void, getId: (n: Node) => number, hasNode: (n: Node) => boolean }
+  rootId: number | undefined
+  blockClass: string
+  blockSelector: string | null
+  /** Absolute URLs of href and src values (the document's base does not change during a snapshot). */
+  urls: Map<string, string | null>
+  tags: Map<string, string>
+  /** The base URL relative URLs are resolved against, if the URL parser resolves them as an anchor would. */
+  base: string | null
+  /** Whether every element's scroll offsets are read (as rrweb does), or only scrolled ones'. */
+  readScroll: boolean
+}
+
+export function serializeContext (options: any, mirror: SerializeContext['mirror']): SerializeContext {
+  const doc = options.doc as Document
+  const docId = mirror.hasNode(doc) ? mirror.getId(doc) : -1
+  return {
+    options,
+    doc,
+    mirror,
+    rootId: docId === -1 || docId === 1 ? undefined : docId,
+    blockClass: options.blockClass,
+    blockSelector: options.blockSelector,
+    urls: new Map(),
+    tags: new Map(),
+    base: doc.characterSet === 'UTF-8' && /^https?:/.test(doc.baseURI) ? doc.baseURI : null,
+    readScroll: true
+  }
+}
+
+function validTag (ctx: SerializeContext, raw: string): string {
+  let tag = ctx.tags.get(raw)
+  if (tag === undefined) {
+    const lower = raw.toLowerCase()
+    tag = VALID_TAG.test(lower) ? 'div' : lower
+    ctx.tags.set(raw, tag)
+  }
+  return tag
+}
+
+/**
+ * `node` serialised without its children and added to the mirror, as
+ * `serializeNodeWithId(node, { ...ctx.options, skipChild: true, needsMask })` does; null if rrweb
+ * would not serialise it.
+ */
+export function serializeOne (ctx: SerializeContext, node: Node, needsMask: boolean, cssCaptured: boolean): any {
+  const type = node.nodeType
+  let sn: any = null
+  if (type === TEXT) {
+    const parent = node.parentNode as Element | null
+    const tag = parent?.nodeType === ELEMENT ? parent.tagName : null
+    if (!needsMask && tag !== null && tag !== 'STYLE' && tag !== 'SCRIPT') {
+      sn = { type: SN_TEXT, textContent: node.textContent || '' }
+      if (ctx.rootId !== undefined) sn.rootId = ctx.rootId
+    }
+  } else if (type === ELEMENT) {
+    sn = element(ctx, node as Element)
+  } else if (type === COMMENT && (node.parentNode as Element | null)?.nodeType === ELEMENT) {
+    sn = { type: SN_COMMENT, textContent: node.textContent || '' }
+    if (ctx.rootId !== undefined) sn.rootId = ctx.rootId
+  }
+  if (!sn) {
+    const options = ctx.options
+    options.needsMask = needsMask
+    options.cssCaptured = cssCaptured
+    return serializeNodeWithId(node, options)
+  }
+  sn.id = genId()
+  ctx.mirror.add(node, sn)
+  return sn
+}
+
+/**
+ * `value` of a src or href made absolute as rrweb-snapshot makes it (an anchor's `href`), by the
+ * URL parser where that gives the same (a UTF-8 document, a URL it can parse): faster.
+ */
+function absolute_ (ctx: SerializeContext, tag: string, name: 'href' | 'src', value: string): string | null {
+  if (ctx.base !== null && value.trim() !== '' && !value.startsWith('blob:') && !value.startsWith('data:')) {
+    try {
+      return new URL(value, ctx.base).href
+    } catch { /* as rrweb-snapshot does it */ }
+  }
+  return transformAttribute(ctx.doc, tag as Lowercase<string>, name, value)
+}
+
+/** A plain element, or null for one rrweb-snapshot must serialise. */
+function element (ctx: SerializeContext, el: Element): any {
+  const raw = el.tagName
+  const tag = validTag(ctx, raw)
+  if (SPECIAL.has(tag) || tag.includes('-') || el.shadowRoot || (el.parentNode as Node | null)?.nodeType !== ELEMENT) return null
+  if (ctx.blockSelector && el.matches(ctx.blockSelector)) return null
+  const attributes: Record<string, string | number | null> = {}
+  const list = el.attributes
+  for (let i = 0; i < list.length; i++) {
+    const attr = list[i]
+    const name = attr.name
+    const value = attr.value
+    const lower = name.toLowerCase()
+    if (lower === 'class' && value.includes(ctx.blockClass) && el.classList.contains(ctx.blockClass)) return null
+    if (value && (lower === 'href' || lower === 'src') && tag !== 'use') {
+      // The same link or image again (a menu on every row): made absolute once.
+      let absolute = ctx.urls.get(value)
+      if (absolute === undefined) {
+        absolute = absolute_(ctx, tag, lower, value)
+        ctx.urls.set(value, absolute)
+      }
+      attributes[name] = absolute
+    } else if (value && (URL_ATTRIBUTES.has(lower) || (lower === 'style' && value.includes('url(')))) {
+      attributes[name] = transformAttribute(ctx.doc, tag as Lowercase<string>, lower as Lowercase<string>, value)
+    } else {
+      attributes[name] = value
+    }
+  }
+  if (ctx.readScroll || scrolled.has(el)) {
+    const before = ctx.readScroll ? performance.now() : 0
+    const left = el.scrollLeft
+    if (left) attributes.rr_scrollLeft = left
+    const top = el.scrollTop
+    if (top) attributes.rr_scrollTop = top
+    // Reading an offset laid the page out (content-visibility: auto keeps parts of it unlaid
+    // until they are seen, and each slice lays them out again): from here on, only the
+    // elements seen scrolling are read.
+    if (ctx.readScroll && performance.now() - before > SLOW_SCROLL_READ) ctx.readScroll = false
+  }
+  // Only the fields that are set (rrweb's has them undefined, which JSON leaves out): less to
+  // hold in memory until the snapshot is sent.
+  const sn: any = { type: SN_ELEMENT, tagName: tag, attributes, childNodes: [] }
+  if (raw === 'svg' || (el as SVGElement).ownerSVGElement) sn.isSVG = true
+  if (ctx.rootId !== undefined) sn.rootId = ctx.rootId
+  return sn
+}
+
+/** Whether the text under `el` is masked (rrweb-snapshot's `needMaskingText`, the ancestors aside). */
+export function masksText (el: Element, maskTextSelector: string | null): boolean {
+  if (!el.firstChild) return false
+  try {
+    return el.classList.contains('rr-mask') || (maskTextSelector !== null && el.matches(maskTextSelector))
+  } catch {
+    return false
+  }
+}
