@@ -213,18 +213,20 @@ bench-dashboard: dashboard
 	TANDEM_BIN=$(CARGO_TARGET_DIR)/release/tandem node dashboard/scripts/bench.mjs
 
 ## Every benchmark once at a tiny size on the debug build (`make test` runs it): each must
-## complete and print its figures (also to target/bench/*-smoke.json); nothing about time is
-## asserted. The realtime one needs nats-server, as `make bench-realtime` does.
+## complete and print its figures (written under target/bench/smoke, so the real runs' files
+## stay); nothing about time is asserted. The realtime one needs nats-server, as
+## `make bench-realtime` does.
 DEBUG_BIN = $(CARGO_TARGET_DIR)/debug
+bench-smoke: export BENCH_OUT = $(CURDIR)/target/bench/smoke
 bench-smoke: sdk dashboard corpus saml-venv
 	$(CARGO) build -p tandem-api --bin tandem -p tandem-bench --bins
 	$(DEBUG_BIN)/tandem-bench --smoke
-	BENCH_OUT=target/bench/smoke $(DEBUG_BIN)/tandem-bench-realtime --tandem $(DEBUG_BIN)/tandem --sockets 50 --updates 3 --relay-secs 1 --runs 1
-	LATENCY_SAMPLES=10 LATENCY_REPORT=latency-smoke $(DEBUG_BIN)/tandem-bench-realtime --tandem $(DEBUG_BIN)/tandem --density 20 --density-secs 1 --chromium
+	$(DEBUG_BIN)/tandem-bench-realtime --tandem $(DEBUG_BIN)/tandem --sockets 50 --updates 3 --relay-secs 1 --runs 1
+	RUNS=1 LATENCY_SAMPLES=10 $(DEBUG_BIN)/tandem-bench-realtime --tandem $(DEBUG_BIN)/tandem --density 20 --density-secs 1 --chromium
 	node sdk-js/bench/recorder.mjs --smoke
-	RUNS=1 BENCH_NAME=fidelity-smoke TANDEM_CORPUS_ONLY=sphinx-functions TANDEM_BIN=$(DEBUG_BIN)/tandem node sdk-js/bench/fidelity.mjs
+	RUNS=1 TANDEM_CORPUS_ONLY=sphinx-functions TANDEM_BIN=$(DEBUG_BIN)/tandem node sdk-js/bench/fidelity.mjs
 	SAML_IDP_PYTHON=$(SAML_VENV)/bin/python $(DEBUG_BIN)/tandem-bench-saml --smoke
-	RUNS=3 BENCH_NAME=dashboard-smoke TANDEM_BIN=$(DEBUG_BIN)/tandem node dashboard/scripts/bench.mjs
+	RUNS=3 TANDEM_BIN=$(DEBUG_BIN)/tandem node dashboard/scripts/bench.mjs
 
 fmt:
 	$(CARGO) fmt --all

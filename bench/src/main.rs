@@ -157,7 +157,7 @@ async fn main() -> Result<()> {
     }
     anyhow::ensure!(args.iterations > 0, "--iterations must be at least 1");
     anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
-    let mut report = Report::new(if args.smoke { "list-smoke" } else { "list" });
+    let mut report = Report::new("list");
     report.config("pg_sessions", args.pg_sessions);
     report.config("sqlite_sessions", args.sqlite_sessions);
     report.config("accounts", args.accounts);

@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
         args.tries > 0 && args.runs > 0,
         "--tries and --runs must be at least 1"
     );
-    let mut report = Report::new(if args.smoke { "saml-smoke" } else { "saml" });
+    let mut report = Report::new("saml");
     report.config("tries", args.tries as u64);
     let server = Server::start(Backend::Sqlite).await;
     let t = server.tenant().await;
