@@ -135,13 +135,14 @@ async fn a_malformed_compressed_recording_is_refused_and_counted(backend: Backen
     assert_eq!(f["event"], "alive", "a refused batch was relayed: {f}");
 
     // A viewer that cannot decompress a batch says so: counted, and not passed to the page.
-    agent
+    let sent = agent
         .send(
             "viewer-error",
             json!({"id": "undecodable_recording", "message": "could not decompress"}),
         )
         .await;
-    agent.until_any(|f| f.get("ack").is_some()).await;
+    // Its own ack (the probe's came too, and may still be waiting to be read).
+    agent.until_any(|f| f["ack"] == sent).await;
     dev.send("probe", json!({"timestamp": 6})).await;
     let f = dev
         .until_any(|f| f["event"] == "viewer-error" || f["event"] == "alive")
