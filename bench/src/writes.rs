@@ -15,13 +15,6 @@ use crate::data::{CHANNELS, COUNTRIES, PLANS, TEAMS};
 
 const ACCOUNT: &str = "00000000-0000-4000-9000-00000000beef";
 
-fn custom_data(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    match v {
-        serde_json::Value::Object(map) => map,
-        _ => unreachable!("custom data is an object"),
-    }
-}
-
 fn session(i: usize, now: i64) -> Session {
     Session {
         id: uuid::Uuid::new_v4().to_string(),
@@ -29,13 +22,16 @@ fn session(i: usize, now: i64) -> Session {
         code: None,
         access_token: None,
         state: SessionState::Ended,
-        custom_data: custom_data(json!({
+        custom_data: json!({
             "user_id": format!("writer-{i}"),
             "team": format!("team-{}", i as i64 % TEAMS),
             "plan": PLANS[i % PLANS.len()],
             "country": COUNTRIES[i % COUNTRIES.len()],
             "channel": CHANNELS[i % CHANNELS.len()],
-        })),
+        })
+        .as_object()
+        .cloned()
+        .expect("custom data is an object"),
         device: None,
         device_id: None,
         agent: None,
