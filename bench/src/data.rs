@@ -96,13 +96,12 @@ impl Dialect {
         }
     }
 
-    /// One filter row per custom data pair, as `write_session_index` derives them.
+    /// Joined to the sessions (`s`): one filter row per custom data pair, as
+    /// `write_session_index` derives them.
     fn filter_pairs(self) -> &'static str {
         match self {
-            Dialect::Postgres => {
-                "sessions s CROSS JOIN LATERAL jsonb_each_text(s.custom_data::jsonb) AS j"
-            }
-            Dialect::Sqlite => "sessions s, json_each(s.custom_data) AS j",
+            Dialect::Postgres => " CROSS JOIN LATERAL jsonb_each_text(s.custom_data::jsonb) AS j",
+            Dialect::Sqlite => ", json_each(s.custom_data) AS j",
         }
     }
 }
@@ -223,21 +222,25 @@ impl Layout {
         )
     }
 
-    /// `INSERT … SELECT` of every session's filter rows, from the custom data just written.
     /// `INSERT … SELECT` of every session's filter rows, each with the session's filter
-    /// signature computed as the store computes it (tandem_core::store::signature).
+    /// signature computed as the store computes it (tandem_core::store::signature), once per
+    /// session: the fence keeps the planner from folding the per-session subquery into the join,
+    /// where it would run once per filter row.
     pub fn filters_sql(&self, d: Dialect) -> String {
-        let (backend, pairs) = match d {
+        let (backend, pairs, fence) = match d {
             Dialect::Postgres => (
                 Backend::Postgres,
-                "jsonb_each_text(s.custom_data::jsonb) AS f",
+                "jsonb_each_text(custom_data::jsonb)",
+                "OFFSET 0",
             ),
-            Dialect::Sqlite => (Backend::Sqlite, "json_each(s.custom_data) AS f"),
+            Dialect::Sqlite => (Backend::Sqlite, "json_each(custom_data)", "LIMIT -1"),
         };
         format!(
             "INSERT INTO session_filters (session_id, key, value, account_id, sort_at, sig) \
-             SELECT s.id, j.key, j.value, s.account_id, s.sort_at, \
-             (SELECT {} FROM {pairs}) FROM {}",
+             SELECT s.id, j.key, j.value, s.account_id, s.sort_at, s.sig \
+             FROM (SELECT id, account_id, sort_at, custom_data, \
+                          (SELECT {} FROM {pairs} AS f) AS sig \
+                   FROM sessions {fence}) AS s{}",
             signature_sql(backend, "f.key", "f.value"),
             d.filter_pairs()
         )
