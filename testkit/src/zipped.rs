@@ -17,7 +17,10 @@ pub const ZIPPED: &str = "rrweb-z";
 /// The `data` of one compressed batch of `events` (deflate-raw at zlib's default level, as
 /// Chromium's `CompressionStream` writes it).
 pub fn batch(events: &[Value]) -> Cbor {
-    deflated(events, &serde_json::to_vec(events).expect("JSON values serialise"))
+    deflated(
+        events,
+        &serde_json::to_vec(events).expect("JSON values serialise"),
+    )
 }
 
 /// The `data` of one compressed batch of `events` as the web SDK sends a batch with pointer
@@ -127,7 +130,10 @@ pub fn packed(events: &[Value]) -> Vec<u8> {
         } else {
             0
         };
-        let code = POINTER_SOURCES.iter().position(|&s| s == source).expect("checked") as u8;
+        let code = POINTER_SOURCES
+            .iter()
+            .position(|&s| s == source)
+            .expect("checked") as u8;
         let flags = [(zero, 0x04), (same, 0x08), (!ints, 0x80)]
             .iter()
             .filter(|(on, _)| *on)

@@ -102,7 +102,9 @@ async fn the_sdk_bundles_are_revalidated_by_their_etag() {
         .text()
         .await
         .unwrap();
-    let boot = page.find("/sdk-js/viewer-boot.js").expect("the boot script");
+    let boot = page
+        .find("/sdk-js/viewer-boot.js")
+        .expect("the boot script");
     assert!(boot < page.find("/sdk-js/viewer.js").unwrap(), "{page}");
     for file in ["viewer.js", "viewer-boot.js", "tandem.js"] {
         let url = format!("{}/sdk-js/{file}", server.base);
@@ -115,7 +117,13 @@ async fn the_sdk_bundles_are_revalidated_by_their_etag() {
         let again = |held: String| {
             let http = server.http.clone();
             let url = url.clone();
-            async move { http.get(url).header("if-none-match", held).send().await.unwrap() }
+            async move {
+                http.get(url)
+                    .header("if-none-match", held)
+                    .send()
+                    .await
+                    .unwrap()
+            }
         };
         let same = again(etag.clone()).await;
         assert_eq!(same.status(), 304, "{file}");
