@@ -74,15 +74,20 @@ export async function unzip (data: any): Promise<unknown[]> {
 /** rrweb's incremental sources for pointer movement: MouseMove, TouchMove, Drag. */
 const POINTER_SOURCES = [1, 6, 12]
 
+/** Pointer moves recorded within this long of each other play at once (zip.ts holds them 100 ms). */
+const GLIDE_AFTER_MS = 100
+
 /**
  * How long after its arrival each event of a batch should play: a batch of pointer moves alone
- * (the page held them for a moment, zip.ts) plays over the time it was recorded in, so the
- * pointer glides rather than jumps; anything else plays at once.
+ * that the page held for longer than `GLIDE_AFTER_MS` plays over the time it was recorded in, so
+ * the pointer glides rather than jumps; anything else plays at once (a glide over a shorter
+ * batch would only show its last position later).
  */
 export function delays (events: any[]): number[] {
   const pointer = events.every((e) => e?.type === 3 && POINTER_SOURCES.includes(e.data?.source) && Number.isFinite(e.timestamp))
   if (!pointer || events.length < 2) return events.map(() => 0)
   const first = events[0].timestamp
+  if (events.every((e) => Math.abs(e.timestamp - first) <= GLIDE_AFTER_MS)) return events.map(() => 0)
   return events.map((e) => Math.min(Math.max(e.timestamp - first, 0), 1000))
 }
 
