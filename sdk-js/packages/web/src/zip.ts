@@ -17,6 +17,7 @@
 //   customer's pointer is worth more than the bytes;
 // - a batch under `minBytes` of JSON is sent as plain `rrweb` events, as older SDKs send them.
 // A browser without `CompressionStream` sends plain `rrweb` events, which the server takes too.
+import { compressInSlices } from './recorder/json.js'
 
 /** The compressed recording's event name (realtime/src/zipped.rs). */
 export const ZIPPED = 'rrweb-z'
@@ -25,6 +26,7 @@ export const ZIPPED = 'rrweb-z'
 export type Codec = 'deflate-raw' | 'gzip'
 
 const META = 4
+const FULL_SNAPSHOT = 2
 const INCREMENTAL = 3
 /** rrweb's incremental sources for pointer movement: MouseMove, TouchMove, Drag. */
 const POINTER_SOURCES = [1, 6, 12]
@@ -98,14 +100,16 @@ export class Zip {
     if (events.length === 0) return
     this.#held = []
     const plain = (): void => { for (const e of events) this.#send('rrweb', e) }
-    const text = this.#compress ? JSON.stringify(events) : ''
-    if (text.length < this.#options.minBytes) {
+    // A full snapshot (megabytes of JSON on a large page) is written and compressed in slices.
+    const sliced = this.#compress && events.some((e: any) => e?.type === FULL_SNAPSHOT)
+    const text = this.#compress && !sliced ? JSON.stringify(events) : ''
+    if (!sliced && text.length < this.#options.minBytes) {
       this.#tail = this.#tail.then(plain)
       return
     }
     const { codec } = this.#options
     const types = events.map((e: any) => e?.type)
-    const compressed = compress(text, codec)
+    const compressed = sliced ? compressInSlices(events, codec) : compress(text, codec)
     this.#tail = this.#tail.then(() => compressed.then(
       (bytes) => { this.#send(ZIPPED, { codec, types, bytes }) },
       // Compression failed (it should not): the events go as they are.
