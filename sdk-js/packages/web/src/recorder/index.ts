@@ -341,7 +341,7 @@ export class Recorder {
       mend?.(child)
       sn.childNodes.push(child)
       count++
-      if (child.type === ELEMENT_NODE) expand(node, child, masked || masksText(node as Element, options.maskTextSelector))
+      if (child.type === ELEMENT_NODE) expand(node, child, masked || masksText(node as Element, child, options.maskTextSelector))
       if ((count & 31) === 0) {
         const now = performance.now()
         if (now - sliceStart >= SLICE_MS) {

@@ -237,11 +237,17 @@ function element (ctx: SerializeContext, el: Element): any {
   return sn
 }
 
-/** Whether the text under `el` is masked (rrweb-snapshot's `needMaskingText`, the ancestors aside). */
-export function masksText (el: Element, maskTextSelector: string | null): boolean {
+/**
+ * Whether the text under `el` is masked (rrweb-snapshot's `needMaskingText`, the ancestors aside).
+ * `sn` is `el` serialised: its class attribute is looked at before `classList`, which the browser
+ * would otherwise make (and keep) for every element.
+ */
+export function masksText (el: Element, sn: any, maskTextSelector: string | null): boolean {
   if (!el.firstChild) return false
   try {
-    return el.classList.contains('rr-mask') || (maskTextSelector !== null && el.matches(maskTextSelector))
+    const cls = sn.attributes.class
+    return (typeof cls === 'string' && cls.includes('rr-mask') && el.classList.contains('rr-mask')) ||
+      (maskTextSelector !== null && el.matches(maskTextSelector))
   } catch {
     return false
   }
