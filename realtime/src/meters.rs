@@ -29,6 +29,8 @@ pub struct Meters {
     viewer_undecodable: Counter,
     viewer_other: Counter,
     pub replay_overflows: Counter,
+    /// Bytes of recording frames kept for late joiners on this replica.
+    pub replay_bytes: Gauge,
     pub replay_snapshot_too_big: Counter,
     pub fanout_seconds: Histogram,
     pub bus_lagged: Counter,
@@ -61,6 +63,7 @@ impl Meters {
             invalid_recordings: metrics::counter!("tandem_realtime_dropped_events_total", "reason" => "invalid_recording"),
             viewer_undecodable: metrics::counter!("tandem_realtime_viewer_errors_total", "id" => "undecodable_recording"),
             viewer_other: metrics::counter!("tandem_realtime_viewer_errors_total", "id" => "other"),
+            replay_bytes: metrics::gauge!("tandem_realtime_replay_bytes"),
             replay_overflows: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "overflow"),
             replay_snapshot_too_big: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "snapshot_too_big"),
             fanout_seconds: metrics::histogram!("tandem_realtime_fanout_seconds", "path" => "local"),

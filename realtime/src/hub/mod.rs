@@ -248,7 +248,7 @@ impl Hub {
 
     /// A device's stream opened: it keeps the session's replay here from now on.
     pub(crate) fn replay_open(&self, session: &Scoped) -> Arc<Mutex<Replay>> {
-        let replay = Arc::new(Mutex::new(Replay::opened()));
+        let replay = Arc::new(Mutex::new(Replay::opened(self.meters.replay_bytes.clone())));
         self.replays
             .lock()
             .expect("replays lock")

@@ -23,6 +23,7 @@
 //   send them.
 // A browser without `CompressionStream` sends plain `rrweb` events, which the server takes too.
 import { hasPointerMoves, packEvents } from '@tandem/core'
+import { compressInSlices } from './recorder/json.js'
 
 /** The compressed recording's event name (realtime/src/zipped.rs). */
 export const ZIPPED = 'rrweb-z'
@@ -31,6 +32,7 @@ export const ZIPPED = 'rrweb-z'
 export type Codec = 'deflate-raw' | 'gzip'
 
 const META = 4
+const FULL_SNAPSHOT = 2
 const INCREMENTAL = 3
 /** rrweb's incremental sources for pointer movement: MouseMove, TouchMove, Drag. */
 const POINTER_SOURCES = [1, 6, 12]
@@ -104,15 +106,18 @@ export class Zip {
     if (events.length === 0) return
     this.#held = []
     const plain = (): void => { for (const e of events) this.#send('rrweb', e) }
-    const packed = this.#compress && hasPointerMoves(events)
-    const text = this.#compress && !packed ? JSON.stringify(events) : ''
-    if (!packed && text.length < this.#options.minBytes) {
+    // A full snapshot (megabytes of JSON on a large page) is written and compressed in slices;
+    // pointer moves go in their compact form.
+    const sliced = this.#compress && events.some((e: any) => e?.type === FULL_SNAPSHOT)
+    const packed = this.#compress && !sliced && hasPointerMoves(events)
+    const text = this.#compress && !sliced && !packed ? JSON.stringify(events) : ''
+    if (!sliced && !packed && text.length < this.#options.minBytes) {
       this.#tail = this.#tail.then(plain)
       return
     }
     const { codec } = this.#options
     const types = events.map((e: any) => e?.type)
-    const compressed = compress(packed ? packEvents(events) : text, codec)
+    const compressed = sliced ? compressInSlices(events, codec) : compress(packed ? packEvents(events) : text, codec)
     this.#tail = this.#tail.then(() => compressed.then(
       (bytes) => { this.#send(ZIPPED, { codec, types, bytes }) },
       // Compression failed (it should not): the events go as they are.
