@@ -10,10 +10,10 @@ use ciborium::Value;
 
 use crate::replay::Kinds;
 use crate::skim;
-use crate::zipped::{self, ZipError, ZIPPED};
+use crate::zipped::{self, ZipError, MOVES, ZIPPED};
 
 /// Events a device may send in chunks (never one the server acts on itself).
-const CARRIED: &[&str] = &["rrweb", ZIPPED, "message"];
+const CARRIED: &[&str] = &["rrweb", ZIPPED, MOVES, "message"];
 
 /// One chunk, read from a frame's `data`.
 #[derive(Debug, PartialEq)]
@@ -187,7 +187,8 @@ impl Assembly {
         // Only its shape is walked: nothing is built, nothing is decompressed.
         let kinds = match p.event.as_str() {
             "rrweb" => Kinds::of(skim::map_int(&p.joined, "type")),
-            ZIPPED => zipped::read(&p.joined).map_err(|e| ChunkError::Recording(p.series, e))?,
+            ZIPPED | MOVES => zipped::read_event(&p.event, &p.joined)
+                .map_err(|e| ChunkError::Recording(p.series, e))?,
             _ => Kinds::default(),
         };
         Ok(Some(Complete {

@@ -9,12 +9,20 @@
 //! the page's full snapshot) to keep the replay, checks the frame's shape here, and passes the
 //! frame's bytes on unchanged; the replay keeps them compressed. Plain `rrweb` frames (older
 //! SDKs) are relayed and kept as before.
+//!
+//! `rrweb-p` is the same batch when it holds nothing but pointer movement (rrweb's MouseMove,
+//! TouchMove and Drag; every type 3): the web SDK sends its held pointer moves so. Positions are
+//! absolute, so the replay keeps only the latest such batch, where every `rrweb-z` batch is kept.
+//! A server that does not know the name relays it to the agents without keeping it.
 
 use crate::replay::Kinds;
 use crate::skim;
 
 /// The compressed recording's event name.
 pub const ZIPPED: &str = "rrweb-z";
+
+/// A compressed batch of pointer movement only.
+pub const MOVES: &str = "rrweb-p";
 
 /// The compression formats a batch may use.
 pub const CODECS: &[&str] = &["deflate-raw", "gzip"];
@@ -26,6 +34,7 @@ pub const MAX_EVENTS: usize = 65_536;
 const MAX_TYPE: u64 = 6;
 const META: u64 = 4;
 const FULL_SNAPSHOT: u64 = 2;
+const INCREMENTAL: u64 = 3;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum ZipError {
@@ -39,6 +48,8 @@ pub enum ZipError {
     Types,
     #[error("a new page (rrweb type 4) may only be the first event of an rrweb-z batch")]
     MetaNotFirst,
+    #[error("an rrweb-p batch holds pointer movement only: every one of its types must be 3")]
+    NotMoves,
 }
 
 impl ZipError {
@@ -47,9 +58,36 @@ impl ZipError {
     }
 }
 
+/// Reads and checks a recording frame's `data` (its CBOR bytes, already strict) for its event,
+/// `rrweb-z` or `rrweb-p`: what the replay needs to know about the batch it carries.
+pub fn read_event(event: &str, data: &[u8]) -> Result<Kinds, ZipError> {
+    if event == MOVES {
+        read_moves(data)
+    } else {
+        read(data)
+    }
+}
+
+/// Reads and checks an `rrweb-p` frame's `data`: an `rrweb-z` batch of incremental events only.
+pub fn read_moves(data: &[u8]) -> Result<Kinds, ZipError> {
+    let (_, incremental) = read_types(data)?;
+    if !incremental {
+        return Err(ZipError::NotMoves);
+    }
+    Ok(Kinds {
+        pointer: true,
+        ..Kinds::default()
+    })
+}
+
 /// Reads and checks an `rrweb-z` frame's `data` (its CBOR bytes, already strict): what the
 /// replay needs to know about the batch it carries.
 pub fn read(data: &[u8]) -> Result<Kinds, ZipError> {
+    read_types(data).map(|(kinds, _)| kinds)
+}
+
+/// The batch's kinds, and whether every event in it is incremental (type 3).
+fn read_types(data: &[u8]) -> Result<(Kinds, bool), ZipError> {
     let entries = skim::entries(data).ok_or(ZipError::Malformed)?;
     let (mut codec, mut types, mut bytes) = (None, None, None);
     for (key, value) in entries {
@@ -76,8 +114,11 @@ pub fn read(data: &[u8]) -> Result<Kinds, ZipError> {
         return Err(ZipError::Types);
     }
     let mut kinds = Kinds::default();
+    let mut incremental = true;
     for (i, t) in types.into_iter().enumerate() {
-        match skim::uint(t) {
+        let t = skim::uint(t);
+        incremental &= t == Some(INCREMENTAL);
+        match t {
             Some(META) if i > 0 => return Err(ZipError::MetaNotFirst),
             Some(META) => kinds.new_page = true,
             Some(FULL_SNAPSHOT) => kinds.snapshot = true,
@@ -85,7 +126,7 @@ pub fn read(data: &[u8]) -> Result<Kinds, ZipError> {
             _ => return Err(ZipError::Types),
         }
     }
-    Ok(kinds)
+    Ok((kinds, incremental))
 }
 
 #[cfg(test)]
@@ -126,6 +167,27 @@ mod tests {
             }
         );
         assert_eq!(read(&data("gzip", &[3], b"x")), Ok(Kinds::default()));
+    }
+
+    #[test]
+    fn a_batch_of_moves_holds_incremental_events_only() {
+        let moves = |types: &[u64]| read_moves(&data("deflate-raw", types, b"\x01"));
+        assert_eq!(
+            moves(&[3, 3]),
+            Ok(Kinds {
+                pointer: true,
+                ..Kinds::default()
+            })
+        );
+        assert_eq!(read_event(MOVES, &data("gzip", &[3], b"x")), moves(&[3]));
+        assert_eq!(moves(&[3, 5]), Err(ZipError::NotMoves));
+        assert_eq!(moves(&[2]), Err(ZipError::NotMoves));
+        // What a batch must be, a batch of moves must be first.
+        assert_eq!(moves(&[]), Err(ZipError::Types));
+        assert_eq!(
+            read_event(ZIPPED, &data("deflate-raw", &[3, 5], b"\x01")),
+            Ok(Kinds::default())
+        );
     }
 
     #[test]

@@ -23,10 +23,13 @@ export function environment (names) {
   return missing.length ? null : Object.fromEntries(names.map((n) => [n, process.env[n]]))
 }
 
+/** The compressed recording's events: every batch, and batches of pointer moves alone. */
+const ZIPPED = ['rrweb-z', 'rrweb-p']
+
 /**
  * What the page's frames carried, readable: every frame's bytes, followed, for each compressed
- * batch of the recording (`rrweb-z`, in one frame or joined from its chunks), by the JSON it
- * decompresses to. The tests that look for what left the browser read this, so that compression
+ * batch of the recording (`rrweb-z`, or `rrweb-p` for pointer moves alone; in one frame or joined
+ * from its chunks), by what it decompresses to. The tests that look for what left the browser read this, so that compression
  * hides nothing from them.
  */
 export function wireText (sent) {
@@ -41,8 +44,8 @@ export function wireText (sent) {
     } catch {
       continue
     }
-    if (frame?.event === 'rrweb-z') out.push(inflate(frame.data))
-    if (frame?.event !== 'chunk' || frame.data?.event !== 'rrweb-z') continue
+    if (ZIPPED.includes(frame?.event)) out.push(inflate(frame.data))
+    if (frame?.event !== 'chunk' || !ZIPPED.includes(frame.data?.event)) continue
     if (frame.data.seq === 0) series = []
     series.push(frame.data.bytes)
     if (series.length === frame.data.of) out.push(inflate(decode(Buffer.concat(series))))
@@ -50,12 +53,12 @@ export function wireText (sent) {
   return Buffer.concat(out)
 }
 
-/** How many of the page's frames were compressed recording (`rrweb-z`, or its chunks). */
+/** How many of the page's frames were compressed recording (`rrweb-z`, `rrweb-p`, or chunks). */
 export function zippedFrames (sent) {
   return sent.filter((f) => {
     try {
       const frame = decode(f)
-      return frame?.event === 'rrweb-z' || (frame?.event === 'chunk' && frame.data?.event === 'rrweb-z')
+      return ZIPPED.includes(frame?.event) || (frame?.event === 'chunk' && ZIPPED.includes(frame.data?.event))
     } catch {
       return false
     }

@@ -13,6 +13,8 @@ use serde_json::Value;
 
 /// The event compressed batches travel as.
 pub const ZIPPED: &str = "rrweb-z";
+/// The event a compressed batch of pointer moves alone travels as (the relay keeps the latest).
+pub const MOVES: &str = "rrweb-p";
 
 /// The `data` of one compressed batch of `events` (deflate-raw at zlib's default level, as
 /// Chromium's `CompressionStream` writes it).
@@ -186,7 +188,12 @@ pub fn inflate(bytes: &[u8]) -> Vec<Value> {
 
 /// The CBOR of `data` as the `data` of an `rrweb-z` frame (with `id` when given).
 pub fn frame(data: &Cbor, id: Option<u64>) -> Vec<u8> {
-    let mut map = vec![(Cbor::Text("event".into()), Cbor::Text(ZIPPED.into()))];
+    frame_as(ZIPPED, data, id)
+}
+
+/// The CBOR of `data` as the `data` of an `event` frame (`rrweb-z` or `rrweb-p`).
+pub fn frame_as(event: &str, data: &Cbor, id: Option<u64>) -> Vec<u8> {
+    let mut map = vec![(Cbor::Text("event".into()), Cbor::Text(event.into()))];
     if let Some(id) = id {
         map.push((Cbor::Text("id".into()), Cbor::Integer(id.into())));
     }

@@ -163,3 +163,105 @@ async fn a_malformed_compressed_recording_is_refused_and_counted(backend: Backen
     );
     server.stop().await;
 }
+
+both_backends!(batches_of_pointer_moves_alone_keep_only_the_latest);
+
+/// `rrweb-p`: a compressed batch of pointer moves alone (as the web SDK sends what its pointer
+/// window held). The agent watching gets every one; the replay keeps only the latest, after
+/// every `rrweb-z` batch, so a late agent sees the page and where the pointer is now, and what
+/// a page keeps does not grow with its customer's mouse. A batch under that name with anything
+/// but incremental events is refused. What the replay holds shows in `/metrics`, and goes with
+/// the page's stream.
+async fn batches_of_pointer_moves_alone_keep_only_the_latest(backend: Backend) {
+    // A process of its own, so that the replay gauge counts this test's page alone.
+    let server = Server::spawn_fresh(backend, &[]).await;
+    let t = server.tenant().await;
+    let (mut dev, mut agent, id) = streams(&server, &t).await;
+    let moves = |x: i64| {
+        let events: Vec<Value> = (0..3)
+            .map(|i| json!({"type": 3, "data": {"source": 1, "positions": [{"x": x + i, "y": 5, "id": 9, "timeOffset": 0}]}, "timestamp": x + i}))
+            .collect();
+        zipped::frame_as(zipped::MOVES, &batch(&events), None)
+    };
+    let page = zipped::frame(
+        &batch(&[
+            json!({"type": 4, "data": {"href": "https://shop.example/"}, "timestamp": 1}),
+            json!({"type": 2, "data": {"node": {"text": "the page"}}, "timestamp": 2}),
+        ]),
+        None,
+    );
+    let changed = zipped::frame(
+        &batch(&[
+            json!({"type": 3, "data": {"source": 1, "positions": [{"x": 1, "y": 1, "id": 9, "timeOffset": 0}]}, "timestamp": 20}),
+            json!({"type": 3, "data": {"source": 0, "texts": [], "attributes": [], "removes": [], "adds": []}, "timestamp": 21}),
+        ]),
+        None,
+    );
+    let sent = [
+        page.clone(),
+        moves(10),
+        changed.clone(),
+        moves(30),
+        moves(50),
+    ];
+    for frame in &sent {
+        dev.send_raw(Message::Binary(frame.clone().into())).await;
+    }
+    for frame in &sent {
+        let event = if frame == &page || frame == &changed {
+            ZIPPED
+        } else {
+            zipped::MOVES
+        };
+        assert_eq!(&raw(&mut agent, event).await, frame, "live, every one");
+    }
+    let held = server.metric("tandem_realtime_replay_bytes").await;
+    let kept: usize = [&page, &changed, &moves(50)].iter().map(|f| f.len()).sum();
+    // Each kept frame is held with its WebSocket header (2 to 4 bytes).
+    assert!(
+        (kept as f64..=kept as f64 + 12.0).contains(&held),
+        "{held} bytes held for {kept} bytes of frames"
+    );
+
+    let mut late = Socket::agent_stream(&server, &t.admin, &id).await;
+    late.send("sync", json!({"type": "Sync", "id": "late"}))
+        .await;
+    assert_eq!(raw(&mut late, ZIPPED).await, page);
+    assert_eq!(raw(&mut late, ZIPPED).await, changed);
+    assert_eq!(raw(&mut late, zipped::MOVES).await, moves(50));
+    late.send("probe", json!({"timestamp": 2})).await;
+    let next = late
+        .until_any(|f| f["event"] == "alive" || f["event"] == zipped::MOVES)
+        .await;
+    assert_eq!(next["event"], "alive", "an older batch of moves was kept");
+
+    // Under that name, a batch with a click in it is not pointer movement alone.
+    let clicked = batch(&[json!({"type": 3, "data": {"source": 2, "type": 2, "id": 9}})]);
+    let mut typed = clicked.clone();
+    typed.as_map_mut().unwrap()[1].1 = ciborium::Value::Array(vec![5.into()]);
+    dev.send_raw(Message::Binary(
+        zipped::frame_as(zipped::MOVES, &typed, Some(7)).into(),
+    ))
+    .await;
+    let err = dev.until("error", |_| true).await;
+    assert_eq!(
+        (err["id"].as_str(), err["ref"].as_u64()),
+        (Some("invalid_recording"), Some(7))
+    );
+    assert_eq!(
+        err["message"],
+        "an rrweb-p batch holds pointer movement only: every one of its types must be 3"
+    );
+
+    drop(dev);
+    let mut left = f64::NAN;
+    for _ in 0..50 {
+        left = server.metric("tandem_realtime_replay_bytes").await;
+        if left == 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0.0, "the replay went with the page's stream");
+    server.stop().await;
+}

@@ -8,7 +8,7 @@ use crate::chunk::{Chunk, ChunkError, Progress};
 use crate::frame::{self, ClientFrame};
 use crate::topic::{Side, Topic};
 use crate::wire;
-use crate::zipped::ZIPPED;
+use crate::zipped::{MOVES, ZIPPED};
 
 impl Conn {
     /// Relays one chunk of a device's event to the agents, as it comes, and keeps it in the
@@ -21,7 +21,7 @@ impl Conn {
         let data = f.data();
         let progress = Chunk::parse(&data).and_then(|chunk| {
             let progress = self.assembly.push(&chunk, limits.max_event_bytes)?;
-            Ok((matches!(chunk.event, "rrweb" | ZIPPED), progress))
+            Ok((matches!(chunk.event, "rrweb" | ZIPPED | MOVES), progress))
         });
         let (rrweb, progress) = match progress {
             Ok(p) => p,

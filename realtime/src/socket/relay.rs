@@ -14,7 +14,7 @@ use crate::frame::{self, ClientFrame};
 use crate::replay::{Kept, Kinds, Replay};
 use crate::topic::{Side, Topic};
 use crate::wire;
-use crate::zipped::{self, ZIPPED};
+use crate::zipped::{self, MOVES, ZIPPED};
 
 /// How often a device's stream whose session is not active yet may have it read again: frames
 /// in between are refused without asking the Store (a page may record before anyone accepts).
@@ -35,7 +35,7 @@ impl Conn {
     ) -> Result<(), Failure> {
         let kinds = match f.event {
             "rrweb" => Some(Kinds::of_event(f.raw_data())),
-            ZIPPED => match zipped::read(f.raw_data()) {
+            ZIPPED | MOVES => match zipped::read_event(f.event, f.raw_data()) {
                 Ok(kinds) => Some(kinds),
                 Err(e) => {
                     self.hub.meters.invalid_recordings.increment(1);

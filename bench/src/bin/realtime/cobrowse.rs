@@ -96,7 +96,14 @@ impl Trace {
         for (t, events) in batches(rest, at) {
             let json = serde_json::to_vec(&events).expect("JSON");
             // A batch with pointer moves goes compressed in the compact form, whatever its size.
-            let frames = if zipped::has_pointer_moves(&events) {
+            let frames = if events.iter().all(is_pointer) {
+                // Pointer moves alone: `rrweb-p`, of which the relay keeps only the latest.
+                vec![zipped::frame_as(
+                    zipped::MOVES,
+                    &zipped::packed_batch(&events),
+                    None,
+                )]
+            } else if zipped::has_pointer_moves(&events) {
                 zipped::frames(&zipped::packed_batch(&events), 1000 + t as u64, None)
             } else if json.len() < MIN_ZIP_BYTES {
                 events.iter().map(plain).collect()
@@ -397,7 +404,10 @@ async fn replay_bytes(bench: &Bench) -> Result<f64> {
 async fn agent_reader(mut agent: Ws, sent: Sent, lat_tx: mpsc::UnboundedSender<f64>) {
     while let Some(Ok(msg)) = agent.next().await {
         let Message::Binary(b) = msg else { continue };
-        if !matches!(event_name(&b), Some("rrweb" | "rrweb-z" | "chunk")) {
+        if !matches!(
+            event_name(&b),
+            Some("rrweb" | "rrweb-z" | "rrweb-p" | "chunk")
+        ) {
             continue;
         }
         let Some(at) = sent.lock().expect("sent").pop_front() else {

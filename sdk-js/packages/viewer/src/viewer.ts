@@ -27,8 +27,10 @@ markJoin('viewer-script')
 
 /** A compressed batch of the customer's recording (realtime/src/zipped.rs). */
 const ZIPPED = 'rrweb-z'
+/** A compressed batch of pointer moves only: read as `rrweb-z` is. */
+const MOVES = 'rrweb-p'
 /** Events that carry the customer's recording. */
-const isRecording = (event: string): boolean => event === 'rrweb' || event === ZIPPED
+const isRecording = (event: string): boolean => event === 'rrweb' || event === ZIPPED || event === MOVES
 
 const screen = document.getElementById('screen') as HTMLElement
 const stage = document.getElementById('stage') as HTMLElement
@@ -536,7 +538,7 @@ async function connect (): Promise<void> {
       bridge.send('error', { id, message: text })
     }
     if (event === 'rrweb') recording.plain(data)
-    if (event === ZIPPED) recording.zipped(data)
+    if (event === ZIPPED || event === MOVES) recording.zipped(data)
     if (event === 'session') onSession(data)
     if (event === 'alive') {
       const rtt = Date.now() - data.timestamp

@@ -3,7 +3,7 @@
 // JSON would have carried them, whatever the numbers, sources and shapes.
 import { describe, expect, test } from 'vitest'
 import { packEvents, PACKED, unpackEvents } from '@tandem/core'
-import { Zip, ZIPPED } from '../../web/src/zip.js'
+import { MOVES, Zip, ZIPPED } from '../../web/src/zip.js'
 import { Recording, unzip } from '../src/unzip.js'
 
 const settle = async (): Promise<void> => { for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 1)) }
@@ -28,7 +28,7 @@ async function roundTrip (events: unknown[], eachAlone = false): Promise<{ playe
   const recording = new Recording((e) => played.push(e), (e) => failed.push(e))
   const zip = new Zip((event, data) => {
     frames.push([event, data])
-    if (event === ZIPPED) recording.zipped(data)
+    if (event === ZIPPED || event === MOVES) recording.zipped(data)
     else recording.plain(data)
   }, { pointerWindowMs: eachAlone ? 0 : 10_000 })
   for (const e of events) {
@@ -93,7 +93,7 @@ describe('pointer moves in the compact form', () => {
     const { played, frames } = await roundTrip(path, true)
     expect(frames).toHaveLength(path.length)
     expect(played).toEqual(path)
-    expect(frames.every(([event]) => event === ZIPPED), 'even a lone move goes compact').toBe(true)
+    expect(frames.every(([event]) => event === MOVES), 'even a lone move goes compact, as a batch of moves').toBe(true)
     const wire = frames.reduce((n, [, data]) => n + data.bytes.length, 0)
     expect(wire).toBeLessThan(JSON.stringify(path).length / 4)
   })

@@ -21,12 +21,17 @@
 //   pointer latency;
 // - any other batch under `minBytes` of JSON is sent as plain `rrweb` events, as older SDKs
 //   send them.
+// A batch of nothing but pointer moves (the ones the pointer window sends) goes as `rrweb-p`, the
+// same data under another name: positions are absolute, so the relay keeps only the latest such
+// batch for agents who join late, where it keeps every `rrweb-z` batch since the snapshot.
 // A browser without `CompressionStream` sends plain `rrweb` events, which the server takes too.
 import { hasPointerMoves, packEvents } from '@tandem/core'
 import { compressInSlices } from './recorder/json.js'
 
 /** The compressed recording's event name (realtime/src/zipped.rs). */
 export const ZIPPED = 'rrweb-z'
+/** A compressed batch of pointer moves only. */
+export const MOVES = 'rrweb-p'
 
 /** `deflate-raw` by default: the same bytes as `gzip` without its 18-byte header and trailer. */
 export type Codec = 'deflate-raw' | 'gzip'
@@ -117,9 +122,10 @@ export class Zip {
     }
     const { codec } = this.#options
     const types = events.map((e: any) => e?.type)
+    const event = packed && events.every(isPointer) ? MOVES : ZIPPED
     const compressed = sliced ? compressInSlices(events, codec) : compress(packed ? packEvents(events) : text, codec)
     this.#tail = this.#tail.then(() => compressed.then(
-      (bytes) => { this.#send(ZIPPED, { codec, types, bytes }) },
+      (bytes) => { this.#send(event, { codec, types, bytes }) },
       // Compression failed (it should not): the events go as they are.
       plain
     ))
