@@ -29,6 +29,10 @@ pub struct Meters {
     viewer_undecodable: Counter,
     viewer_other: Counter,
     pub replay_overflows: Counter,
+    /// Recording frames (`rrweb`, `rrweb-z` and their chunks) the customers' pages sent.
+    pub recording_frames: Counter,
+    /// Client frames refused for using a name only the server sends (`agents`).
+    pub reserved_refused: Counter,
     pub replay_snapshot_too_big: Counter,
     pub fanout_seconds: Histogram,
     pub bus_lagged: Counter,
@@ -61,6 +65,8 @@ impl Meters {
             invalid_recordings: metrics::counter!("tandem_realtime_dropped_events_total", "reason" => "invalid_recording"),
             viewer_undecodable: metrics::counter!("tandem_realtime_viewer_errors_total", "id" => "undecodable_recording"),
             viewer_other: metrics::counter!("tandem_realtime_viewer_errors_total", "id" => "other"),
+            recording_frames: metrics::counter!("tandem_realtime_recording_frames_total"),
+            reserved_refused: metrics::counter!("tandem_realtime_dropped_events_total", "reason" => "reserved_event"),
             replay_overflows: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "overflow"),
             replay_snapshot_too_big: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "snapshot_too_big"),
             fanout_seconds: metrics::histogram!("tandem_realtime_fanout_seconds", "path" => "local"),
