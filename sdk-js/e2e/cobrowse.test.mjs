@@ -181,9 +181,10 @@ test('the page records only while an agent watches it, and a later agent gets it
 
   // Both leave: within the grace (5 s) the page stops recording, says so, and sends nothing more.
   for (const { agent } of [first, second]) await agent.context().close()
+  const left = sent.length
   await customer.waitForFunction(() => window.tandem.recording === false, null, { timeout: 10_000 })
   // Its last events go first, then word to the server.
-  const told = () => sent.findIndex((f) => decode(f)?.event === 'recording-stopped')
+  const told = () => sent.findIndex((f, i) => i >= left && decode(f)?.event === 'recording-stopped')
   for (let i = 0; i < 20 && told() < 0; i++) await customer.waitForTimeout(100)
   assert.ok(told() >= 0, 'the server was not told')
   assert.deepEqual(recordings(sent.slice(told())), [], 'recording frames came after the word')
