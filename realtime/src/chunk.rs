@@ -300,7 +300,8 @@ mod tests {
                 event: ZIPPED.into(),
                 kinds: Kinds {
                     new_page: true,
-                    snapshot: true
+                    snapshot: true,
+                    pointer: false
                 }
             }))
         );

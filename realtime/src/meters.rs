@@ -33,6 +33,8 @@ pub struct Meters {
     pub recording_frames: Counter,
     /// Client frames refused for using a name only the server sends (`agents`).
     pub reserved_refused: Counter,
+    /// Bytes of recording frames kept for late joiners on this replica.
+    pub replay_bytes: Gauge,
     pub replay_snapshot_too_big: Counter,
     pub fanout_seconds: Histogram,
     pub bus_lagged: Counter,
@@ -67,6 +69,7 @@ impl Meters {
             viewer_other: metrics::counter!("tandem_realtime_viewer_errors_total", "id" => "other"),
             recording_frames: metrics::counter!("tandem_realtime_recording_frames_total"),
             reserved_refused: metrics::counter!("tandem_realtime_dropped_events_total", "reason" => "reserved_event"),
+            replay_bytes: metrics::gauge!("tandem_realtime_replay_bytes"),
             replay_overflows: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "overflow"),
             replay_snapshot_too_big: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "snapshot_too_big"),
             fanout_seconds: metrics::histogram!("tandem_realtime_fanout_seconds", "path" => "local"),

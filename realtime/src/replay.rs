@@ -6,14 +6,21 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use metrics::Gauge;
+
+use crate::skim;
 
 /// How long after its stream opens a page's first snapshot is waited for (the web SDK sends
 /// one as soon as its stream is open with agents watching).
 const FIRST_SNAPSHOT_WAIT: Duration = Duration::from_secs(10);
 
-/// rrweb's event types: the start of a new recording of the page, and its full snapshot.
+/// rrweb's event types: the start of a new recording of the page, its full snapshot, and the
+/// changes after it.
 const META: i64 = 4;
 const FULL_SNAPSHOT: i64 = 2;
+const INCREMENTAL: i64 = 3;
+/// rrweb's incremental sources for pointer movement: MouseMove, TouchMove, Drag.
+const POINTER_SOURCES: [i64; 3] = [1, 6, 12];
 
 /// What a recorded event (or a compressed batch of them, `crate::zipped`) means to the replay.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -22,6 +29,9 @@ pub struct Kinds {
     pub new_page: bool,
     /// It holds the page's full snapshot.
     pub snapshot: bool,
+    /// It is one plain event of pointer movement, whose positions are absolute: a newcomer
+    /// needs only the latest, so it replaces the one kept before it.
+    pub pointer: bool,
 }
 
 impl Kinds {
@@ -30,7 +40,62 @@ impl Kinds {
         Kinds {
             new_page: rrweb_type == Some(META),
             snapshot: rrweb_type == Some(FULL_SNAPSHOT),
+            pointer: false,
         }
+    }
+
+    /// One plain rrweb event, from its CBOR bytes (already strict): its type, and for an
+    /// incremental event whether its source is pointer movement.
+    pub fn of_event(event: &[u8]) -> Self {
+        let rrweb_type = skim::map_int(event, "type");
+        let pointer = rrweb_type == Some(INCREMENTAL)
+            && skim::entries(event)
+                .and_then(|e| e.into_iter().find(|(k, _)| *k == "data"))
+                .and_then(|(_, data)| skim::map_int(data, "source"))
+                .is_some_and(|source| POINTER_SOURCES.contains(&source));
+        Kinds {
+            pointer,
+            ..Kinds::of(rrweb_type)
+        }
+    }
+}
+
+/// The bytes of frames a replay holds, told to the replica's gauge as they change (and given
+/// back when the replay goes), so an operator sees what late joiners' copies cost.
+#[derive(Default)]
+struct Held {
+    bytes: usize,
+    gauge: Option<Gauge>,
+}
+
+impl Held {
+    fn add(&mut self, n: usize) {
+        self.bytes += n;
+        if let Some(g) = &self.gauge {
+            g.increment(n as f64);
+        }
+    }
+
+    fn sub(&mut self, n: usize) {
+        self.bytes -= n;
+        if let Some(g) = &self.gauge {
+            g.decrement(n as f64);
+        }
+    }
+
+    fn set(&mut self, n: usize) {
+        let now = self.bytes;
+        if n >= now {
+            self.add(n - now);
+        } else {
+            self.sub(now - n);
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.set(0);
     }
 }
 
@@ -39,11 +104,13 @@ pub struct Replay {
     frames: Vec<Bytes>,
     /// The frames of a chunked event still arriving (`crate::chunk`).
     partial: Vec<Bytes>,
-    bytes: usize,
+    held: Held,
     /// Whether `frames` starts at a snapshot and is complete since.
     valid: bool,
     /// Whether the page's full snapshot is among `frames`.
     snapshot: bool,
+    /// Where in `frames` the latest pointer movement is (`Kinds::pointer`).
+    pointer: Option<usize>,
     /// Whether the chunked event in flight lost its first chunks to a reset.
     torn: bool,
     /// When the device's stream opened with agents watching, until it sends its first
@@ -71,11 +138,16 @@ pub enum Kept {
 }
 
 impl Replay {
-    /// The replay of a device's stream that has just opened; with `agents` watching, the page
-    /// sends its first snapshot at once (older pages send it whether or not they are).
-    pub fn opened(agents: bool) -> Self {
+    /// The replay of a device's stream that has just opened; what it holds is added to `gauge`.
+    /// With `agents` watching, the page sends its first snapshot at once (older pages send it
+    /// whether or not they are).
+    pub fn opened(gauge: Gauge, agents: bool) -> Self {
         Replay {
             opened: agents.then(Instant::now),
+            held: Held {
+                bytes: 0,
+                gauge: Some(gauge),
+            },
             ..Replay::default()
         }
     }
@@ -94,7 +166,6 @@ impl Replay {
     pub fn record(&mut self, kinds: Kinds, frame: &Bytes, max_bytes: usize) -> Kept {
         self.opened = None;
         self.hold(frame);
-        self.bytes += frame.len();
         self.complete(kinds, max_bytes)
     }
 
@@ -102,7 +173,6 @@ impl Replay {
     pub fn chunk(&mut self, frame: &Bytes, max_bytes: usize) -> Kept {
         self.opened = None;
         self.hold(frame);
-        self.bytes += frame.len();
         self.bound(max_bytes)
     }
 
@@ -112,12 +182,18 @@ impl Replay {
             self.partial_at = Some(Instant::now());
         }
         self.partial.push(frame.clone());
+        self.held.add(frame.len());
     }
 
     /// The page stopped recording (no agent watches it any more): what is kept goes, so that
     /// no agent is ever shown the page as it was; the next recording starts a new replay.
     pub fn stopped(&mut self) {
-        *self = Replay::default();
+        let mut held = std::mem::take(&mut self.held);
+        held.set(0);
+        *self = Replay {
+            held,
+            ..Replay::default()
+        };
     }
 
     /// Whether an agent whose stream followed the session at `joined` had every frame of this
@@ -136,9 +212,10 @@ impl Replay {
         if kinds.new_page {
             let kept: usize = self.partial.iter().map(Bytes::len).sum();
             self.frames.clear();
-            self.bytes = kept;
+            self.held.set(kept);
             self.valid = true;
             self.snapshot = false;
+            self.pointer = None;
             self.started = self.partial_at;
         }
         if !self.valid {
@@ -148,6 +225,13 @@ impl Replay {
         let kept = self.bound(max_bytes);
         self.torn = false;
         if kept == Kept::Yes {
+            if kinds.pointer {
+                if let Some(before) = self.pointer.take() {
+                    let gone = self.frames.remove(before);
+                    self.held.sub(gone.len());
+                }
+                self.pointer = Some(self.frames.len());
+            }
             self.frames.append(&mut self.partial);
             self.partial_at = None;
             self.snapshot |= kinds.snapshot;
@@ -159,18 +243,21 @@ impl Replay {
     pub fn abandon(&mut self) {
         self.partial_at = None;
         let dropped: usize = self.partial.drain(..).map(|f| f.len()).sum();
-        self.bytes -= dropped;
+        self.held.sub(dropped);
         self.torn = false;
     }
 
     fn bound(&mut self, max_bytes: usize) -> Kept {
-        if self.bytes <= max_bytes {
+        if self.held.bytes <= max_bytes {
             return if self.valid { Kept::Yes } else { Kept::No };
         }
         let valid = self.valid;
         let snapshot = self.snapshot;
+        let mut held = std::mem::take(&mut self.held);
+        held.set(0);
         *self = Replay {
             torn: true,
+            held,
             ..Replay::default()
         };
         match (valid, snapshot) {
@@ -189,7 +276,7 @@ impl Replay {
 
     #[cfg(test)]
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.held.bytes
     }
 }
 
@@ -203,6 +290,62 @@ mod tests {
 
     fn held(r: &Replay) -> Option<usize> {
         r.frames().map(|f| f.count())
+    }
+
+    #[test]
+    fn keeps_only_the_latest_pointer_movement() {
+        let pointer = Kinds {
+            pointer: true,
+            ..Kinds::default()
+        };
+        let mut r = Replay::default();
+        r.record(Kinds::of(Some(4)), &f(10), 1000);
+        r.record(Kinds::of(Some(2)), &f(100), 1000);
+        assert_eq!(r.record(pointer, &f(7), 1000), Kept::Yes);
+        r.record(Kinds::of(Some(3)), &f(30), 1000);
+        assert_eq!(r.record(pointer, &f(8), 1000), Kept::Yes);
+        assert_eq!(r.record(pointer, &f(9), 1000), Kept::Yes);
+        // Meta, snapshot, the change, the latest movement, in the order they came.
+        let lens: Vec<usize> = r.frames().unwrap().map(Bytes::len).collect();
+        assert_eq!(lens, [10, 100, 30, 9]);
+        assert_eq!(r.bytes(), 149);
+        // A new page forgets where the last one's pointer was.
+        r.record(Kinds::of(Some(4)), &f(1), 1000);
+        r.record(pointer, &f(2), 1000);
+        let lens: Vec<usize> = r.frames().unwrap().map(Bytes::len).collect();
+        assert_eq!(lens, [1, 2]);
+    }
+
+    #[test]
+    fn reads_pointer_movement_from_a_plain_event() {
+        use crate::skim::cbor;
+        use ciborium::Value;
+        let event = |t: i64, source: i64| {
+            cbor(&Value::Map(vec![
+                (Value::Text("type".into()), Value::Integer(t.into())),
+                (
+                    Value::Text("data".into()),
+                    Value::Map(vec![(
+                        Value::Text("source".into()),
+                        Value::Integer(source.into()),
+                    )]),
+                ),
+            ]))
+        };
+        for source in [1, 6, 12] {
+            assert!(
+                Kinds::of_event(&event(3, source)).pointer,
+                "source {source}"
+            );
+        }
+        // A click, a scroll, an input: not movement; nor is a snapshot with a `source`.
+        for source in [2, 3, 5] {
+            assert!(
+                !Kinds::of_event(&event(3, source)).pointer,
+                "source {source}"
+            );
+        }
+        assert_eq!(Kinds::of_event(&event(2, 1)), Kinds::of(Some(2)));
     }
 
     #[test]
@@ -229,6 +372,7 @@ mod tests {
         let page = Kinds {
             new_page: true,
             snapshot: true,
+            ..Kinds::default()
         };
         assert_eq!(r.record(Kinds::default(), &f(10), 100), Kept::No);
         assert_eq!(r.record(page, &f(30), 100), Kept::Yes);
@@ -291,19 +435,44 @@ mod tests {
     }
 
     #[test]
+    fn the_gauge_follows_what_is_held_and_gets_it_all_back() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::Arc;
+        let value = Arc::new(AtomicU64::new(0));
+        let gauge = || f64::from_bits(value.load(Ordering::Relaxed));
+        let mut r = Replay::opened(Gauge::from_arc(value.clone()), true);
+        r.record(Kinds::of(Some(4)), &f(10), 100);
+        r.record(Kinds::of(Some(2)), &f(50), 100);
+        assert_eq!(gauge(), 60.0);
+        r.chunk(&f(5), 100);
+        r.abandon();
+        assert_eq!(gauge(), 60.0);
+        // Past the bound the copy goes, and so does its count.
+        assert_eq!(r.record(Kinds::of(Some(3)), &f(50), 100), Kept::Overflowed);
+        assert_eq!(gauge(), 0.0);
+        r.record(Kinds::of(Some(4)), &f(7), 100);
+        assert_eq!(gauge(), 7.0);
+        drop(r);
+        assert_eq!(gauge(), 0.0);
+    }
+
+    #[test]
     fn a_fresh_stream_waits_for_its_first_snapshot_only_with_agents() {
-        let mut r = Replay::opened(true);
+        let mut r = Replay::opened(Gauge::noop(), true);
         assert!(r.first_snapshot_pending());
         r.chunk(&f(10), 100);
         assert!(!r.first_snapshot_pending());
         assert!(!Replay::default().first_snapshot_pending());
         // No agent at the open: the page records nothing until one comes, and says so.
-        assert!(!Replay::opened(false).first_snapshot_pending());
+        assert!(!Replay::opened(Gauge::noop(), false).first_snapshot_pending());
     }
 
     #[test]
     fn a_stopped_recording_is_never_served() {
-        let mut r = Replay::opened(true);
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::Arc;
+        let value = Arc::new(AtomicU64::new(0));
+        let mut r = Replay::opened(Gauge::from_arc(value.clone()), true);
         r.record(Kinds::of(Some(4)), &f(10), 100);
         r.record(Kinds::of(Some(2)), &f(10), 100);
         assert_eq!(held(&r), Some(2));
@@ -311,6 +480,11 @@ mod tests {
         assert!(r.frames().is_none());
         assert!(!r.first_snapshot_pending());
         assert_eq!(r.bytes(), 0);
+        assert_eq!(
+            f64::from_bits(value.load(Ordering::Relaxed)),
+            0.0,
+            "the gauge got it back"
+        );
         // What still comes after the stop is not a page to show.
         assert_eq!(r.record(Kinds::of(Some(3)), &f(10), 100), Kept::No);
         assert!(r.frames().is_none());

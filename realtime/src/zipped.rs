@@ -112,7 +112,8 @@ mod tests {
             kinds(&[4, 2, 3]),
             Kinds {
                 new_page: true,
-                snapshot: true
+                snapshot: true,
+                pointer: false
             }
         );
         assert_eq!(kinds(&[3, 3, 5]), Kinds::default());
@@ -120,7 +121,8 @@ mod tests {
             kinds(&[2]),
             Kinds {
                 new_page: false,
-                snapshot: true
+                snapshot: true,
+                pointer: false
             }
         );
         assert_eq!(read(&data("gzip", &[3], b"x")), Ok(Kinds::default()));

@@ -304,6 +304,63 @@ async fn late_agents_catch_up_from_the_replay(backend: Backend) {
     server.stop().await;
 }
 
+both_backends!(a_late_agent_gets_only_the_latest_pointer_position);
+
+/// The replay keeps only the latest pointer movement (positions are absolute), so what a page
+/// keeps for late joiners does not grow with every move of the customer's mouse; clicks and
+/// changes to the page are all kept. What the replay holds shows in `/metrics` (the recorder is
+/// the process's, shared with tests running beside this one: only "some" can be asserted here;
+/// realtime's replay tests check the count itself).
+async fn a_late_agent_gets_only_the_latest_pointer_position(backend: Backend) {
+    let server = Server::start(backend).await;
+    let t = server.tenant().await;
+    let (s, device) = joined_session(&server, &t).await;
+    let id = s["id"].as_str().unwrap();
+    let mut dev = Socket::device_stream(&server, &t, &device, id).await;
+    let mut first = Socket::agent_stream(&server, &t.admin, id).await;
+    for sock in [&mut dev, &mut first] {
+        sock.send("probe", json!({"timestamp": 1})).await;
+        sock.until("alive", |_| true).await;
+    }
+    let moved = |source: i64, x: i64| json!({"type": 3, "data": {"source": source, "positions": [{"x": x, "y": 5, "id": 9, "timeOffset": 0}]}});
+    let events = [
+        json!({"type": 4, "data": {"href": "https://shop.example/"}}),
+        json!({"type": 2, "data": {"node": "the whole page"}}),
+        moved(1, 10),
+        json!({"type": 3, "data": {"source": 2, "type": 2, "id": 9}}), // a click
+        moved(1, 20),
+        json!({"type": 3, "data": {"source": 0, "adds": []}}), // a change to the page
+        moved(12, 30),
+        moved(6, 40),
+    ];
+    for e in &events {
+        dev.send("rrweb", e.clone()).await;
+    }
+    for e in &events {
+        assert_eq!(&first.until("rrweb", |_| true).await, e, "live, every one");
+    }
+    let gauge = |text: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("tandem_realtime_replay_bytes "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    assert!(gauge(&server.metrics_text().await) > 0.0);
+
+    let mut late = Socket::agent_stream(&server, &t.admin, id).await;
+    late.send("sync", json!({"type": "Sync", "id": "x"})).await;
+    for i in [0, 1, 3, 5, 7] {
+        assert_eq!(late.until("rrweb", |_| true).await, events[i], "event {i}");
+    }
+    late.send("probe", json!({"timestamp": 2})).await;
+    let next = late
+        .until_any(|f| f["event"] == "rrweb" || f["event"] == "alive")
+        .await;
+    assert_eq!(next["event"], "alive", "nothing more was kept: {next}");
+
+    server.stop().await;
+}
+
 both_backends!(control_passes_only_while_the_customer_allows_it);
 
 /// A `control` frame an agent writes straight to the socket is dropped (with an error to the

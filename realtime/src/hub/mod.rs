@@ -258,7 +258,8 @@ impl Hub {
     /// A device's stream opened, with `agents` agent streams in its session: it keeps the
     /// session's replay here from now on.
     pub(crate) fn replay_open(&self, session: &Scoped, agents: usize) -> Arc<Mutex<Replay>> {
-        let replay = Arc::new(Mutex::new(Replay::opened(agents > 0)));
+        let gauge = self.meters.replay_bytes.clone();
+        let replay = Arc::new(Mutex::new(Replay::opened(gauge, agents > 0)));
         self.replays
             .lock()
             .expect("replays lock")

@@ -34,7 +34,7 @@ impl Conn {
         raw: &[u8],
     ) -> Result<(), Failure> {
         let kinds = match f.event {
-            "rrweb" => Some(Kinds::of(f.data_int("type"))),
+            "rrweb" => Some(Kinds::of_event(f.raw_data())),
             ZIPPED => match zipped::read(f.raw_data()) {
                 Ok(kinds) => Some(kinds),
                 Err(e) => {

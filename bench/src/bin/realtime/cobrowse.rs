@@ -217,12 +217,14 @@ pub async fn run(bench: &Bench, n: usize, secs: u64, chromium: bool) -> Result<(
         kept.push(sockets);
         println!(
             "density run {}/{runs}: {n} sessions for {secs} s: server used {:.3} vCPU = {:.0} sessions \
-             per vCPU; memory {:.1} KiB per session (RSS) = {:.0} sessions per GiB; relay latency \
-             device→agent p50 {:.2} ms, p99 {:.2} ms over {} frames",
+             per vCPU; memory {:.1} KiB per session (RSS; {:.1} KiB of it the recording kept \
+             for late joiners) = {:.0} sessions per GiB; relay latency device→agent p50 {:.2} ms, \
+             p99 {:.2} ms over {} frames",
             r + 1,
             figures.cores,
             figures.per_vcpu,
             figures.kib,
+            figures.replay_kib,
             1024.0 * 1024.0 / figures.kib.max(1e-6),
             figures.p50,
             figures.p99,
@@ -234,6 +236,16 @@ pub async fn run(bench: &Bench, n: usize, secs: u64, chromium: bool) -> Result<(
             figures.per_vcpu,
         );
         report.add("density.tandem.memory_per_session", "KiB", figures.kib);
+        report.add(
+            "density.tandem.replay_per_session",
+            "KiB",
+            figures.replay_kib,
+        );
+        report.add(
+            "density.tandem.memory_per_session_before_recording",
+            "KiB",
+            figures.setup_kib,
+        );
         report.add("density.tandem.relay_p50", "ms", figures.p50);
         report.add("density.tandem.relay_p99", "ms", figures.p99);
         // The same every run (one trace), so that the file has every figure with its runs.
@@ -279,6 +291,10 @@ struct Figures {
     cores: f64,
     per_vcpu: f64,
     kib: f64,
+    /// Of `kib`, what the session and its two open streams took before any recording.
+    setup_kib: f64,
+    /// The recording the relay keeps for late joiners (its gauge), per session.
+    replay_kib: f64,
     p50: f64,
     p99: f64,
     frames: usize,
@@ -296,6 +312,7 @@ async fn density(
     secs: u64,
 ) -> Result<(Figures, Vec<tokio::task::JoinHandle<()>>)> {
     let rss0 = rss_kib(bench.pid)?;
+    let kept0 = replay_bytes(bench).await?;
     let mut pairs = Vec::with_capacity(n);
     let setup = Instant::now();
     for i in 0..n {
@@ -303,9 +320,12 @@ async fn density(
             joined_streams(&bench.server, &bench.tenant, &format!("r{run}d{i}"), 1).await;
         pairs.push((device, agents.remove(0)));
     }
+    let rss_setup = rss_kib(bench.pid)?;
     println!(
-        "density: {n} sessions (device + agent stream each) set up in {:.1} s",
-        setup.elapsed().as_secs_f64()
+        "density: {n} sessions (device + agent stream each) set up in {:.1} s, {:.1} KiB each \
+         before anything is recorded (RSS)",
+        setup.elapsed().as_secs_f64(),
+        rss_setup.saturating_sub(rss0) as f64 / n as f64
     );
     let stop = Arc::new(AtomicBool::new(false));
     let (lat_tx, mut lat_rx) = mpsc::unbounded_channel::<f64>();
@@ -334,6 +354,7 @@ async fn density(
     let cpu = cpu_secs(bench.pid)? - cpu0;
     let wall = measured.elapsed().as_secs_f64();
     let rss1 = rss_kib(bench.pid)?;
+    let kept = replay_bytes(bench).await? - kept0;
     stop.store(true, Ordering::Relaxed);
     let mut lat = Vec::new();
     while let Ok(l) = lat_rx.try_recv() {
@@ -345,11 +366,26 @@ async fn density(
         cores,
         per_vcpu: n as f64 / cores.max(1e-6),
         kib: rss1.saturating_sub(rss0) as f64 / n as f64,
+        setup_kib: rss_setup.saturating_sub(rss0) as f64 / n as f64,
+        replay_kib: kept / 1024.0 / n as f64,
         p50: percentile(&lat, 0.5),
         p99: percentile(&lat, 0.99),
         frames: lat.len(),
     };
     Ok((figures, tasks))
+}
+
+/// The server's `tandem_realtime_replay_bytes`: the recording it keeps for late joiners.
+async fn replay_bytes(bench: &Bench) -> Result<f64> {
+    let text = reqwest::get(format!("{}/metrics", bench.server.base))
+        .await?
+        .text()
+        .await?;
+    Ok(text
+        .lines()
+        .find_map(|l| l.strip_prefix("tandem_realtime_replay_bytes "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0))
 }
 
 /// Reads the agent's stream; for each recording frame, sends how many milliseconds it took to

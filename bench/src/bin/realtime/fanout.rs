@@ -49,6 +49,9 @@ pub struct Fanout {
     pub missing: usize,
     /// Server CPU seconds over the updates.
     pub cpu: f64,
+    /// This process's (the subscribers' and the publisher's) CPU seconds over the updates.
+    pub client_cpu: f64,
+    pub updates: usize,
     /// Bytes of the update as a socket received it (the WebSocket message).
     pub message_bytes: usize,
     /// How long sending each update took (Tandem: the PUT's response), ms, sorted.
@@ -68,6 +71,17 @@ impl Fanout {
     /// Server CPU per delivery, in µs.
     pub fn cpu_us(&self) -> f64 {
         self.cpu * 1e6 / self.latencies.len().max(1) as f64
+    }
+    /// The subscribers' CPU per delivery, in µs.
+    pub fn client_cpu_us(&self) -> f64 {
+        self.client_cpu * 1e6 / self.latencies.len().max(1) as f64
+    }
+    /// The least time, in ms, an update's last delivery can take on this machine: the CPU the
+    /// server and the subscribers spent on one update, spread over every core. Server and
+    /// subscribers share the cores here, so a p99 near this floor is bound by the machine.
+    pub fn floor_ms(&self) -> f64 {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        (self.cpu + self.client_cpu) * 1000.0 / self.updates.max(1) as f64 / cores
     }
 }
 
@@ -160,10 +174,13 @@ pub async fn run(
         latencies: Vec::with_capacity(n * updates),
         missing: 0,
         cpu: 0.0,
+        client_cpu: 0.0,
+        updates,
         message_bytes: 0,
         publish_ms: Vec::with_capacity(updates),
     };
     let cpu0 = cpu_secs(pid)?;
+    let client0 = cpu_secs(std::process::id())?;
     for k in 1..=updates {
         let started = Instant::now();
         publisher.publish(k).await?;
@@ -189,6 +206,7 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     fanout.cpu = cpu_secs(pid)? - cpu0;
+    fanout.client_cpu = cpu_secs(std::process::id())? - client0;
     fanout.latencies.sort_by(f64::total_cmp);
     fanout.publish_ms.sort_by(f64::total_cmp);
     for reader in readers {
@@ -237,7 +255,8 @@ pub fn print(peer: &str, n: usize, f: &Fanout) {
     println!(
         "  fan-out to {n} sockets, {peer}: delivery p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms \
          ({} deliveries missing; {}-byte messages; sending one took {:.1} ms at the median); \
-         server CPU {:.2} s = {:.1} µs per delivery",
+         server CPU {:.2} s = {:.1} µs per delivery, subscribers' {:.1} µs; the machine's \
+         floor for an update's last delivery (both CPUs over all cores) {:.1} ms",
         f.p50(),
         f.p99(),
         f.max(),
@@ -245,6 +264,8 @@ pub fn print(peer: &str, n: usize, f: &Fanout) {
         f.message_bytes,
         percentile(&f.publish_ms, 0.5),
         f.cpu,
-        f.cpu_us()
+        f.cpu_us(),
+        f.client_cpu_us(),
+        f.floor_ms()
     );
 }

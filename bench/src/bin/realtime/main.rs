@@ -197,6 +197,14 @@ async fn run(args: &Args, tandem: &std::path::Path, k: usize, figures: &mut Figu
         fan_t.cpu_us(),
         fan_n.cpu_us(),
     );
+    figures.pair(
+        "fanout",
+        "client_cpu_per_delivery",
+        "µs",
+        fan_t.client_cpu_us(),
+        fan_n.client_cpu_us(),
+    );
+    figures.pair("fanout", "floor", "ms", fan_t.floor_ms(), fan_n.floor_ms());
     figures.add(
         "fanout.tandem.put",
         "ms",
