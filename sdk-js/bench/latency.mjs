@@ -58,6 +58,15 @@ async function pendingSession () {
   return { customer, agent, session }
 }
 
+/** An agent opens the session's viewer: the page, and its first paint in ms from navigation start. */
+async function viewerOpens (sessionId) {
+  const page = await (await browser.newContext()).newPage()
+  await page.goto(`${api}/session/${sessionId}?token=${encodeURIComponent(token)}`)
+  await page.waitForFunction(() => performance.getEntriesByName('tandem:first-paint').length > 0, null, { timeout: 20_000 })
+  const firstPaint = await page.evaluate(() => performance.getEntriesByName('tandem:first-paint')[0].startTime)
+  return { page, firstPaint }
+}
+
 /** The steps of one join, in ms from the customer's Allow. */
 const JOIN_STEPS = [
   ['consent_to_active', 'consent → session active (the PUT answered)'],
@@ -92,10 +101,7 @@ async function measureJoins () {
     totals.push(a['first-paint'] - c.consent)
     report.add('join.total', 'ms', a['first-paint'] - c.consent)
     // A second agent opens the live session: the replay comes from the relay's cache.
-    const second = await (await browser.newContext()).newPage()
-    await second.goto(`${api}/session/${session.id}?token=${encodeURIComponent(token)}`)
-    await second.waitForFunction(() => performance.getEntriesByName('tandem:first-paint').length > 0, null, { timeout: 20_000 })
-    const opened = await second.evaluate(() => performance.getEntriesByName('tandem:first-paint')[0].startTime)
+    const { page: second, firstPaint: opened } = await viewerOpens(session.id)
     late.push(opened)
     report.add('join.agent_opens_live_session', 'ms', opened)
     // (An SDK from before capture.ts records all along: nothing to measure there.)
@@ -104,10 +110,7 @@ async function measureJoins () {
       // again: the page takes a fresh snapshot for it.
       for (const p of [agent, second]) await p.context().close()
       await customer.waitForFunction(() => window.tandem.recording === false, null, { timeout: 20_000 })
-      const third = await (await browser.newContext()).newPage()
-      await third.goto(`${api}/session/${session.id}?token=${encodeURIComponent(token)}`)
-      await third.waitForFunction(() => performance.getEntriesByName('tandem:first-paint').length > 0, null, { timeout: 20_000 })
-      const fresh = await third.evaluate(() => performance.getEntriesByName('tandem:first-paint')[0].startTime)
+      const { page: third, firstPaint: fresh } = await viewerOpens(session.id)
       unwatched.push(fresh)
       report.add('join.agent_opens_unwatched_session', 'ms', fresh)
       await third.context().close()
