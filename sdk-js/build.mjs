@@ -18,6 +18,8 @@ await build({ ...common, entryPoints: ['packages/web/src/global.ts'], format: 'i
 await build({ ...common, entryPoints: ['packages/web/src/genesys/entry.ts'], format: 'iife', outfile: `${out}genesys.js` })
 await build({ ...common, entryPoints: ['packages/web/src/index.ts'], format: 'esm', outfile: `${out}tandem.mjs` })
 await build({ ...common, entryPoints: ['packages/viewer/src/viewer.ts'], format: 'iife', outfile: `${out}viewer.js` })
+// The viewer page's first calls, started from its head while viewer.js loads (prefetch.ts).
+await build({ ...common, entryPoints: ['packages/viewer/src/boot.ts'], format: 'iife', outfile: `${out}viewer-boot.js` })
 await build({ ...common, entryPoints: ['packages/web/src/demo.ts'], format: 'iife', outfile: `${out}demo.js` })
 // Glance's APIs on Tandem: the visitor's script (the web SDK with GLANCE.Cobrowse.Visitor) and
 // the helpdesk's (GLANCE.Cobrowse.Agent, driving the embedded viewer).

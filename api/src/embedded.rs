@@ -18,15 +18,17 @@ struct Sdk;
 #[allow_missing = true]
 struct Dashboard;
 
-/// A file to serve: its bytes and content type.
+/// A file to serve: its bytes, content type and SHA-256 (computed when the binary was built).
 pub struct File {
     pub bytes: Cow<'static, [u8]>,
     pub content_type: String,
+    pub sha256: [u8; 32],
 }
 
 fn file(found: rust_embed::EmbeddedFile) -> File {
     File {
         content_type: found.metadata.mimetype().to_owned(),
+        sha256: found.metadata.sha256_hash(),
         bytes: found.data,
     }
 }

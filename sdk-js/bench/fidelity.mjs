@@ -3,13 +3,16 @@
 // pixels that differ between the customer's viewport and the mirror at rest, after scrolling and
 // after an interaction, the full snapshot's size (JSON, as the web SDK records it) and what went
 // over the socket until the first paint, the page's DOM size, the time from the customer's
-// consent to the page on the agent's screen, and the recorder's longest main-thread task after
-// consent. Asserts nothing; the suite (e2e/fidelity.test.mjs) holds the bounds. RUNS rounds
+// consent to the page on the agent's screen, the longest task on the customer's main thread from
+// consent to the full snapshot sent (a Chromium trace: every task, whoever ran it; bench/tasks.mjs)
+// and the longest task a PerformanceObserver saw after consent (50 ms or more, to the end of the
+// steps: the page's own work in the interaction included). With TANDEM_PROFILE=1, a CPU profile
+// of the customer's page prints what ran in that longest task, by the SDK's source lines. Asserts nothing; the suite (e2e/fidelity.test.mjs) holds the bounds. RUNS rounds
 // (default 3) over the corpus; every round's figures go to target/bench/fidelity.json.
 //
 //   make bench-fidelity        (builds the SDK, the corpus and the release binary first)
 //   node sdk-js/bench/fidelity.mjs      (from the repository root; TANDEM_BIN, TANDEM_CORPUS,
-//                                         TANDEM_CORPUS_ONLY, TANDEM_FIDELITY_KEEP, RUNS, BENCH_NAME,
+//                                         TANDEM_CORPUS_ONLY, TANDEM_FIDELITY_KEEP, TANDEM_PROFILE, RUNS, BENCH_NAME,
 //                                         and any TANDEM_* server setting, e.g.
 //                                         TANDEM_SOCKET_MAX_MESSAGE_BYTES)
 import { execFileSync, spawn } from 'node:child_process'
@@ -20,6 +23,7 @@ import { createServer } from 'node:net'
 import { chromium } from 'playwright-core'
 import { corpusPages, runPage, table, ARTIFACTS } from '../e2e/corpus.mjs'
 import { Report } from './report.mjs'
+import { bundleMap, mainThreadTasks, profileBetween, TRACE_CATEGORIES } from './tasks.mjs'
 
 const root = new URL('../../', import.meta.url).pathname
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/tandem-target')
@@ -40,14 +44,61 @@ function record (row) {
   add('snapshot', 'bytes', row.snapshotBytes)
   add('sent_to_first_paint', 'bytes', row.wireBytes)
   add('first_paint', 'ms', row.firstPaint)
+  add('task_to_sent', 'ms', row.consentTask)
   add('longest_task', 'ms', row.longestTask)
   add('nodes', 'nodes', row.nodes)
   report.add(`${row.name}.failures`, 'count', row.failures.length)
 }
 
+const profiling = !!process.env.TANDEM_PROFILE
+const maps = { 'tandem.js': bundleMap('tandem.js') }
+const ms = (v) => `${v.toFixed(1)} ms`
+
+/**
+ * runPage's `around`: traces the browser from just before consent until the page is in the
+ * viewer, and gives the longest task on the customer's main thread from consent to the snapshot
+ * sent (`consentTask`, ms); with TANDEM_PROFILE, prints what ran in it.
+ */
+function consentToSent (browser) {
+  let tracing = false
+  let cdp = null
+  return {
+    async before (customer) {
+      if (tracing) await browser.stopTracing().catch(() => {})
+      if (profiling) {
+        cdp = await customer.context().newCDPSession(customer)
+        await cdp.send('Profiler.enable')
+        await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+        await cdp.send('Profiler.start')
+      }
+      await browser.startTracing(undefined, { categories: TRACE_CATEGORIES })
+      tracing = true
+    },
+    async after (customer) {
+      // The snapshot is marked sent before the viewer can paint it.
+      await customer.waitForFunction(() => performance.getEntriesByName('tandem:snapshot').length > 0, null, { timeout: 5000 }).catch(() => {})
+      tracing = false
+      const tasks = mainThreadTasks(JSON.parse((await browser.stopTracing()).toString()), 'tandem:consent', 'tandem:snapshot')
+      const profile = cdp && (await cdp.send('Profiler.stop')).profile
+      await cdp?.detach()
+      cdp = null
+      const longest = tasks?.longest
+      if (profile && longest) {
+        const { self, bySdkFunction } = profileBetween(profile, longest.ts, longest.end, maps)
+        const lines = [`longest task from consent to the snapshot sent: ${ms(longest.ms)} (${tasks.count} tasks, ${tasks.over50} of 50 ms or more)`,
+          '  trace events in it:', ...longest.parts.slice(0, 8).map(([what, t]) => `    ${ms(t).padStart(10)}  ${what}`),
+          '  self time (CPU profile):', ...self.map(([what, t]) => `    ${ms(t).padStart(10)}  ${what}`),
+          '  under the SDK\'s functions:', ...bySdkFunction.map(([what, t]) => `    ${ms(t).padStart(10)}  ${what}`)]
+        process.stderr.write(`\n${lines.join('\n')}\n`)
+      }
+      return { consentTask: longest ? longest.ms : null }
+    }
+  }
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-fidelity-'))
 // The server reads TANDEM_* settings and refuses unknown ones: not the harness's own.
-const harness = ['TANDEM_BIN', 'TANDEM_CORPUS', 'TANDEM_CORPUS_ONLY', 'TANDEM_FIDELITY_KEEP', 'TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE']
+const harness = ['TANDEM_BIN', 'TANDEM_CORPUS', 'TANDEM_CORPUS_ONLY', 'TANDEM_FIDELITY_KEEP', 'TANDEM_PROFILE', 'TANDEM_API', 'TANDEM_TOKEN', 'TANDEM_LICENSE']
 const env = {
   ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !harness.includes(k))),
   TANDEM_DATABASE_URL: `sqlite://${dir}/bench.db`,
@@ -83,13 +134,14 @@ try {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
   })
+  const around = consentToSent(browser)
   let rows = []
   for (let round = 1; round <= runs; round++) {
     rows = []
     for (const page of corpusPages()) {
       process.stderr.write(`round ${round} of ${runs}: ${page.name}… `)
       try {
-        rows.push(await runPage({ browser, api, token, license, corpus, page, keepAll: !!process.env.TANDEM_FIDELITY_KEEP }))
+        rows.push(await runPage({ browser, api, token, license, corpus, page, around, keepAll: !!process.env.TANDEM_FIDELITY_KEEP }))
       } catch (e) {
         rows.push({ name: page.name, steps: {}, failures: [String(e.message ?? e).split('\n')[0]], artifacts: [] })
       }
@@ -101,7 +153,9 @@ try {
     console.log(table(rows))
   }
   console.log('\nrest / scroll / interaction: share of the viewport\'s pixels that differ (bound 2%); first paint: consent → the page in the viewer;')
-  console.log('snapshot: the full snapshot as JSON; sent: bytes the customer sent from consent to first paint; longest task: after consent.')
+  console.log('snapshot: the full snapshot as JSON; sent: bytes the customer sent from consent to first paint;')
+  console.log('task to sent: the longest task on the customer\'s main thread from consent to the snapshot sent (traced);')
+  console.log('long task after: the longest task of 50 ms or more a PerformanceObserver saw from consent to the end of the steps.')
   const failing = rows.filter((r) => r.failures.length)
   if (failing.length) {
     console.log(`\nOutside the bounds (PNGs: customer | mirror | diff, in ${ARTIFACTS}):`)

@@ -75,12 +75,29 @@ const JOIN_STEPS = [
   ['snapshot_sent_to_first_paint', 'snapshot sent → first paint in the viewer']
 ]
 
+/**
+ * The steps of an agent opening a live session, by the viewer's marks (viewer.ts, boot.ts), in
+ * ms from the step before; the first from navigation start.
+ */
+const OPEN_STEPS = [
+  ['viewer-boot', 'navigation → viewer-boot.js runs (the join starts)'],
+  ['viewer-script', 'viewer.js loaded, parsed and run'],
+  ['viewer-joined', 'joined (the PUT answered and read)'],
+  ['viewer-tokens', 'stream token'],
+  ['viewer-stream-open', 'stream open'],
+  ['viewer-recording', 'first recording frame (the relay\'s replay)'],
+  ['viewer-snapshot', 'snapshot decompressed'],
+  ['first-paint', 'snapshot rebuilt, frame painted']
+]
+
 /** Joins: the customer allows, and the time until the viewer paints the page, step by step. */
 async function measureJoins () {
   const steps = Object.fromEntries(JOIN_STEPS.map(([k]) => [k, []]))
   const totals = []
   const late = []
   const unwatched = []
+  const open = Object.fromEntries(OPEN_STEPS.map(([k]) => [k, []]))
+  const longTasks = []
   for (let i = 0; i < joins; i++) {
     const { customer, agent, session } = await pendingSession()
     await customer.click('#tandem-consent button:has-text("Allow")')
@@ -101,9 +118,30 @@ async function measureJoins () {
     totals.push(a['first-paint'] - c.consent)
     report.add('join.total', 'ms', a['first-paint'] - c.consent)
     // A second agent opens the live session: the replay comes from the relay's cache.
-    const { page: second, firstPaint: opened } = await viewerOpens(session.id)
+    const context = await browser.newContext()
+    // The main thread's long tasks (parsing the bundle, rebuilding the page) from the start.
+    await context.addInitScript(() => {
+      window.__longTasks = []
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.__longTasks.push([Math.round(e.startTime), Math.round(e.duration)])
+      }).observe({ type: 'longtask', buffered: true })
+    })
+    const second = await context.newPage()
+    await second.goto(`${api}/session/${session.id}?token=${encodeURIComponent(token)}`)
+    await second.waitForFunction(() => performance.getEntriesByName('tandem:first-paint').length > 0, null, { timeout: 20_000 })
+    const at = await second.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark')
+      .filter((m) => m.name.startsWith('tandem:')).map((m) => [m.name.slice(7), m.startTime])))
+    const opened = at['first-paint']
     late.push(opened)
     report.add('join.agent_opens_live_session', 'ms', opened)
+    let before = 0
+    for (const [k] of OPEN_STEPS) {
+      if (!(k in at)) continue
+      open[k].push(at[k] - before)
+      report.add(`join.open.${k}`, 'ms', at[k] - before)
+      before = at[k]
+    }
+    longTasks.push(await second.evaluate(() => window.__longTasks.filter(([start]) => start < performance.getEntriesByName('tandem:first-paint')[0].startTime)))
     // (An SDK from before capture.ts records all along: nothing to measure there.)
     if (i < UNWATCHED_JOINS && await customer.evaluate(() => 'recording' in window.tandem)) {
       // Both agents leave; the page stops recording (capture.ts); an agent opens the session
@@ -121,6 +159,10 @@ async function measureJoins () {
   console.log(`join: customer's Allow → first paint in the viewer: ${stats(totals)}`)
   for (const [k, label] of JOIN_STEPS) console.log(`  ${label}: median ${spread(steps[k]).median.toFixed(0)} ms`)
   console.log(`join: an agent opens a live session → first paint (navigation start to the frame): ${stats(late)}`)
+  for (const [k, label] of OPEN_STEPS) {
+    if (open[k].length) console.log(`  ${label}: median ${spread(open[k]).median.toFixed(0)} ms`)
+  }
+  console.log(`  long tasks before first paint ([start, duration] ms), each open: ${longTasks.map((t) => JSON.stringify(t)).join(' ')}`)
   if (unwatched.length) console.log(`join: an agent opens a live session nobody watched (a fresh snapshot) → first paint: ${stats(unwatched)}`)
 }
 

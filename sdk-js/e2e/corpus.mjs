@@ -153,8 +153,11 @@ export function textDifference (a, b) {
 /**
  * One corpus page mirrored: the customer on the page at VIEWPORT, the agent in the viewer, the
  * session active. Returns the handles and what was measured on the way (first paint, bytes).
+ * `around` (a benchmark's) may measure the customer's side from just before consent
+ * (`before(customer)`) until the page is in the viewer (`after(customer)`, whose result is
+ * returned as `measured`).
  */
-export async function openMirrored ({ browser, api, token, page, site }) {
+export async function openMirrored ({ browser, api, token, page, site, around = null }) {
   const customerContext = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 })
   await offline(customerContext)
   const customer = await customerContext.newPage()
@@ -183,9 +186,15 @@ export async function openMirrored ({ browser, api, token, page, site }) {
 
     // The customer's first line of text, to know the mirror shows this page.
     const probe = await customer.evaluate(() => document.body.innerText.split('\n').map((l) => l.trim()).find((l) => l.length > 3) ?? '')
+    await around?.before(customer)
     counting = true
     const t0 = Date.now()
-    await customer.evaluate(() => { window.__consentAt = performance.now(); return window.tandem.consent(true) })
+    // From a task of the page's own, as a click on Allow would be (the debugger's are not
+    // reported as long tasks).
+    await customer.evaluate(() => new Promise((resolve, reject) => setTimeout(() => {
+      window.__consentAt = performance.now()
+      window.tandem.consent(true).then(resolve, reject)
+    }, 0)))
     let firstPaint = null
     try {
       // textContent, not innerText: polling must not lay out a large mirror every 25 ms, which
@@ -203,7 +212,8 @@ export async function openMirrored ({ browser, api, token, page, site }) {
     }
     const bytesToFirstPaint = wireBytes
     counting = false
-    return { customer, agent, session, firstPaint, wireBytes: bytesToFirstPaint, close }
+    const measured = await around?.after(customer)
+    return { customer, agent, session, firstPaint, wireBytes: bytesToFirstPaint, measured, close }
   } catch (e) {
     await close()
     throw e
@@ -346,14 +356,15 @@ function keep (page, step, result) {
  * after the page's interaction; then the page's size. Returns one row of measurements and the
  * failures (empty when the page mirrors within the bounds). `keepAll` keeps every step's PNGs.
  */
-export async function runPage ({ browser, api, token, license, corpus, page, keepAll = false }) {
+export async function runPage ({ browser, api, token, license, corpus, page, keepAll = false, around = null }) {
   const site = await serveSite(corpus, page, { api, license })
   const row = { name: page.name, generator: page.generator, steps: {}, failures: [], artifacts: [] }
   let mirrored
   try {
-    mirrored = await openMirrored({ browser, api, token, page, site })
+    mirrored = await openMirrored({ browser, api, token, page, site, around })
     const { customer, agent } = mirrored
     row.firstPaint = mirrored.firstPaint
+    Object.assign(row, mirrored.measured ?? {})
     row.wireBytes = mirrored.wireBytes
     if (mirrored.firstPaint === null) {
       const state = await agent.evaluate(mirrorState)
@@ -419,10 +430,12 @@ export function table (rows) {
   const pct = (v) => v === undefined ? '-' : `${(v * 100).toFixed(2)}%`
   const kb = (v) => v === undefined ? '-' : `${(v / 1024).toFixed(0)} KB`
   const ms = (v) => v === undefined || v === null ? 'never' : `${Math.round(v)} ms`
-  const head = ['page', 'rest', 'scroll', 'interaction', 'snapshot (JSON)', 'sent to 1st paint', 'elements', 'nodes', 'first paint', 'longest task', 'ok']
+  const task = (v) => v === undefined || v === null ? '-' : `${Math.round(v)} ms`
+  const head = ['page', 'rest', 'scroll', 'interaction', 'snapshot (JSON)', 'sent to 1st paint', 'elements', 'nodes', 'first paint',
+    'task to sent', 'long task after', 'ok']
   const lines = rows.map((r) => [r.name, pct(r.steps?.rest), pct(r.steps?.scroll), pct(r.steps?.interaction),
     kb(r.snapshotBytes), kb(r.wireBytes), String(r.elements ?? '-'), String(r.nodes ?? '-'), ms(r.firstPaint),
-    r.longestTask === undefined ? '-' : `${Math.round(r.longestTask)} ms`, r.failures.length ? 'FAIL' : 'ok'])
+    task(r.consentTask), task(r.longestTask), r.failures.length ? 'FAIL' : 'ok'])
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
   const fmt = (l) => l.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join('  ')
   return [fmt(head), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n')

@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
+use sha2::{Digest, Sha256};
 use tandem_core::model::Account;
 
 use crate::auth::login::cookie_token;
@@ -35,6 +36,7 @@ const ASSETS: &[(&str, &str)] = &[
     ("genesys.js", "text/javascript; charset=utf-8"),
     ("tandem.mjs", "text/javascript; charset=utf-8"),
     ("viewer.js", "text/javascript; charset=utf-8"),
+    ("viewer-boot.js", "text/javascript; charset=utf-8"),
     ("viewer.css", "text/css; charset=utf-8"),
     ("demo.js", "text/javascript; charset=utf-8"),
     ("glance.js", "text/javascript; charset=utf-8"),
@@ -105,28 +107,29 @@ fn valid_origin(origin: &str) -> bool {
         && (port == "*" || port.chars().all(|c| c.is_ascii_digit()))
 }
 
-pub async fn asset(State(app): State<AppState>, Path(name): Path<String>) -> Response {
+/// `/sdk-js/<file>`: a built bundle. Browsers ask again each time (`no-cache`: a new build shows
+/// at once) with the `ETag` they hold, its content's SHA-256, and an unchanged file is a `304`
+/// without its bytes: a returning agent's browser reuses the viewer's script, and the code it
+/// compiled from it, instead of downloading and parsing it again.
+pub async fn asset(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let Some((_, content_type)) = ASSETS.iter().find(|(file, _)| *file == name) else {
         return ApiError::not_found("no such file").into_response();
     };
     let dir = &app.config().assets_dir;
     let found = if dir.is_empty() {
-        crate::embedded::sdk(&name).map(|f| f.bytes.into_owned())
+        crate::embedded::sdk(&name).map(|f| (f.sha256, f.bytes.into_owned()))
     } else {
         tokio::fs::read(std::path::Path::new(dir).join(&name))
             .await
             .ok()
+            .map(|bytes| (Sha256::digest(&bytes).into(), bytes))
     };
-    match found {
-        Some(bytes) => (
-            [
-                (header::CONTENT_TYPE, *content_type),
-                (header::CACHE_CONTROL, "no-cache"),
-            ],
-            bytes,
-        )
-            .into_response(),
-        None => ApiError::new(
+    let Some((sha256, bytes)) = found else {
+        return ApiError::new(
             StatusCode::NOT_FOUND,
             "sdk_not_built",
             if dir.is_empty() {
@@ -135,8 +138,42 @@ pub async fn asset(State(app): State<AppState>, Path(name): Path<String>) -> Res
                 format!("{name} is missing from assets_dir {dir}: build the SDK with `make sdk`")
             },
         )
-        .into_response(),
+        .into_response();
+    };
+    let etag = etag(&sha256);
+    let cached = [
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (
+            header::ETAG,
+            HeaderValue::from_str(&etag).expect("hex is a header value"),
+        ),
+    ];
+    if holds(&headers, &etag) {
+        return (StatusCode::NOT_MODIFIED, cached).into_response();
     }
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        cached,
+        bytes,
+    )
+        .into_response()
+}
+
+/// A strong `ETag` for content of this SHA-256 (its first 16 bytes, in hex).
+fn etag(sha256: &[u8; 32]) -> String {
+    let hex: String = sha256[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Whether the request's `If-None-Match` names `etag` (or `*`): the browser holds this content.
+fn holds(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
 }
 
 fn html(body: &'static str, csp: Option<String>) -> Response {

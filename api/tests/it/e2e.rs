@@ -87,6 +87,56 @@ pub(crate) fn suite_env(base: &str, t: &Tenant) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The bundles are asked for again on every load, and an unchanged one answers `304` to the
+/// `ETag` the browser holds (its bytes and compiled code are reused); the viewer page loads the
+/// small script that starts its first calls before the viewer's own script.
+#[tokio::test]
+async fn the_sdk_bundles_are_revalidated_by_their_etag() {
+    let server = Server::start_with(Backend::Sqlite, with_assets).await;
+    let page = server
+        .http
+        .get(format!("{}/code", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let boot = page
+        .find("/sdk-js/viewer-boot.js")
+        .expect("the boot script");
+    assert!(boot < page.find("/sdk-js/viewer.js").unwrap(), "{page}");
+    for file in ["viewer.js", "viewer-boot.js", "tandem.js"] {
+        let url = format!("{}/sdk-js/{file}", server.base);
+        let res = server.http.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["cache-control"], "no-cache");
+        let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+        let bytes = res.bytes().await.unwrap();
+        assert!(etag.starts_with('"') && etag.len() == 34, "{etag}");
+        let again = |held: String| {
+            let http = server.http.clone();
+            let url = url.clone();
+            async move {
+                http.get(url)
+                    .header("if-none-match", held)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let same = again(etag.clone()).await;
+        assert_eq!(same.status(), 304, "{file}");
+        assert_eq!(same.headers()["etag"], etag.as_str());
+        assert!(same.bytes().await.unwrap().is_empty());
+        assert_eq!(again(format!("W/\"0\", {etag}")).await.status(), 304);
+        let other = again("\"0123\"".into()).await;
+        assert_eq!(other.status(), 200, "{file}");
+        assert_eq!(other.bytes().await.unwrap(), bytes);
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn cobrowsing_in_chromium() {
     let server = Server::start_with(Backend::Sqlite, with_assets).await;

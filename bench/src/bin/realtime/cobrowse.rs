@@ -2,8 +2,8 @@
 //! device sends what the web SDK sends for `bench/data/cobrowse-trace.json.gz` (30 s of a customer
 //! on a real page of the corpus whose snapshot is 290 KB of JSON; `sdk-js/bench/trace.mjs`
 //! records it): the page's start and snapshot as one compressed `rrweb-z` batch (in chunks), then
-//! the trace's events at their own pace, batched as `sdk-js/packages/web/src/zip.ts` batches them,
-//! looping, to one agent. Prints, over `RUNS` runs (default 3) of fresh sessions each:
+//! the trace's events at their own pace, batched as `sdk-js/packages/web/src/zip.ts` batches them
+//! (pointer moves in the compact form, `tandem_testkit::zipped::packed`), looping, to one agent. Prints, over `RUNS` runs (default 3) of fresh sessions each:
 //! - the server's CPU per session (as sessions per vCPU), its memory per session (RSS) and the
 //!   relay's added latency (device send → agent receipt, p50/p99);
 //! - bytes per session-minute on the wire for the trace (a full snapshot every two minutes, as
@@ -38,7 +38,8 @@ const TRACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/cobrowse-trace.js
 /// The SDK takes a full snapshot every two minutes (`checkoutEveryNms`).
 const CHECKOUT: Duration = Duration::from_secs(120);
 
-/// zip.ts: how long pointer moves wait for the next batch, and the least JSON worth compressing.
+/// zip.ts: how long pointer moves wait for the next batch, and the least JSON worth compressing
+/// (a batch without pointer moves).
 const POINTER_WINDOW_MS: i64 = 100;
 const MIN_ZIP_BYTES: usize = 256;
 /// rrweb's incremental sources for pointer movement: MouseMove, TouchMove, Drag.
@@ -94,7 +95,10 @@ impl Trace {
         let mut live = Vec::new();
         for (t, events) in batches(rest, at) {
             let json = serde_json::to_vec(&events).expect("JSON");
-            let frames = if json.len() < MIN_ZIP_BYTES {
+            // A batch with pointer moves goes compressed in the compact form, whatever its size.
+            let frames = if zipped::has_pointer_moves(&events) {
+                zipped::frames(&zipped::packed_batch(&events), 1000 + t as u64, None)
+            } else if json.len() < MIN_ZIP_BYTES {
                 events.iter().map(plain).collect()
             } else {
                 zipped::frames(&batch(&events), 1000 + t as u64, None)

@@ -1,6 +1,8 @@
 // The customer's recording arrives as plain `rrweb` events (older SDKs) and as compressed
 // `rrweb-z` batches `{codec, types, bytes}`: `bytes`, decompressed with `codec`, are the UTF-8
-// JSON array of rrweb events whose `type`s `types` lists (realtime/src/zipped.rs). Batches are
+// JSON array of rrweb events whose `type`s `types` lists (realtime/src/zipped.rs), or, for a
+// batch with pointer moves, the same events in the compact form of @tandem/core's pointers.ts
+// (its first byte is its version, `PACKED`, a control byte; JSON's is `[`). Batches are
 // decompressed with the browser's `DecompressionStream`, and every event is played in the order
 // it was sent, whatever its form: a plain event that arrives while a batch is decompressing
 // waits for it. A batch that does not decompress into the events it announces is not played;
@@ -13,13 +15,15 @@
 // page (2.2 MB compressed) makes a 270–590 ms task, and the replayer then takes seconds to build
 // its DOM on the same thread.
 
+import { unpackEvents } from '@tandem/core'
+
 /** The most JSON one batch may decompress to (a page's snapshot is at most tens of MB). */
 export const MAX_BATCH_JSON = 256 * 1024 * 1024
 
 const CODECS = ['deflate-raw', 'gzip']
 
-/** The text `bytes` decompress to with `codec`, read up to `max` bytes. */
-export async function decompress (bytes: Uint8Array, codec: string, max = MAX_BATCH_JSON): Promise<string> {
+/** The bytes `bytes` decompress to with `codec`, read up to `max` bytes. */
+export async function inflate (bytes: Uint8Array, codec: string, max = MAX_BATCH_JSON): Promise<Uint8Array> {
   const reader = new Blob([bytes as BlobPart]).stream()
     .pipeThrough(new DecompressionStream(codec as CompressionFormat)).getReader()
   const parts: Uint8Array[] = []
@@ -40,7 +44,12 @@ export async function decompress (bytes: Uint8Array, codec: string, max = MAX_BA
     joined.set(part, at)
     at += part.length
   }
-  return new TextDecoder('utf-8', { fatal: true }).decode(joined)
+  return joined
+}
+
+/** The text `bytes` decompress to with `codec`, read up to `max` bytes. */
+export async function decompress (bytes: Uint8Array, codec: string, max = MAX_BATCH_JSON): Promise<string> {
+  return new TextDecoder('utf-8', { fatal: true }).decode(await inflate(bytes, codec, max))
 }
 
 /** The events a batch's `data` carries, checked against its `types`. */
@@ -49,7 +58,12 @@ export async function unzip (data: any): Promise<unknown[]> {
   if (!CODECS.includes(codec) || !Array.isArray(types) || !(bytes instanceof Uint8Array)) {
     throw new Error('it is not {codec, types, bytes}')
   }
-  const events = JSON.parse(await decompress(bytes, codec))
+  const inflated = await inflate(bytes, codec)
+  // JSON starts with `[` (or a space); a control byte is a compact form's version, which
+  // unpackEvents reads or says it cannot.
+  const events = inflated.length > 0 && inflated[0] < 0x20 && ![0x09, 0x0a, 0x0d].includes(inflated[0])
+    ? unpackEvents(inflated)
+    : JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(inflated))
   if (!Array.isArray(events) || events.length !== types.length ||
       events.some((e, i) => e?.type !== types[i])) {
     throw new Error('its events are not the ones it announces')
@@ -60,15 +74,20 @@ export async function unzip (data: any): Promise<unknown[]> {
 /** rrweb's incremental sources for pointer movement: MouseMove, TouchMove, Drag. */
 const POINTER_SOURCES = [1, 6, 12]
 
+/** Pointer moves recorded within this long of each other play at once (zip.ts holds them 100 ms). */
+const GLIDE_AFTER_MS = 100
+
 /**
  * How long after its arrival each event of a batch should play: a batch of pointer moves alone
- * (the page held them for a moment, zip.ts) plays over the time it was recorded in, so the
- * pointer glides rather than jumps; anything else plays at once.
+ * that the page held for longer than `GLIDE_AFTER_MS` plays over the time it was recorded in, so
+ * the pointer glides rather than jumps; anything else plays at once (a glide over a shorter
+ * batch would only show its last position later).
  */
 export function delays (events: any[]): number[] {
   const pointer = events.every((e) => e?.type === 3 && POINTER_SOURCES.includes(e.data?.source) && Number.isFinite(e.timestamp))
   if (!pointer || events.length < 2) return events.map(() => 0)
   const first = events[0].timestamp
+  if (events.every((e) => Math.abs(e.timestamp - first) <= GLIDE_AFTER_MS)) return events.map(() => 0)
   return events.map((e) => Math.min(Math.max(e.timestamp - first, 0), 1000))
 }
 

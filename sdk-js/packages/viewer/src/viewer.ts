@@ -17,6 +17,13 @@ import { relayFonts } from './fonts.js'
 import { AgentTools } from './tools.js'
 import { type Card, ENDS, States, type Step, endKind, lastSession, quality } from './states.js'
 import { shortcuts } from './keys.js'
+import { address } from './address.js'
+import { prefetched } from './prefetch.js'
+
+// The steps of opening a session, for the join benchmark (sdk-js/bench/latency.mjs): this
+// script running (after viewer-boot.js's mark), joined, the stream token, the stream open, the
+// first recording frame, the snapshot decoded, and its first paint.
+markJoin('viewer-script')
 
 /** A compressed batch of the customer's recording (realtime/src/zipped.rs). */
 const ZIPPED = 'rrweb-z'
@@ -101,12 +108,13 @@ function failed (id: string, text: string, steps: Step[] = []): void {
   bridge.send('error', { id, message: text })
 }
 
-const params = new URLSearchParams(location.search)
+const here = address(location)
+const params = here.params
 /** The agent's JWT: from `?token=`, or handed over by the embedding page (`token_source`). */
-let token = params.get('token') ?? ''
-const tokenFromParent = params.get('token_source') === 'postMessage'
+let token = here.token
+const tokenFromParent = here.tokenFromParent
 /** Neither a token nor one to come: the dashboard's login cookie is the credential. */
-const cookieMode = !token && !tokenFromParent
+const cookieMode = here.cookieMode
 /** The login session's CSRF token, sent on calls that change anything (cookie mode). */
 let csrf = ''
 /** The embedding page, when there is one. */
@@ -120,13 +128,15 @@ for (const [param, key] of [['agent_tools', 'agentTools'], ['navigation', 'navig
  * `/session/<id>`, or the agent page `/agent#sid=<9-digit token>` (a token from a chat), also at
  * Genesys's address `/cobrowse/slave.html#sid=<token>`.
  */
-const sid = new URLSearchParams(location.hash.slice(1)).get('sid') ?? ''
-const sessionId = sid || decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '')
+const sid = here.sid
+const sessionId = here.sessionId
 
 /** REST calls as the agent, with the token this page holds now (the embedding page may renew it). */
 const client = new Client({
   api: location.origin,
   retries: 0,
+  // The first calls may have been started by viewer-boot.js already (prefetch.ts).
+  fetch: prefetched,
   headers: () => {
     const headers: Record<string, string> = {}
     if (token) headers.Authorization = `Bearer ${token}`
@@ -238,6 +248,39 @@ const replayerNow = (): number => baseline + (performance.now() - timerStart)
 /** Where the customer's fonts are relayed for the mirror (from the session's tokens). */
 let assetUrl = ''
 
+/** The replayer that mirrors the customer's page, live from now. */
+function mirror (): Replayer {
+  // triggerFocus off: the customer's focus changes must not take the agent's keyboard focus.
+  // The mirroring (fidelity.ts): selection, focus ring, canvases, placeholders, scroll offsets.
+  const mirroring = new Mirroring()
+  const made = new Replayer([], { root: screen, liveMode: true, mouseTail: false, triggerFocus: false, ...mirroring.options() })
+  mirroring.attach(made)
+  // Named for assistive technology: the frame is the customer's page.
+  made.iframe.title = "The customer's page"
+  made.on('resize', (size: any) => {
+    viewport = { width: size.width, height: size.height }
+    bridge.send('screen', { width: size.width, height: size.height })
+    fit()
+  })
+  baseline = Date.now()
+  made.startLive(baseline)
+  // Read after the timer starts, so an event stamped now is never ahead of the timer.
+  timerStart = performance.now()
+  return made
+}
+
+/**
+ * Makes the replayer in the next task, ahead of the page's snapshot, once the session is active
+ * and its stream is (being) opened: its frame is then ready while the snapshot is on its way.
+ * Never before: a session the customer declines shows no frame at all. The card over the stage
+ * hides the empty frame until the page is shown.
+ */
+function prepareMirror (): void {
+  setTimeout(() => {
+    if (!replayer && !ended && current?.state === 'active') replayer = mirror()
+  }, 0)
+}
+
 /** Plays one event of the customer's recording, `delay` ms from now (unzip.ts). */
 function onRrweb (event: any, delay = 0): void {
   relayFonts(event, assetUrl)
@@ -253,24 +296,7 @@ function onRrweb (event: any, delay = 0): void {
     pageShown = true
     if (current?.state === 'active' && !ended) onSession(current)
   }
-  if (!replayer) {
-    // triggerFocus off: the customer's focus changes must not take the agent's keyboard focus.
-    // The mirroring (fidelity.ts): selection, focus ring, canvases, placeholders, scroll offsets.
-    const mirroring = new Mirroring()
-    replayer = new Replayer([], { root: screen, liveMode: true, mouseTail: false, triggerFocus: false, ...mirroring.options() })
-    mirroring.attach(replayer)
-    // Named for assistive technology: the frame is the customer's page.
-    replayer.iframe.title = "The customer's page"
-    replayer.on('resize', (size: any) => {
-      viewport = { width: size.width, height: size.height }
-      bridge.send('screen', { width: size.width, height: size.height })
-      fit()
-    })
-    baseline = Date.now()
-    replayer.startLive(baseline)
-    // Read after the timer starts, so an event stamped now is never ahead of the timer.
-    timerStart = performance.now()
-  }
+  replayer ??= mirror()
   // Events are played as they arrive: stamped with the replayer's own clock, so neither the
   // customer's clock nor how late the first event came (the page's socket still connecting, a
   // catch-up from the server's replay) delays everything after it.
@@ -326,6 +352,7 @@ function onSession (s: any): void {
       : { title: 'Connected', text: 'Loading the customer\'s page…', pending: true })
   }
   tools?.setEnabled(s.state === 'active' && streamOpen && !ended)
+  if (s.state === 'active' && streamOpen && !replayer) prepareMirror()
 }
 
 /** The header's Leave and End go once they can do nothing more. */
@@ -347,6 +374,7 @@ async function connect (): Promise<void> {
   let s: any
   try {
     s = await api('PUT', `/sessions/${encodeURIComponent(sessionId)}`, { agent: 'me' })
+    markJoin('viewer-joined')
   } catch (e) {
     // It may have ended before or while we joined (the customer declined, say).
     s = await api('GET', `/sessions/${encodeURIComponent(sessionId)}`)
@@ -402,7 +430,10 @@ async function connect (): Promise<void> {
   /** The recording's events, plain and compressed, played in the order they were sent. */
   const recording = new Recording((data: any, delay) => {
     // A new snapshot of the page: whatever stood in for it goes.
-    if (data?.type === 2) screenMessage(null)
+    if (data?.type === 2) {
+      markJoin('viewer-snapshot')
+      screenMessage(null)
+    }
     try {
       onRrweb(data, delay)
     } catch (e) {
@@ -425,12 +456,16 @@ async function connect (): Promise<void> {
   const stream = new CborSocket({
     endpoint: async () => {
       const tokens = await api('GET', `/sessions/${s.id}/tokens`)
+      markJoin('viewer-tokens')
+      // The socket is made as this returns; the mirror's frame while it opens.
+      if (current?.state === 'active' && !replayer) prepareMirror()
       assetUrl = typeof tokens.asset_url === 'string' ? tokens.asset_url : ''
       return { url: socketUrl(new URL(tokens.stream_url, location.href)), token: tokens.stream_token }
     },
     delay: doubling(250, 10_000, false),
     final: [Close.SESSION_ENDED],
     onOpen: () => {
+      markJoin('viewer-stream-open')
       streamOpen = true
       chunks.reset()
       recording.reset()
@@ -490,6 +525,7 @@ async function connect (): Promise<void> {
   sendOnStream = (event, data) => { if (stream.open) stream.send(event, data) }
   /** One event from the customer's side, whole (joined from its chunks, if it came in them). */
   const onStreamEvent = (event: string | undefined, data: any): void => {
+    if (isRecording(event ?? '')) markJoin('viewer-recording')
     if (event === 'chunk-aborted' || event === 'stream-error') {
       // The customer's page, or the server, could not get (part of) the page here.
       chunks.reset()
@@ -886,7 +922,7 @@ async function main (): Promise<void> {
   } else if (bridge.embedded && token) {
     api('GET', '/accounts').then((a: any[]) => bridge.allow(a[0]?.trusted_origins ?? [])).catch(() => {})
   }
-  const route = location.pathname.replace(/\/$/, '')
+  const route = here.route
   if (route === '/session') {
     glance()
   } else if (/^\/session\/[^/]+\/history$/.test(route)) {

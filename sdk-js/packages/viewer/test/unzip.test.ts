@@ -62,10 +62,11 @@ describe('the viewer reading the recording', () => {
     expect(played).toEqual([{ type: 4 }])
   })
 
-  test('a batch of pointer moves alone plays over the time it was recorded in; others at once', () => {
+  test('a batch of pointer moves held longer than 100 ms plays over the time it was recorded in; others at once', () => {
     const move = (t: number): unknown => ({ type: 3, data: { source: 1, positions: [] }, timestamp: t })
     expect(delays([move(100), move(150), move(400)])).toEqual([0, 50, 300])
     expect(delays([move(100), { type: 3, data: { source: 2 }, timestamp: 300 }])).toEqual([0, 0])
     expect(delays([move(100)])).toEqual([0])
+    expect(delays([move(100), move(160), move(200)]), 'held no longer than zip.ts holds them: at once').toEqual([0, 0, 0])
   })
 })

@@ -33,11 +33,12 @@ interface SNode {
   childNodes?: SNode[]
 }
 
-// rrweb's event and source numbers.
+// rrweb's event, source and node type numbers.
 const FULL_SNAPSHOT = 2
 const INCREMENTAL = 3
 const MUTATION = 0
 const INPUT = 5
+const DOCUMENT = 0
 const ELEMENT = 2
 
 /**
@@ -51,6 +52,16 @@ const FRAGMENT_MADE_ABSOLUTE = /url\((\s*['"]?)(?:https?|file):\/\/[^'")\s#]*\/(
 export function restoreFragmentUrls (css: string): string {
   if (!css.includes('/#')) return css
   return css.replace(FRAGMENT_MADE_ABSOLUTE, 'url($1$2$3)')
+}
+
+/** The strings of one serialised node (not its children) with their fragment references restored. */
+function restoreNode (sn: any): void {
+  for (const key in sn) {
+    if (key === 'childNodes') continue
+    const v = sn[key]
+    if (v && typeof v === 'object') restoreIn(v)
+    else if (typeof v === 'string' && v.includes('/#')) sn[key] = restoreFragmentUrls(v)
+  }
 }
 
 /** Every string in `value` (an event's data) with its fragment references restored, in place. */
@@ -102,6 +113,8 @@ export class Fidelity {
   #stops: Array<() => void> = []
   #focused: string | null = null
   #canvases = new Canvases(this)
+  /** Full snapshots' trees mended node by node while the recorder serialised them (`mendNode`). */
+  #mended = new WeakSet<SNode>()
 
   constructor (record: Recorder, privacy: Privacy, send: (e: any, isCheckout?: boolean) => void) {
     this.#record = record
@@ -139,9 +152,30 @@ export class Fidelity {
     }
   }
 
+  /**
+   * Mends one node of a full snapshot (not its children) as the recorder serialises it, in its
+   * slices: the snapshot's tree, begun at its document, is then not walked again in one task
+   * when its event comes.
+   */
+  readonly mendNode = (sn: SNode): void => {
+    try {
+      if (sn.type === DOCUMENT) this.#mended.add(sn)
+      this.#mendOne(sn)
+      restoreNode(sn)
+    } catch {
+      // A page the mending cannot read: the node goes as the recorder made it.
+    }
+  }
+
   #mend (e: any): void {
     if (e?.type === FULL_SNAPSHOT) {
-      this.#walk(e.data?.node)
+      const root = e.data?.node
+      if (this.#mended.has(root)) {
+        // Every node was mended as it was serialised (the rest of the data is the scroll offset).
+        this.#mended.delete(root)
+        return
+      }
+      this.#walk(root)
     } else if (e?.type === INCREMENTAL && e.data?.source === MUTATION) {
       for (const add of e.data.adds ?? []) this.#walk(add.node)
       for (const a of e.data.attributes ?? []) {
@@ -162,37 +196,42 @@ export class Fidelity {
     while (stack.length) {
       const sn = stack.pop() as SNode
       if (sn.childNodes) for (const c of sn.childNodes) stack.push(c)
-      if (sn.type !== ELEMENT) continue
-      const tag = sn.tagName
-      const attrs = sn.attributes
-      if (!attrs) continue
-      if ('rr_width' in attrs) {
-        // A redacted element: a box of its size in the mirror, unless the customer cannot see it.
-        // An out-of-flow one (a fixed widget) stays out of the flow.
-        const el = this.#record.mirror.getNode(sn.id)
-        if (!isElement(el)) continue
-        // The SDK's own interface (its boxes, the agent's laser and drawings over the page) is
-        // nothing the agent should see or click on in the mirror.
-        if (!rendered(el) || el.classList.contains(this.#privacy.blockClass)) {
-          attrs.style = 'display:none'
-        } else {
-          const position = getComputedStyle(el).position
-          const r = el.getBoundingClientRect()
-          if (position === 'fixed') attrs.style = `position:fixed;left:${r.left}px;top:${r.top}px;margin:0`
-          else if (position === 'absolute') attrs.style = 'position:absolute;margin:0'
-        }
-        continue
+      this.#mendOne(sn)
+    }
+  }
+
+  /** One serialised element: a hidden redacted box hidden, a field remembered. */
+  #mendOne (sn: SNode): void {
+    if (sn.type !== ELEMENT) return
+    const tag = sn.tagName
+    const attrs = sn.attributes
+    if (!attrs) return
+    if ('rr_width' in attrs) {
+      // A redacted element: a box of its size in the mirror, unless the customer cannot see it.
+      // An out-of-flow one (a fixed widget) stays out of the flow.
+      const el = this.#record.mirror.getNode(sn.id)
+      if (!isElement(el)) return
+      // The SDK's own interface (its boxes, the agent's laser and drawings over the page) is
+      // nothing the agent should see or click on in the mirror.
+      if (!rendered(el) || el.classList.contains(this.#privacy.blockClass)) {
+        attrs.style = 'display:none'
+      } else {
+        const position = getComputedStyle(el).position
+        const r = el.getBoundingClientRect()
+        if (position === 'fixed') attrs.style = `position:fixed;left:${r.left}px;top:${r.top}px;margin:0`
+        else if (position === 'absolute') attrs.style = 'position:absolute;margin:0'
       }
-      if (tag === 'input' || tag === 'textarea' || tag === 'select') {
-        const el = this.#record.mirror.getNode(sn.id)
-        if (isElement(el)) {
-          const checked = attrs.checked === true || attrs.checked === 'true' || attrs.checked === ''
-          this.#remember(el, this.#key(typeof attrs.value === 'string' ? attrs.value : '', checked))
-        }
-      } else if (typeof attrs.href === 'string' && attrs.href.includes('#')) {
-        const el = this.#record.mirror.getNode(sn.id)
-        if (isElement(el) && el.namespaceURI === 'http://www.w3.org/2000/svg') restoreSvgHref(sn, el)
+      return
+    }
+    if (tag === 'input' || tag === 'textarea' || tag === 'select') {
+      const el = this.#record.mirror.getNode(sn.id)
+      if (isElement(el)) {
+        const checked = attrs.checked === true || attrs.checked === 'true' || attrs.checked === ''
+        this.#remember(el, this.#key(typeof attrs.value === 'string' ? attrs.value : '', checked))
       }
+    } else if (typeof attrs.href === 'string' && attrs.href.includes('#')) {
+      const el = this.#record.mirror.getNode(sn.id)
+      if (isElement(el) && el.namespaceURI === 'http://www.w3.org/2000/svg') restoreSvgHref(sn, el)
     }
   }
 

@@ -5,7 +5,7 @@ import { record } from '@rrweb/record'
 import { APIError, markJoin, type SessionResource } from '@tandem/core'
 import { type Device, DeviceApi } from './api.js'
 import { Fidelity } from './fidelity.js'
-import { Recorder } from './recorder/index.js'
+import { Recorder, warmUp } from './recorder/index.js'
 import { Capture } from './capture.js'
 import { agentConnected, type ExternalMediaAdapter, initializeMedia, sendToken } from './genesys/adapter.js'
 import { DEFAULT_LIMITS, type Limits, Socket, type SocketProblem, socketUrl } from './socket.js'
@@ -590,6 +590,7 @@ export class Tandem extends EventTarget {
     const agent = s.agent?.name ?? ''
     if (s.state === 'authorizing' && this.#consent === 'none') {
       this.#consent = 'asked'
+      warmUp()
       this.#emit('consent.requested', s)
       if (this.#builtInUI) {
         this.#shown = true
@@ -784,7 +785,7 @@ export class Tandem extends EventTarget {
     })
     const fidelity = new Fidelity(record, options, zip.push)
     // The full snapshot is taken in slices: the page never stops for it (recorder/).
-    const recorder = new Recorder(options, fidelity.emit)
+    const recorder = new Recorder(options, fidelity.emit, fidelity.mendNode)
     this.#recorder = recorder
     void recorder.start().then(() => { if (this.#recorder === recorder) fidelity.start() })
     const stopRest = repeatDroppedPointerMoves()

@@ -1,7 +1,8 @@
 // The page's recording, compressed for the wire with the browser's own `CompressionStream`:
 // `{event: 'rrweb-z', data: {codec, types, bytes}}`, where `bytes`, decompressed, are the UTF-8
-// JSON array of rrweb events and `types` their rrweb `type`s, in order (the relay reads those to
-// keep its replay without decompressing anything: realtime/src/zipped.rs).
+// JSON array of rrweb events, or (for a batch with pointer moves) their compact form
+// (`packEvents`), and `types` their rrweb `type`s, in order (the relay reads those to keep its
+// replay without decompressing anything: realtime/src/zipped.rs).
 //
 // What is batched, and for how long, was decided on the recorded trace
 // (bench/data/cobrowse-trace.json.gz; see `make bench-cobrowse`):
@@ -11,12 +12,18 @@
 //   the page reaches the agent as soon as it did before (no timer on anything but the pointer);
 // - pointer moves (95% of the trace's incremental bytes, one small event every 50 ms) are held
 //   for up to `pointerWindowMs` (100 ms) and go with the next batch. Held longer they compress
-//   better (alone 1.1:1; 250 ms of them 2:1, the trace then 0.29 of stock rrweb's bytes; 500 ms,
-//   what stock rrweb batches them for, 3:1 and 0.22), but the viewer plays a batch over the time
-//   it was recorded in, so the agent sees the pointer that much late: an agent following the
-//   customer's pointer is worth more than the bytes;
-// - a batch under `minBytes` of JSON is sent as plain `rrweb` events, as older SDKs send them.
+//   better, but the viewer plays a batch over the time it was recorded in, so the agent sees
+//   the pointer that much late: an agent following the customer's pointer is worth more than
+//   the bytes;
+// - a batch with pointer moves is always compressed, in the compact form of @tandem/core's
+//   pointers.ts (a move in a few bytes, where its JSON is about 110 and one or two of them
+//   hardly compress): the trace went from 0.377 of stock rrweb's bytes to 0.24, at the same
+//   pointer latency;
+// - any other batch under `minBytes` of JSON is sent as plain `rrweb` events, as older SDKs
+//   send them.
 // A browser without `CompressionStream` sends plain `rrweb` events, which the server takes too.
+import { hasPointerMoves, packEvents } from '@tandem/core'
+import { compressInSlices } from './recorder/json.js'
 
 /** The compressed recording's event name (realtime/src/zipped.rs). */
 export const ZIPPED = 'rrweb-z'
@@ -25,6 +32,7 @@ export const ZIPPED = 'rrweb-z'
 export type Codec = 'deflate-raw' | 'gzip'
 
 const META = 4
+const FULL_SNAPSHOT = 2
 const INCREMENTAL = 3
 /** rrweb's incremental sources for pointer movement: MouseMove, TouchMove, Drag. */
 const POINTER_SOURCES = [1, 6, 12]
@@ -44,9 +52,9 @@ export function canCompress (): boolean {
   return typeof CompressionStream === 'function'
 }
 
-/** `text`, UTF-8 encoded and compressed with `codec`. */
-export async function compress (text: string, codec: Codec): Promise<Uint8Array> {
-  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream(codec))
+/** `data` (text, UTF-8 encoded, or bytes) compressed with `codec`. */
+export async function compress (data: string | Uint8Array, codec: Codec): Promise<Uint8Array> {
+  const stream = new Blob([data as BlobPart]).stream().pipeThrough(new CompressionStream(codec))
   return new Uint8Array(await new Response(stream).arrayBuffer())
 }
 
@@ -103,14 +111,18 @@ export class Zip {
     if (events.length === 0) return
     this.#held = []
     const plain = (): void => { for (const e of events) this.#send('rrweb', e) }
-    const text = this.#compress ? JSON.stringify(events) : ''
-    if (text.length < this.#options.minBytes) {
+    // A full snapshot (megabytes of JSON on a large page) is written and compressed in slices;
+    // pointer moves go in their compact form.
+    const sliced = this.#compress && events.some((e: any) => e?.type === FULL_SNAPSHOT)
+    const packed = this.#compress && !sliced && hasPointerMoves(events)
+    const text = this.#compress && !sliced && !packed ? JSON.stringify(events) : ''
+    if (!sliced && !packed && text.length < this.#options.minBytes) {
       this.#tail = this.#tail.then(plain)
       return
     }
     const { codec } = this.#options
     const types = events.map((e: any) => e?.type)
-    const compressed = compress(text, codec)
+    const compressed = sliced ? compressInSlices(events, codec) : compress(packed ? packEvents(events) : text, codec)
     this.#tail = this.#tail.then(() => compressed.then(
       (bytes) => { this.#send(ZIPPED, { codec, types, bytes }) },
       // Compression failed (it should not): the events go as they are.

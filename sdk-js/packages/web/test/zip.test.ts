@@ -1,10 +1,13 @@
 // The web SDK's compressed recording (zip.ts): what goes compressed, what goes plain, in order.
 import { afterEach, describe, expect, test, vi } from 'vitest'
+import { PACKED, unpackEvents } from '@tandem/core'
 import { compress, Zip, ZIPPED } from '../src/zip.js'
 
+/** A batch's events: its JSON, or (a batch with pointer moves) its compact form. */
 async function inflate (bytes: Uint8Array, codec = 'deflate-raw'): Promise<unknown> {
   const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream(codec as CompressionFormat))
-  return JSON.parse(await new Response(stream).text())
+  const inflated = new Uint8Array(await new Response(stream).arrayBuffer())
+  return inflated[0] === PACKED ? unpackEvents(inflated) : JSON.parse(new TextDecoder().decode(inflated))
 }
 
 /** Every frame sent, with compressed batches read back into their events. */
@@ -45,6 +48,17 @@ describe('the recording on the wire', () => {
     zip.push(click)
     await settle()
     expect(await read(sent)).toEqual([[ZIPPED, { types: [3, 3, 3], events: [move(1), move(2), click] }]])
+    const packed = new Uint8Array(await new Response(new Blob([sent[0][1].bytes]).stream().pipeThrough(new DecompressionStream('deflate-raw'))).arrayBuffer())
+    expect(packed[0], 'moves go in the compact form').toBe(PACKED)
+  })
+
+  test('a lone pointer move goes compressed and compact, smaller than its plain frame', async () => {
+    const sent: Array<[string, any]> = []
+    const zip = new Zip((event, data) => sent.push([event, data]), { pointerWindowMs: 1 })
+    zip.push(move(1))
+    await settle()
+    expect(await read(sent)).toEqual([[ZIPPED, { types: [3], events: [move(1)] }]])
+    expect(sent[0][1].bytes.length).toBeLessThan(JSON.stringify(move(1)).length / 3)
   })
 
   test('a small batch goes as plain rrweb events, after the compressed one before it', async () => {

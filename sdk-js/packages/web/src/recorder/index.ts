@@ -17,10 +17,10 @@
 //   frames, which it does not watch then, input and scrolling are ours).
 import { record } from '@rrweb/record'
 import {
-  getInputType, ignoreAttribute, isNativeShadowDom, isShadowRoot, maskInputValue, needMaskingText,
+  createMirror, getInputType, ignoreAttribute, isNativeShadowDom, isShadowRoot, maskInputValue, needMaskingText,
   serializeNodeWithId, stringifyRule, toLowerCase, transformAttribute
 } from 'rrweb-snapshot'
-import { masksText, serializeContext, serializeOne } from './serialize.js'
+import { masksText, PARENT_OTHER, parentKind, serializeContext, serializeOne } from './serialize.js'
 import { SLICE_MS, yieldToPage } from './slice.js'
 import { observeAttachShadow } from './shadow.js'
 import { observeStyleSheets, type RuleChange } from './styles.js'
@@ -62,6 +62,8 @@ export interface SnapshotCost {
 }
 
 type Emit = (event: any, isCheckout?: boolean) => void
+/** Called with each node of a full snapshot as it is serialised (before its children). */
+type Mend = (sn: any) => void
 interface Remove { node: Node, parent: Node, isShadow: boolean }
 
 const OBSERVE: MutationObserverInit = {
@@ -71,6 +73,28 @@ const OBSERVE: MutationObserverInit = {
   attributeOldValue: true,
   characterData: true,
   characterDataOldValue: true
+}
+
+let warm = false
+
+/**
+ * Does ahead, in a task of its own, what the first full snapshot would otherwise do in its first
+ * slice: rrweb-snapshot, the first time it reads an element's shadow root, builds a hidden frame
+ * for the browser's untouched Element prototype (its check of the page's prototypes always fails
+ * for Element, as it looks for querySelector among the accessors), 10–50 ms on the corpus pages.
+ * Call it when a recording is likely (an agent asked to join).
+ */
+export function warmUp (): void {
+  if (warm) return
+  warm = true
+  setTimeout(() => {
+    try {
+      serializeNodeWithId(document.createElement('span'), {
+        doc: document, mirror: createMirror(), blockClass: 'rr-block', blockSelector: null, maskTextClass: 'rr-mask',
+        maskTextSelector: null, skipChild: true, slimDOMOptions: {}, newlyAddedElement: true
+      } as any)
+    } catch { /* the first snapshot does it then */ }
+  }, 0)
 }
 
 function windowScroll (): { left: number, top: number } {
@@ -85,6 +109,7 @@ export class Recorder {
   lastSnapshot: SnapshotCost | null = null
   readonly #options: RecorderOptions
   readonly #emit: Emit
+  readonly #mendNode: Mend | undefined
   readonly #observer: MutationObserver
   readonly #observed = new WeakSet<Node>()
   #stopRecord: (() => void) | undefined
@@ -113,9 +138,14 @@ export class Recorder {
   /** Nodes the walk had still to serialise under a parent they were then taken out of. */
   #displaced = new WeakMap<Node, Node>()
 
-  constructor (options: RecorderOptions, emit: Emit) {
+  /**
+   * `emit` gets each event; `mendNode`, if given, each node of a full snapshot as the walk
+   * serialises it (fidelity.ts mends them there, in the walk's slices, not in one task after).
+   */
+  constructor (options: RecorderOptions, emit: Emit, mendNode?: Mend) {
     this.#options = options
     this.#emit = emit
+    this.#mendNode = mendNode
     this.#observer = new MutationObserver((records) => this.#onMutations(records))
   }
 
@@ -258,16 +288,23 @@ export class Recorder {
   }
 
   async #walk (isCheckout: boolean): Promise<void> {
+    // The walk's slices are tasks of their own, not the end of the task that asked for it (the
+    // recording's start: its observers, the socket).
+    await yieldToPage()
+    if (this.#stopped) return
     const options = this.#serializeOptions(document)
     const slices: number[] = []
     const began = performance.now()
     let sliceStart = began
     const root = serializeNodeWithId(document, options) as any
     if (!root) return
+    const mend = this.#mendNode
+    mend?.(root)
     const ctx = serializeContext(options, this.mirror as any)
     // What the walk has still to serialise, in four stacks (no object per node): the node, its
     // parent in the page (a shadow root for a shadow root's children), its parent's serialised
-    // node, and whether its text is masked (+1) / its text is the parent's captured CSS (+2).
+    // node, and whether its text is masked (+1) / its text is the parent's captured CSS (+2),
+    // with the kind of parent it has (`parentKind`, times 4).
     const nodes: Node[] = []
     const parents: Node[] = []
     const into: any[] = []
@@ -280,14 +317,16 @@ export class Recorder {
         const shadow = (node as Element).shadowRoot
         if (shadow) {
           if (shadow.adoptedStyleSheets?.length) shadowHosts.push(node as Element)
+          const flag = (masked ? 1 : 0) | (PARENT_OTHER << 2)
           for (let c = shadow.lastChild; c; c = c.previousSibling) {
-            nodes.push(c); parents.push(shadow); into.push(sn); flags.push(masked ? 1 : 0)
+            nodes.push(c); parents.push(shadow); into.push(sn); flags.push(flag)
           }
         }
       }
       const css = sn.type === ELEMENT_NODE && typeof sn.attributes._cssText === 'string' ? 2 : 0
+      const flag = (masked ? 1 : 0) | css | (parentKind(node) << 2)
       for (let c = node.lastChild; c; c = c.previousSibling) {
-        nodes.push(c); parents.push(node); into.push(sn); flags.push((masked ? 1 : 0) | css)
+        nodes.push(c); parents.push(node); into.push(sn); flags.push(flag)
       }
     }
     expand(document, root, false)
@@ -309,11 +348,12 @@ export class Recorder {
         }
       }
       const masked = (flag & 1) !== 0
-      const child = serializeOne(ctx, node, masked, (flag & 2) !== 0)
+      const child = serializeOne(ctx, node, masked, (flag & 2) !== 0, flag >> 2)
       if (!child) continue
+      mend?.(child)
       sn.childNodes.push(child)
       count++
-      if (child.type === ELEMENT_NODE) expand(node, child, masked || masksText(node as Element, options.maskTextSelector))
+      if (child.type === ELEMENT_NODE) expand(node, child, masked || masksText(node as Element, child, options.maskTextSelector))
       if ((count & 31) === 0) {
         const now = performance.now()
         if (now - sliceStart >= SLICE_MS) {

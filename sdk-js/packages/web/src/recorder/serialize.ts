@@ -22,6 +22,21 @@ const SPECIAL = new Set(['input', 'textarea', 'select', 'option', 'link', 'style
 /** Attributes whose value rrweb rewrites (`transformAttribute`): made absolute, or CSS with URLs. */
 const URL_ATTRIBUTES = new Set(['src', 'href', 'xlink:href', 'srcset', 'background', 'data'])
 const VALID_TAG = /[^a-z0-9-_:]/
+const XHTML = 'http://www.w3.org/1999/xhtml'
+const NONE: string[] = []
+/** What a node's parent is, as the walk knows it (it read the parent before the node). */
+export const PARENT_OTHER = 0
+/** An element other than a style or a script (HTML's: `tagName` STYLE, SCRIPT). */
+export const PARENT_ELEMENT = 1
+export const PARENT_STYLE_OR_SCRIPT = 2
+
+/** The kind of parent `node` is to its children (`PARENT_*`). */
+export function parentKind (node: Node): number {
+  if (node.nodeType !== ELEMENT) return PARENT_OTHER
+  const tag = (node as Element).tagName
+  return tag === 'STYLE' || tag === 'SCRIPT' ? PARENT_STYLE_OR_SCRIPT : PARENT_ELEMENT
+}
+
 /** A scroll offset read that took this long (ms) had to lay the page out. */
 const SLOW_SCROLL_READ = 1
 
@@ -50,12 +65,15 @@ export interface SerializeContext {
   tags: Map<string, string>
   /** The base URL relative URLs are resolved against, if the URL parser resolves them as an anchor would. */
   base: string | null
+  /** The base's parts a plain reference is resolved with (`resolvePlain`), when `base` is set. */
+  baseParts: BaseParts | null
   /** Whether every element's scroll offsets are read (as rrweb does), or only scrolled ones'. */
   readScroll: boolean
 }
 
 export function serializeContext (options: any, mirror: SerializeContext['mirror']): SerializeContext {
   const doc = options.doc as Document
+  const base = doc.characterSet === 'UTF-8' && /^https?:/.test(doc.baseURI) ? doc.baseURI : null
   const docId = mirror.hasNode(doc) ? mirror.getId(doc) : -1
   return {
     options,
@@ -66,7 +84,8 @@ export function serializeContext (options: any, mirror: SerializeContext['mirror
     blockSelector: options.blockSelector,
     urls: new Map(),
     tags: new Map(),
-    base: doc.characterSet === 'UTF-8' && /^https?:/.test(doc.baseURI) ? doc.baseURI : null,
+    base,
+    baseParts: base === null ? null : baseParts(base),
     readScroll: true
   }
 }
@@ -84,21 +103,19 @@ function validTag (ctx: SerializeContext, raw: string): string {
 /**
  * `node` serialised without its children and added to the mirror, as
  * `serializeNodeWithId(node, { ...ctx.options, skipChild: true, needsMask })` does; null if rrweb
- * would not serialise it.
+ * would not serialise it. `parent` is the kind of its parent (`parentKind`).
  */
-export function serializeOne (ctx: SerializeContext, node: Node, needsMask: boolean, cssCaptured: boolean): any {
+export function serializeOne (ctx: SerializeContext, node: Node, needsMask: boolean, cssCaptured: boolean, parent: number): any {
   const type = node.nodeType
   let sn: any = null
   if (type === TEXT) {
-    const parent = node.parentNode as Element | null
-    const tag = parent?.nodeType === ELEMENT ? parent.tagName : null
-    if (!needsMask && tag !== null && tag !== 'STYLE' && tag !== 'SCRIPT') {
-      sn = { type: SN_TEXT, textContent: node.textContent || '' }
+    if (!needsMask && parent === PARENT_ELEMENT) {
+      sn = { type: SN_TEXT, textContent: (node as Text).data }
       if (ctx.rootId !== undefined) sn.rootId = ctx.rootId
     }
   } else if (type === ELEMENT) {
-    sn = element(ctx, node as Element)
-  } else if (type === COMMENT && (node.parentNode as Element | null)?.nodeType === ELEMENT) {
+    if (parent !== PARENT_OTHER) sn = element(ctx, node as Element)
+  } else if (type === COMMENT && parent !== PARENT_OTHER) {
     sn = { type: SN_COMMENT, textContent: node.textContent || '' }
     if (ctx.rootId !== undefined) sn.rootId = ctx.rootId
   }
@@ -113,12 +130,54 @@ export function serializeOne (ctx: SerializeContext, node: Node, needsMask: bool
   return sn
 }
 
+/** An http(s) base URL, cut where a relative reference replaces it. */
+export interface BaseParts {
+  /** Up to its path: scheme, credentials, host, port. */
+  origin: string
+  /** Its path up to its last `/`. */
+  directory: string
+  /** All but its fragment. */
+  page: string
+}
+
+export function baseParts (base: string): BaseParts {
+  const url = new URL(base)
+  const href = url.href
+  return {
+    origin: href.slice(0, href.length - (url.pathname + url.search + url.hash).length),
+    directory: url.pathname.slice(0, url.pathname.lastIndexOf('/') + 1),
+    page: href.slice(0, href.length - url.hash.length)
+  }
+}
+
+/**
+ * A reference of path characters the URL parser leaves as they are (letters, digits, - . _ ~ /),
+ * and an optional fragment of the same and `:`: no scheme, query, escape or backslash.
+ */
+const PLAIN_REFERENCE = /^[A-Za-z0-9._~/-]*(#[A-Za-z0-9._~/:-]*)?$/
+/** A `.` or `..` segment, which the URL parser would take out. */
+const DOT_SEGMENT = /(^|\/)\.\.?(\/|#|$)/
+
+/**
+ * `new URL(value, base).href` for a plain reference (`PLAIN_REFERENCE`, not `//host`, no dot
+ * segment), by joining strings: a page's links are mostly such, and each costs a URL parse
+ * otherwise. Null for any other reference.
+ */
+export function resolvePlain (base: BaseParts, value: string): string | null {
+  if (!PLAIN_REFERENCE.test(value) || value.startsWith('//') || DOT_SEGMENT.test(value)) return null
+  if (value[0] === '#') return base.page + value
+  if (value[0] === '/') return base.origin + value
+  return base.origin + base.directory + value
+}
+
 /**
  * `value` of a src or href made absolute as rrweb-snapshot makes it (an anchor's `href`), by the
  * URL parser where that gives the same (a UTF-8 document, a URL it can parse): faster.
  */
 function absolute_ (ctx: SerializeContext, tag: string, name: 'href' | 'src', value: string): string | null {
   if (ctx.base !== null && value.trim() !== '' && !value.startsWith('blob:') && !value.startsWith('data:')) {
+    const plain = resolvePlain(ctx.baseParts as BaseParts, value)
+    if (plain !== null) return plain
     try {
       return new URL(value, ctx.base).href
     } catch { /* as rrweb-snapshot does it */ }
@@ -126,19 +185,24 @@ function absolute_ (ctx: SerializeContext, tag: string, name: 'href' | 'src', va
   return transformAttribute(ctx.doc, tag as Lowercase<string>, name, value)
 }
 
-/** A plain element, or null for one rrweb-snapshot must serialise. */
+/** A plain element (its parent an element), or null for one rrweb-snapshot must serialise. */
 function element (ctx: SerializeContext, el: Element): any {
   const raw = el.tagName
   const tag = validTag(ctx, raw)
-  if (SPECIAL.has(tag) || tag.includes('-') || el.shadowRoot || (el.parentNode as Node | null)?.nodeType !== ELEMENT) return null
+  if (SPECIAL.has(tag) || tag.includes('-') || el.shadowRoot) return null
   if (ctx.blockSelector && el.matches(ctx.blockSelector)) return null
   const attributes: Record<string, string | number | null> = {}
-  const list = el.attributes
-  for (let i = 0; i < list.length; i++) {
-    const attr = list[i]
-    const name = attr.name
-    const value = attr.value
+  // By name, not through `el.attributes`: that makes an Attr node for each attribute (and a
+  // NamedNodeMap for each element, even one without attributes) that the page then keeps.
+  const names = el.hasAttributes() ? el.getAttributeNames() : NONE
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]
     const lower = name.toLowerCase()
+    // Two attributes of the same name (in two namespaces), or a name in capitals on an HTML
+    // element (set with setAttributeNS), which `getAttribute` would not find: rrweb-snapshot's.
+    if (attributes[name] !== undefined || (lower !== name && el.namespaceURI === XHTML)) return null
+    const value = el.getAttribute(name)
+    if (value === null) return null
     if (lower === 'class' && value.includes(ctx.blockClass) && el.classList.contains(ctx.blockClass)) return null
     if (value && (lower === 'href' || lower === 'src') && tag !== 'use') {
       // The same link or image again (a menu on every row): made absolute once.
@@ -173,11 +237,17 @@ function element (ctx: SerializeContext, el: Element): any {
   return sn
 }
 
-/** Whether the text under `el` is masked (rrweb-snapshot's `needMaskingText`, the ancestors aside). */
-export function masksText (el: Element, maskTextSelector: string | null): boolean {
+/**
+ * Whether the text under `el` is masked (rrweb-snapshot's `needMaskingText`, the ancestors aside).
+ * `sn` is `el` serialised: its class attribute is looked at before `classList`, which the browser
+ * would otherwise make (and keep) for every element.
+ */
+export function masksText (el: Element, sn: any, maskTextSelector: string | null): boolean {
   if (!el.firstChild) return false
   try {
-    return el.classList.contains('rr-mask') || (maskTextSelector !== null && el.matches(maskTextSelector))
+    const cls = sn.attributes.class
+    return (typeof cls === 'string' && cls.includes('rr-mask') && el.classList.contains('rr-mask')) ||
+      (maskTextSelector !== null && el.matches(maskTextSelector))
   } catch {
     return false
   }

@@ -1,0 +1,31 @@
+// The viewer's first calls, started by boot.ts (viewer-boot.js, a few hundred bytes in the
+// page's head) while viewer.js, about 290 KB, is still loading and being parsed: joining the
+// session and its stream token, as viewer.ts would make them once it runs. viewer.ts's client
+// takes each response the first time it makes the same call (same method, same URL), and reads
+// it as if it had fetched it itself: errors and all.
+
+/** The calls boot.ts started, by `<METHOD> <url>`; each is taken once. */
+type Started = Map<string, Promise<Response>>
+
+const holder = globalThis as { tandemViewerCalls?: Started }
+
+const key = (method: string, url: string): string => `${method.toUpperCase()} ${url}`
+
+/** Starts a call for viewer.ts to take. */
+export function start (method: string, url: string, init: RequestInit): Promise<Response> {
+  const started = holder.tandemViewerCalls ??= new Map()
+  const response = fetch(url, { ...init, method })
+  // Taken or not, a failure is the taker's to see, never an unhandled rejection here.
+  response.catch(() => {})
+  started.set(key(method, url), response)
+  return response
+}
+
+/** `fetch`, answered with the call boot.ts started when it is the same call. */
+export const prefetched: typeof fetch = (input, init) => {
+  const k = key(init?.method ?? 'GET', String(input))
+  const response = holder.tandemViewerCalls?.get(k)
+  if (response === undefined) return fetch(input, init)
+  holder.tandemViewerCalls?.delete(k)
+  return response
+}
