@@ -29,6 +29,14 @@ async fn none_before_probe(sock: &mut Socket, unwanted: &str) {
     }
 }
 
+/// An agent's stream, serving (so counted: a probe's answer comes after its setup).
+async fn agent_stream(server: &Server, jwt: &str, id: &str) -> Socket {
+    let mut sock = Socket::agent_stream(server, jwt, id).await;
+    sock.send("probe", json!({"timestamp": 1})).await;
+    sock.until("alive", |_| true).await;
+    sock
+}
+
 fn page_start() -> [Value; 2] {
     [
         json!({"type": 4, "data": {"href": "https://shop.example/"}}),
@@ -69,7 +77,7 @@ async fn only_the_server_says_how_many_agents_watch(backend: Backend) {
     let t = server.tenant().await;
     let (s, device) = joined_session(&server, &t).await;
     let id = s["id"].as_str().unwrap();
-    let mut agent = Socket::agent_stream(&server, &t.admin, id).await;
+    let mut agent = agent_stream(&server, &t.admin, id).await;
     let mut dev = Socket::device_stream(&server, &t, &device, id).await;
     assert_eq!(agents(&mut dev).await, 1);
     let before = server
@@ -123,7 +131,7 @@ async fn a_page_that_stopped_recording_is_never_served_from_the_replay(backend: 
     let t = server.tenant().await;
     let (s, device) = joined_session(&server, &t).await;
     let id = s["id"].as_str().unwrap();
-    let mut watching = Socket::agent_stream(&server, &t.admin, id).await;
+    let mut watching = agent_stream(&server, &t.admin, id).await;
     let mut dev = Socket::device_stream(&server, &t, &device, id).await;
     assert_eq!(agents(&mut dev).await, 1);
     for e in page_start() {
