@@ -29,6 +29,10 @@ pub struct Meters {
     viewer_undecodable: Counter,
     viewer_other: Counter,
     pub replay_overflows: Counter,
+    /// Recording frames (`rrweb`, `rrweb-z` and their chunks) the customers' pages sent.
+    pub recording_frames: Counter,
+    /// Client frames refused for using a name only the server sends (`agents`).
+    pub reserved_refused: Counter,
     /// Bytes of recording frames kept for late joiners on this replica.
     pub replay_bytes: Gauge,
     pub replay_snapshot_too_big: Counter,
@@ -63,6 +67,8 @@ impl Meters {
             invalid_recordings: metrics::counter!("tandem_realtime_dropped_events_total", "reason" => "invalid_recording"),
             viewer_undecodable: metrics::counter!("tandem_realtime_viewer_errors_total", "id" => "undecodable_recording"),
             viewer_other: metrics::counter!("tandem_realtime_viewer_errors_total", "id" => "other"),
+            recording_frames: metrics::counter!("tandem_realtime_recording_frames_total"),
+            reserved_refused: metrics::counter!("tandem_realtime_dropped_events_total", "reason" => "reserved_event"),
             replay_bytes: metrics::gauge!("tandem_realtime_replay_bytes"),
             replay_overflows: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "overflow"),
             replay_snapshot_too_big: metrics::counter!("tandem_realtime_replay_resets_total", "reason" => "snapshot_too_big"),

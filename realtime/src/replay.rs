@@ -11,7 +11,7 @@ use metrics::Gauge;
 use crate::skim;
 
 /// How long after its stream opens a page's first snapshot is waited for (the web SDK sends
-/// one as soon as its stream is open).
+/// one as soon as its stream is open with agents watching).
 const FIRST_SNAPSHOT_WAIT: Duration = Duration::from_secs(10);
 
 /// rrweb's event types: the start of a new recording of the page, its full snapshot, and the
@@ -113,8 +113,14 @@ pub struct Replay {
     pointer: Option<usize>,
     /// Whether the chunked event in flight lost its first chunks to a reset.
     torn: bool,
-    /// When the device's stream opened, until it sends its first recording event.
+    /// When the device's stream opened with agents watching, until it sends its first
+    /// recording event.
     opened: Option<Instant>,
+    /// When the first frame of the event in `partial` came.
+    partial_at: Option<Instant>,
+    /// When the first frame of `frames` came: an agent who followed the stream before then
+    /// had all of them live.
+    started: Option<Instant>,
 }
 
 /// What became of a recorded frame.
@@ -133,9 +139,11 @@ pub enum Kept {
 
 impl Replay {
     /// The replay of a device's stream that has just opened; what it holds is added to `gauge`.
-    pub fn opened(gauge: Gauge) -> Self {
+    /// With `agents` watching, the page sends its first snapshot at once (older pages send it
+    /// whether or not they are).
+    pub fn opened(gauge: Gauge, agents: bool) -> Self {
         Replay {
-            opened: Some(Instant::now()),
+            opened: agents.then(Instant::now),
             held: Held {
                 bytes: 0,
                 gauge: Some(gauge),
@@ -145,8 +153,9 @@ impl Replay {
     }
 
     /// Whether the page's first snapshot is still to come on a stream that opened moments
-    /// ago: an agent asking to catch up will get it live, and asking the page for another
-    /// would only send it twice.
+    /// ago with agents watching: an agent asking to catch up will get it live, and asking the
+    /// page for another would only send it twice. (A page whose stream opened with no agent
+    /// records nothing until one comes: an agent's `sync` then goes to the page.)
     pub fn first_snapshot_pending(&self) -> bool {
         self.opened
             .is_some_and(|at| at.elapsed() < FIRST_SNAPSHOT_WAIT)
@@ -156,17 +165,41 @@ impl Replay {
     /// `kinds`.
     pub fn record(&mut self, kinds: Kinds, frame: &Bytes, max_bytes: usize) -> Kept {
         self.opened = None;
-        self.partial.push(frame.clone());
-        self.held.add(frame.len());
+        self.hold(frame);
         self.complete(kinds, max_bytes)
     }
 
     /// Records one chunk of an `rrweb` event still arriving; its kind is known at the end.
     pub fn chunk(&mut self, frame: &Bytes, max_bytes: usize) -> Kept {
         self.opened = None;
+        self.hold(frame);
+        self.bound(max_bytes)
+    }
+
+    /// Holds a frame of the event in flight (called before the frame is relayed).
+    fn hold(&mut self, frame: &Bytes) {
+        if self.partial.is_empty() {
+            self.partial_at = Some(Instant::now());
+        }
         self.partial.push(frame.clone());
         self.held.add(frame.len());
-        self.bound(max_bytes)
+    }
+
+    /// The page stopped recording (no agent watches it any more): what is kept goes, so that
+    /// no agent is ever shown the page as it was; the next recording starts a new replay.
+    pub fn stopped(&mut self) {
+        let mut held = std::mem::take(&mut self.held);
+        held.set(0);
+        *self = Replay {
+            held,
+            ..Replay::default()
+        };
+    }
+
+    /// Whether an agent whose stream followed the session at `joined` had every frame of this
+    /// replay live (the page's recording started after it came): it needs none of them again.
+    pub fn live_since(&self, joined: Instant) -> bool {
+        self.valid && self.started.is_some_and(|started| started > joined)
     }
 
     /// The chunked event in flight is complete (or, from `record`, the one-frame event): keeps
@@ -183,6 +216,7 @@ impl Replay {
             self.valid = true;
             self.snapshot = false;
             self.pointer = None;
+            self.started = self.partial_at;
         }
         if !self.valid {
             self.abandon();
@@ -199,6 +233,7 @@ impl Replay {
                 self.pointer = Some(self.frames.len());
             }
             self.frames.append(&mut self.partial);
+            self.partial_at = None;
             self.snapshot |= kinds.snapshot;
         }
         kept
@@ -206,6 +241,7 @@ impl Replay {
 
     /// A chunked event will not complete (its series was dropped or replaced).
     pub fn abandon(&mut self) {
+        self.partial_at = None;
         let dropped: usize = self.partial.drain(..).map(|f| f.len()).sum();
         self.held.sub(dropped);
         self.torn = false;
@@ -404,7 +440,7 @@ mod tests {
         use std::sync::Arc;
         let value = Arc::new(AtomicU64::new(0));
         let gauge = || f64::from_bits(value.load(Ordering::Relaxed));
-        let mut r = Replay::opened(Gauge::from_arc(value.clone()));
+        let mut r = Replay::opened(Gauge::from_arc(value.clone()), true);
         r.record(Kinds::of(Some(4)), &f(10), 100);
         r.record(Kinds::of(Some(2)), &f(50), 100);
         assert_eq!(gauge(), 60.0);
@@ -421,12 +457,58 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_stream_waits_for_its_first_snapshot() {
-        let mut r = Replay::opened(Gauge::noop());
+    fn a_fresh_stream_waits_for_its_first_snapshot_only_with_agents() {
+        let mut r = Replay::opened(Gauge::noop(), true);
         assert!(r.first_snapshot_pending());
         r.chunk(&f(10), 100);
         assert!(!r.first_snapshot_pending());
         assert!(!Replay::default().first_snapshot_pending());
+        // No agent at the open: the page records nothing until one comes, and says so.
+        assert!(!Replay::opened(Gauge::noop(), false).first_snapshot_pending());
+    }
+
+    #[test]
+    fn a_stopped_recording_is_never_served() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::Arc;
+        let value = Arc::new(AtomicU64::new(0));
+        let mut r = Replay::opened(Gauge::from_arc(value.clone()), true);
+        r.record(Kinds::of(Some(4)), &f(10), 100);
+        r.record(Kinds::of(Some(2)), &f(10), 100);
+        assert_eq!(held(&r), Some(2));
+        r.stopped();
+        assert!(r.frames().is_none());
+        assert!(!r.first_snapshot_pending());
+        assert_eq!(r.bytes(), 0);
+        assert_eq!(
+            f64::from_bits(value.load(Ordering::Relaxed)),
+            0.0,
+            "the gauge got it back"
+        );
+        // What still comes after the stop is not a page to show.
+        assert_eq!(r.record(Kinds::of(Some(3)), &f(10), 100), Kept::No);
+        assert!(r.frames().is_none());
+    }
+
+    #[test]
+    fn an_agent_who_came_before_the_recording_had_all_of_it_live() {
+        let mut r = Replay::default();
+        let before = Instant::now();
+        std::thread::sleep(Duration::from_millis(2));
+        r.chunk(&f(10), 100);
+        let during = Instant::now();
+        std::thread::sleep(Duration::from_millis(2));
+        r.complete(Kinds::of(Some(4)), 100);
+        r.record(Kinds::of(Some(2)), &f(10), 100);
+        assert!(r.live_since(before));
+        assert!(
+            !r.live_since(during),
+            "its first chunk came before this agent"
+        );
+        let after = Instant::now();
+        assert!(!r.live_since(after));
+        r.stopped();
+        assert!(!r.live_since(before));
     }
 
     #[test]

@@ -10,7 +10,8 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import { readFileSync } from 'node:fs'
-import { lookAt, oneServer, wireText } from './helpers.mjs'
+import { decode } from 'cbor-x'
+import { fullSnapshots, lookAt, oneServer, recordings, wireText } from './helpers.mjs'
 
 const { api, token, license, browser, customerPage, sessionByCode, viewerPage, readCode, activeSession } = oneServer()
 
@@ -134,6 +135,73 @@ test('a second agent joining late sees the current page at once; an agent end re
   await customer.waitForFunction(() => window.__endedReason !== undefined, null, { timeout: 10_000 })
   assert.equal(await customer.evaluate(() => window.__endedReason), 'agent_ended')
   await customer.waitForSelector('#tandem-banner', { state: 'detached' })
+})
+
+/** A viewer for the session, and every frame it receives on its sockets. */
+async function watchingViewer (sessionId) {
+  const agent = await (await browser().newContext()).newPage()
+  const received = []
+  agent.on('websocket', (ws) => ws.on('framereceived', (f) => received.push(Buffer.from(f.payload))))
+  await agent.goto(`${api}/session/${sessionId}?token=${encodeURIComponent(token)}`)
+  return { agent, received, screen: agent.frameLocator('#screen iframe') }
+}
+
+test('the page records only while an agent watches it, and a later agent gets it fresh', async () => {
+  // An active session that no agent's viewer watches: the agent joined over REST.
+  const { page: customer, sent } = await customerPage()
+  const session = await sessionByCode(await readCode(customer))
+  const joined = await fetch(`${api}/api/1/sessions/${session.id}`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ agent: 'me' })
+  })
+  assert.equal(joined.status, 200, await joined.text())
+  await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
+  await customer.waitForSelector('#tandem-banner')
+  // The page changes and the customer moves about: none of it is recorded, nor sent.
+  await customer.evaluate(() => { document.getElementById('message').textContent = 'Before anyone watched' })
+  await customer.mouse.move(200, 200)
+  await customer.mouse.move(300, 250)
+  await customer.waitForTimeout(2_500)
+  assert.equal(await customer.evaluate(() => window.tandem.session.state), 'active')
+  assert.equal(await customer.evaluate(() => window.tandem.recording), false, 'the recorder runs')
+  assert.deepEqual(recordings(sent), [], 'recording frames left a page nobody watches')
+
+  // An agent comes: the page records, and the viewer paints it.
+  const first = await watchingViewer(session.id)
+  await first.screen.locator('#message', { hasText: 'Before anyone watched' }).waitFor({ timeout: 15_000 })
+  assert.equal(await customer.evaluate(() => window.tandem.recording), true)
+  assert.equal(fullSnapshots(sent), 1)
+  // A second agent is served from the relay's replay: the page takes no snapshot for it.
+  const second = await watchingViewer(session.id)
+  await second.screen.locator('#message', { hasText: 'Before anyone watched' }).waitFor({ timeout: 15_000 })
+  await customer.evaluate(() => { document.getElementById('message').textContent = 'Both watch' })
+  for (const { screen } of [first, second]) await screen.locator('#message', { hasText: 'Both watch' }).waitFor({ timeout: 10_000 })
+  assert.equal(fullSnapshots(sent), 1, 'the page was asked for a second snapshot')
+
+  // Both leave: within the grace (5 s) the page stops recording, says so, and sends nothing more.
+  for (const { agent } of [first, second]) await agent.context().close()
+  const left = sent.length
+  await customer.waitForFunction(() => window.tandem.recording === false, null, { timeout: 10_000 })
+  // Its last events go first, then word to the server.
+  const told = () => sent.findIndex((f, i) => i >= left && decode(f)?.event === 'recording-stopped')
+  for (let i = 0; i < 20 && told() < 0; i++) await customer.waitForTimeout(100)
+  assert.ok(told() >= 0, 'the server was not told')
+  assert.deepEqual(recordings(sent.slice(told())), [], 'recording frames came after the word')
+  const stopped = sent.length
+  await customer.evaluate(() => { document.getElementById('message').textContent = 'After they left' })
+  await customer.mouse.move(100, 120)
+  await customer.waitForTimeout(1_000)
+  assert.deepEqual(recordings(sent.slice(stopped)), [], 'recording frames left the page after the agents did')
+
+  // A later agent gets a fresh snapshot of the page as it is, never the replay of before.
+  const third = await watchingViewer(session.id)
+  await third.screen.locator('#message', { hasText: 'After they left' }).waitFor({ timeout: 15_000 })
+  assert.equal(fullSnapshots(sent), 2)
+  assert.equal(fullSnapshots(third.received), 1, 'the viewer was sent the old page as well')
+  await customer.evaluate(() => window.tandem.end())
+  await third.agent.context().close()
+  await customer.context().close()
 })
 
 for (const answer of ['Allow', 'Decline']) {

@@ -65,6 +65,38 @@ export function zippedFrames (sent) {
   }).length
 }
 
+/**
+ * The recording events carried by `frames` (a page's sent frames, or a viewer's received ones):
+ * plain `rrweb` events and compressed `rrweb-z` batches, whole or joined from their chunks, as
+ * `{frame, types}` with `frame` the index of the frame that completed it.
+ */
+export function recordings (frames) {
+  const out = []
+  let series = []
+  frames.forEach((f, frame) => {
+    let msg
+    try {
+      msg = decode(f)
+    } catch {
+      return
+    }
+    if (msg?.event === 'rrweb') out.push({ frame, types: [msg.data?.type] })
+    if (msg?.event === 'rrweb-z') out.push({ frame, types: msg.data.types })
+    if (msg?.event !== 'chunk' || !['rrweb', 'rrweb-z'].includes(msg.data?.event)) return
+    if (msg.data.seq === 0) series = []
+    series.push(msg.data.bytes)
+    if (series.length !== msg.data.of) return
+    const data = decode(Buffer.concat(series))
+    out.push({ frame, types: msg.data.event === 'rrweb' ? [data?.type] : data.types })
+  })
+  return out
+}
+
+/** How many full snapshots of the page `frames` carry (see `recordings`). */
+export function fullSnapshots (frames) {
+  return recordings(frames).filter((r) => r.types.includes(2)).length
+}
+
 /** One Chromium for the file; `browser()` gives it to tests. */
 export function useBrowser () {
   let browser

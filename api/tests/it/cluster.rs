@@ -10,6 +10,7 @@ use tandem_core::store::Backend;
 use tandem_core::testing::TestDb;
 
 use crate::common::{Redis, Server, Tenant};
+use crate::watchers::agents;
 use crate::ws::{try_connect, ws_url, Ended, Socket};
 
 async fn replica(db: &TestDb, redis: &Redis) -> Server {
@@ -212,4 +213,36 @@ async fn split_roles_run_as_two_tandem_processes() {
         Ended::Closed(1001, "server shutting down".into())
     );
     api.stop().await;
+}
+
+#[tokio::test]
+async fn agents_are_counted_across_replicas() {
+    let (_db, _redis, a, b) = cluster().await;
+    let t = a.tenant().await;
+    let (s, device) = a.active_session(&t, "dev-1").await;
+    let id = s["id"].as_str().unwrap();
+    // An agent already on B when the page's stream opens on A: A counts its own at once, then
+    // B's, which B says when A asks.
+    let mut on_b = Socket::agent_stream(&b, &t.admin, id).await;
+    on_b.send("probe", json!({"timestamp": 1})).await;
+    on_b.until("alive", |_| true).await;
+    let mut dev = Socket::device_stream(&a, &t, &device, id).await;
+    assert_eq!(agents(&mut dev).await, 0);
+    assert_eq!(agents(&mut dev).await, 1);
+    // Agents come and go on both replicas; the page hears each change.
+    let mut on_a = Socket::agent_stream(&a, &t.admin, id).await;
+    assert_eq!(agents(&mut dev).await, 2);
+    let mut on_b2 = Socket::agent_stream(&b, &t.admin, id).await;
+    assert_eq!(agents(&mut dev).await, 3);
+    on_b.ws.close(None).await.unwrap();
+    assert_eq!(agents(&mut dev).await, 2);
+    on_a.ws.close(None).await.unwrap();
+    assert_eq!(agents(&mut dev).await, 1);
+    // The one left on B still sees the page.
+    dev.send("frame", json!({"n": 1})).await;
+    assert_eq!(on_b2.until("frame", |_| true).await, json!({"n": 1}));
+    on_b2.ws.close(None).await.unwrap();
+    assert_eq!(agents(&mut dev).await, 0);
+    a.stop().await;
+    b.stop().await;
 }

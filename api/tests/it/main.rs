@@ -34,5 +34,6 @@ mod sockets_policy;
 mod sso;
 mod streams;
 mod tenancy;
+mod watchers;
 mod ws;
 mod zipped;

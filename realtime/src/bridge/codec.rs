@@ -4,10 +4,14 @@
 //! text: `s:<account>:<session>` (session changes), `d:<account>:<device>` (device changes and
 //! presence), `n:<account>:<device>` (a device's inbox), `u:<account>:<user>` (a user's
 //! sockets), `v:<account>:<visitor id>` (agents waiting on a visitor),
-//! `r:<account>:<session>:<a|d>` (stream traffic for the agents or the device);
-//! and, with no frame, `k:<account>:<session>` (a session ended) and `x:<account>:<user>` (a
-//! user was revoked). Reading is strict: anything else is refused, not guessed at.
+//! `r:<account>:<session>:<a|d>` (stream traffic for the agents or the device),
+//! `a:<account>:<session>` (how many agent streams of the session a replica holds: the frame is
+//! that replica's id (16 bytes) and the count (4 bytes, big-endian));
+//! and, with no frame, `k:<account>:<session>` (a session ended), `x:<account>:<user>` (a
+//! user was revoked) and `q:<account>:<session>` (replicas are asked to say `a:` for the
+//! session). Reading is strict: anything else is refused, not guessed at.
 
+use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -23,8 +27,11 @@ pub(super) fn now_micros() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
-/// The topic's kind letter, its scoped id and, for a stream, the side's letter.
-fn parts(crossing: &Crossing) -> (u8, &Scoped, Option<u8>, &[u8]) {
+/// The frame of an `a:` message: the replica's id, then the count.
+const AGENTS_FRAME: usize = 16 + 4;
+
+/// The topic's kind letter, its scoped id, for a stream the side's letter, and the frame.
+fn parts(crossing: &Crossing) -> (u8, &Scoped, Option<u8>, Cow<'_, [u8]>) {
     match crossing {
         Crossing::Frame(topic, frame) => {
             let (kind, scoped, side) = match topic {
@@ -36,10 +43,21 @@ fn parts(crossing: &Crossing) -> (u8, &Scoped, Option<u8>, &[u8]) {
                 Topic::Stream(s, Side::Agent) => (b'r', s, Some(b'a')),
                 Topic::Stream(s, Side::Device) => (b'r', s, Some(b'd')),
             };
-            (kind, scoped, side, frame)
+            (kind, scoped, side, Cow::Borrowed(&frame[..]))
         }
-        Crossing::SessionEnded(s) => (b'k', s, None, &[]),
-        Crossing::UserRevoked(s) => (b'x', s, None, &[]),
+        Crossing::SessionEnded(s) => (b'k', s, None, Cow::Borrowed(&[])),
+        Crossing::UserRevoked(s) => (b'x', s, None, Cow::Borrowed(&[])),
+        Crossing::Agents {
+            session,
+            replica,
+            count,
+        } => {
+            let mut frame = Vec::with_capacity(AGENTS_FRAME);
+            frame.extend_from_slice(replica);
+            frame.extend_from_slice(&count.to_be_bytes());
+            (b'a', session, None, Cow::Owned(frame))
+        }
+        Crossing::AgentsAsked(s) => (b'q', s, None, Cow::Borrowed(&[])),
     }
 }
 
@@ -57,7 +75,7 @@ pub(super) fn encode(origin: &[u8; 16], crossing: &Crossing) -> Bytes {
     if let Some(side) = side {
         b.put_slice(&[b':', side]);
     }
-    b.put_slice(frame);
+    b.put_slice(&frame);
     b.freeze()
 }
 
@@ -121,8 +139,18 @@ impl Envelope {
                 }
                 frame(Topic::Stream(Scoped::new(account, session), side))
             }
+            "a" => {
+                let frame: &[u8; AGENTS_FRAME] = self.frame[..].try_into().ok()?;
+                let (replica, count) = frame.split_at(16);
+                Some(Crossing::Agents {
+                    session: Scoped::new(account, id),
+                    replica: replica.try_into().ok()?,
+                    count: u32::from_be_bytes(count.try_into().ok()?),
+                })
+            }
             "k" => signal(Crossing::SessionEnded(Scoped::new(account, id))),
             "x" => signal(Crossing::UserRevoked(Scoped::new(account, id))),
+            "q" => signal(Crossing::AgentsAsked(Scoped::new(account, id))),
             _ => None,
         }
     }
@@ -193,13 +221,22 @@ mod tests {
             ),
             ("k:acct:s1", Crossing::SessionEnded(scoped("s1"))),
             ("x:acct:u1", Crossing::UserRevoked(scoped("u1"))),
+            (
+                "a:acct:s1",
+                Crossing::Agents {
+                    session: scoped("s1"),
+                    replica: [9; 16],
+                    count: 70_000,
+                },
+            ),
+            ("q:acct:s1", Crossing::AgentsAsked(scoped("s1"))),
         ];
         for (text, crossing) in cases {
             let encoded = encode(&[0; 16], &crossing);
             let topic_len = u16::from_be_bytes([encoded[24], encoded[25]]) as usize;
             assert_eq!(&encoded[HEADER..HEADER + topic_len], text.as_bytes());
             let (_, _, _, frame) = parts(&crossing);
-            assert_eq!(read(text, frame).as_ref(), Some(&crossing), "{text}");
+            assert_eq!(read(text, &frame).as_ref(), Some(&crossing), "{text}");
             assert_eq!(round_trip(crossing.clone()), crossing, "{text}");
         }
     }
@@ -223,7 +260,12 @@ mod tests {
         // Signals carry no frame; deliveries always do.
         assert_eq!(read("k:acct:s1", b"x"), None);
         assert_eq!(read("x:acct:u1", b"x"), None);
+        assert_eq!(read("q:acct:s1", b"x"), None);
         assert_eq!(read("s:acct:s1", b""), None);
+        // An agents count is exactly a replica's id and a count.
+        assert_eq!(read("a:acct:s1", b""), None);
+        assert_eq!(read("a:acct:s1", &[0; 19]), None);
+        assert_eq!(read("a:acct:s1", &[0; 21]), None);
         let mut bad = written("s:acct:s1", b"x").to_vec();
         bad[HEADER + 2] = 0xff;
         assert!(Envelope::open(Bytes::from(bad))

@@ -32,6 +32,17 @@ pub(crate) enum Crossing {
     SessionEnded(Scoped),
     /// A user's credentials were revoked: the sockets that follow the user close.
     UserRevoked(Scoped),
+    /// How many agent streams of a session the replica `replica` holds now (`crate::hub`'s
+    /// agents count): sent when one opens or closes there, when asked, and renewed while any
+    /// is open.
+    Agents {
+        session: Scoped,
+        replica: [u8; 16],
+        count: u32,
+    },
+    /// A session's device stream opened on the sender: replicas holding agent streams of it
+    /// say how many (`Agents`).
+    AgentsAsked(Scoped),
 }
 
 /// The link's own metrics.

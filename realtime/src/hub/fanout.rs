@@ -95,6 +95,12 @@ impl Hub {
                 }
                 Crossing::SessionEnded(session) => self.end_streams(&session),
                 Crossing::UserRevoked(user) => self.close_revoked(&user),
+                Crossing::Agents {
+                    session,
+                    replica,
+                    count,
+                } => self.agents_announced(&session, replica, count),
+                Crossing::AgentsAsked(session) => self.agents_asked(&session),
             }
         }
     }

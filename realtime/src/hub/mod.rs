@@ -2,6 +2,7 @@
 //! them. Every event is encoded once and the same bytes go to every receiver; each socket has a
 //! bounded queue, and a socket whose queue is full is closed rather than allowed to grow.
 
+mod agents;
 mod fanout;
 mod presence;
 mod settings;
@@ -22,6 +23,7 @@ use crate::replay::Replay;
 use crate::topic::{Scoped, Topic};
 use crate::trace::{Sampler, Trace};
 
+pub use agents::AGENTS;
 pub use settings::{Limits, Settings};
 
 /// What other replicas said, waiting for the hub to act on it.
@@ -40,6 +42,10 @@ pub struct Hub {
     bridge: Option<Bridge>,
     /// Replays of the sessions whose device stream is on this replica.
     replays: Mutex<HashMap<Scoped, Arc<Mutex<Replay>>>>,
+    /// The sessions' agent streams, counted for their device streams (`agents`).
+    agents: Mutex<agents::Agents>,
+    /// This replica's id in what it tells the others about its agent streams.
+    replica: [u8; 16],
     /// How many revocations this replica has acted on: a socket authenticated before one and
     /// registered after it checks its credential again (see `socket::conn`).
     revocations: AtomicU64,
@@ -71,6 +77,8 @@ impl Hub {
             stop,
             bridge,
             replays: Mutex::new(HashMap::new()),
+            agents: Mutex::new(agents::Agents::default()),
+            replica: *uuid::Uuid::new_v4().as_bytes(),
             revocations: AtomicU64::new(0),
             meters: Meters::new(),
             trace,
@@ -79,6 +87,7 @@ impl Hub {
         tokio::spawn(hub.clone().heartbeat());
         if hub.bridge.is_some() {
             tokio::spawn(hub.clone().follow(remote));
+            tokio::spawn(hub.clone().renew_agents());
         }
         hub
     }
@@ -246,9 +255,11 @@ impl Hub {
         }
     }
 
-    /// A device's stream opened: it keeps the session's replay here from now on.
-    pub(crate) fn replay_open(&self, session: &Scoped) -> Arc<Mutex<Replay>> {
-        let replay = Arc::new(Mutex::new(Replay::opened(self.meters.replay_bytes.clone())));
+    /// A device's stream opened, with `agents` agent streams in its session: it keeps the
+    /// session's replay here from now on.
+    pub(crate) fn replay_open(&self, session: &Scoped, agents: usize) -> Arc<Mutex<Replay>> {
+        let gauge = self.meters.replay_bytes.clone();
+        let replay = Arc::new(Mutex::new(Replay::opened(gauge, agents > 0)));
         self.replays
             .lock()
             .expect("replays lock")

@@ -38,6 +38,7 @@ impl Conn {
         let topic = Topic::Stream(stream.session.clone(), Side::Agent);
         let framed = wire::binary(raw);
         if rrweb {
+            self.hub.meters.recording_frames.increment(1);
             self.relay_recording(topic, framed, |replay, frame, max| {
                 if let Progress::Partial { restarted: true } = progress {
                     replay.abandon();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::net::TcpStream;
 
-use super::identity::{Stream, Who};
+use super::identity::Who;
 use super::Refusal;
 use crate::chunk::Assembly;
 use crate::close;
@@ -15,7 +15,7 @@ use crate::frame::{self, ClientFrame};
 use crate::hub::Hub;
 use crate::peer::{Bulk, Peer};
 use crate::replay::Replay;
-use crate::topic::{Side, Topic};
+use crate::topic::Topic;
 use crate::trace::Trace;
 use crate::wire::{self, Incoming, Reader, WireError};
 
@@ -133,6 +133,7 @@ pub(super) async fn run(
         topics: Vec::new(),
         last_page: None,
         replay: None,
+        stream_joined: None,
         assembly: Assembly::default(),
         active: false,
         active_checked: None,
@@ -140,23 +141,9 @@ pub(super) async fn run(
         trace: std::sync::Mutex::new(None),
         batch: std::sync::Mutex::new(Vec::new()),
     };
-    let gauge = match (&conn.who.device_id, &conn.who.stream) {
-        (_, Some(Stream { side, .. })) => match side {
-            Side::Agent => &hub.meters.agent_streams,
-            Side::Device => &hub.meters.device_streams,
-        },
-        (None, None) => &hub.meters.agent_sockets,
-        (Some(_), None) => &hub.meters.device_sockets,
-    };
+    let gauge = conn.gauge();
     gauge.increment(1.0);
-    if let Some(stream) = &conn.who.stream {
-        let session = Topic::Session(stream.session.clone());
-        let own = Topic::Stream(stream.session.clone(), stream.side);
-        let replay = (stream.side == Side::Device).then(|| hub.replay_open(&stream.session));
-        conn.join(session);
-        conn.join(own);
-        conn.replay = replay;
-    }
+    conn.attach_stream();
     if let Some(user_id) = conn.who.user_id() {
         // Not a delivery address: the user's revocation closes what follows it.
         let revocable = Topic::User(conn.who.scoped(user_id));
@@ -176,9 +163,7 @@ pub(super) async fn run(
         None => Box::pin(conn.serve(&mut reader)).await,
     };
     hub.close(conn.id, &conn.topics);
-    if let (Some(replay), Some(stream)) = (&conn.replay, &conn.who.stream) {
-        hub.replay_close(&stream.session, replay);
-    }
+    conn.detach_stream();
     Box::pin(conn.record_agent(false)).await;
     if let End::Close(code, reason) = end {
         Box::pin(finish(&peer, wire::close(code, reason))).await;
@@ -199,6 +184,8 @@ pub(super) struct Conn {
     pub last_page: Option<std::time::Instant>,
     /// On a device's stream: the session's replay, kept on this replica.
     pub replay: Option<Arc<std::sync::Mutex<Replay>>>,
+    /// On an agent's stream, until its first `sync`: when it began to follow the stream.
+    pub stream_joined: Option<std::time::Instant>,
     /// The chunked event this socket is sending, while it is incomplete.
     pub assembly: Assembly,
     /// On a stream: whether its session has been seen `active` (it stays so until it ends,

@@ -2,9 +2,10 @@
 //! session stream, passed to the other end behind the consent and control gates.
 
 use super::conn::Conn;
-use super::{CHUNK, CONTROL, VIEWER_ERROR};
+use super::{CHUNK, CONTROL, RECORDING_STOPPED, VIEWER_ERROR};
 use crate::chunk::ChunkError;
 use crate::frame::{self, ClientFrame};
+use crate::hub::AGENTS;
 use crate::topic::Side;
 
 impl Conn {
@@ -18,6 +19,10 @@ impl Conn {
             // What follows may wait (on the Store): frames relayed before it leave first.
             self.flush_batch();
         }
+        // Only an agent's first `sync` may be one it needs nothing for (`catch_up`).
+        let joined = (f.event == "sync")
+            .then(|| self.stream_joined.take())
+            .flatten();
         if passed_on && self.who.stream.is_some() && !self.stream_active().await {
             // Nothing crosses between the customer and the agent before the customer accepts.
             self.hub.meters.inactive_refused.increment(1);
@@ -39,6 +44,14 @@ impl Conn {
             self.chunks_failed(&ChunkError::Interrupted);
         }
         let done = match (f.event, &self.who.stream) {
+            // Only the server says how many agents watch: a client's would be a forgery.
+            (AGENTS, _) => {
+                self.hub.meters.reserved_refused.increment(1);
+                Err((
+                    "reserved_event",
+                    format!("{AGENTS} is the server's event; clients may not send it"),
+                ))
+            }
             ("ping", _) => Ok(()),
             ("subscribe", _) => self.subscribe(&f).await,
             ("sync-presence", _) => self.sync_presence(&f).await,
@@ -47,8 +60,20 @@ impl Conn {
                 self.reply(frame::event("alive", &f.data()));
                 Ok(())
             }
-            ("sync", Some(stream)) if stream.side == Side::Agent && self.catch_up(stream) => Ok(()),
+            ("sync", Some(stream))
+                if stream.side == Side::Agent && self.catch_up(stream, joined) =>
+            {
+                Ok(())
+            }
             (CHUNK, Some(_)) if device_stream => self.relay_chunk(&f, raw),
+            (RECORDING_STOPPED, Some(_)) if device_stream => {
+                self.recording_stopped();
+                Ok(())
+            }
+            (RECORDING_STOPPED, Some(_)) => Err((
+                "invalid_event",
+                format!("only the customer's page sends {RECORDING_STOPPED}"),
+            )),
             // Counted here, not passed on: the page has nothing to do with it.
             (VIEWER_ERROR, Some(stream)) if stream.side == Side::Agent => {
                 self.viewer_failed(&f);

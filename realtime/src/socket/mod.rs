@@ -14,11 +14,13 @@
 //! big, 1011 server error.
 //!
 //! - `handshake`: the upgrade and who is asking (`identity`);
+//! - `attach`: a stream socket joins its session (the agents count, the replay);
 //! - `conn`: the socket's task, reading client frames and writing queued ones;
 //! - `relay`: a session stream's frames to the other end, behind the consent and control
 //!   gates, with the replay catch-up; `chunks` for events sent in pieces; `history`;
 //! - `subscribe`: `subscribe` and `sync-presence`; `visitor`: `watch-visitor`.
 
+mod attach;
 mod chunks;
 mod conn;
 mod dispatch;
@@ -42,6 +44,10 @@ pub const CHUNK: &str = "chunk";
 /// What an agent's viewer could not show (`{id, message}`; `undecodable_recording`: a
 /// compressed batch that did not decompress): counted in `/metrics`, not passed on.
 pub const VIEWER_ERROR: &str = "viewer-error";
+
+/// What the customer's page sends when it stops recording (no agent watches it any more): the
+/// session's replay is dropped, not served to the next agent.
+pub const RECORDING_STOPPED: &str = "recording-stopped";
 
 /// Why a socket is refused after the upgrade: `(close code, reason)`.
 type Refusal = (u16, &'static str);

@@ -2,7 +2,7 @@
 //! recording is kept on this replica, so an agent who joins late catches up from it; and the
 //! gates: nothing passes before the customer accepts, control only while they allow it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tandem_core::model::SessionState;
@@ -46,6 +46,9 @@ impl Conn {
         };
         let topic = Topic::Stream(stream.session.clone(), stream.side.other());
         let framed = wire::binary(raw);
+        if kinds.is_some() && stream.side == Side::Device {
+            self.hub.meters.recording_frames.increment(1);
+        }
         match kinds {
             Some(kinds) => self.relay_recording(topic, framed, |replay, frame, max| {
                 replay.record(kinds, frame, max)
@@ -100,6 +103,13 @@ impl Conn {
         }
     }
 
+    /// The customer's page stopped recording: its replay goes (`Replay::stopped`).
+    pub(super) fn recording_stopped(&self) {
+        if let Some(replay) = &self.replay {
+            replay.lock().expect("replay lock").stopped();
+        }
+    }
+
     /// Whether this stream's session is `active`: read from the Store until it is (on a
     /// device's stream at most every `ACTIVE_RECHECK`), then kept.
     pub(super) async fn stream_active(&mut self) -> bool {
@@ -145,14 +155,21 @@ impl Conn {
     }
 
     /// Serves an agent's `sync` from this replica's replay of the session, if it has a complete
-    /// one: the snapshot and everything since go to this agent alone, and the customer's page is
-    /// not disturbed; nor is it while the page's first snapshot is still to come on a stream
-    /// that has just opened. Otherwise the `sync` goes to the device, which sends a new snapshot.
-    pub(super) fn catch_up(&self, stream: &Stream) -> bool {
+    /// one: the snapshot and everything since go to this agent alone (none of it if the agent
+    /// had it all live), and the customer's page is not disturbed; nor is it while the page's
+    /// first snapshot is still to come on a stream that has just opened with agents. Otherwise
+    /// the `sync` goes to the device, which sends a new snapshot.
+    /// `joined`: when the agent's stream began to follow the session, on its first `sync`.
+    pub(super) fn catch_up(&self, stream: &Stream, joined: Option<Instant>) -> bool {
         let Some(replay) = self.hub.replay(&stream.session) else {
             return false;
         };
         let replay = replay.lock().expect("replay lock");
+        // The agent's first `sync` (its viewer's, on opening): if the page's recording started
+        // after the agent came (its coming started it), the agent had all of it live.
+        if joined.is_some_and(|joined| replay.live_since(joined)) {
+            return true;
+        }
         let caught_up = match replay.frames() {
             Some(mut frames) => match frames.next() {
                 Some(first) => {

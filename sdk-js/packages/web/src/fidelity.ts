@@ -415,6 +415,8 @@ class Canvases {
         const reader = new FileReader()
         reader.onloadend = () => {
           this.#busy.delete(canvas)
+          // Recording stopped meanwhile (nobody watches any more): nothing to send it to.
+          if (this.#timer === undefined) return
           const url = typeof reader.result === 'string' ? reader.result : ''
           if (!url || this.#sent.get(canvas) === url) return
           this.#sent.set(canvas, url)

@@ -6,6 +6,7 @@ import { APIError, markJoin, type SessionResource } from '@tandem/core'
 import { type Device, DeviceApi } from './api.js'
 import { Fidelity } from './fidelity.js'
 import { Recorder, warmUp } from './recorder/index.js'
+import { Capture } from './capture.js'
 import { agentConnected, type ExternalMediaAdapter, initializeMedia, sendToken } from './genesys/adapter.js'
 import { DEFAULT_LIMITS, type Limits, Socket, type SocketProblem, socketUrl } from './socket.js'
 import { type NavigationRequest, Tools } from './tools.js'
@@ -104,6 +105,8 @@ const STORAGE = 'tandem.device'
 const SESSION_STORAGE = 'tandem.session'
 /** The page's state for the agents (`setUserState`), kept with the session across page loads. */
 const USER_STATE_STORAGE = 'tandem.userstate'
+/** The session's last agents count (capture.ts), carried to the site's next page. */
+const AGENTS_STORAGE = 'tandem.agents'
 /** The most the user state may hold, as JSON. */
 const MAX_USER_STATE = 16 * 1024
 
@@ -338,9 +341,14 @@ export class Tandem extends EventTarget {
   #notifications: Socket
   #session: SessionResource | null = null
   #stream: Socket | null = null
-  #stopRecording: (() => void) | null = null
-  /** The page's recorder while a session is active. */
+  /** Stops the recorder; resolves once its last events are handed to the socket. */
+  #stopRecording: (() => Promise<void>) | null = null
+  /** Sends what a recorder started ahead of the agents count held (capture.ts). */
+  #releaseRecording: (() => void) | null = null
+  /** The page's recorder while agents watch the page (capture.ts). */
   #recorder: Recorder | null = null
+  /** When the page records, while its session's stream is open. */
+  #capture: Capture | null = null
   #consent: 'none' | 'asked' | 'given' = 'none'
   /** Whether the built-in UI showed this session (a code, a question or the indicator). */
   #shown = false
@@ -392,6 +400,8 @@ export class Tandem extends EventTarget {
   /** The custom data key the account keeps visitor ids under (empty: none). */
   get visitorIdKey (): string { return this.#visitorIdKey }
   get session (): SessionResource | null { return this.#session }
+  /** Whether the page is being recorded now: while an agent watches it (capture.ts). */
+  get recording (): boolean { return this.#recorder !== null }
 
   /**
    * Creates a session and returns its 6-digit code for the customer to read to an agent;
@@ -537,6 +547,7 @@ export class Tandem extends EventTarget {
     try {
       sessionStorage.removeItem(SESSION_STORAGE)
       sessionStorage.removeItem(USER_STATE_STORAGE)
+      sessionStorage.removeItem(AGENTS_STORAGE)
     } catch { /* no storage, nothing kept */ }
   }
 
@@ -688,8 +699,11 @@ export class Tandem extends EventTarget {
       (event, data) => {
         // An agent joined or lost its place: send the whole page again (and the page's state).
         if (event === 'sync') {
-          void this.#recorder?.takeFullSnapshot(true)
+          this.#capture?.sync()
           this.#sendUserState()
+        } else if (event === 'agents') {
+          this.#capture?.agents(data?.count)
+          try { sessionStorage.setItem(AGENTS_STORAGE, JSON.stringify({ id: s.id, count: data?.count })) } catch { /* not carried */ }
         } else if (event === 'message') this.#onMessage(data)
         else if (event === 'announce') announce(data, this.#session?.agent?.name || ui.phrase('someAgent', {}))
         else this.#tools?.handle(event, data)
@@ -697,16 +711,31 @@ export class Tandem extends EventTarget {
       {
         limits: this.#limits,
         // Events sent while the stream was down never reached the agents: a fresh snapshot
-        // puts their view right again.
+        // puts their view right again, if they are still there (capture.ts).
         onOpen: (reconnected) => {
           markJoin('stream-open')
-          if (reconnected) void this.#recorder?.takeFullSnapshot(true)
+          this.#capture?.opened(reconnected)
           this.#sendUserState()
         },
         onProblem: (problem) => this.#socketProblem(problem)
       }
     )
     this.#stream = stream
+    // The page records only while agents watch it, or when asked for a snapshot (capture.ts).
+    this.#capture = new Capture({
+      running: () => this.#recorder !== null,
+      start: (held) => this.#record(stream, held),
+      release: () => this.#releaseRecording?.(),
+      snapshot: () => { void this.#recorder?.takeFullSnapshot(true) },
+      stop: () => {
+        const last = this.#stopRecording?.()
+        this.#stopRecording = null
+        this.#releaseRecording = null
+        // After the last events: the server drops its copy of the page, so that no agent is
+        // shown it as it was.
+        void last?.then(() => stream.send('recording-stopped'))
+      }
+    })
     this.#tools = new Tools({
       redacted: (el) => this.#redacted(el),
       agentSubmit: this.#rules.agentSubmit,
@@ -723,12 +752,36 @@ export class Tandem extends EventTarget {
     })
     // Each page load in a session is a visit the agent (and the session's history) can follow.
     stream.send('page', { url: location.href, title: document.title })
+    // The first snapshot is taken while the stream opens, unless the page before this one
+    // heard that nobody watches.
+    let last: { id?: string, count?: number } | null = null
+    try { last = JSON.parse(sessionStorage.getItem(AGENTS_STORAGE) ?? 'null') } catch { /* none heard */ }
+    this.#capture.begin(!(last?.id === s.id && last.count === 0))
+  }
+
+  /**
+   * Starts recording the page onto `stream` (`held`: what it records waits for
+   * `#releaseRecording`); `#stopRecording` stops it and lets the page go.
+   */
+  #record (stream: Socket, held: boolean): void {
     const options = recordOptions(this.#redaction, this.#unredaction)
-    // Mends what the recorder gets wrong on real pages, and adds focus and canvases (fidelity.ts).
-    // Snapshots and batches of events go compressed (zip.ts).
-    const zip = new Zip((event, data: any) => {
+    const send = (event: string, data: any): void => {
       stream.send(event, data)
       if (data?.type === 2 || data?.types?.includes(2)) markJoin('snapshot')
+    }
+    // What is recorded before the server says anyone watches (capture.ts); never sent if the
+    // recording stops first.
+    let waiting: Array<[string, unknown]> | null = held ? [] : null
+    this.#releaseRecording = () => {
+      const events = waiting ?? []
+      waiting = null
+      for (const [event, data] of events) send(event, data)
+    }
+    // Mends what the recorder gets wrong on real pages, and adds focus and canvases (fidelity.ts).
+    // Snapshots and batches of events go compressed (zip.ts).
+    const zip = new Zip((event, data) => {
+      if (waiting) waiting.push([event, data])
+      else send(event, data)
     })
     const fidelity = new Fidelity(record, options, zip.push)
     // The full snapshot is taken in slices: the page never stops for it (recorder/).
@@ -742,6 +795,7 @@ export class Tandem extends EventTarget {
       recorder.stop()
       this.#recorder = null
       zip.flush()
+      return zip.sent
     }
   }
 
@@ -762,10 +816,13 @@ export class Tandem extends EventTarget {
 
   #stopStream (): void {
     stopAnnouncing()
+    this.#capture?.close()
+    this.#capture = null
     this.#tools?.stop()
     this.#tools = null
-    this.#stopRecording?.()
+    void this.#stopRecording?.()
     this.#stopRecording = null
+    this.#releaseRecording = null
     this.#stream?.close()
     this.#stream = null
   }

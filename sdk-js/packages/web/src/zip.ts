@@ -103,6 +103,11 @@ export class Zip {
     })
   }
 
+  /** Resolves once every batch flushed so far has been handed to the socket. */
+  get sent (): Promise<void> {
+    return this.#tail
+  }
+
   /** Sends what is held now (compressed, if it is worth it). */
   flush (): void {
     clearTimeout(this.#timer)

@@ -183,6 +183,7 @@ export class Recorder {
     })
   }
 
+  /** Stops recording and lets the page go: nothing it read is held any more. */
   stop (): void {
     this.#stopped = true
     this.#observer.disconnect()
@@ -190,6 +191,19 @@ export class Recorder {
     for (const stop of this.#frameStops.splice(0)) stop()
     this.#stopRecord?.()
     this.#queue = []
+    this.#removes = []
+    this.#adds.clear()
+    this.#texts.clear()
+    this.#attributes.clear()
+    this.#textareas.clear()
+    this.#resetMirror()
+  }
+
+  /** Forgets every node's id but the document's (1): nodes of the top document carry no root id. */
+  #resetMirror (): void {
+    const docMeta = this.mirror.getMeta(document)
+    this.mirror.reset()
+    if (docMeta) this.mirror.add(document, { type: DOCUMENT_NODE, childNodes: [], id: docMeta.id } as any)
   }
 
   /**
@@ -254,10 +268,8 @@ export class Recorder {
   async #snapshot (isCheckout: boolean): Promise<void> {
     // Changes to the page the agents have now go first; then ids start afresh.
     this.#flush()
-    // The document keeps its id (1): nodes of the top document carry no root id, as in stock rrweb.
-    const docMeta = this.mirror.getMeta(document)
-    this.mirror.reset()
-    if (docMeta) this.mirror.add(document, { type: DOCUMENT_NODE, childNodes: [], id: docMeta.id } as any)
+    // The document keeps its id (1), as in stock rrweb.
+    this.#resetMirror()
     this.#displaced = new WeakMap()
     this.#movedDuringWalk = false
     this.#styleIds = new WeakMap()
