@@ -676,7 +676,7 @@ test(`a helpdesk drives the embedded viewer through ${name}`, async () => {
   await customer.click('#tandem-consent button:has-text("Allow")', { timeout: 10_000 })
   const events = () => host.evaluate(() => window.__events)
   await host.waitForFunction((id) => window.__events.includes(`loaded ${id}`) &&
-    window.__events.includes('updated active'), session.id, { timeout: 15_000 })
+    window.__events.includes('updated active'), session.id, { timeout: 30_000 })
   const viewer = host.frameLocator('#embed')
   await viewer.frameLocator('#screen iframe').locator('#headline').waitFor({ timeout: 15_000 })
 
