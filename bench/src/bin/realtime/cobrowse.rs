@@ -35,6 +35,9 @@ use crate::Bench;
 /// The recorded trace (rrweb events as rrweb emitted them).
 const TRACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/cobrowse-trace.json.gz");
 
+/// The recording the server keeps for late joiners, in bytes (a gauge in its `/metrics`).
+const REPLAY_BYTES: &str = "tandem_realtime_replay_bytes";
+
 /// The SDK takes a full snapshot every two minutes (`checkoutEveryNms`).
 const CHECKOUT: Duration = Duration::from_secs(120);
 
@@ -323,7 +326,7 @@ async fn density(
     secs: u64,
 ) -> Result<(Figures, Vec<tokio::task::JoinHandle<()>>)> {
     let rss0 = rss_kib(bench.pid)?;
-    let kept0 = replay_bytes(bench).await?;
+    let kept0 = bench.server.metric(REPLAY_BYTES).await;
     let mut pairs = Vec::with_capacity(n);
     let setup = Instant::now();
     for i in 0..n {
@@ -365,7 +368,7 @@ async fn density(
     let cpu = cpu_secs(bench.pid)? - cpu0;
     let wall = measured.elapsed().as_secs_f64();
     let rss1 = rss_kib(bench.pid)?;
-    let kept = replay_bytes(bench).await? - kept0;
+    let kept = bench.server.metric(REPLAY_BYTES).await - kept0;
     stop.store(true, Ordering::Relaxed);
     let mut lat = Vec::new();
     while let Ok(l) = lat_rx.try_recv() {
@@ -384,19 +387,6 @@ async fn density(
         frames: lat.len(),
     };
     Ok((figures, tasks))
-}
-
-/// The server's `tandem_realtime_replay_bytes`: the recording it keeps for late joiners.
-async fn replay_bytes(bench: &Bench) -> Result<f64> {
-    let text = reqwest::get(format!("{}/metrics", bench.server.base))
-        .await?
-        .text()
-        .await?;
-    Ok(text
-        .lines()
-        .find_map(|l| l.strip_prefix("tandem_realtime_replay_bytes "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0))
 }
 
 /// Reads the agent's stream; for each recording frame, sends how many milliseconds it took to
