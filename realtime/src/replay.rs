@@ -47,11 +47,13 @@ impl Kinds {
     /// One plain rrweb event, from its CBOR bytes (already strict): its type, and for an
     /// incremental event whether its source is pointer movement.
     pub fn of_event(event: &[u8]) -> Self {
-        let rrweb_type = skim::map_int(event, "type");
+        // One pass over the event's keys (this runs for every plain event relayed).
+        let entries = skim::entries(event).unwrap_or_default();
+        let value = |key: &str| entries.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        let rrweb_type = value("type").and_then(skim::int);
         let pointer = rrweb_type == Some(INCREMENTAL)
-            && skim::entries(event)
-                .and_then(|e| e.into_iter().find(|(k, _)| *k == "data"))
-                .and_then(|(_, data)| skim::map_int(data, "source"))
+            && value("data")
+                .and_then(|data| skim::map_int(data, "source"))
                 .is_some_and(|source| POINTER_SOURCES.contains(&source));
         Kinds {
             pointer,

@@ -12,7 +12,7 @@ mod strict;
 
 use std::str;
 
-pub use read::{bytes, entries, items, map_int, text, uint};
+pub use read::{bytes, entries, int, items, map_int, text, uint};
 pub use strict::{strict, Strictness};
 
 /// Containers open at once, at most (rrweb nests two levels for each level of the DOM).
