@@ -18,7 +18,7 @@ import { AgentTools } from './tools.js'
 import { type Card, ENDS, States, type Step, endKind, lastSession, quality } from './states.js'
 import { shortcuts } from './keys.js'
 import { address } from './address.js'
-import { prefetched } from './prefetch.js'
+import { prefetched, prefetchedSocket, tookSocket } from './prefetch.js'
 
 // The steps of opening a session, for the join benchmark (sdk-js/bench/latency.mjs): this
 // script running (after viewer-boot.js's mark), joined, the stream token, the stream open, the
@@ -466,13 +466,16 @@ async function connect (): Promise<void> {
     },
     delay: doubling(250, 10_000, false),
     final: [Close.SESSION_ENDED],
-    onOpen: () => {
+    // The first stream is the one viewer-boot.js opened, if it did (prefetch.ts).
+    WebSocket: () => prefetchedSocket,
+    onOpen: (reconnected) => {
       markJoin('viewer-stream-open')
       streamOpen = true
       chunks.reset()
       recording.reset()
       askedAgain = 0
-      sendOnStream('sync', { type: 'Sync', id: String(Math.random()) })
+      // The stream viewer-boot.js opened asked for the page itself, as it opened.
+      if (reconnected || !tookSocket()) sendOnStream('sync', { type: 'Sync', id: String(Math.random()) })
       // Whatever changed before this socket was following the session (the customer accepting
       // while it connected, say) is read once; changes after it arrive as events.
       api('GET', `/sessions/${s.id}`).then(onSession).catch(() => {})
