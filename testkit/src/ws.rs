@@ -84,8 +84,9 @@ pub fn encode(v: &Value) -> Vec<u8> {
     out
 }
 
-/// How many bytes of an event's CBOR one `chunk` frame carries, as the web SDK splits them.
-pub const CHUNK: usize = 32 * 1024;
+/// How many bytes of an event's CBOR one `chunk` frame carries, as the web SDK splits them (its
+/// `CHUNK_BYTES`: the whole frame fits in 32 KiB).
+pub const CHUNK: usize = 32 * 1024 - 256;
 
 /// One `chunk` frame as the web SDK writes it: piece `seq` of `of` of an `event`'s CBOR. With an
 /// `id` the server acknowledges the frame.

@@ -22,9 +22,15 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = { maxMessageBytes: 64 * 1024, maxEventBytes: 32 * 1024 * 1024 }
 
-/** The largest piece of an event in one chunk: room is left for the chunk's own fields. */
-const CHUNK_BYTES = 32 * 1024
+/** Room in a message for a chunk's own fields and framing. */
 const CHUNK_OVERHEAD = 256
+/**
+ * The largest piece of an event in one chunk: the whole chunk, its fields and the WebSocket
+ * header included, fits in 32 KiB. The relay keeps a snapshot's chunks for late joiners, each in
+ * one allocation of the frame's size: just over 32 KiB would take the allocator's next size
+ * class, 40 KiB (realtime/src/replay.rs).
+ */
+const CHUNK_BYTES = 32 * 1024 - CHUNK_OVERHEAD
 
 /** Something that could not be sent or read, told to whoever uses the socket. */
 export interface SocketProblem {

@@ -92,6 +92,11 @@ describe('the web SDK socket', () => {
     let at = 0
     for (const c of chunks) { joined.set(c.data.bytes, at); at += c.data.bytes.length }
     expect(decodeData(joined)).toEqual(big)
+    // Each chunk with its WebSocket header (10 bytes at most) fits in 32 KiB: the relay keeps a
+    // snapshot's chunks in allocations of that size, not of the next class up.
+    const frames = ws.sent.slice(1)
+    expect(Math.max(...frames.map((f) => f.length)) + 10).toBeLessThanOrEqual(32 * 1024)
+    expect(frames[0].length).toBeGreaterThan(32 * 1024 - 256)
   })
 
   test('an event holding what frames may not carry is not sent, and reported', () => {
