@@ -32,7 +32,9 @@ pub struct Config {
     pub jwt_audiences: Vec<String>,
     /// Clock skew tolerated on `exp`/`nbf`, in seconds.
     pub jwt_leeway_secs: u64,
-    /// Live sessions without activity for this long are ended (5 minutes).
+    /// Live sessions without activity for this long are ended (5 minutes): nothing relayed and
+    /// no `ping` from the customer's page, which the web SDK sends every 30 s while it is open
+    /// (keep this above that).
     pub inactivity_timeout_secs: u64,
     /// How often the reaper runs, in milliseconds.
     pub reaper_interval_ms: u64,

@@ -6,9 +6,10 @@ use serde_json::{json, Value};
 use tandem_core::secrets;
 use tandem_core::store::{Backend, StreamToken};
 use tandem_core::time;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{both_backends, Server, Tenant};
-use crate::ws::{try_connect, ws_url, Ended, Socket};
+use crate::ws::{encode, try_connect, ws_url, Ended, Socket};
 
 /// An active session with a freshly registered device `dev-1` (see `Server::active_session`).
 pub(crate) async fn joined_session(server: &Server, t: &Tenant) -> (Value, Value) {
@@ -107,6 +108,45 @@ async fn stream_traffic_keeps_a_session_alive(backend: Backend) {
     );
     // Quiet: the reaper ends it and the socket hears.
     assert!(matches!(dev.closed().await, Ended::Closed(4004, _)));
+    let (_, now) = server.get(&format!("/api/1/sessions/{id}"), &t.admin).await;
+    assert_eq!(now["state"], "ended");
+    server.stop().await;
+}
+
+both_backends!(a_customer_pages_pings_keep_its_session_alive);
+
+/// A page nobody watches records nothing, but while it is open it pings its stream: its session
+/// is not idle. An agent's pings do not count: a session the customer left ends.
+async fn a_customer_pages_pings_keep_its_session_alive(backend: Backend) {
+    let server = Server::start_with(backend, |c| {
+        c.inactivity_timeout_secs = 2;
+        c.reaper_interval_ms = 200;
+    })
+    .await;
+    let t = server.tenant().await;
+    let (s, device) = joined_session(&server, &t).await;
+    let id = s["id"].as_str().unwrap();
+    let mut dev = Socket::device_stream(&server, &t, &device, id).await;
+    let mut agent = Socket::agent_stream(&server, &t.admin, id).await;
+    let ping = || Message::Binary(encode(&json!({"event": "ping"})).into());
+    for _ in 0..12 {
+        dev.send_raw(ping()).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let (_, now) = server.get(&format!("/api/1/sessions/{id}"), &t.admin).await;
+    assert_eq!(
+        now["state"], "active",
+        "3.6 s of the page's pings outlived a 2 s timeout"
+    );
+    // The page goes quiet while the agent still pings: the reaper ends the session.
+    let pinging = tokio::spawn(async move {
+        loop {
+            agent.send_raw(ping()).await;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+    });
+    assert!(matches!(dev.closed().await, Ended::Closed(4004, _)));
+    pinging.abort();
     let (_, now) = server.get(&format!("/api/1/sessions/{id}"), &t.admin).await;
     assert_eq!(now["state"], "ended");
     server.stop().await;

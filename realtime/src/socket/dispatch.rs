@@ -52,7 +52,15 @@ impl Conn {
                     format!("{AGENTS} is the server's event; clients may not send it"),
                 ))
             }
-            ("ping", _) => Ok(()),
+            ("ping", stream) => {
+                // The customer's page is still there: its session is not idle, though a page
+                // nobody watches sends no recording (the web SDK pings its stream every 30 s).
+                // An agent's pings do not count: a session the customer left ends.
+                if let Some(s) = stream.as_ref().filter(|s| s.side == Side::Device) {
+                    self.hub.service().touch(&s.session.id);
+                }
+                Ok(())
+            }
             ("subscribe", _) => self.subscribe(&f).await,
             ("sync-presence", _) => self.sync_presence(&f).await,
             ("watch-visitor", None) => self.watch_visitor(&f),

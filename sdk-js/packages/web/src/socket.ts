@@ -22,6 +22,9 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = { maxMessageBytes: 64 * 1024, maxEventBytes: 32 * 1024 * 1024 }
 
+/** How often the page says it is still there (a `ping` frame, which the server does not answer). */
+const PING_MS = 30_000
+
 /** Room in a message for a chunk's own fields and framing. */
 const CHUNK_OVERHEAD = 256
 /**
@@ -65,6 +68,9 @@ export class Socket {
       delay: doubling(500, 30_000),
       final: FINAL,
       queue: true,
+      // The page is still there: the server keeps its session alive (a page nobody watches
+      // records nothing, and a session idle for inactivity_timeout_secs ends).
+      ping: PING_MS,
       onOpen: options.onOpen,
       onFrame: (frame) => { if (typeof frame.event === 'string') onEvent(frame.event, frame.data) },
       onRefused: (error) => {

@@ -2,7 +2,7 @@
 // that breaks them, refuses to send what they forbid, and sends large events in chunks. (The
 // socket client under it: packages/core/test/socket.test.ts.)
 import { decodeData, decodeFrame } from '@tandem/wire'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import frames from '../../../../tests/security/frames.json'
 import { Socket, type SocketProblem } from '../src/socket.js'
 
@@ -97,6 +97,22 @@ describe('the web SDK socket', () => {
     const frames = ws.sent.slice(1)
     expect(Math.max(...frames.map((f) => f.length)) + 10).toBeLessThanOrEqual(32 * 1024)
     expect(frames[0].length).toBeGreaterThan(32 * 1024 - 256)
+  })
+
+  test('says every 30 s that the page is still there, so an unwatched session is not idle', () => {
+    vi.useFakeTimers()
+    try {
+      const own = new Socket('ws://tandem.test/sockets/1/ws', 'token', () => {})
+      const opened = FakeWebSocket.last as FakeWebSocket
+      opened.open()
+      vi.advanceTimersByTime(29_999)
+      expect(opened.sent).toEqual([])
+      vi.advanceTimersByTime(1)
+      expect(opened.sent.map((f) => decodeFrame(f))).toEqual([{ event: 'ping' }])
+      own.close()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   test('an event holding what frames may not carry is not sent, and reported', () => {
