@@ -6,11 +6,15 @@
 // - the snapshot's CPU on the main thread: the sum of the slices (stock: its one task), and the
 //   renderer's TaskDuration (CDP Performance.getMetrics) from the start to the FullSnapshot event;
 // - µs per node; the ratios ours/stock.
+// The pages are served over http from 127.0.0.1, as a customer's pages are served: their links
+// resolve against an http base (on about:blank, both recorders would resolve every link the slow
+// way, through an anchor element).
 // Several runs each (the order of the two alternates), medians and spread; writes
 // target/bench/recorder.json (BENCH_NAME names it; --smoke: recorder-smoke.json). Asserts nothing.
 //
 //   node sdk-js/bench/recorder.mjs [runs]     (after `make sdk`; 3 runs by default)
 //   node sdk-js/bench/recorder.mjs --smoke    (1 run on 1,000 nodes, for make test)
+import { createServer } from 'node:http'
 import { chromium } from 'playwright-core'
 import { Report, spread } from './report.mjs'
 
@@ -37,11 +41,21 @@ function page (nodes) {
   return html + '</body></html>'
 }
 
-/** One recording in a fresh tab: what the snapshot cost. */
-async function measure (browser, html, variant) {
+/** The bench's pages, by path, served over http. */
+const pages = new Map()
+const server = createServer((req, res) => {
+  const html = pages.get(req.url)
+  if (html === undefined) return res.writeHead(404).end()
+  res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html)
+})
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+const origin = `http://127.0.0.1:${server.address().port}`
+
+/** One recording in a fresh tab of the page at `path`: what the snapshot cost. */
+async function measure (browser, path, variant) {
   const tab = await browser.newPage()
   try {
-    await tab.setContent(html)
+    await tab.goto(`${origin}${path}`)
     await tab.addScriptTag({ path: bundle })
     const cdp = await tab.context().newCDPSession(tab)
     await cdp.send('Performance.enable')
@@ -98,10 +112,11 @@ report.config('sizes', SIZES.map(([, n]) => n))
 report.config('slice_ms', 8)
 try {
   for (const [label, size] of SIZES) {
-    const html = page(size)
+    const path = `/${label}`
+    pages.set(path, page(size))
     const results = { tandem: [], stock: [] }
     for (let r = 0; r < runs; r++) {
-      for (const variant of r % 2 ? ['stock', 'tandem'] : ['tandem', 'stock']) results[variant].push(await measure(browser, html, variant))
+      for (const variant of r % 2 ? ['stock', 'tandem'] : ['tandem', 'stock']) results[variant].push(await measure(browser, path, variant))
     }
     const nodes = results.tandem[0].nodes
     report.config(`${label}.nodes`, nodes)
@@ -138,5 +153,6 @@ try {
   }
 } finally {
   await browser.close()
+  server.close()
 }
 report.write()
