@@ -1,8 +1,8 @@
 // viewer-boot.js: loaded in the viewer page's head, it starts the session page's first calls
 // (join the session, then its stream token, then its stream) at once, while viewer.js is still
-// loading and being parsed; viewer.ts takes their responses and the stream (prefetch.ts). The same calls, with the same
-// credential, as viewer.ts makes: a page that would not make them (an embedded viewer waiting
-// for its token, the history, the code form…) starts nothing.
+// loading and being parsed; viewer.ts takes their responses and the stream (prefetch.ts). The
+// same calls, with the same credential, as viewer.ts makes: a page that would not make them (an
+// embedded viewer waiting for its token, the history, the code form…) starts nothing.
 import { bearerProtocols, socketUrl } from '@tandem/core'
 import { address } from './address.js'
 import { openSocket, start, syncFrame } from './prefetch.js'
