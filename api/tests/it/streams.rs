@@ -85,9 +85,9 @@ async fn streams_relay_both_ways(backend: Backend) {
     server.stop().await;
 }
 
-both_backends!(stream_traffic_keeps_a_session_alive);
-
-async fn stream_traffic_keeps_a_session_alive(backend: Backend) {
+/// A server whose sessions end after 2 s without activity, and a joined session's id with its
+/// device's stream open.
+async fn soon_idle_stream(backend: Backend) -> (Server, Tenant, String, Socket) {
     let server = Server::start_with(backend, |c| {
         c.inactivity_timeout_secs = 2;
         c.reaper_interval_ms = 200;
@@ -95,8 +95,15 @@ async fn stream_traffic_keeps_a_session_alive(backend: Backend) {
     .await;
     let t = server.tenant().await;
     let (s, device) = joined_session(&server, &t).await;
-    let id = s["id"].as_str().unwrap();
-    let mut dev = Socket::device_stream(&server, &t, &device, id).await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let dev = Socket::device_stream(&server, &t, &device, &id).await;
+    (server, t, id, dev)
+}
+
+both_backends!(stream_traffic_keeps_a_session_alive);
+
+async fn stream_traffic_keeps_a_session_alive(backend: Backend) {
+    let (server, t, id, mut dev) = soon_idle_stream(backend).await;
     for n in 0..12 {
         dev.send("frame", json!({"n": n})).await;
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -118,16 +125,8 @@ both_backends!(a_customer_pages_pings_keep_its_session_alive);
 /// A page nobody watches records nothing, but while it is open it pings its stream: its session
 /// is not idle. An agent's pings do not count: a session the customer left ends.
 async fn a_customer_pages_pings_keep_its_session_alive(backend: Backend) {
-    let server = Server::start_with(backend, |c| {
-        c.inactivity_timeout_secs = 2;
-        c.reaper_interval_ms = 200;
-    })
-    .await;
-    let t = server.tenant().await;
-    let (s, device) = joined_session(&server, &t).await;
-    let id = s["id"].as_str().unwrap();
-    let mut dev = Socket::device_stream(&server, &t, &device, id).await;
-    let mut agent = Socket::agent_stream(&server, &t.admin, id).await;
+    let (server, t, id, mut dev) = soon_idle_stream(backend).await;
+    let mut agent = Socket::agent_stream(&server, &t.admin, &id).await;
     let ping = || Message::Binary(encode(&json!({"event": "ping"})).into());
     for _ in 0..12 {
         dev.send_raw(ping()).await;
