@@ -97,6 +97,7 @@ pub(super) async fn run(
     prefix: Bytes,
     who: Result<Who, Refusal>,
     recheck: Option<Recheck>,
+    catch_up: bool,
 ) {
     // Bytes the server read past the handshake; copied so hyper's read buffer can go.
     let mut reader = Reader::default();
@@ -160,7 +161,12 @@ pub(super) async fn run(
     }
     let end = match refused {
         Some((code, reason)) => End::Close(code, reason),
-        None => Box::pin(conn.serve(&mut reader)).await,
+        None => {
+            if catch_up {
+                Box::pin(conn.sync_on_open()).await;
+            }
+            Box::pin(conn.serve(&mut reader)).await
+        }
     };
     hub.close(conn.id, &conn.topics);
     conn.detach_stream();

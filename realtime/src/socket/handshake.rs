@@ -93,6 +93,8 @@ pub async fn upgrade(State(hub): State<Arc<Hub>>, mut req: Request) -> Response 
         form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
             .into_owned()
             .collect();
+    // `catch_up=1`: an agent's stream asks for the page as it opens (`Conn::sync_on_open`).
+    let catch_up = query.iter().any(|(k, v)| k == "catch_up" && v == "1");
     // Read before the credential is looked up: a revocation after this point is checked again
     // once the socket can be reached by one (`conn::Recheck`).
     let epoch = hub.revocations();
@@ -130,7 +132,15 @@ pub async fn upgrade(State(hub): State<Arc<Hub>>, mut req: Request) -> Response 
             >(upgraded)
             {
                 Ok(parts) => {
-                    conn::run(hub, parts.io.into_inner(), parts.read_buf, who, recheck).await
+                    conn::run(
+                        hub,
+                        parts.io.into_inner(),
+                        parts.read_buf,
+                        who,
+                        recheck,
+                        catch_up,
+                    )
+                    .await
                 }
                 Err(_) => tracing::error!("upgraded connection is not a TCP stream"),
             },

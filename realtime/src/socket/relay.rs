@@ -154,6 +154,19 @@ impl Conn {
         }
     }
 
+    /// An agent's stream opened with `catch_up=1`: answered as if its first frame were a `sync`,
+    /// so the page (the relay's replay of it, or a fresh snapshot) is on its way before the
+    /// agent's page has run its script (the viewer's page opens its stream from its head).
+    pub(super) async fn sync_on_open(&mut self) {
+        if !matches!(&self.who.stream, Some(s) if s.side == Side::Agent) {
+            return;
+        }
+        let sync = frame::event("sync", &serde_json::json!({"type": "Sync", "id": "open"}));
+        if let Ok(f) = ClientFrame::decode(&sync) {
+            self.handle(f, &sync).await;
+        }
+    }
+
     /// Serves an agent's `sync` from this replica's replay of the session, if it has a complete
     /// one: the snapshot and everything since go to this agent alone (none of it if the agent
     /// had it all live), and the customer's page is not disturbed; nor is it while the page's

@@ -5,7 +5,7 @@
 // embedded viewer waiting for its token, the history, the code form…) starts nothing.
 import { bearerProtocols, socketUrl } from '@tandem/core'
 import { address } from './address.js'
-import { openSocket, start, syncFrame } from './prefetch.js'
+import { openSocket, start } from './prefetch.js'
 
 // The join benchmark's step marks (sdk-js/bench/latency.mjs; @tandem/core's markJoin, which
 // this small script does without).
@@ -45,8 +45,7 @@ function join (api: string, headers: Record<string, string>): void {
       if (typeof t?.stream_url !== 'string' || typeof t?.stream_token !== 'string') return
       // The stream, as viewer.ts's socket client opens it, asking for the page as it opens:
       // the relay's replay is on its way while viewer.js is still being parsed.
-      openSocket(socketUrl(new URL(t.stream_url, location.href)), bearerProtocols(t.stream_token),
-        syncFrame(String(Math.random())))
+      openSocket(socketUrl(new URL(t.stream_url, location.href)), bearerProtocols(t.stream_token))
     }).catch(() => {})
   }).catch(() => {})
 }

@@ -5,7 +5,8 @@
 // method, same URL, same body: ending the session is a PUT to the same URL as joining it), and
 // reads it as if it had fetched it itself: errors and all. Its socket client takes the stream
 // the same way, with whatever the stream heard before viewer.ts was there to listen: boot.ts
-// asks for the page (`sync`) as the stream opens, so the relay's replay of it is already here.
+// opens it with `catch_up=1`, which asks the server for the page as it opens (as a first `sync`
+// would), so the relay's replay of it is already here.
 
 /** The calls boot.ts started, by `<METHOD> <url> <body>`, and when; each is taken once. */
 type Started = Map<string, { response: Promise<Response>, at: number }>
@@ -61,18 +62,19 @@ export const prefetched: typeof fetch = (input, init) => {
 /** Whether the last socket `prefetchedSocket` answered with was the one boot.ts opened. */
 let took = false
 
-/** Whether viewer.ts's first stream is the one boot.ts opened, which asked for the page itself. */
+/** Whether viewer.ts's first stream is the one boot.ts opened, which asked for the page as it opened. */
 export const tookSocket = (): boolean => took
 
 /**
- * Opens the session's stream for viewer.ts to take, keeping every event it hears until then, and
- * sends `first` as it opens. Not taken within FRESH_MS, it is closed: an agent who is not there
- * must not count as watching.
+ * Opens the session's stream at `url` for viewer.ts to take, asking for the page as it opens
+ * (`catch_up=1`), and keeps every event it hears until then. Not taken within FRESH_MS, it is
+ * closed: an agent who is not there must not count as watching.
  */
-export function openSocket (url: string, protocols: string[], first: Uint8Array): void {
-  const ws = new WebSocket(url, protocols)
+export function openSocket (url: string, protocols: string[]): void {
+  const asking = new URL(url)
+  asking.searchParams.set('catch_up', '1')
+  const ws = new WebSocket(asking.toString(), protocols)
   ws.binaryType = 'arraybuffer'
-  ws.addEventListener('open', () => ws.send(first), { once: true })
   const heard: Event[] = []
   const hear = (e: Event): void => { heard.push(e) }
   for (const type of EVENTS) ws.addEventListener(type, hear)
@@ -87,7 +89,7 @@ export function openSocket (url: string, protocols: string[], first: Uint8Array)
 
 /**
  * A WebSocket constructor that answers with the stream boot.ts opened when it is the same one
- * (same URL, same subprotocols, so the same token) and still fresh, else makes a new socket. The
+ * (same URL but for `catch_up`, same subprotocols, so the same token) and still fresh, else makes a new socket. The
  * events the held stream heard are played to the taker's handlers in a microtask: after the
  * constructor's caller has set them, before any event still to come.
  */
@@ -106,31 +108,3 @@ export const prefetchedSocket = function (url: string | URL, protocols?: string 
   queueMicrotask(() => { for (const e of heard) ws.dispatchEvent(e) })
   return ws
 } as unknown as typeof WebSocket
-
-/**
- * The frame `{event: 'sync', data: {type: 'Sync', id}}` in CBOR, as @tandem/wire writes it, in
- * the few bytes of code viewer-boot.js can carry: a map of text strings only.
- */
-export function syncFrame (id: string): Uint8Array {
-  const bytes: number[] = []
-  const head = (major: number, n: number): void => {
-    if (n < 24) bytes.push(major << 5 | n)
-    else if (n < 256) bytes.push(major << 5 | 24, n)
-    else bytes.push(major << 5 | 25, n >> 8, n & 255)
-  }
-  const text = (s: string): void => {
-    const utf8 = new TextEncoder().encode(s)
-    head(3, utf8.length)
-    bytes.push(...utf8)
-  }
-  head(5, 2)
-  text('event')
-  text('sync')
-  text('data')
-  head(5, 2)
-  text('type')
-  text('Sync')
-  text('id')
-  text(id)
-  return new Uint8Array(bytes)
-}

@@ -474,7 +474,7 @@ async function connect (): Promise<void> {
       chunks.reset()
       recording.reset()
       askedAgain = 0
-      // The stream viewer-boot.js opened asked for the page itself, as it opened.
+      // The stream viewer-boot.js opened asked for the page as it opened (catch_up=1).
       if (reconnected || !tookSocket()) sendOnStream('sync', { type: 'Sync', id: String(Math.random()) })
       // Whatever changed before this socket was following the session (the customer accepting
       // while it connected, say) is read once; changes after it arrive as events.

@@ -1,9 +1,9 @@
 // The viewer's first calls and its stream, started by viewer-boot.js (prefetch.ts): taken by the
 // same call only.
 import { bearerProtocols, CborSocket, type Frame } from '@tandem/core'
-import { decodeFrame, encodeFrame } from '@tandem/wire'
+import { encodeFrame } from '@tandem/wire'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
-import { openSocket, prefetched, prefetchedSocket, start, syncFrame, tookSocket } from '../src/prefetch.js'
+import { openSocket, prefetched, prefetchedSocket, start, tookSocket } from '../src/prefetch.js'
 
 describe('calls started before viewer.js runs', () => {
   afterEach(() => { vi.restoreAllMocks(); vi.unstubAllGlobals() })
@@ -82,11 +82,12 @@ describe('the stream opened before viewer.js runs', () => {
   })
 
   test('asks for the page as it opens; viewer.ts takes it with everything it heard, in order, once', async () => {
-    openSocket(url, bearerProtocols('stream-token'), syncFrame('0.25'))
+    openSocket(url, bearerProtocols('stream-token'))
     const [held] = FakeSocket.made
+    expect(held.url).toBe(`${url}?catch_up=1`)
     expect(held.binaryType).toBe('arraybuffer')
     held.accept()
-    expect(held.sent.map((b) => decodeFrame(b))).toEqual([{ event: 'sync', data: { type: 'Sync', id: '0.25' } }])
+    expect(held.sent).toEqual([])
     held.hear({ event: 'rrweb-z', data: new Uint8Array([1]) })
     held.hear({ event: 'session', data: { state: 'active' } })
 
@@ -104,7 +105,7 @@ describe('the stream opened before viewer.js runs', () => {
   })
 
   test('a stream for another token is not taken: it is closed and a new one made', async () => {
-    openSocket(url, bearerProtocols('old-token'), syncFrame('1'))
+    openSocket(url, bearerProtocols('old-token'))
     const [held] = FakeSocket.made
     held.accept()
     await client('new-token', [], []).connect()
@@ -116,7 +117,7 @@ describe('the stream opened before viewer.js runs', () => {
 
   test('a stream nobody takes is closed after 10 s: no agent counts as watching who is not there', () => {
     vi.useFakeTimers()
-    openSocket(url, bearerProtocols('t'), syncFrame('2'))
+    openSocket(url, bearerProtocols('t'))
     const [held] = FakeSocket.made
     vi.advanceTimersByTime(9_000)
     expect(held.closed).toBe(false)
