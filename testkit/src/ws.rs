@@ -159,12 +159,22 @@ impl Socket {
 
     /// An agent's session stream socket, with a token from `/sessions/:id/tokens`.
     pub async fn agent_stream(server: &Server, jwt: &str, session_id: &str) -> Socket {
+        Socket::agent_stream_with(server, jwt, session_id, "").await
+    }
+
+    /// An agent's session stream socket whose URL carries `query` (`catch_up=1`, say).
+    pub async fn agent_stream_with(
+        server: &Server,
+        jwt: &str,
+        session_id: &str,
+        query: &str,
+    ) -> Socket {
         let (status, tokens) = server
             .get(&format!("/api/1/sessions/{session_id}/tokens"), jwt)
             .await;
         assert_eq!(status, reqwest::StatusCode::OK, "{tokens}");
         let token = tokens["stream_token"].as_str().unwrap();
-        try_connect(&ws_url(&server.base, ""), Some(token), None)
+        try_connect(&ws_url(&server.base, query), Some(token), None)
             .await
             .expect("agent stream socket")
     }

@@ -151,17 +151,6 @@ async fn a_customer_pages_pings_keep_its_session_alive(backend: Backend) {
     server.stop().await;
 }
 
-/// An agent's stream of session `id`, opened with `catch_up=1`.
-async fn opening_with_catch_up(server: &Server, jwt: &str, id: &str) -> Socket {
-    let (_, tokens) = server
-        .get(&format!("/api/1/sessions/{id}/tokens"), jwt)
-        .await;
-    let token = tokens["stream_token"].as_str().unwrap();
-    try_connect(&ws_url(&server.base, "catch_up=1"), Some(token), None)
-        .await
-        .expect("agent stream socket")
-}
-
 both_backends!(an_agent_stream_can_ask_for_the_page_as_it_opens);
 
 /// `catch_up=1` on an agent's stream URL is its first `sync`, asked before it can send one: the
@@ -173,7 +162,7 @@ async fn an_agent_stream_can_ask_for_the_page_as_it_opens(backend: Backend) {
     let id = s["id"].as_str().unwrap();
     let mut dev = Socket::device_stream(&server, &t, &device, id).await;
     // No replay yet: the page is asked for its snapshot.
-    let _first = opening_with_catch_up(&server, &t.admin, id).await;
+    let _first = Socket::agent_stream_with(&server, &t.admin, id, "catch_up=1").await;
     let asked = dev.until("sync", |_| true).await;
     assert_eq!(asked["type"], "Sync");
     let events = [
@@ -186,7 +175,7 @@ async fn an_agent_stream_can_ask_for_the_page_as_it_opens(backend: Backend) {
     dev.send("probe", json!({"timestamp": 1})).await;
     dev.until("alive", |_| true).await;
     // A replay now: a later agent gets it without a word, and the page is not asked again.
-    let mut late = opening_with_catch_up(&server, &t.admin, id).await;
+    let mut late = Socket::agent_stream_with(&server, &t.admin, id, "catch_up=1").await;
     for e in &events {
         assert_eq!(&late.until("rrweb", |_| true).await, e);
     }

@@ -31,6 +31,18 @@ async fn raw(sock: &mut Socket, event: &str) -> Vec<u8> {
     sock.until_raw(|f| f["event"] == event).await
 }
 
+/// Sends `frame`, whose frame id is `id`, and reads the device's refusal: `invalid_recording`
+/// naming it, with `message`.
+async fn refused_as_invalid(dev: &mut Socket, frame: Vec<u8>, id: u64, message: &str) {
+    dev.send_raw(Message::Binary(frame.into())).await;
+    let err = dev.until("error", |_| true).await;
+    assert_eq!(
+        (err["id"].as_str(), err["ref"].as_u64()),
+        (Some("invalid_recording"), Some(id))
+    );
+    assert_eq!(err["message"], message);
+}
+
 both_backends!(compressed_recordings_are_relayed_byte_for_byte_and_kept_compressed);
 
 async fn compressed_recordings_are_relayed_byte_for_byte_and_kept_compressed(backend: Backend) {
@@ -103,17 +115,13 @@ async fn a_malformed_compressed_recording_is_refused_and_counted(backend: Backen
         json!({"type": 3, "data": {}}),
         json!({"type": 4, "data": {}}),
     ]);
-    let sent = zipped::frame(&late_meta, Some(7));
-    dev.send_raw(Message::Binary(sent.into())).await;
-    let err = dev.until("error", |_| true).await;
-    assert_eq!(
-        (err["id"].as_str(), err["ref"].as_u64()),
-        (Some("invalid_recording"), Some(7))
-    );
-    assert_eq!(
-        err["message"],
-        "a new page (rrweb type 4) may only be the first event of an rrweb-z batch"
-    );
+    refused_as_invalid(
+        &mut dev,
+        zipped::frame(&late_meta, Some(7)),
+        7,
+        "a new page (rrweb type 4) may only be the first event of an rrweb-z batch",
+    )
+    .await;
     // A codec the viewer cannot read, and a batch without its types.
     late_meta.as_map_mut().unwrap()[0].1 = cbor(json!("brotli"));
     dev.send_raw(Message::Binary(zipped::frame(&late_meta, Some(8)).into()))
@@ -239,19 +247,13 @@ async fn batches_of_pointer_moves_alone_keep_only_the_latest(backend: Backend) {
     let clicked = batch(&[json!({"type": 3, "data": {"source": 2, "type": 2, "id": 9}})]);
     let mut typed = clicked.clone();
     typed.as_map_mut().unwrap()[1].1 = ciborium::Value::Array(vec![5.into()]);
-    dev.send_raw(Message::Binary(
-        zipped::frame_as(zipped::MOVES, &typed, Some(7)).into(),
-    ))
+    refused_as_invalid(
+        &mut dev,
+        zipped::frame_as(zipped::MOVES, &typed, Some(7)),
+        7,
+        "an rrweb-p batch holds pointer movement only: every one of its types must be 3",
+    )
     .await;
-    let err = dev.until("error", |_| true).await;
-    assert_eq!(
-        (err["id"].as_str(), err["ref"].as_u64()),
-        (Some("invalid_recording"), Some(7))
-    );
-    assert_eq!(
-        err["message"],
-        "an rrweb-p batch holds pointer movement only: every one of its types must be 3"
-    );
 
     drop(dev);
     let mut left = f64::NAN;
