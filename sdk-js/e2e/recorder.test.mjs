@@ -30,7 +30,8 @@ function firstDifference (a, b) {
  * Records the page open in `tab` with ours while `during` (a function run in the page) changes it,
  * then `after` (run in the page once our snapshot was sent), then with stock rrweb, and replays
  * both in the same tab (a recording can be tens of MB). Returns both replayed documents, what our
- * snapshot cost, the types of our events ([type, source]) and, with `json`, ours as JSON.
+ * snapshot cost, the types of our events ([type, source]), where ours' clock first goes back
+ * (null: nowhere) and, with `json`, ours as JSON.
  */
 async function recordBoth (tab, { redaction = '', during = null, after = null, json = false } = {}) {
   await tab.addScriptTag({ path: BUNDLE })
@@ -55,11 +56,17 @@ async function recordBoth (tab, { redaction = '', during = null, after = null, j
     await new Promise((resolve) => setTimeout(resolve, 100))
     reference.stop()
     const types = ours.map((e) => [e.type, e.data?.source ?? null])
+    // Where ours' clock goes back (a replayer plays events in time order).
+    const back = ours.findIndex((e, i) => i > 0 && e.timestamp < ours[i - 1].timestamp)
+    const kind = (e) => `type ${e.type}${e.data?.source === undefined ? '' : ` source ${e.data.source}`}`
+    const backwards = back < 0
+      ? null
+      : `event ${back} of ${ours.length} (${kind(ours[back])}) is ${ours[back - 1].timestamp - ours[back].timestamp} ms before the one before it (${kind(ours[back - 1])})`
     const oursJson = json ? JSON.stringify(ours) : null
     const into = () => document.body.appendChild(document.createElement('div'))
     const replayedOurs = await window.benchReplay(ours, into())
     const replayedStock = await window.benchReplay(stock, into())
-    return { replayedOurs, replayedStock, cost, duringStats, types, oursJson }
+    return { replayedOurs, replayedStock, cost, duringStats, types, backwards, oursJson }
   }, { redaction, during: during?.toString() ?? null, after: after?.toString() ?? null, json })
 }
 
@@ -67,7 +74,8 @@ async function recordBoth (tab, { redaction = '', during = null, after = null, j
  * Asserts the two replayed documents are the same (`differences`: what each replay is allowed to
  * have that the other has not, removed from both first).
  */
-function assertSameReplay ({ replayedOurs: a, replayedStock: b }, name, differences = []) {
+function assertSameReplay ({ replayedOurs: a, replayedStock: b, backwards }, name, differences = []) {
+  assert.equal(backwards, null, `${name}: ours' events go back in time`)
   assert.ok(b.length > 200, `${name}: stock's replay is empty`)
   const [x, y] = [a, b].map((r) => differences.reduce((text, re) => text.replace(re, ''), r))
   assert.ok(x === y, `${name}: the replays differ ${firstDifference(x, y)}`)
@@ -137,13 +145,14 @@ function bigPage (sections) {
 
 /**
  * Runs in the page: changes it on every animation frame and in a chain of tasks (adds, removals,
- * moves, attributes, text, at random places, seeded), until the returned function is called,
+ * moves, attributes, text, at random places, seeded, and a stylesheet rule), until the returned function is called,
  * which resolves to how many changes were made.
  */
 function changeAllTheTime () {
   let seed = 7
   const random = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
   const all = document.body.getElementsByTagName('*')
+  const sheet = document.querySelector('style').sheet
   let changes = 0
   let stopped = false
   const change = () => {
@@ -162,6 +171,8 @@ function changeAllTheTime () {
       }
       changes++
     }
+    // And a rule in the page's stylesheet (which the walk reads first, in the head).
+    sheet.insertRule(`.r${changes} { outline: 1px solid teal }`, sheet.cssRules.length)
   }
   const frame = () => { if (!stopped) { change(); requestAnimationFrame(frame) } }
   const task = () => { if (!stopped) { change(); setTimeout(task, 0) } }

@@ -121,6 +121,8 @@ export class Recorder {
   #walking = false
   #queue: Array<[any, boolean | undefined]> = []
   #lastFull = 0
+  /** The timestamp of the last event sent: none is sent stamped earlier. */
+  #lastOut = 0
   // Changes seen since the last Mutation event.
   #removes: Remove[] = []
   #adds = new Set<Node>()
@@ -183,11 +185,7 @@ export class Recorder {
     })
   }
 
-  /**
-   * Stops recording. The node ids stay in rrweb's mirror (shared with `record`) until the next
-   * snapshot resets it: resetting it here, with the pending changes, made the recorder suite lose
-   * a stylesheet rule change on reveal-demo under load, for a reason not yet found.
-   */
+  /** Stops recording and lets the page go: nothing it read is held any more. */
   stop (): void {
     this.#stopped = true
     this.#observer.disconnect()
@@ -195,6 +193,12 @@ export class Recorder {
     for (const stop of this.#frameStops.splice(0)) stop()
     this.#stopRecord?.()
     this.#queue = []
+    this.#removes = []
+    this.#adds.clear()
+    this.#texts.clear()
+    this.#attributes.clear()
+    this.#textareas.clear()
+    this.#resetMirror()
   }
 
   /** Forgets every node's id but the document's (1): nodes of the top document carry no root id. */
@@ -221,6 +225,12 @@ export class Recorder {
 
   #out (e: any, isCheckout?: boolean): void {
     if (this.#stopped) return
+    // An event queued during a snapshot's walk was stamped before the FullSnapshot (and the
+    // Mutation event of the walk's time) it now follows: it is played after them, so it is
+    // stamped no earlier. A replayer orders events by time: one stamped earlier than the
+    // recording's start moves its clock back, and the last events go unplayed.
+    if (e.timestamp < this.#lastOut) e.timestamp = this.#lastOut
+    this.#lastOut = e.timestamp
     this.#emit(e, isCheckout)
     const every = this.#options.checkoutEveryNms
     if (e.type === INCREMENTAL && every && !this.#running && !this.#walking && e.timestamp - this.#lastFull > every) {
