@@ -159,6 +159,15 @@ test('full screen, fit / 100%, keyboard shortcuts (not while typing), notices fa
   await agent.waitForFunction(() => document.fullscreenElement === null, null, { timeout: 5_000 })
 
   await agent.setViewportSize({ width: 400, height: 800 })
+  // In a helpdesk's sidebar every tool is in sight: the toolbar wraps, it does not scroll.
+  const tools = await agent.evaluate(() => {
+    const bar = document.getElementById('tools')
+    const outside = Array.from(bar.querySelectorAll('button'))
+      .filter((b) => b.offsetParent !== null)
+      .filter((b) => { const r = b.getBoundingClientRect(); return r.left < 0 || r.right > innerWidth })
+    return { overflow: bar.scrollWidth - bar.clientWidth, outside: outside.map((b) => b.textContent) }
+  })
+  assert.deepEqual(tools, { overflow: 0, outside: [] }, 'the tools at 400 px')
   const scale = () => agent.evaluate(() => Number(document.querySelector('.replayer-wrapper').dataset.scale))
   assert.ok(await scale() < 1, 'fitted to a narrow window')
   await agent.click('#fit')
