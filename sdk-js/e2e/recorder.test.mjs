@@ -145,8 +145,8 @@ function bigPage (sections) {
 
 /**
  * Runs in the page: changes it on every animation frame and in a chain of tasks (adds, removals,
- * moves, attributes, text, at random places, seeded, and a stylesheet rule), until the returned function is called,
- * which resolves to how many changes were made.
+ * moves, attributes, text, at random places, seeded, and a stylesheet rule), until the returned
+ * function is called, which resolves to how many changes were made.
  */
 function changeAllTheTime () {
   let seed = 7
