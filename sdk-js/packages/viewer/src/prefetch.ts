@@ -89,9 +89,9 @@ export function openSocket (url: string, protocols: string[]): void {
 
 /**
  * A WebSocket constructor that answers with the stream boot.ts opened when it is the same one
- * (same URL but for `catch_up`, same subprotocols, so the same token) and still fresh, else makes a new socket. The
- * events the held stream heard are played to the taker's handlers in a microtask: after the
- * constructor's caller has set them, before any event still to come.
+ * (same URL but for `catch_up`, same subprotocols, so the same token) and still fresh, else
+ * makes a new socket. The events the held stream heard are played to the taker's handlers in a
+ * microtask: after the constructor's caller has set them, before any event still to come.
  */
 export const prefetchedSocket = function (url: string | URL, protocols?: string | string[]): WebSocket {
   const held = holder.tandemViewerSocket
